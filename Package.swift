@@ -1,0 +1,75 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Puente",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "puente", targets: ["puente"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    ],
+    targets: [
+        // Domain values, code lists, store protocols and errors. No I/O, no dependencies.
+        .target(name: "PuenteCore", swiftSettings: strict),
+        // Reference data Puente ships (divisions, population, ports, names) and its loaders.
+        .target(name: "PuenteReference", dependencies: ["PuenteCore"],
+                resources: [.copy("Data")], swiftSettings: strict),
+        // Source profiles, readers and harmonisation of agency exports.
+        .target(name: "PuenteIngest", dependencies: [
+            "PuenteCore", "PuenteReference", .product(name: "Crypto", package: "swift-crypto"),
+        ],
+                resources: [.copy("Profiles")], swiftSettings: strict),
+        // Deterministic, realistic demo data in the agencies' export layouts, with ground truth.
+        .target(name: "PuenteSynthetic", dependencies: ["PuenteCore", "PuenteReference", "PuenteIngest"],
+                resources: [.copy("Names")],
+                swiftSettings: strict),
+        // Measures, dimensions and disclosure rules over a store.
+        .target(name: "PuenteStatistics", dependencies: ["PuenteCore", "PuenteReference"], swiftSettings: strict),
+        // Stores: one type each, same protocol, import only Core.
+        .target(name: "PuenteSQLite", dependencies: [
+            "PuenteCore", .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: strict),
+        .target(name: "PuentePostgres", dependencies: [
+            "PuenteCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // HTTP API, OpenAPI document and the first page.
+        .target(name: "PuenteHTTP", dependencies: [
+            "PuenteCore", "PuenteReference", "PuenteStatistics",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // The `puente` commands: parse options, pick the store, run services.
+        .target(name: "PuenteCLI", dependencies: [
+            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics",
+            "PuenteSQLite", "PuentePostgres", "PuenteHTTP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "puente", dependencies: [
+            "PuenteCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        // Store conformance suite and temporary stores, shared by the tests.
+        .target(name: "PuenteTesting", dependencies: [
+            "PuenteCore", "PuenteSQLite", "PuentePostgres",
+        ], swiftSettings: strict),
+        .testTarget(name: "PuenteTests", dependencies: [
+            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics",
+            "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: strict),
+    ]
+)

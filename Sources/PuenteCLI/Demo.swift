@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import PuenteCore
+import PuenteIngest
+import PuenteSynthetic
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a demo country-year, load it into a fresh store and serve it.",
+        discussion: """
+        Writes El Salvador 2016 (by default) to ./demo-data, loads it into ./puente-demo.sqlite (recreated
+        each time), and serves http://127.0.0.1:8080. Stop it with Ctrl-C.
+        """)
+
+    @Option(help: "Country: SV, GT or HN.") var country = "SV"
+    @Option(help: "Year of the events.") var year = 2016
+    @Option(help: "Multiplier of every volume.") var scale: Double = 1
+    @Option(help: "Port to serve on.") var port = 8080
+    @Option(help: "Folder for the generated files.") var dataDir = "demo-data"
+    @Option(help: "SQLite file of the demo store (recreated).") var database = "puente-demo.sqlite"
+    @Flag(help: "Load the data and exit without serving (for scripts).") var noServe = false
+
+    func run() async throws {
+        let started = Date()
+        let generator: Generator
+        do { generator = try Generator(options: GeneratorOptions(country: country, year: year, seed: 1, scale: scale)) }
+        catch { throw ValidationError("\(error)") }
+        let dir = URL(fileURLWithPath: dataDir)
+        print("Generating \(country.uppercased()) \(year) into \(dataDir)/ …")
+        let summary = try generator.write(to: dir)
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        var options = StoreOptions()
+        options.database = database
+        let store = try await options.open()
+        let importer = Importer(store: store)
+        for file in summary.files {
+            let report = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
+            print("Loaded \(file.file): \(report.accepted) accepted, \(report.rejected) rejected (kept in quarantine), \(report.duplicates) duplicates")
+        }
+        print(String(format: "Ready in %.1f s.", Date().timeIntervalSince(started)))
+        if noServe { try await store.close(); return }
+        print("Open http://127.0.0.1:\(port)/ (API: http://127.0.0.1:\(port)/api/v1/stats?measure=returns&by=sex). Stop with Ctrl-C.")
+        do { try await serve(store: store, host: "127.0.0.1", port: port) } catch { try? await store.close(); throw error }
+        try await store.close()
+    }
+}

@@ -1,0 +1,53 @@
+/// Where in an input something went wrong: file, row and field, never the value itself.
+public struct InputLocation: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var row: Int?
+    public var field: String?
+
+    public init(file: String, row: Int? = nil, field: String? = nil) {
+        self.file = file
+        self.row = row
+        self.field = field
+    }
+
+    public var description: String {
+        var s = file
+        if let row { s += ", row \(row)" }
+        if let field { s += ", field \(field)" }
+        return s
+    }
+}
+
+/// Puente's error: a stable `code` for programs and a sentence for people.
+///
+/// Messages never contain the offending value, because it may be personal data; they say where it is
+/// and what was expected instead.
+public struct PuenteError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable {
+        case invalidArgument = "invalid_argument"
+        case unknownMeasure = "unknown_measure"
+        case unknownDimension = "unknown_dimension"
+        case unknownCode = "unknown_code"
+        case notFound = "not_found"
+        case invalidInput = "invalid_input"
+        case invalidProfile = "invalid_profile"
+        case storeUnavailable = "store_unavailable"
+        case storeFailure = "store_failure"
+        case conflict = "conflict"
+    }
+
+    public var code: Code
+    public var message: String
+    public var location: InputLocation?
+
+    public init(_ code: Code, _ message: String, at location: InputLocation? = nil) {
+        self.code = code
+        self.message = message
+        self.location = location
+    }
+
+    public var description: String {
+        if let location { return "\(location): \(message)" }
+        return message
+    }
+}

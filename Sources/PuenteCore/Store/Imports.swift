@@ -1,0 +1,91 @@
+/// What Puente knows about one file being imported, before it is stored.
+public struct ImportRequest: Hashable, Codable, Sendable {
+    public var profile: String
+    public var agency: String
+    public var file: String
+    /// SHA-256 (hex) of the file's bytes: the same file is recognised whatever its name.
+    public var contentHash: String
+
+    public init(profile: String, agency: String, file: String, contentHash: String) {
+        self.profile = profile
+        self.agency = agency
+        self.file = file
+        self.contentHash = contentHash
+    }
+}
+
+/// The lifecycle of an import batch. Only committed batches count in statistics.
+public enum ImportStatus: String, Codable, Sendable {
+    /// Rows are being written; invisible to queries. A batch left pending by a killed import is
+    /// discarded when the same file is imported again.
+    case pending
+    case committed
+    case rolledBack = "rolled_back"
+}
+
+/// Counts every import ends with: `read == accepted + rejected + duplicates`.
+public struct ImportCounts: Hashable, Codable, Sendable {
+    public var read: Int
+    public var accepted: Int
+    public var rejected: Int
+    public var duplicates: Int
+
+    public init(read: Int = 0, accepted: Int = 0, rejected: Int = 0, duplicates: Int = 0) {
+        self.read = read
+        self.accepted = accepted
+        self.rejected = rejected
+        self.duplicates = duplicates
+    }
+
+    public var isBalanced: Bool { read == accepted + rejected + duplicates }
+}
+
+/// A stored import batch.
+public struct ImportRecord: Hashable, Codable, Sendable {
+    public var id: Int64
+    public var request: ImportRequest
+    public var status: ImportStatus
+    /// ISO 8601 timestamp (UTC) when the batch started.
+    public var startedAt: String
+    public var counts: ImportCounts
+
+    public init(id: Int64, request: ImportRequest, status: ImportStatus, startedAt: String, counts: ImportCounts) {
+        self.id = id
+        self.request = request
+        self.status = status
+        self.startedAt = startedAt
+        self.counts = counts
+    }
+}
+
+/// One reason a row was rejected: which field broke which rule, and what was expected.
+public struct RejectionReason: Hashable, Codable, Sendable {
+    /// Stable rule id, e.g. `required`, `date_format`, `code_exists`, `birth_before_event`.
+    public var rule: String
+    public var field: String
+    public var expected: String
+
+    public init(rule: String, field: String, expected: String) {
+        self.rule = rule
+        self.field = field
+        self.expected = expected
+    }
+}
+
+/// A row kept in quarantine: its raw values (personal data, so it lives only in the store) and why.
+public struct RejectedRow: Hashable, Codable, Sendable {
+    public var importID: Int64
+    public var file: String
+    public var row: Int
+    /// The raw row as read, column name → value.
+    public var values: [String: String]
+    public var reasons: [RejectionReason]
+
+    public init(importID: Int64 = 0, file: String, row: Int, values: [String: String], reasons: [RejectionReason]) {
+        self.importID = importID
+        self.file = file
+        self.row = row
+        self.values = values
+        self.reasons = reasons
+    }
+}

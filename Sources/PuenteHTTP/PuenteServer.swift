@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import Logging
+import PuenteCore
+import PuenteReference
+import PuenteStatistics
+
+/// Builds Puente's HTTP application: health, the read API under `/api/v1/`, the OpenAPI document and
+/// the overview page.
+public enum PuenteServer {
+    /// Settings of `puente serve`.
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// Disclosure protection of every figure the server publishes.
+        public var disclosure: DisclosurePolicy
+
+        public init(host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard) {
+            self.host = host
+            self.port = port
+            self.disclosure = disclosure
+        }
+    }
+
+    public static func router(store: any EventStore, configuration: Configuration = .init(),
+                              reference: ReferenceData = .shared) -> Router<PuenteContext> {
+        let router = Router(context: PuenteContext.self)
+        router.add(middleware: ErrorMiddleware())
+        let engine = StatisticsEngine(store: store, reference: reference)
+
+        router.get("/health") { _, _ in ["status": "ok"] }
+        router.get("/ready") { _, _ -> Response in
+            do {
+                _ = try await store.imports(limit: 1)
+                return ErrorMiddleware<PuenteContext>.jsonResponse(["status": "ready"])
+            } catch {
+                return ErrorMiddleware<PuenteContext>.json(status: .serviceUnavailable, code: "store_unavailable",
+                                                           message: "The store does not answer.")
+            }
+        }
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        router.get("/api/v1/stats") { request, _ -> Response in
+            let q = request.uri.queryParameters
+            guard let measure = q.get("measure") else {
+                throw PuenteError(.invalidArgument, "Give a measure, e.g. ?measure=returns. Allowed measures: "
+                    + Measure.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+            }
+            let query = try StatisticsQuery.parse(measure: measure, by: q.get("by"), filter: q.get("filter"), reference: reference)
+            let table = try await engine.run(query, policy: configuration.disclosure)
+            switch q.get("format") ?? "json" {
+            case "json": return ErrorMiddleware<PuenteContext>.text(try table.json(), type: "application/json; charset=utf-8")
+            case "csv": return ErrorMiddleware<PuenteContext>.text(table.csv(), type: "text/csv; charset=utf-8")
+            default: throw PuenteError(.invalidArgument, "Allowed formats: json, csv.")
+            }
+        }
+        router.get("/api/v1/measures") { _, _ -> Response in
+            ErrorMiddleware<PuenteContext>.jsonResponse([
+                "measures": Measure.allCases.map(\.rawValue), "dimensions": Dimension.allCases.map(\.rawValue)])
+        }
+        router.get("/api/v1/codelists") { _, _ -> Response in
+            let lists = reference.codeLists.values.sorted { $0.id < $1.id }.map {
+                CodeListSummary(id: $0.id, agency: $0.agency, version: $0.version, name: $0.name,
+                                validFrom: $0.validFrom?.description, validTo: $0.validTo?.description,
+                                source: $0.source, codes: $0.codes.count)
+            }
+            return ErrorMiddleware<PuenteContext>.jsonResponse(lists)
+        }
+        router.get("/api/v1/codelists/{id}") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let list = reference.codeList(id) else {
+                throw PuenteError(.notFound, "There is no code list with that id; GET /api/v1/codelists lists them.")
+            }
+            return ErrorMiddleware<PuenteContext>.jsonResponse(list)
+        }
+        router.get("/api/v1/imports") { request, _ -> Response in
+            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 50
+            guard (1...1000).contains(limit) else { throw PuenteError(.invalidArgument, "Give a limit from 1 to 1000.") }
+            return ErrorMiddleware<PuenteContext>.jsonResponse(try await store.imports(limit: limit))
+        }
+        router.get("/") { request, _ -> Response in
+            let lang = request.uri.queryParameters.get("lang") == "en" ? OverviewPage.Language.en : .es
+            let html = try await OverviewPage(engine: engine, reference: reference, policy: configuration.disclosure, language: lang).render()
+            return ErrorMiddleware<PuenteContext>.text(html, type: "text/html; charset=utf-8")
+        }
+        return router
+    }
+
+    public static func application(store: any EventStore, configuration: Configuration = .init(),
+                                   logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(store: store, configuration: configuration),
+                    configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "puente"),
+                    logger: logger)
+    }
+}
+
+struct CodeListSummary: Codable, Sendable {
+    var id, agency, version, name: String
+    var validFrom, validTo: String?
+    var source: String
+    var codes: Int
+}
+
+extension ErrorMiddleware {
+    static func text(_ body: String, type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func jsonResponse(_ value: some Encodable) -> Response {
+        text((try? JSONText.encode(value)) ?? "null", type: "application/json; charset=utf-8")
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+import Logging
+import PostgresNIO
+import PuenteCore
+
+/// The server store for larger deployments: PostgreSQL through PostgresNIO, same behaviour as SQLite.
+public final class PostgresStore: EventStore {
+    private let client: PostgresClient
+    /// Runs the client's connection pool until `close()`. The store owns it so that one-shot commands
+    /// and tests need no service group; `puente serve` closes it on shutdown.
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+
+    /// Connects to `postgres://user:password@host:port/database` (no TLS: use it on loopback or a
+    /// private network; the password may also come from `PGPASSWORD`).
+    public init(url: String, logger: Logger = Logger(label: "puente.postgres")) throws {
+        guard let c = URLComponents(string: url), ["postgres", "postgresql"].contains(c.scheme ?? ""),
+              let host = c.host, !host.isEmpty else {
+            throw PuenteError(.invalidArgument, "Give the PostgreSQL database as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.")
+        }
+        let database = c.path.count > 1 ? String(c.path.dropFirst()) : "postgres"
+        let password = c.password ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
+        var config = PostgresClient.Configuration(host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
+                                                  password: password, database: database, tls: .disable)
+        config.options.maximumConnections = 8
+        client = PostgresClient(configuration: config, backgroundLogger: logger)
+        let client = self.client
+        runner = Task { await client.run() }
+        self.logger = logger
+    }
+
+    public func migrate() async throws -> Int {
+        try await guarded {
+            try await client.withTransaction(logger: logger) { conn in
+                // One migrator at a time, even with several servers starting together.
+                try await conn.query("SELECT pg_advisory_xact_lock(7301)", logger: logger)
+                try await conn.query("CREATE TABLE IF NOT EXISTS puente_migration (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+                                     logger: logger)
+                var applied = Set<String>()
+                for try await id in (try await conn.query("SELECT id FROM puente_migration", logger: logger)).decode(String.self) {
+                    applied.insert(id)
+                }
+                for migration in PostgresSchema.migrations where !applied.contains(migration.id) {
+                    for statement in migration.statements { try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                    try await conn.query("INSERT INTO puente_migration (id, applied_at) VALUES (\(migration.id), \(Timestamp.now()))",
+                                         logger: logger)
+                    applied.insert(migration.id)
+                }
+                return applied.count
+            }
+        }
+    }
+
+    public func startImport(_ request: ImportRequest) async throws -> Int64 {
+        try await guarded {
+            try await client.withTransaction(logger: logger) { conn in
+                let stale = try await Self.ids(conn.query("""
+                    SELECT id FROM import_batch WHERE content_hash = \(request.contentHash) AND status = 'pending'
+                    """, logger: logger))
+                for id in stale {
+                    try await Self.deleteRows(of: id, conn, logger)
+                    try await conn.query("DELETE FROM import_batch WHERE id = \(id)", logger: logger)
+                }
+                let rows = try await Self.ids(conn.query("""
+                    INSERT INTO import_batch (profile, agency, file, content_hash, status, started_at)
+                    VALUES (\(request.profile), \(request.agency), \(request.file), \(request.contentHash), 'pending', \(Timestamp.now()))
+                    RETURNING id
+                    """, logger: logger))
+                return rows[0]
+            }
+        }
+    }
+
+    public func committedImport(contentHash: String) async throws -> ImportRecord? {
+        try await guarded {
+            try await fetchImports("SELECT \(Self.importColumns) FROM import_batch WHERE content_hash = $1 AND status = 'committed'",
+                                   [.text(contentHash)]).first
+        }
+    }
+
+    public func append(_ events: [MovementEvent], to importID: Int64) async throws -> Int {
+        guard !events.isEmpty else { return 0 }
+        return try await guarded {
+            try await client.withTransaction(logger: logger) { conn in
+                var stored = 0
+                // Multi-row VALUES, kept under PostgreSQL's 65,535 parameters per statement.
+                let perStatement = 60_000 / EventColumns.names.count
+                var start = 0
+                while start < events.count {
+                    let chunk = events[start..<min(start + perStatement, events.count)]
+                    var binds = PostgresBindings(capacity: chunk.count * EventColumns.names.count)
+                    var tuples: [String] = []
+                    var n = 0
+                    for event in chunk {
+                        var placeholders: [String] = []
+                        for value in EventColumns.values(of: event, importID: importID) {
+                            try Self.bind(value, into: &binds)
+                            n += 1
+                            placeholders.append("$\(n)")
+                        }
+                        tuples.append("(" + placeholders.joined(separator: ",") + ")")
+                    }
+                    let sql = "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", "))) VALUES "
+                        + tuples.joined(separator: ",") + " ON CONFLICT (agency, record_key) DO NOTHING RETURNING 1"
+                    for try await _ in try await conn.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { stored += 1 }
+                    start += chunk.count
+                }
+                return stored
+            }
+        }
+    }
+
+    public func quarantine(_ rows: [RejectedRow], in importID: Int64) async throws {
+        try await guarded {
+            try await client.withTransaction(logger: logger) { conn in
+                for row in rows {
+                    try await conn.query("""
+                        INSERT INTO rejected_row (import_id, file, row_number, values_json, reasons_json)
+                        VALUES (\(importID), \(row.file), \(row.row), \(try JSONText.encode(row.values)), \(try JSONText.encode(row.reasons)))
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    public func finishImport(_ importID: Int64, counts: ImportCounts) async throws {
+        try await guarded {
+            let updated = try await Self.ids(client.query("""
+                UPDATE import_batch SET status = 'committed', rows_read = \(counts.read), rows_accepted = \(counts.accepted),
+                rows_rejected = \(counts.rejected), rows_duplicate = \(counts.duplicates)
+                WHERE id = \(importID) AND status = 'pending' RETURNING id
+                """, logger: logger))
+            guard updated.count == 1 else {
+                throw PuenteError(.conflict, "Import \(importID) is not pending; it may have been rolled back.")
+            }
+        }
+    }
+
+    public func rollbackImport(_ importID: Int64) async throws {
+        try await guarded {
+            try await client.withTransaction(logger: logger) { conn in
+                let found = try await Self.ids(conn.query(
+                    "UPDATE import_batch SET status = 'rolled_back' WHERE id = \(importID) RETURNING id", logger: logger))
+                guard found.count == 1 else {
+                    throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
+                }
+                try await Self.deleteRows(of: importID, conn, logger)
+            }
+        }
+    }
+
+    public func imports(limit: Int) async throws -> [ImportRecord] {
+        try await guarded {
+            try await fetchImports("SELECT \(Self.importColumns) FROM import_batch ORDER BY id DESC LIMIT $1", [.integer(limit)])
+        }
+    }
+
+    public func rejectedRows(importID: Int64?, limit: Int) async throws -> [RejectedRow] {
+        try await guarded {
+            let sql = "SELECT import_id, file, row_number, values_json, reasons_json FROM rejected_row"
+                + (importID == nil ? "" : " WHERE import_id = $2") + " ORDER BY import_id, row_number LIMIT $1"
+            var out: [RejectedRow] = []
+            let rows = try await client.query(Self.query(sql, [.integer(limit)] + (importID.map { [.integer(Int($0))] } ?? [])),
+                                              logger: logger)
+            for try await (id, file, row, values, reasons) in rows.decode((Int64, String, Int, String, String).self) {
+                out.append(RejectedRow(importID: id, file: file, row: row, values: try JSONText.decode(values),
+                                       reasons: try JSONText.decode(reasons)))
+            }
+            return out
+        }
+    }
+
+    public func events(importID: Int64, limit: Int) async throws -> [MovementEvent] {
+        try await guarded {
+            let sql = "SELECT id, \(EventColumns.names.joined(separator: ", ")) FROM movement_event WHERE import_id = $1 ORDER BY source_row LIMIT $2"
+            var out: [MovementEvent] = []
+            let integer = [true] + EventColumns.names.map { EventColumns.integerColumns.contains($0) }
+            for try await row in try await client.query(Self.query(sql, [.integer(Int(importID)), .integer(limit)]), logger: logger) {
+                let cells = row.makeRandomAccess()
+                let values = try (0..<cells.count).map { try Self.cellValue(cells[$0], integer: integer[$0]) }
+                if let event = EventColumns.event(from: values) { out.append(event) }
+            }
+            return out
+        }
+    }
+
+    public func countCells(_ query: CellQuery) async throws -> [CountCell] {
+        try await guarded {
+            let rendered = CellQuerySQL(query) { "$\($0)" }
+            var out: [CountCell] = []
+            for try await row in try await client.query(Self.query(rendered.sql, rendered.bindings), logger: logger) {
+                let cells = row.makeRandomAccess()
+                let key = try query.groupBy.enumerated().map { i, column in try Self.cellValue(cells[i], integer: column.isInteger) }
+                out.append(CountCell(key: key, count: try cells[query.groupBy.count].decode(Int.self)))
+            }
+            return out
+        }
+    }
+
+    public func close() async throws {
+        runner.cancel()
+        await runner.value
+    }
+
+    // MARK: Helpers
+
+    private static let importColumns = "id, profile, agency, file, content_hash, status, started_at, rows_read, rows_accepted, rows_rejected, rows_duplicate"
+
+    private func fetchImports(_ sql: String, _ bindings: [CellValue]) async throws -> [ImportRecord] {
+        var out: [ImportRecord] = []
+        let rows = try await client.query(Self.query(sql, bindings), logger: logger)
+        for try await row in rows {
+            let (id, profile, agency, file, hash, status, started, read, accepted, rejected, duplicates) =
+                try row.decode((Int64, String, String, String, String, String, String, Int, Int, Int, Int).self)
+            out.append(ImportRecord(id: id, request: ImportRequest(profile: profile, agency: agency, file: file, contentHash: hash),
+                                    status: ImportStatus(rawValue: status) ?? .pending, startedAt: started,
+                                    counts: ImportCounts(read: read, accepted: accepted, rejected: rejected, duplicates: duplicates)))
+        }
+        return out
+    }
+
+    private static func ids(_ rows: PostgresRowSequence) async throws -> [Int64] {
+        var out: [Int64] = []
+        for try await id in rows.decode(Int64.self) { out.append(id) }
+        return out
+    }
+
+    private static func deleteRows(of importID: Int64, _ conn: PostgresConnection, _ logger: Logger) async throws {
+        try await conn.query("DELETE FROM movement_event WHERE import_id = \(importID)", logger: logger)
+        try await conn.query("DELETE FROM rejected_row WHERE import_id = \(importID)", logger: logger)
+    }
+
+    private static func query(_ sql: String, _ bindings: [CellValue]) throws -> PostgresQuery {
+        var binds = PostgresBindings(capacity: bindings.count)
+        for b in bindings { try bind(b, into: &binds) }
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    private static func bind(_ value: CellValue?, into binds: inout PostgresBindings) throws {
+        switch value {
+        case .text(let s)?: try binds.append(s)
+        case .integer(let i)?: try binds.append(i)
+        case nil: binds.appendNull()
+        }
+    }
+
+    private static func cellValue(_ cell: PostgresCell, integer: Bool) throws -> CellValue? {
+        if integer { return try cell.decode(Int?.self).map(CellValue.integer) }
+        return try cell.decode(String?.self).map(CellValue.text)
+    }
+
+    /// Turns connection failures into a sentence; PostgresNIO's own errors keep bound values out.
+    private func guarded<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as PuenteError { throw error } catch let error as PSQLError {
+            if error.code == .connectionError || error.code == .serverClosedConnection || error.code == .failedToAddSSLHandler {
+                throw PuenteError(.storeUnavailable, "Cannot reach the PostgreSQL server; check --database and that the server runs.")
+            }
+            throw PuenteError(.storeFailure, "PostgreSQL refused a statement (\(error.serverInfo?[.sqlState] ?? "no SQLSTATE")).")
+        }
+    }
+}

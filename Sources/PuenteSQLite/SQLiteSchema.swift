@@ -1,0 +1,71 @@
+import GRDB
+
+/// Versioned schema migrations. Never edit a migration once merged: add a new one.
+enum SQLiteSchema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("0001-events-imports-rejects") { db in
+            try db.execute(sql: """
+                CREATE TABLE import_batch (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    profile TEXT NOT NULL,
+                    agency TEXT NOT NULL,
+                    file TEXT NOT NULL,
+                    content_hash TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'committed', 'rolled_back')),
+                    started_at TEXT NOT NULL,
+                    rows_read INTEGER NOT NULL DEFAULT 0,
+                    rows_accepted INTEGER NOT NULL DEFAULT 0,
+                    rows_rejected INTEGER NOT NULL DEFAULT 0,
+                    rows_duplicate INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX import_batch_hash ON import_batch (content_hash, status);
+                CREATE TABLE movement_event (
+                    id INTEGER PRIMARY KEY,
+                    import_id INTEGER NOT NULL REFERENCES import_batch (id),
+                    agency TEXT NOT NULL,
+                    record_key TEXT NOT NULL,
+                    source_file TEXT NOT NULL,
+                    source_row INTEGER NOT NULL,
+                    event_type TEXT NOT NULL,
+                    event_date TEXT NOT NULL,
+                    event_day INTEGER NOT NULL,
+                    year INTEGER NOT NULL,
+                    month INTEGER NOT NULL,
+                    reporting_country TEXT NOT NULL,
+                    place TEXT,
+                    transport_mode TEXT,
+                    given_names TEXT,
+                    surnames TEXT,
+                    sex TEXT NOT NULL,
+                    birth_date TEXT,
+                    age INTEGER,
+                    nationality TEXT,
+                    birth_country TEXT,
+                    residence_country TEXT,
+                    residence_division TEXT,
+                    document_type TEXT,
+                    document_number TEXT,
+                    migration_status TEXT,
+                    returning_from TEXT,
+                    return_type TEXT,
+                    child_status TEXT,
+                    days_abroad INTEGER,
+                    UNIQUE (agency, record_key)
+                );
+                CREATE INDEX movement_event_import ON movement_event (import_id, source_row);
+                CREATE INDEX movement_event_cells ON movement_event (event_type, year, month, import_id, sex, age, residence_division);
+                CREATE TABLE rejected_row (
+                    id INTEGER PRIMARY KEY,
+                    import_id INTEGER NOT NULL REFERENCES import_batch (id),
+                    file TEXT NOT NULL,
+                    row_number INTEGER NOT NULL,
+                    values_json TEXT NOT NULL,
+                    reasons_json TEXT NOT NULL
+                );
+                CREATE INDEX rejected_row_import ON rejected_row (import_id, row_number);
+                """)
+        }
+        return m
+    }
+}

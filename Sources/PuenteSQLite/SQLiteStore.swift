@@ -1,0 +1,179 @@
+import Foundation
+import GRDB
+import PuenteCore
+
+/// The embedded store: one SQLite file (or memory), through GRDB.
+///
+/// A file store uses WAL and a `DatabasePool`, so the server answers queries while an import writes.
+public struct SQLiteStore: EventStore {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path`; `:memory:` gives a private in-memory store.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            if path == ":memory:" {
+                writer = try DatabaseQueue(configuration: config)
+            } else {
+                writer = try DatabasePool(path: path, configuration: config)
+            }
+        } catch {
+            throw PuenteError(.storeUnavailable, "Cannot open the SQLite database; check that its folder exists and is writable.",
+                              at: InputLocation(file: (path as NSString).lastPathComponent))
+        }
+    }
+
+    public func migrate() async throws -> Int {
+        let writer = self.writer
+        try SQLiteSchema.migrator.migrate(writer)
+        return try await writer.read { db in try SQLiteSchema.migrator.appliedIdentifiers(db).count }
+    }
+
+    public func startImport(_ request: ImportRequest) async throws -> Int64 {
+        try await writer.write { db in
+            // A pending batch of the same content is what an interrupted import left: discard it.
+            let stale = try Int64.fetchAll(db, sql: "SELECT id FROM import_batch WHERE content_hash = ? AND status = 'pending'",
+                                           arguments: [request.contentHash])
+            for id in stale { try Self.deleteRows(of: id, db) ; try db.execute(sql: "DELETE FROM import_batch WHERE id = ?", arguments: [id]) }
+            try db.execute(sql: """
+                INSERT INTO import_batch (profile, agency, file, content_hash, status, started_at)
+                VALUES (?, ?, ?, ?, 'pending', ?)
+                """, arguments: [request.profile, request.agency, request.file, request.contentHash, Timestamp.now()])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func committedImport(contentHash: String) async throws -> ImportRecord? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM import_batch WHERE content_hash = ? AND status = 'committed'",
+                             arguments: [contentHash]).map(Self.importRecord)
+        }
+    }
+
+    public func append(_ events: [MovementEvent], to importID: Int64) async throws -> Int {
+        try await writer.write { db in
+            let sql = "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", "))) VALUES ("
+                + Array(repeating: "?", count: EventColumns.names.count).joined(separator: ", ")
+                + ") ON CONFLICT (agency, record_key) DO NOTHING"
+            let statement = try db.cachedStatement(sql: sql)
+            var stored = 0
+            for event in events {
+                let values = EventColumns.values(of: event, importID: importID).map(Self.databaseValue)
+                statement.setUncheckedArguments(StatementArguments(values))
+                try statement.execute()
+                stored += db.changesCount
+            }
+            return stored
+        }
+    }
+
+    public func quarantine(_ rows: [RejectedRow], in importID: Int64) async throws {
+        try await writer.write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO rejected_row (import_id, file, row_number, values_json, reasons_json) VALUES (?, ?, ?, ?, ?)
+                """)
+            for row in rows {
+                try statement.execute(arguments: [importID, row.file, row.row, try JSONText.encode(row.values),
+                                                  try JSONText.encode(row.reasons)])
+            }
+        }
+    }
+
+    public func finishImport(_ importID: Int64, counts: ImportCounts) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                UPDATE import_batch SET status = 'committed', rows_read = ?, rows_accepted = ?, rows_rejected = ?,
+                rows_duplicate = ? WHERE id = ? AND status = 'pending'
+                """, arguments: [counts.read, counts.accepted, counts.rejected, counts.duplicates, importID])
+            guard db.changesCount == 1 else {
+                throw PuenteError(.conflict, "Import \(importID) is not pending; it may have been rolled back.")
+            }
+        }
+    }
+
+    public func rollbackImport(_ importID: Int64) async throws {
+        try await writer.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM import_batch WHERE id = ?", arguments: [importID]) == 1 else {
+                throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
+            }
+            try Self.deleteRows(of: importID, db)
+            try db.execute(sql: "UPDATE import_batch SET status = 'rolled_back' WHERE id = ?", arguments: [importID])
+        }
+    }
+
+    public func imports(limit: Int) async throws -> [ImportRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM import_batch ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.importRecord)
+        }
+    }
+
+    public func rejectedRows(importID: Int64?, limit: Int) async throws -> [RejectedRow] {
+        try await writer.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM rejected_row WHERE (? IS NULL OR import_id = ?) ORDER BY import_id, row_number LIMIT ?
+                """, arguments: [importID, importID, limit])
+            return try rows.map { r in
+                RejectedRow(importID: r["import_id"], file: r["file"], row: r["row_number"],
+                            values: try JSONText.decode(r["values_json"]), reasons: try JSONText.decode(r["reasons_json"]))
+            }
+        }
+    }
+
+    public func events(importID: Int64, limit: Int) async throws -> [MovementEvent] {
+        try await writer.read { db in
+            let sql = "SELECT id, \(EventColumns.names.joined(separator: ", ")) FROM movement_event WHERE import_id = ? ORDER BY source_row LIMIT ?"
+            return try Row.fetchAll(db, sql: sql, arguments: [importID, limit]).compactMap { row in
+                EventColumns.event(from: (0..<row.count).map { Self.cellValue(row[$0] as DatabaseValue, integer: $0 == 0 || EventColumns.integerColumns.contains(EventColumns.names[$0 - 1])) })
+            }
+        }
+    }
+
+    public func countCells(_ query: CellQuery) async throws -> [CountCell] {
+        let rendered = CellQuerySQL(query) { _ in "?" }
+        let arguments = StatementArguments(rendered.bindings.map { Self.databaseValue($0) })
+        return try await writer.read { db in
+            try Row.fetchAll(db, sql: rendered.sql, arguments: arguments).map { row in
+                let key = query.groupBy.enumerated().map { i, column in
+                    Self.cellValue(row[i] as DatabaseValue, integer: column.isInteger)
+                }
+                return CountCell(key: key, count: row[query.groupBy.count])
+            }
+        }
+    }
+
+    public func close() async throws {
+        try writer.close()
+    }
+
+    // MARK: Helpers
+
+    private static func deleteRows(of importID: Int64, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM movement_event WHERE import_id = ?", arguments: [importID])
+        try db.execute(sql: "DELETE FROM rejected_row WHERE import_id = ?", arguments: [importID])
+    }
+
+    private static func importRecord(_ r: Row) -> ImportRecord {
+        ImportRecord(id: r["id"], request: ImportRequest(profile: r["profile"], agency: r["agency"], file: r["file"],
+                                                         contentHash: r["content_hash"]),
+                     status: ImportStatus(rawValue: r["status"]) ?? .pending, startedAt: r["started_at"],
+                     counts: ImportCounts(read: r["rows_read"], accepted: r["rows_accepted"], rejected: r["rows_rejected"],
+                                          duplicates: r["rows_duplicate"]))
+    }
+
+    static func databaseValue(_ v: CellValue?) -> DatabaseValue {
+        switch v {
+        case .text(let s)?: return s.databaseValue
+        case .integer(let i)?: return i.databaseValue
+        case nil: return .null
+        }
+    }
+
+    static func cellValue(_ v: DatabaseValue, integer: Bool) -> CellValue? {
+        if v.isNull { return nil }
+        if integer, let i = Int.fromDatabaseValue(v) { return .integer(i) }
+        return String.fromDatabaseValue(v).map(CellValue.text)
+    }
+}

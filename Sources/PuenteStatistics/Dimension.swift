@@ -1,0 +1,123 @@
+import PuenteCore
+import PuenteReference
+
+/// What a statistic can be broken down or filtered by. Every dimension is derived from stored columns,
+/// so any grouping (five-year ages, the 2024 municipalities of El Salvador) works for any period.
+public enum Dimension: String, CaseIterable, Codable, Sendable {
+    case year, quarter, month
+    case eventType = "event_type"
+    case reportingCountry = "reporting_country"
+    case sex
+    /// Single years of age (`Y34`).
+    case age
+    /// Five-year groups (`Y30T34`).
+    case ageGroup = "age_group"
+    /// `Y0T14`, `Y15T64`, `Y_GE65`.
+    case ageBroad = "age_broad"
+    /// Children and adults (`Y0T17`, `Y_GE18`).
+    case ageChild = "age_child"
+    case nationality
+    case birthCountry = "birth_country"
+    case returningFrom = "returning_from"
+    case returnType = "return_type"
+    case childStatus = "child_status"
+    /// ISO 3166-2 department of residence or destination.
+    case department
+    /// The base unit of residence: municipality (Guatemala, Honduras, El Salvador before May 2024) or
+    /// district (El Salvador since).
+    case municipality
+    /// El Salvador's 44 municipalities in force since 1 May 2024, for any period.
+    case municipality2024 = "municipality_2024"
+    case place
+    case transportMode = "transport_mode"
+    case migrationStatus = "migration_status"
+
+    /// The stored columns the dimension is derived from.
+    var columns: [CellColumn] {
+        switch self {
+        case .year: [.year]
+        case .quarter, .month: [.year, .month]
+        case .eventType: [.eventType]
+        case .reportingCountry: [.reportingCountry]
+        case .sex: [.sex]
+        case .age, .ageGroup, .ageBroad, .ageChild: [.age]
+        case .nationality: [.nationality]
+        case .birthCountry: [.birthCountry]
+        case .returningFrom: [.returningFrom]
+        case .returnType: [.returnType]
+        case .childStatus: [.childStatus]
+        case .department, .municipality, .municipality2024: [.residenceDivision]
+        case .place: [.place]
+        case .transportMode: [.transportMode]
+        case .migrationStatus: [.migrationStatus]
+        }
+    }
+
+    /// The stored column a filter on this dimension can be pushed into SQL on, with codes unchanged.
+    var directColumn: CellColumn? {
+        switch self {
+        case .year: .year
+        case .eventType: .eventType
+        case .reportingCountry: .reportingCountry
+        case .sex: .sex
+        case .nationality: .nationality
+        case .birthCountry: .birthCountry
+        case .returningFrom: .returningFrom
+        case .returnType: .returnType
+        case .childStatus: .childStatus
+        case .municipality: .residenceDivision
+        case .place: .place
+        case .transportMode: .transportMode
+        case .migrationStatus: .migrationStatus
+        default: nil
+        }
+    }
+
+    /// The code of the dimension for stored `values` (in `columns` order); `_U` when not recorded.
+    func code(_ values: [CellValue?], reference: ReferenceData) -> String {
+        func int(_ v: CellValue?) -> Int? { if case .integer(let i)? = v { return i }; return nil }
+        func text(_ v: CellValue?) -> String? { if case .text(let s)? = v { return s }; return nil }
+        switch self {
+        case .year: return int(values[0]).map(String.init) ?? "_U"
+        case .quarter:
+            guard let y = int(values[0]), let m = int(values[1]) else { return "_U" }
+            return "\(y)-Q\((m - 1) / 3 + 1)"
+        case .month:
+            guard let y = int(values[0]), let m = int(values[1]) else { return "_U" }
+            return "\(y)-\(m < 10 ? "0" : "")\(m)"
+        case .age: return AgeGrouping.single.code(for: int(values[0]))
+        case .ageGroup: return AgeGrouping.fiveYear.code(for: int(values[0]))
+        case .ageBroad: return AgeGrouping.broad.code(for: int(values[0]))
+        case .ageChild: return AgeGrouping.child.code(for: int(values[0]))
+        case .department:
+            return text(values[0]).flatMap { reference.departmentOfUnit[$0] } ?? "_U"
+        case .municipality2024:
+            guard let unit = text(values[0]), let view = reference.geography("SV")?.view("municipality_2024") else { return "_U" }
+            return view.mapping[unit] ?? "_U"
+        default: return text(values[0]) ?? "_U"
+        }
+    }
+
+    /// The codes a filter may use, when the dimension has a closed list.
+    func allowedCodes(reference: ReferenceData) -> [String]? {
+        func list(_ id: String) -> [String]? { reference.codeList(id)?.codes.map(\.id) }
+        switch self {
+        case .sex: return ["F", "M", "_U"]
+        case .eventType: return list("CL_MIG_FLOW")
+        case .age: return AgeGrouping.single.codes
+        case .ageGroup: return AgeGrouping.fiveYear.codes
+        case .ageBroad: return AgeGrouping.broad.codes
+        case .ageChild: return AgeGrouping.child.codes
+        case .returnType: return list("CL_RETURN_TYPE").map { $0 + ["_U"] }
+        case .childStatus: return list("CL_CHILD_STATUS").map { $0 + ["_U"] }
+        case .transportMode: return list("CL_TRANSPORT_MODE").map { $0 + ["_U"] }
+        case .migrationStatus: return list("CL_MIGRATION_STATUS").map { $0 + ["_U"] }
+        case .nationality, .birthCountry, .returningFrom, .reportingCountry: return list("CL_AREA").map { $0 + ["_U"] }
+        case .department: return reference.geographies.values.flatMap { $0.departments.codes.map(\.id) } + ["_U"]
+        case .municipality: return reference.geographies.values.flatMap { $0.baseUnits.codes.map(\.id) } + ["_U"]
+        case .municipality2024: return reference.geography("SV")?.view("municipality_2024").map { $0.units.codes.map(\.id) + ["_U"] }
+        case .place: return list("CL_PLACE").map { $0 + ["_U"] }
+        case .year, .quarter, .month: return nil
+        }
+    }
+}
