@@ -65,6 +65,8 @@ let package = Package(
         // Store conformance suite and temporary stores, shared by the tests.
         .target(name: "PuenteTesting", dependencies: [
             "PuenteCore", "PuenteSQLite", "PuentePostgres",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "PuenteTests", dependencies: [
             "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics",

@@ -13,7 +13,7 @@ public final class PostgresStore: EventStore {
 
     /// Connects to `postgres://user:password@host:port/database` (no TLS: use it on loopback or a
     /// private network; the password may also come from `PGPASSWORD`).
-    public init(url: String, logger: Logger = Logger(label: "puente.postgres")) throws {
+    public init(url: String, logger: Logger = PostgresStore.quietLogger) throws {
         guard let c = URLComponents(string: url), ["postgres", "postgresql"].contains(c.scheme ?? ""),
               let host = c.host, !host.isEmpty else {
             throw PuenteError(.invalidArgument, "Give the PostgreSQL database as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.")
@@ -27,6 +27,13 @@ public final class PostgresStore: EventStore {
         let client = self.client
         runner = Task { await client.run() }
         self.logger = logger
+    }
+
+    /// PostgresNIO logs routine pool events; only errors matter to Puente's users.
+    public static var quietLogger: Logger {
+        var logger = Logger(label: "puente.postgres")
+        logger.logLevel = .error
+        return logger
     }
 
     public func migrate() async throws -> Int {
@@ -251,7 +258,11 @@ public final class PostgresStore: EventStore {
 
     /// Turns connection failures into a sentence; PostgresNIO's own errors keep bound values out.
     private func guarded<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let error as PuenteError { throw error } catch let error as PSQLError {
+        do { return try await body() } catch let error as PuenteError { throw error } catch let error as PostgresTransactionError {
+            // Our own errors inside a transaction arrive wrapped; the transaction was rolled back.
+            if let inner = error.closureError as? PuenteError { throw inner }
+            throw PuenteError(.storeFailure, "A PostgreSQL transaction failed and was rolled back.")
+        } catch let error as PSQLError {
             if error.code == .connectionError || error.code == .serverClosedConnection || error.code == .failedToAddSSLHandler {
                 throw PuenteError(.storeUnavailable, "Cannot reach the PostgreSQL server; check --database and that the server runs.")
             }

@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import PostgresNIO
+import PuenteCore
+import PuentePostgres
+import PuenteSQLite
+
+/// The stores the behaviour tests run against: SQLite always, PostgreSQL when
+/// `PUENTE_TEST_POSTGRES_URL` names a server (the test script starts a throwaway one).
+public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqliteMemory = "sqlite-memory"
+    case sqliteFile = "sqlite-file"
+    case postgres
+
+    public var description: String { rawValue }
+
+    public static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["PUENTE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Kinds available here. Without PostgreSQL the run says so on standard error; under CI
+    /// (`CI=true`) a missing PostgreSQL is a failure of the run, never a silent skip.
+    public static let available: [StoreKind] = {
+        if postgresURL != nil { return allCases }
+        let message = "NOTE: PUENTE_TEST_POSTGRES_URL is not set: store tests run on SQLite only. "
+            + "Run scripts/test to include PostgreSQL.\n"
+        FileHandle.standardError.write(Data(message.utf8))
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            FileHandle.standardError.write(Data("CI=true requires PostgreSQL for the store tests.\n".utf8))
+            return allCases   // the postgres case then fails loudly in makeStore()
+        }
+        return [.sqliteMemory, .sqliteFile]
+    }()
+
+    /// A new, empty, migrated store of this kind.
+    public func makeStore() async throws -> any EventStore {
+        let store: any EventStore
+        switch self {
+        case .sqliteMemory:
+            store = try SQLiteStore(path: ":memory:")
+        case .sqliteFile:
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("puente-test-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            store = try SQLiteStore(path: dir.appendingPathComponent("store.sqlite").path)
+        case .postgres:
+            guard let url = Self.postgresURL else {
+                throw PuenteError(.storeUnavailable, "PUENTE_TEST_POSTGRES_URL is not set but CI=true requires PostgreSQL.")
+            }
+            store = try PostgresStore(url: try await Self.freshDatabase(serverURL: url))
+        }
+        try await store.migrate()
+        return store
+    }
+
+    /// Creates an empty database on the server for one test and returns its URL.
+    static func freshDatabase(serverURL: String) async throws -> String {
+        guard var c = URLComponents(string: serverURL), let host = c.host else {
+            throw PuenteError(.invalidArgument, "PUENTE_TEST_POSTGRES_URL is not a postgres:// URL.")
+        }
+        let name = "puente_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let config = PostgresClient.Configuration(host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
+                                                  password: c.password, database: "postgres", tls: .disable)
+        let client = PostgresClient(configuration: config)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+            group.cancelAll()
+        }
+        c.path = "/" + name
+        return c.string!
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import PuenteCore
+import PuenteHTTP
+import PuenteTesting
+import Testing
+
+@Suite("HTTP API")
+struct HTTPTests {
+    private func loadedStore() async throws -> any EventStore {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let id = try await store.startImport(ImportRequest(profile: "t", agency: "TEST", file: "t.csv", contentHash: "x"))
+        let events = (0..<20).map { Fixtures.event(key: "m\($0)", date: "2016-0\($0 % 3 + 1)-10", sex: .male) }
+            + (0..<2).map { Fixtures.event(key: "f\($0)", sex: .female) }
+        _ = try await store.append(events, to: id)
+        try await store.finishImport(id, counts: ImportCounts(read: 22, accepted: 22))
+        return store
+    }
+
+    @Test("Every route is described in /openapi.json, and every described path is routed")
+    func openAPIMatchesRoutes() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let router = PuenteServer.router(store: store)
+        let routed = Set(router.routes.map { route -> String in
+            // Hummingbird writes parameters as {id} or :id; OpenAPI as {id}.
+            "\(route.method.rawValue.lowercased()) " + route.path.description.split(separator: "/").map { part in
+                part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
+            }.reduce("") { $0 + "/" + $1 }
+        }.map { $0.hasSuffix(" ") ? $0 + "/" : $0 })
+        let app = Application(router: router)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/openapi.json", method: .get) { response in
+                #expect(response.status == .ok)
+                let doc = try JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8)) as! [String: Any]
+                #expect(doc["openapi"] as? String == "3.1.0")
+                let paths = doc["paths"] as! [String: [String: Any]]
+                let described = Set(paths.flatMap { path, ops in ops.keys.map { "\($0) \(path)" } })
+                #expect(routed == described, "routed but not described: \(routed.subtracting(described)); described but not routed: \(described.subtracting(routed))")
+            }
+        }
+        try await store.close()
+    }
+
+    @Test("Health, statistics with suppression, bad queries and code lists")
+    func endpoints() async throws {
+        let store = try await loadedStore()
+        let app = Application(router: PuenteServer.router(store: store))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/ready", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex", method: .get) { response in
+                #expect(response.status == .ok)
+                let table = try JSONDecoder().decode(StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
+                #expect(table.total.value == 22)
+                #expect(table.cells.first { $0.key == ["M"] }?.value == 20)
+                let female = table.cells.first { $0.key == ["F"] }
+                #expect(female?.value == nil && female?.obsStatus == "Q")
+            }
+            try await client.execute(uri: "/api/v1/stats?measure=returns&by=month&format=csv", method: .get) { response in
+                #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
+                #expect(String(buffer: response.body).hasPrefix("month,value,obs_status,conf_status\n"))
+            }
+            try await client.execute(uri: "/api/v1/stats?measure=deaths", method: .get) { response in
+                #expect(response.status == .badRequest)
+                let body = String(buffer: response.body)
+                #expect(body.contains("unknown_measure") && body.contains("returns"))
+            }
+            try await client.execute(uri: "/api/v1/stats?measure=returns&filter=department:SV-XX", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("SV-SS"))
+            }
+            try await client.execute(uri: "/api/v1/codelists/CL_SLV_MUNICIPALITY_2024", method: .get) { response in
+                #expect(response.status == .ok)
+                let list = try JSONDecoder().decode(CodeList.self, from: Data(String(buffer: response.body).utf8))
+                #expect(list.codes.count == 44)
+                #expect(list.validFrom == CivilDate(year: 2024, month: 5, day: 1))
+            }
+            try await client.execute(uri: "/api/v1/codelists/NOPE", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/imports", method: .get) { response in
+                #expect(String(buffer: response.body).contains("\"accepted\":22"))
+            }
+            try await client.execute(uri: "/?lang=en", method: .get) { response in
+                let html = String(buffer: response.body)
+                #expect(html.contains("<b>22</b>"))
+                #expect(html.contains("<svg") && html.contains("<title"))
+                #expect(!html.contains("Pérez") && !html.contains("01234567-8"))   // no personal data on the page
+                #expect(response.body.readableBytes < 300_000)
+            }
+        }
+        try await store.close()
+    }
+}
+
+/// The JSON shape clients read, decoded independently of the server's types.
+struct StatisticsTableView: Decodable {
+    struct Cell: Decodable { var key: [String]; var value: Int?; var obsStatus: String; var confStatus: String }
+    var cells: [Cell]
+    var total: Cell
+}

@@ -1,0 +1,120 @@
+import Foundation
+import PuenteCore
+import PuenteTesting
+import Testing
+
+/// One store suite, run unchanged against SQLite (memory and file) and PostgreSQL.
+@Suite("Event store conformance")
+struct StoreSuiteTests {
+    private func request(_ hash: String = "h1") -> ImportRequest {
+        ImportRequest(profile: "test", agency: "TEST", file: "t.csv", contentHash: hash)
+    }
+
+    @Test("Migrations are versioned and idempotent", arguments: StoreKind.available)
+    func migrationsIdempotent(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let first = try await store.migrate()
+        let second = try await store.migrate()
+        #expect(first >= 1)
+        #expect(first == second)
+        try await store.close()
+    }
+
+    @Test("Committed events are counted; pending ones are not", arguments: StoreKind.available)
+    func visibility(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let id = try await store.startImport(request())
+        let stored = try await store.append([Fixtures.event(key: "a"), Fixtures.event(key: "b", sex: .female)], to: id)
+        #expect(stored == 2)
+        // Given a pending batch, when counting, then nothing shows.
+        #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count ?? 0 == 0)
+        try await store.finishImport(id, counts: ImportCounts(read: 2, accepted: 2))
+        let bySex = try await store.countCells(CellQuery(groupBy: [.sex]))
+        #expect(Set(bySex) == [CountCell(key: [.text("F")], count: 1), CountCell(key: [.text("M")], count: 1)])
+        try await store.close()
+    }
+
+    @Test("A record stored once is skipped the second time, even from another batch", arguments: StoreKind.available)
+    func duplicates(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let a = try await store.startImport(request("h1"))
+        #expect(try await store.append([Fixtures.event(key: "k1"), Fixtures.event(key: "k2")], to: a) == 2)
+        try await store.finishImport(a, counts: ImportCounts(read: 2, accepted: 2))
+        let b = try await store.startImport(request("h2"))
+        #expect(try await store.append([Fixtures.event(key: "k2"), Fixtures.event(key: "k3")], to: b) == 1)
+        try await store.finishImport(b, counts: ImportCounts(read: 2, accepted: 1, duplicates: 1))
+        #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count == 3)
+        try await store.close()
+    }
+
+    @Test("Cells group and filter by stored columns and date range", arguments: StoreKind.available)
+    func cells(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let id = try await store.startImport(request())
+        let events = [
+            Fixtures.event(key: "1", date: "2016-01-10", sex: .male, age: 17),
+            Fixtures.event(key: "2", date: "2016-01-20", sex: .male, age: 30),
+            Fixtures.event(key: "3", date: "2016-02-01", sex: .female, age: 30, division: nil),
+            Fixtures.event(key: "4", type: .entry, date: "2016-02-02", sex: .female, age: 40),
+        ]
+        _ = try await store.append(events, to: id)
+        try await store.finishImport(id, counts: ImportCounts(read: 4, accepted: 4))
+        let returnsByMonth = try await store.countCells(CellQuery(groupBy: [.month], filters: [.eventType: [.text("RETURN")]]))
+        #expect(Set(returnsByMonth) == [CountCell(key: [.integer(1)], count: 2), CountCell(key: [.integer(2)], count: 1)])
+        let byDivision = try await store.countCells(CellQuery(groupBy: [.residenceDivision], filters: [.age: [.integer(30)]]))
+        #expect(Set(byDivision) == [CountCell(key: [.text("SV-0614")], count: 1), CountCell(key: [nil], count: 1)])
+        let january = try await store.countCells(CellQuery(groupBy: [], from: CivilDate(iso: "2016-01-15"), to: CivilDate(iso: "2016-02-01")))
+        #expect(january.first?.count == 2)
+        try await store.close()
+    }
+
+    @Test("Events read back equal what was stored", arguments: StoreKind.available)
+    func roundTrip(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let id = try await store.startImport(request())
+        let original = [Fixtures.event(key: "x", row: 1), Fixtures.event(key: "y", type: .exit, age: nil, row: 2)]
+        _ = try await store.append(original, to: id)
+        let back = try await store.events(importID: id, limit: 10)
+        #expect(back.count == 2)
+        for (o, b) in zip(original, back) {
+            var expected = o
+            expected.id = b.id
+            expected.source.importID = id
+            #expect(b == expected)
+            #expect(b.id > 0)
+        }
+        try await store.close()
+    }
+
+    @Test("Rollback removes a batch's events and rejects", arguments: StoreKind.available)
+    func rollback(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let id = try await store.startImport(request())
+        _ = try await store.append([Fixtures.event(key: "r1")], to: id)
+        try await store.quarantine([RejectedRow(file: "t.csv", row: 2, values: ["SEXO": "X"],
+                                                reasons: [RejectionReason(rule: "code_exists", field: "SEXO", expected: "F or M")])], in: id)
+        try await store.finishImport(id, counts: ImportCounts(read: 2, accepted: 1, rejected: 1))
+        #expect(try await store.rejectedRows(importID: id, limit: 10).first?.values == ["SEXO": "X"])
+        try await store.rollbackImport(id)
+        #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count ?? 0 == 0)
+        #expect(try await store.rejectedRows(importID: nil, limit: 10).isEmpty)
+        #expect(try await store.imports(limit: 5).first?.status == .rolledBack)
+        await #expect(throws: PuenteError.self) { try await store.rollbackImport(999) }
+        try await store.close()
+    }
+
+    @Test("An interrupted import is discarded when the same file starts again", arguments: StoreKind.available)
+    func interrupted(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let dead = try await store.startImport(request("same"))
+        _ = try await store.append([Fixtures.event(key: "p1")], to: dead)   // then the process dies
+        let again = try await store.startImport(request("same"))
+        #expect(again != dead)
+        #expect(try await store.append([Fixtures.event(key: "p1"), Fixtures.event(key: "p2")], to: again) == 2)
+        try await store.finishImport(again, counts: ImportCounts(read: 2, accepted: 2))
+        #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count == 2)
+        #expect(try await store.committedImport(contentHash: "same")?.id == again)
+        #expect(try await store.imports(limit: 10).count == 1)
+        try await store.close()
+    }
+}
