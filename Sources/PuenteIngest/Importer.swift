@@ -57,7 +57,6 @@ public struct Importer: Sendable {
         var header: [String]?
         var pending: [MovementEvent] = []
         var quarantined: [RejectedRow] = []
-        var seenKeys: Set<String> = []   // duplicates within the file itself
         do {
             try await reader.forEachBatch { records in
                 for (fields, _) in records {
@@ -69,7 +68,9 @@ public struct Importer: Sendable {
                     report.read += 1
                     switch harmoniser.harmonise(fields, file: file, row: report.read) {
                     case .accepted(let event):
-                        if seenKeys.insert(event.source.recordKey).inserted { pending.append(event) } else { report.duplicates += 1 }
+                        // Duplicates, within the file or with stored records, are the store's to skip:
+                        // keeping a set of keys here would grow with the file.
+                        pending.append(event)
                     case .rejected(let reasons):
                         report.rejected += 1
                         for rule in Set(reasons.map(\.rule)) { report.rejectionsByRule[rule, default: 0] += 1 }

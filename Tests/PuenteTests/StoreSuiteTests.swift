@@ -40,10 +40,14 @@ struct StoreSuiteTests {
         let a = try await store.startImport(request("h1"))
         #expect(try await store.append([Fixtures.event(key: "k1"), Fixtures.event(key: "k2")], to: a) == 2)
         try await store.finishImport(a, counts: ImportCounts(read: 2, accepted: 2))
+        // The same key twice in one call (a file that repeats a record) is stored once.
+        let repeated = try await store.startImport(request("h0"))
+        #expect(try await store.append([Fixtures.event(key: "k0"), Fixtures.event(key: "k0", sex: .female)], to: repeated) == 1)
+        try await store.finishImport(repeated, counts: ImportCounts(read: 2, accepted: 1, duplicates: 1))
         let b = try await store.startImport(request("h2"))
         #expect(try await store.append([Fixtures.event(key: "k2"), Fixtures.event(key: "k3")], to: b) == 1)
         try await store.finishImport(b, counts: ImportCounts(read: 2, accepted: 1, duplicates: 1))
-        #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count == 3)
+        #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count == 4)
         try await store.close()
     }
 
