@@ -21,8 +21,10 @@ enum GeographyLoader {
     private static func aliases(_ rows: [[String: String]], codeKey: String, alpha2: String) -> [String: [String]] {
         var out: [String: [String]] = [:]
         for row in rows {
-            let alts = (row["alt_names"] ?? "").split(whereSeparator: { $0 == ";" || $0 == "|" })
-                .map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
+            // Alternatives are separated by `/`, `;` or `|`; parentheses hold notes, not names:
+            // "Tegucigalpa (capital) / Distrito Central".
+            let alts = (row["alt_names"] ?? "").split(whereSeparator: { "/;|".contains($0) })
+                .map { $0.prefix(while: { $0 != "(" }).trimmingSpaces() }.filter { !$0.isEmpty }
             if !alts.isEmpty { out["\(alpha2)-\(row[codeKey]!)"] = alts }
         }
         return out

@@ -74,6 +74,22 @@ struct GeneratedDataTests {
         try await store.close()
     }
 
+    @Test("A record repeated within a file is stored once and counted as a duplicate; alternative names resolve", arguments: StoreKind.available)
+    func duplicateWithinFile(kind: StoreKind) async throws {
+        let dir = try Fixtures.tempDir()
+        let url = dir.appendingPathComponent("hn-inm-retornos.csv")
+        let header = "Correlativo,Fecha,Nombre,Apellidos,Sexo,Fecha Nacimiento,Edad,Departamento,Municipio,DNI,País de Retorno,Vía,Condición NNA,Centro,Dias fuera\n"
+        let row1 = "100001,05/03/2016,Ana,López Cruz,2,01/02/1990,26,Francisco Morazán,Tegucigalpa,,México,Terrestre,Acompañado,CAMR Omoa,30\n"
+        let row2 = "100002,06/03/2016,José,Paz Díaz,1,01/02/1985,31,Cortés,San Pedro Sula,,Estados Unidos,Aérea,Acompañado,CAMR San Pedro Sula,\n"
+        try (header + row1 + row2 + row1).write(to: url, atomically: true, encoding: .utf8)
+        let store = try await kind.makeStore()
+        let report = try await Importer(store: store).importFile(url, profile: try ProfileCatalogue.load("hn-inm-retornos"))
+        #expect(report.read == 3 && report.accepted == 2 && report.duplicates == 1 && report.rejected == 0)
+        let byDept = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returns, by: [.department]), policy: .unprotected)
+        #expect(Set(byDept.cells.map(\.key)) == [["HN-FM"], ["HN-CR"]])
+        try await store.close()
+    }
+
     @Test("Returns by sex and department equal a plain count over the ground truth", arguments: StoreKind.available)
     func statisticsMatchTruth(kind: StoreKind) async throws {
         let (dir, summary) = try Fixtures.generated(country: "SV", seed: 9, scale: 0.03)
