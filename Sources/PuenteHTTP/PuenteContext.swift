@@ -9,7 +9,7 @@ public struct PuenteContext: RequestContext {
 
     public var responseEncoder: JSONEncoder {
         let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return e
     }
 }

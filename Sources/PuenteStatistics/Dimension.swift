@@ -101,6 +101,8 @@ public enum Dimension: String, CaseIterable, Codable, Sendable {
     /// The codes a filter may use, when the dimension has a closed list.
     func allowedCodes(reference: ReferenceData) -> [String]? {
         func list(_ id: String) -> [String]? { reference.codeList(id)?.codes.map(\.id) }
+        // Sorted, so the same query always gets the same message.
+        let countries = reference.geographies.sorted { $0.key < $1.key }.map(\.value)
         switch self {
         case .sex: return ["F", "M", "_U"]
         case .eventType: return list("CL_MIG_FLOW")
@@ -113,8 +115,8 @@ public enum Dimension: String, CaseIterable, Codable, Sendable {
         case .transportMode: return list("CL_TRANSPORT_MODE").map { $0 + ["_U"] }
         case .migrationStatus: return list("CL_MIGRATION_STATUS").map { $0 + ["_U"] }
         case .nationality, .birthCountry, .returningFrom, .reportingCountry: return list("CL_AREA").map { $0 + ["_U"] }
-        case .department: return reference.geographies.values.flatMap { $0.departments.codes.map(\.id) } + ["_U"]
-        case .municipality: return reference.geographies.values.flatMap { $0.baseUnits.codes.map(\.id) } + ["_U"]
+        case .department: return countries.flatMap { $0.departments.codes.map(\.id) } + ["_U"]
+        case .municipality: return countries.flatMap { $0.baseUnits.codes.map(\.id) } + ["_U"]
         case .municipality2024: return reference.geography("SV")?.view("municipality_2024").map { $0.units.codes.map(\.id) + ["_U"] }
         case .place: return list("CL_PLACE").map { $0 + ["_U"] }
         case .year, .quarter, .month: return nil

@@ -39,7 +39,8 @@ public struct StatisticsQuery: Hashable, Sendable {
             let d = try dimension(part[..<sep])
             let code = String(part[part.index(after: sep)...]).trimmingSpaces()
             if let allowed = d.allowedCodes(reference: reference), !allowed.contains(code) {
-                let shown = allowed.count <= 40 ? allowed.joined(separator: ", ") : allowed.prefix(40).joined(separator: ", ") + ", …"
+                let shown = allowed.count <= 60 ? allowed.joined(separator: ", ")
+                    : allowed.prefix(20).joined(separator: ", ") + " and \(allowed.count - 20) more (GET /api/v1/codelists has them all)"
                 throw PuenteError(.unknownCode, "Unknown code for \(d.rawValue). Allowed codes: \(shown).")
             }
             if [.year, .quarter, .month].contains(d), !Self.validPeriod(code, d) {

@@ -70,6 +70,10 @@ struct HTTPTests {
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("SV-SS"))
             }
+            try await client.execute(uri: "/api/v1/stats?measure=returns&filter=municipality:SV-9999", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("/api/v1/codelists"))
+            }
             try await client.execute(uri: "/api/v1/codelists/CL_SLV_MUNICIPALITY_2024", method: .get) { response in
                 #expect(response.status == .ok)
                 let list = try JSONDecoder().decode(CodeList.self, from: Data(String(buffer: response.body).utf8))
