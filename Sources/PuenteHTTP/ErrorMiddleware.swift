@@ -17,18 +17,29 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .conflict: .conflict
             default: .badRequest
             }
-            return Self.json(status: status, code: error.code.rawValue, message: error.message)
+            return Responses.error(status: status, code: error.code.rawValue, message: error.message)
         } catch let error as HTTPError {
-            return Self.json(status: error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
+            return Responses.error(status: error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
         } catch {
             context.logger.error("Request failed", metadata: ["puente.error.type": "\(type(of: error))"])
-            return Self.json(status: .internalServerError, code: "internal", message: "Puente could not answer; the server log has details.")
+            return Responses.error(status: .internalServerError, code: "internal", message: "Puente could not answer; the server log has details.")
         }
     }
+}
 
-    static func json(status: HTTPResponse.Status, code: String, message: String) -> Response {
+/// Building responses: text of a media type, JSON values, and the one JSON error shape.
+enum Responses {
+    static func text(_ body: String, type: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func json(_ value: some Encodable) -> Response {
+        text((try? JSONText.encode(value)) ?? "null", type: "application/json; charset=utf-8")
+    }
+
+    /// `{"error": {"code", "message"}}`.
+    static func error(status: HTTPResponse.Status, code: String, message: String) -> Response {
         let body = (try? JSONText.encode(["error": ["code": code, "message": message]])) ?? "{}"
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(string: body)))
+        return text(body, type: "application/json; charset=utf-8", status: status)
     }
 }

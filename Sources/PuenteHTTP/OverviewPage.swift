@@ -1,3 +1,4 @@
+import Foundation
 import PuenteCore
 import PuenteReference
 import PuenteStatistics
@@ -101,7 +102,7 @@ struct OverviewPage {
             let code = cell.key[0]
             let population = reference.population[code]?.population ?? 0
             let rate = population > 0 ? Double(cell.value ?? 0) / population * 1000 : nil
-            rows += "<tr><td>\(names[code] ?? code) <small>\(code)</small></td><td>\(format(cell))</td><td>\(rate.map { String(Int(($0 * 10).rounded()) / 10) + "." + String(Int(($0 * 10).rounded()) % 10) } ?? "—")</td></tr>"
+            rows += "<tr><td>\(names[code] ?? code) <small>\(code)</small></td><td>\(format(cell))</td><td>\(rate.map { String(format: "%.1f", $0) } ?? "—")</td></tr>"
         }
         return "<table id=\"top-municipalities\"><tr><th>\(t("Municipio", "Municipality"))</th><th>\(t("Retornos", "Returns"))</th><th>\(t("por 1 000 hab.", "per 1,000 inhabitants"))</th></tr>\(rows)</table>"
     }

@@ -32,15 +32,13 @@ public enum PuenteServer {
         router.get("/ready") { _, _ -> Response in
             do {
                 _ = try await store.imports(limit: 1)
-                return ErrorMiddleware<PuenteContext>.jsonResponse(["status": "ready"])
+                return Responses.json(["status": "ready"])
             } catch {
-                return ErrorMiddleware<PuenteContext>.json(status: .serviceUnavailable, code: "store_unavailable",
-                                                           message: "The store does not answer.")
+                return Responses.error(status: .serviceUnavailable, code: "store_unavailable", message: "The store does not answer.")
             }
         }
         router.get("/openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+            Responses.text(OpenAPIDocument.json, type: "application/json")
         }
         router.get("/api/v1/stats") { request, _ -> Response in
             let q = request.uri.queryParameters
@@ -51,13 +49,13 @@ public enum PuenteServer {
             let query = try StatisticsQuery.parse(measure: measure, by: q.get("by"), filter: q.get("filter"), reference: reference)
             let table = try await engine.run(query, policy: configuration.disclosure)
             switch q.get("format") ?? "json" {
-            case "json": return ErrorMiddleware<PuenteContext>.text(try table.json(), type: "application/json; charset=utf-8")
-            case "csv": return ErrorMiddleware<PuenteContext>.text(table.csv(), type: "text/csv; charset=utf-8")
+            case "json": return Responses.text(try table.json(), type: "application/json; charset=utf-8")
+            case "csv": return Responses.text(table.csv(), type: "text/csv; charset=utf-8")
             default: throw PuenteError(.invalidArgument, "Allowed formats: json, csv.")
             }
         }
         router.get("/api/v1/measures") { _, _ -> Response in
-            ErrorMiddleware<PuenteContext>.jsonResponse([
+            Responses.json([
                 "measures": Measure.allCases.map(\.rawValue), "dimensions": Dimension.allCases.map(\.rawValue)])
         }
         router.get("/api/v1/codelists") { _, _ -> Response in
@@ -66,24 +64,24 @@ public enum PuenteServer {
                                 validFrom: $0.validFrom?.description, validTo: $0.validTo?.description,
                                 source: $0.source, codes: $0.codes.count)
             }
-            return ErrorMiddleware<PuenteContext>.jsonResponse(lists)
+            return Responses.json(lists)
         }
         router.get("/api/v1/codelists/{id}") { _, context -> Response in
             let id = try context.parameters.require("id")
             guard let list = reference.codeList(id) else {
                 throw PuenteError(.notFound, "There is no code list with that id; GET /api/v1/codelists lists them.")
             }
-            return ErrorMiddleware<PuenteContext>.jsonResponse(list)
+            return Responses.json(list)
         }
         router.get("/api/v1/imports") { request, _ -> Response in
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 50
             guard (1...1000).contains(limit) else { throw PuenteError(.invalidArgument, "Give a limit from 1 to 1000.") }
-            return ErrorMiddleware<PuenteContext>.jsonResponse(try await store.imports(limit: limit))
+            return Responses.json(try await store.imports(limit: limit))
         }
         router.get("/") { request, _ -> Response in
             let lang = request.uri.queryParameters.get("lang") == "en" ? OverviewPage.Language.en : .es
             let html = try await OverviewPage(engine: engine, reference: reference, policy: configuration.disclosure, language: lang).render()
-            return ErrorMiddleware<PuenteContext>.text(html, type: "text/html; charset=utf-8")
+            return Responses.text(html, type: "text/html; charset=utf-8")
         }
         return router
     }
@@ -101,14 +99,4 @@ struct CodeListSummary: Codable, Sendable {
     var validFrom, validTo: String?
     var source: String
     var codes: Int
-}
-
-extension ErrorMiddleware {
-    static func text(_ body: String, type: String) -> Response {
-        Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    static func jsonResponse(_ value: some Encodable) -> Response {
-        text((try? JSONText.encode(value)) ?? "null", type: "application/json; charset=utf-8")
-    }
 }
