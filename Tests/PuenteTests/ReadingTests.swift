@@ -74,4 +74,16 @@ struct ReadingTests {
         }
         #expect(throws: PuenteError.self) { try ProfileCatalogue.load("no-such-profile") }
     }
+
+    @Test("A profile check explains its mistakes: a spelling under two codes, an unknown date format, a missing event date")
+    func profileMistakes() throws {
+        var profile = try ProfileCatalogue.load("hn-inm-retornos")
+        profile.values?[.sex] = ["M": ["1", "H"], "F": ["2", "h"]]
+        profile.dateFormats = ["dd/MM/yyyy", "YYYY.DD"]
+        profile.columns.removeAll { $0.field == .eventDate }
+        let problems = profile.problems().joined(separator: "\n")
+        #expect(problems.contains("listed for both"))
+        #expect(problems.contains("YYYY.DD"))
+        #expect(problems.contains("eventDate"))
+    }
 }

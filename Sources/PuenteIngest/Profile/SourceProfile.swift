@@ -72,6 +72,19 @@ extension SourceProfile {
         for f in dateFormats where DatePattern(f) == nil {
             out.append("Date format `\(f)` is not understood; use d, dd, M, MM, yy, yyyy with / - or . between, or `excel`.")
         }
+        // A spelling that maps to two codes would be read as either, depending on hash order.
+        for (field, map) in (values ?? [:]).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            var codeOf: [String: String] = [:]
+            for (code, spellings) in map.sorted(by: { $0.key < $1.key }) {
+                for spelling in spellings + [code] {
+                    let folded = TextFolding.fold(spelling)
+                    if let other = codeOf[folded], other != code {
+                        out.append("In values.\(field.rawValue), `\(spelling)` is listed for both `\(other)` and `\(code)`; keep it under one code.")
+                    }
+                    codeOf[folded] = code
+                }
+            }
+        }
         let names = columns.map(\.name)
         if Set(names).count != names.count { out.append("A column is listed twice.") }
         return out
