@@ -26,7 +26,7 @@ struct Demo: AsyncParsableCommand {
         do { generator = try Generator(options: GeneratorOptions(country: country, year: year, seed: 1, scale: scale)) }
         catch { throw ValidationError("\(error)") }
         let dir = URL(fileURLWithPath: dataDir)
-        print("Generating \(country.uppercased()) \(year) into \(dataDir)/ …")
+        say("Generating \(country.uppercased()) \(year) into \(dataDir)/ …")
         let summary = try generator.write(to: dir)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         var options = StoreOptions()
@@ -35,11 +35,11 @@ struct Demo: AsyncParsableCommand {
         let importer = Importer(store: store)
         for file in summary.files {
             let report = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
-            print("Loaded \(file.file): \(report.accepted) accepted, \(report.rejected) rejected (kept in quarantine), \(report.duplicates) duplicates")
+            say("Loaded \(file.file): \(report.accepted) accepted, \(report.rejected) rejected (kept in quarantine), \(report.duplicates) duplicates")
         }
-        print(String(format: "Ready in %.1f s.", Date().timeIntervalSince(started)))
+        say(String(format: "Ready in %.1f s.", Date().timeIntervalSince(started)))
         if noServe { try await store.close(); return }
-        print("Open http://127.0.0.1:\(port)/ (API: http://127.0.0.1:\(port)/api/v1/stats?measure=returns&by=sex). Stop with Ctrl-C.")
+        say("Open http://127.0.0.1:\(port)/ (API: http://127.0.0.1:\(port)/api/v1/stats?measure=returns&by=sex). Stop with Ctrl-C.")
         do { try await serve(store: store, host: "127.0.0.1", port: port) } catch { try? await store.close(); throw error }
         try await store.close()
     }

@@ -44,6 +44,12 @@ func withStore<T>(_ options: StoreOptions, _ body: (any EventStore) async throws
     }
 }
 
+/// Prints a line to standard output at once, unbuffered, so progress reaches a log file or pipe while
+/// the command runs (`print` holds it in a block buffer when output is not a terminal).
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
 /// Prints to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
