@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Domain values, code lists, store protocols and errors. No I/O, no dependencies.
@@ -26,9 +27,12 @@ let package = Package(
         // Reference data Puente ships (divisions, population, ports, names) and its loaders.
         .target(name: "PuenteReference", dependencies: ["PuenteCore"],
                 resources: [.copy("Data")], swiftSettings: strict),
+        // zlib from the system (Debian's zlib1g-dev), for gzip files and XLSX workbooks.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Source profiles, readers and harmonisation of agency exports.
         .target(name: "PuenteIngest", dependencies: [
-            "PuenteCore", "PuenteReference", .product(name: "Crypto", package: "swift-crypto"),
+            "PuenteCore", "PuenteReference", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
         ],
                 resources: [.copy("Profiles")], swiftSettings: strict),
         // Deterministic, realistic demo data in the agencies' export layouts, with ground truth.
@@ -40,6 +44,7 @@ let package = Package(
         // Stores: one type each, same protocol, import only Core.
         .target(name: "PuenteSQLite", dependencies: [
             "PuenteCore", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ], swiftSettings: strict),
         .target(name: "PuentePostgres", dependencies: [
             "PuenteCore", .product(name: "PostgresNIO", package: "postgres-nio"),

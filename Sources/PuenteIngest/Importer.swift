@@ -14,19 +14,34 @@ public struct ImportReport: Codable, Hashable, Sendable {
     public var duplicates: Int
     /// Rejected rows per rule id.
     public var rejectionsByRule: [String: Int]
+    /// Earlier rejects this file carried corrections of (its `puente_reject_id` column).
+    public var resolvedRejects: Int
     /// True when the same file had been imported before and nothing was read again.
     public var alreadyImported: Bool
     public var dryRun: Bool
+    /// Dry runs only: the first rows as they would be stored, and the first rejects. Personal data,
+    /// for the terminal of the person running the import; never logged.
+    public var preview: [MovementEvent]?
+    public var previewRejects: [RejectedRow]?
 
     public var counts: ImportCounts { ImportCounts(read: read, accepted: accepted, rejected: rejected, duplicates: duplicates) }
+}
+
+/// How far an import has got, for progress bars and log lines.
+public struct ImportProgress: Sendable {
+    public var rowsRead: Int
+    /// Share of the file read, from 0 to 1.
+    public var fractionRead: Double
 }
 
 /// Imports agency exports into a store through a profile: read, harmonise, store or quarantine.
 public struct Importer: Sendable {
     public let store: any EventStore
     public let reference: ReferenceData
-    /// Events written per store call; each call is one transaction.
-    public var batchSize = 10_000
+    /// Rows per store call (one transaction each).
+    public var batchSize = 20_000
+    /// Rows shown by a dry run.
+    public var previewSize = 10
 
     public init(store: any EventStore, reference: ReferenceData = .shared) {
         self.store = store
@@ -35,13 +50,18 @@ public struct Importer: Sendable {
 
     /// Imports `url` with `profile`. The batch becomes visible to statistics only when it commits, so
     /// an interrupted import leaves nothing half-counted, and importing the file again completes it.
-    /// - Parameter progress: called after each chunk with the rows read so far.
+    ///
+    /// Reading and harmonising the next rows overlaps with storing the previous ones, so both cores
+    /// of a small server work.
     public func importFile(_ url: URL, profile: SourceProfile, dryRun: Bool = false,
-                           progress: (@Sendable (Int) -> Void)? = nil) async throws -> ImportReport {
+                           progress: (@Sendable (ImportProgress) -> Void)? = nil) async throws -> ImportReport {
         let file = url.lastPathComponent
+        var reader = try ExportReader(url: url, format: profile.format, keys: profile.columns.map(\.name))
+        reader.batchSize = batchSize
         let hash = try Self.sha256(of: url)
         var report = ImportReport(importID: nil, file: file, profile: profile.id, read: 0, accepted: 0, rejected: 0,
-                                  duplicates: 0, rejectionsByRule: [:], alreadyImported: false, dryRun: dryRun)
+                                  duplicates: 0, rejectionsByRule: [:], resolvedRejects: 0, alreadyImported: false,
+                                  dryRun: dryRun, preview: dryRun ? [] : nil, previewRejects: dryRun ? [] : nil)
         if let previous = try await store.committedImport(contentHash: hash) {
             report.importID = previous.id
             report.read = previous.counts.read
@@ -53,65 +73,94 @@ public struct Importer: Sendable {
         let importID = dryRun ? 0 : try await store.startImport(request)
         report.importID = dryRun ? nil : importID
         var harmoniser = Harmoniser(profile: profile, reference: reference)
-        let reader = try ExportReader(url: url, format: profile.format)
         var header: [String]?
-        var pending: [MovementEvent] = []
-        var quarantined: [RejectedRow] = []
+        var rejectIDColumn: Int?
+        var resolving: [Int64] = []
+        var writing: Task<Written, any Error>?
         do {
-            try await reader.forEachBatch { records in
-                for (fields, _) in records {
+            try await reader.forEachBatch { records, fraction in
+                var events: [MovementEvent] = []
+                events.reserveCapacity(records.count)
+                var rejects: [RejectedRow] = []
+                for record in records {
                     guard let h = header else {
-                        try harmoniser.bind(header: fields, file: file)
-                        header = fields
+                        try harmoniser.bind(header: record.fields, file: file)
+                        header = record.fields
+                        rejectIDColumn = record.fields.firstIndex(of: RejectedRow.idColumn)
                         continue
                     }
                     report.read += 1
-                    switch harmoniser.harmonise(fields, file: file, row: report.read) {
+                    if let c = rejectIDColumn, c < record.fields.count, let id = Int64(record.fields[c]) { resolving.append(id) }
+                    let outcome: Harmoniser.Outcome
+                    if let expected = record.unreadable {
+                        outcome = .rejected([RejectionReason(rule: "unreadable", field: "(record)", expected: expected)])
+                    } else if reader.format.type == .csv && record.fields.count != h.count {
+                        outcome = .rejected([RejectionReason(rule: "column_count", field: "(record)",
+                                                             expected: "\(h.count) fields, as in the header")])
+                    } else {
+                        outcome = harmoniser.harmonise(record.fields, file: file, row: report.read)
+                    }
+                    switch outcome {
                     case .accepted(let event):
                         // Duplicates, within the file or with stored records, are the store's to skip:
                         // keeping a set of keys here would grow with the file.
-                        pending.append(event)
+                        events.append(event)
+                        if dryRun, report.preview!.count < previewSize { report.preview!.append(event) }
                     case .rejected(let reasons):
                         report.rejected += 1
                         for rule in Set(reasons.map(\.rule)) { report.rejectionsByRule[rule, default: 0] += 1 }
-                        var values: [String: String] = [:]
-                        for (i, name) in h.enumerated() where i < fields.count { values[name] = fields[i] }
-                        quarantined.append(RejectedRow(importID: importID, file: file, row: report.read, values: values,
-                                                       reasons: reasons))
+                        let row = RejectedRow(importID: importID, file: file, row: report.read,
+                                              values: Self.values(record, header: h), reasons: reasons)
+                        rejects.append(row)
+                        if dryRun, report.previewRejects!.count < previewSize { report.previewRejects!.append(row) }
                     }
                 }
-                if pending.count >= batchSize || quarantined.count >= batchSize {
-                    try await flush(&pending, &quarantined, importID: importID, dryRun: dryRun, report: &report)
+                if dryRun {
+                    report.accepted += events.count
+                } else {
+                    if let previous = writing { tally(try await previous.value, of: &report) }
+                    if !rejects.isEmpty { try await store.quarantine(rejects, in: importID) }
+                    writing = Self.write(events, to: importID, in: store)
                 }
-                progress?(report.read)
+                progress?(ImportProgress(rowsRead: report.read, fractionRead: fraction))
             }
-            try await flush(&pending, &quarantined, importID: importID, dryRun: dryRun, report: &report)
+            if let previous = writing { tally(try await previous.value, of: &report); writing = nil }
             if header == nil {
                 throw PuenteError(.invalidInput, "The file is empty: expected a header row and data rows.",
                                   at: InputLocation(file: file))
             }
-            if !dryRun { try await store.finishImport(importID, counts: report.counts) }
+            report.resolvedRejects = Set(resolving).count
+            if !dryRun { try await store.finishImport(importID, counts: report.counts, resolving: resolving) }
         } catch {
+            if let previous = writing { _ = try? await previous.value }
             if !dryRun { try? await store.rollbackImport(importID) }
             throw error
         }
         return report
     }
 
-    private func flush(_ events: inout [MovementEvent], _ rejects: inout [RejectedRow], importID: Int64, dryRun: Bool,
-                       report: inout ImportReport) async throws {
-        if dryRun {
-            report.accepted += events.count
-        } else {
-            if !events.isEmpty {
-                let stored = try await store.append(events, to: importID)
-                report.accepted += stored
-                report.duplicates += events.count - stored
-            }
-            if !rejects.isEmpty { try await store.quarantine(rejects, in: importID) }
+    private typealias Written = (offered: Int, stored: Int)
+
+    /// Starts storing a batch while the caller reads the next one.
+    private static func write(_ events: [MovementEvent], to importID: Int64, in store: any EventStore) -> Task<Written, any Error> {
+        Task { (events.count, events.isEmpty ? 0 : try await store.append(events, to: importID)) }
+    }
+
+    /// Adds a finished write to the report: what the store skipped were duplicates.
+    private func tally(_ written: Written, of report: inout ImportReport) {
+        report.accepted += written.stored
+        report.duplicates += written.offered - written.stored
+    }
+
+    /// The raw row as read, column name → value; a row that could not be read keeps its raw text.
+    private static func values(_ record: SourceRecord, header: [String]) -> [String: String] {
+        if record.unreadable != nil { return ["(record)": record.fields.joined()] }
+        var values: [String: String] = [:]
+        for (i, value) in record.fields.enumerated() {
+            values[i < header.count ? header[i] : "(column \(i + 1))"] = value
         }
-        events.removeAll(keepingCapacity: true)
-        rejects.removeAll(keepingCapacity: true)
+        values.removeValue(forKey: RejectedRow.idColumn)
+        return values
     }
 
     static func sha256(of url: URL) throws -> String {

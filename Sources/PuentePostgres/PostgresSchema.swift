@@ -68,5 +68,10 @@ enum PostgresSchema {
             """,
             "CREATE INDEX rejected_row_import ON rejected_row (import_id, row_number)",
         ]),
+        ("0002-reject-resolution", [
+            // A reject is resolved by the import that read its corrected version.
+            "ALTER TABLE rejected_row ADD COLUMN resolved_by BIGINT REFERENCES import_batch (id)",
+            "CREATE INDEX rejected_row_resolved ON rejected_row (resolved_by)",
+        ]),
     ]
 }

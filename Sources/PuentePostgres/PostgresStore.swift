@@ -87,31 +87,32 @@ public final class PostgresStore: EventStore {
 
     public func append(_ events: [MovementEvent], to importID: Int64) async throws -> Int {
         guard !events.isEmpty else { return 0 }
+        let columns = EventColumns.names.joined(separator: ", ")
         return try await guarded {
             try await client.withTransaction(logger: logger) { conn in
-                var stored = 0
-                // Multi-row VALUES, kept under PostgreSQL's 65,535 parameters per statement.
-                let perStatement = 60_000 / EventColumns.names.count
-                var start = 0
-                while start < events.count {
-                    let chunk = events[start..<min(start + perStatement, events.count)]
-                    var binds = PostgresBindings(capacity: chunk.count * EventColumns.names.count)
-                    var tuples: [String] = []
-                    var n = 0
-                    for event in chunk {
-                        var placeholders: [String] = []
-                        for value in EventColumns.values(of: event, importID: importID) {
-                            try Self.bind(value, into: &binds)
-                            n += 1
-                            placeholders.append("$\(n)")
+                // COPY into a temporary table, then one INSERT … ON CONFLICT: COPY is PostgreSQL's fast
+                // path but cannot skip duplicates itself.
+                try await conn.query(PostgresQuery(unsafeSQL: """
+                    CREATE TEMP TABLE event_staging ON COMMIT DROP AS SELECT \(columns) FROM movement_event WITH NO DATA
+                    """), logger: logger)
+                try await conn.copyFrom(table: "event_staging", columns: EventColumns.names, logger: logger) { writer in
+                    var line = CopyTextLine()
+                    for event in events {
+                        EventColumns.visit(event, importID: importID, &line)
+                        line.endRow()
+                        if line.buffer.readableBytes >= 1 << 20 {
+                            try await writer.write(line.buffer)
+                            line.buffer.clear()
                         }
-                        tuples.append("(" + placeholders.joined(separator: ",") + ")")
                     }
-                    let sql = "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", "))) VALUES "
-                        + tuples.joined(separator: ",") + " ON CONFLICT (agency, record_key) DO NOTHING RETURNING 1"
-                    for try await _ in try await conn.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { stored += 1 }
-                    start += chunk.count
+                    if line.buffer.readableBytes > 0 { try await writer.write(line.buffer) }
                 }
+                let inserted = try await conn.query(PostgresQuery(unsafeSQL: """
+                    WITH stored AS (INSERT INTO movement_event (\(columns)) SELECT \(columns) FROM event_staging
+                    ON CONFLICT (agency, record_key) DO NOTHING RETURNING 1) SELECT COUNT(*) FROM stored
+                    """), logger: logger)
+                var stored = 0
+                for try await n in inserted.decode(Int.self) { stored = n }
                 return stored
             }
         }
@@ -130,15 +131,22 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func finishImport(_ importID: Int64, counts: ImportCounts) async throws {
+    public func finishImport(_ importID: Int64, counts: ImportCounts, resolving: [Int64]) async throws {
         try await guarded {
-            let updated = try await Self.ids(client.query("""
-                UPDATE import_batch SET status = 'committed', rows_read = \(counts.read), rows_accepted = \(counts.accepted),
-                rows_rejected = \(counts.rejected), rows_duplicate = \(counts.duplicates)
-                WHERE id = \(importID) AND status = 'pending' RETURNING id
-                """, logger: logger))
-            guard updated.count == 1 else {
-                throw PuenteError(.conflict, "Import \(importID) is not pending; it may have been rolled back.")
+            try await client.withTransaction(logger: logger) { conn in
+                if !resolving.isEmpty {
+                    try await conn.query("""
+                        UPDATE rejected_row SET resolved_by = \(importID) WHERE id = ANY(\(resolving)) AND resolved_by IS NULL
+                        """, logger: logger)
+                }
+                let updated = try await Self.ids(conn.query("""
+                    UPDATE import_batch SET status = 'committed', rows_read = \(counts.read), rows_accepted = \(counts.accepted),
+                    rows_rejected = \(counts.rejected), rows_duplicate = \(counts.duplicates)
+                    WHERE id = \(importID) AND status = 'pending' RETURNING id
+                    """, logger: logger))
+                guard updated.count == 1 else {
+                    throw PuenteError(.conflict, "Import \(importID) is not pending; it may have been rolled back.")
+                }
             }
         }
     }
@@ -152,6 +160,7 @@ public final class PostgresStore: EventStore {
                     throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
                 }
                 try await Self.deleteRows(of: importID, conn, logger)
+                try await conn.query("UPDATE rejected_row SET resolved_by = NULL WHERE resolved_by = \(importID)", logger: logger)
             }
         }
     }
@@ -162,16 +171,24 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func rejectedRows(importID: Int64?, limit: Int) async throws -> [RejectedRow] {
+    public func rejectedRows(importID: Int64?, includeResolved: Bool, limit: Int) async throws -> [RejectedRow] {
         try await guarded {
-            let sql = "SELECT import_id, file, row_number, values_json, reasons_json FROM rejected_row"
-                + (importID == nil ? "" : " WHERE import_id = $2") + " ORDER BY import_id, row_number LIMIT $1"
+            let sql = """
+                SELECT r.id, r.import_id, r.file, r.row_number, r.values_json, r.reasons_json, r.resolved_by
+                FROM rejected_row r JOIN import_batch b ON b.id = r.import_id AND b.status = 'committed'
+                WHERE ($2::BIGINT IS NULL OR r.import_id = $2) AND ($3 OR r.resolved_by IS NULL)
+                ORDER BY r.import_id, r.row_number LIMIT $1
+                """
+            var binds = PostgresBindings(capacity: 3)
+            binds.append(limit)
+            if let importID { binds.append(importID) } else { binds.appendNull() }
+            binds.append(includeResolved)
             var out: [RejectedRow] = []
-            let rows = try await client.query(Self.query(sql, [.integer(limit)] + (importID.map { [.integer(Int($0))] } ?? [])),
-                                              logger: logger)
-            for try await (id, file, row, values, reasons) in rows.decode((Int64, String, Int, String, String).self) {
-                out.append(RejectedRow(importID: id, file: file, row: row, values: try JSONText.decode(values),
-                                       reasons: try JSONText.decode(reasons)))
+            let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            for try await (id, batch, file, row, values, reasons, resolvedBy) in
+                rows.decode((Int64, Int64, String, Int, String, String, Int64?).self) {
+                out.append(RejectedRow(id: id, importID: batch, file: file, row: row, values: try JSONText.decode(values),
+                                       reasons: try JSONText.decode(reasons), resolvedBy: resolvedBy))
             }
             return out
         }
@@ -268,5 +285,44 @@ public final class PostgresStore: EventStore {
             }
             throw PuenteError(.storeFailure, "PostgreSQL refused a statement (\(error.serverInfo?[.sqlState] ?? "no SQLSTATE")).")
         }
+    }
+}
+
+/// Rows in COPY's text format: tab-separated, `\\N` for null, backslash escapes for tab, newline,
+/// carriage return and backslash.
+struct CopyTextLine: EventColumnVisitor {
+    var buffer = ByteBuffer()
+    private var first = true
+
+    mutating func text(_ value: String?) {
+        separator()
+        guard let value else { buffer.writeStaticString("\\N"); return }
+        if !value.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
+            buffer.writeString(value)
+            return
+        }
+        for b in value.utf8 {
+            switch b {
+            case 0x5C: buffer.writeStaticString("\\\\")
+            case 0x09: buffer.writeStaticString("\\t")
+            case 0x0A: buffer.writeStaticString("\\n")
+            case 0x0D: buffer.writeStaticString("\\r")
+            default: buffer.writeInteger(b)
+            }
+        }
+    }
+
+    mutating func integer(_ value: Int?) {
+        separator()
+        if let value { buffer.writeString(String(value)) } else { buffer.writeStaticString("\\N") }
+    }
+
+    mutating func endRow() {
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        first = true
+    }
+
+    private mutating func separator() {
+        if first { first = false } else { buffer.writeInteger(UInt8(ascii: "\t")) }
     }
 }

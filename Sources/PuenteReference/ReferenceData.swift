@@ -15,6 +15,8 @@ public struct ReferenceData: Sendable {
     public let population: [String: PopulationFigure]
     /// ISO 3166-2 department of every base unit (`SV-0614` → `SV-SS`).
     public let departmentOfUnit: [String: String]
+    /// Codes of the base units (municipalities, or El Salvador's districts) of every geography.
+    public let baseUnitIDs: Set<String>
 
     /// The shipped data, loaded on first use.
     public static let shared = ReferenceData()
@@ -101,8 +103,11 @@ public struct ReferenceData: Sendable {
         geographies = geos
         self.places = places
         population = PopulationFigure.estimate(geographies: geos)
-        departmentOfUnit = Dictionary(uniqueKeysWithValues: geos.values.flatMap { geo in
-            geo.baseUnits.codes.compactMap { unit in unit.parent.map { (unit.id, $0) } } })
+        baseUnitIDs = Set(geos.values.flatMap { $0.baseUnits.codes.map(\.id) })
+        // Units of later geography versions (stored for events since a reform) have departments too.
+        departmentOfUnit = Dictionary(geos.values.flatMap { geo in
+            (geo.baseUnits.codes + geo.views.flatMap(\.units.codes)).compactMap { unit in unit.parent.map { (unit.id, $0) } }
+        }, uniquingKeysWith: { a, _ in a })
     }
 
     private static func enumList(_ id: String, _ name: String, _ codes: [String],

@@ -27,6 +27,18 @@ public struct DivisionResolver: Sendable {
     private let deptByName: [String: [String: String]]   // country → folded dept name/code → ISO 3166-2
     private let baseCodes: Set<String>
     private let geographies: [String: Geography]
+    /// Units of later geography versions (El Salvador's 44 municipalities of 2024), by country and
+    /// folded name, with the first day they exist.
+    private let laterUnits: [String: [String: (code: String, from: CivilDate)]]
+    /// Days a country's geography changed, in order.
+    private let versionDays: [String: [CivilDate]]
+
+    /// Which version of `country`'s geography is in force on `date` (0 before the first reform):
+    /// names resolve the same for all dates of one version.
+    public func version(on date: CivilDate?, country: String) -> Int {
+        guard let date, let days = versionDays[country] else { return 0 }
+        return days.filter { $0 <= date }.count
+    }
 
     public init(reference: ReferenceData = .shared) {
         var byName: [String: [String: Set<String>]] = [:]
@@ -53,6 +65,18 @@ public struct DivisionResolver: Sendable {
                 if let parent = unit.parent { deptByName[country, default: [:]][deptDigits] = parent }
             }
         }
+        var laterUnits: [String: [String: (code: String, from: CivilDate)]] = [:]
+        for (country, geo) in reference.geographies {
+            for view in geo.views {
+                guard let from = view.units.validFrom else { continue }
+                for unit in view.units.codes {
+                    laterUnits[country, default: [:]][TextFolding.fold(unit.name)] = (unit.id, from)
+                    laterUnits[country, default: [:]][TextFolding.fold(unit.id)] = (unit.id, from)
+                }
+            }
+        }
+        self.laterUnits = laterUnits
+        versionDays = laterUnits.mapValues { Array(Set($0.values.map(\.from))).sorted() }
         self.byName = byName
         self.byDeptName = byDeptName
         self.deptByName = deptByName
@@ -65,14 +89,19 @@ public struct DivisionResolver: Sendable {
 
     /// The base unit of `municipality` in `country`, using `department` to tell apart equal names
     /// (there are several San Miguel, San Antonio and Concepción). `nil` when unknown or ambiguous.
-    public func resolve(municipality: String, department: String?, country: String) -> String? {
+    ///
+    /// Names resolve against the geography in force `on` the event date: a municipality created by a
+    /// reform (El Salvador's 44 of May 2024) is known from that day on, and its code is stored;
+    /// former municipalities, which live on as districts, resolve to their base unit at any date.
+    public func resolve(municipality: String, department: String?, country: String, on date: CivilDate? = nil) -> String? {
         let folded = TextFolding.fold(municipality)
         if baseCodes.contains(municipality) { return municipality }
         if let department, let dept = self.department(department, country: country),
            let code = byDeptName[country]?[Key(dept: dept, name: folded)] {
             return code
         }
-        guard let candidates = byName[country]?[folded], candidates.count == 1 else { return nil }
-        return candidates.first
+        if let candidates = byName[country]?[folded], candidates.count == 1 { return candidates.first }
+        if let later = laterUnits[country]?[folded], let date, date >= later.from { return later.code }
+        return nil
     }
 }

@@ -66,6 +66,13 @@ enum SQLiteSchema {
                 CREATE INDEX rejected_row_import ON rejected_row (import_id, row_number);
                 """)
         }
+        m.registerMigration("0002-reject-resolution") { db in
+            // A reject is resolved by the import that read its corrected version.
+            try db.execute(sql: """
+                ALTER TABLE rejected_row ADD COLUMN resolved_by INTEGER REFERENCES import_batch (id);
+                CREATE INDEX rejected_row_resolved ON rejected_row (resolved_by);
+                """)
+        }
         return m
     }
 }

@@ -93,7 +93,11 @@ public enum Dimension: String, CaseIterable, Codable, Sendable {
             return text(values[0]).flatMap { reference.departmentOfUnit[$0] } ?? "_U"
         case .municipality2024:
             guard let unit = text(values[0]), let view = reference.geography("SV")?.view("municipality_2024") else { return "_U" }
-            return view.mapping[unit] ?? "_U"
+            // Events since the reform may be stored at the 2024 municipality itself.
+            return view.mapping[unit] ?? (view.units.code(unit) != nil ? unit : "_U")
+        case .municipality:
+            // A 2024 municipality spans several former ones: unknown at this level.
+            return text(values[0]).flatMap { reference.baseUnitIDs.contains($0) ? $0 : nil } ?? "_U"
         default: return text(values[0]) ?? "_U"
         }
     }

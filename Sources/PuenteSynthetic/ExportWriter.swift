@@ -31,7 +31,7 @@ struct ExportWriter {
         FileManager.default.createFile(atPath: url.path, contents: nil)
         handle = try FileHandle(forWritingTo: url)
         encoding = profile.format.encoding ?? .utf8
-        delimiter = Character(profile.format.delimiter ?? ",")
+        delimiter = Character(profile.format.delimiter)
         datePattern = DatePattern(profile.dateFormats[0])!
         var names: [String: String] = [:]
         for row in ResourceCSV.rows("Data/country_aliases_es.csv", in: ReferenceData.bundle) where names[row["alpha_3"]!] == nil {
@@ -48,8 +48,8 @@ struct ExportWriter {
             case .text(let s), .raw(let s): return s
             case .int(let i): return String(i)
             case .date(let d): return datePattern.format(d)
-            case .code(let c): return profile.values?[column.field]?[c]?.first ?? c
-            case .country(let c): return profile.values?[column.field]?[c]?.first ?? countryNames[c] ?? c
+            case .code(let c): return profile.values[column.field]?[c]?.first ?? c
+            case .country(let c): return profile.values[column.field]?[c]?.first ?? countryNames[c] ?? c
             }
         }
         buffer += encoding.encode(CSVWriter.line(line, delimiter: delimiter))

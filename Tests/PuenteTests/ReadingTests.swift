@@ -78,7 +78,7 @@ struct ReadingTests {
     @Test("A profile check explains its mistakes: a spelling under two codes, an unknown date format, a missing event date")
     func profileMistakes() throws {
         var profile = try ProfileCatalogue.load("hn-inm-retornos")
-        profile.values?[.sex] = ["M": ["1", "H"], "F": ["2", "h"]]
+        profile.values[.sex] = ["M": ["1", "H"], "F": ["2", "h"]]
         profile.dateFormats = ["dd/MM/yyyy", "YYYY.DD"]
         profile.columns.removeAll { $0.field == .eventDate }
         let problems = profile.problems().joined(separator: "\n")

@@ -75,8 +75,17 @@ public struct CivilDate: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     /// `YYYY-MM-DD`.
     public var description: String {
-        func pad(_ v: Int, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        // Written byte by byte: bulk loads format millions of dates.
+        guard (0...9999).contains(year) else { return "\(year)-\(month)-\(day)" }
+        return String(unsafeUninitializedCapacity: 10) { b in
+            func digits(_ v: Int, _ n: Int, at i: Int) {
+                var v = v
+                for k in stride(from: i + n - 1, through: i, by: -1) { b[k] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+            }
+            digits(year, 4, at: 0); b[4] = UInt8(ascii: "-"); digits(month, 2, at: 5); b[7] = UInt8(ascii: "-")
+            digits(day, 2, at: 8)
+            return 10
+        }
     }
 
     public init(from decoder: any Decoder) throws {

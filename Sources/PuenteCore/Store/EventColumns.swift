@@ -12,18 +12,30 @@ public enum EventColumns {
 
     /// Column values of `event` stored in batch `importID`, in `names` order.
     public static func values(of e: MovementEvent, importID: Int64) -> [CellValue?] {
+        var collector = ValueCollector()
+        visit(e, importID: importID, &collector)
+        return collector.values
+    }
+
+    /// Hands each column value of `event`, in `names` order, to `visitor`: the allocation-free path
+    /// the stores' bulk loaders take.
+    @inlinable
+    public static func visit(_ e: MovementEvent, importID: Int64, _ v: inout some EventColumnVisitor) {
         let p = e.person, r = e.returnDetails
-        func t(_ s: String?) -> CellValue? { s.map(CellValue.text) }
-        func i(_ v: Int?) -> CellValue? { v.map(CellValue.integer) }
-        return [
-            .integer(Int(importID)), .text(e.source.agency), .text(e.source.recordKey), .text(e.source.file),
-            .integer(e.source.row), .text(e.type.rawValue), .text(e.date.description), .integer(e.date.daysSinceEpoch),
-            .integer(e.date.year), .integer(e.date.month), .text(e.reportingCountry), t(e.place),
-            t(e.transportMode?.rawValue), t(p.givenNames), t(p.surnames), .text(p.sex.rawValue),
-            t(p.birthDate?.description), i(p.age), t(p.nationality), t(p.birthCountry), t(p.residenceCountry),
-            t(p.residenceDivision), t(p.documentType?.rawValue), t(p.documentNumber), t(p.migrationStatus?.rawValue),
-            t(r?.returningFrom), t(r?.returnType?.rawValue), t(r?.childStatus?.rawValue), i(r?.daysAbroad),
-        ]
+        v.integer(Int(importID)); v.text(e.source.agency); v.text(e.source.recordKey); v.text(e.source.file)
+        v.integer(e.source.row); v.text(e.type.rawValue); v.text(e.date.description); v.integer(e.date.daysSinceEpoch)
+        v.integer(e.date.year); v.integer(e.date.month); v.text(e.reportingCountry); v.text(e.place)
+        v.text(e.transportMode?.rawValue); v.text(p.givenNames); v.text(p.surnames); v.text(p.sex.rawValue)
+        v.text(p.birthDate?.description); v.integer(p.age); v.text(p.nationality); v.text(p.birthCountry)
+        v.text(p.residenceCountry); v.text(p.residenceDivision); v.text(p.documentType?.rawValue); v.text(p.documentNumber)
+        v.text(p.migrationStatus?.rawValue); v.text(r?.returningFrom); v.text(r?.returnType?.rawValue)
+        v.text(r?.childStatus?.rawValue); v.integer(r?.daysAbroad)
+    }
+
+    private struct ValueCollector: EventColumnVisitor {
+        var values: [CellValue?] = []
+        mutating func text(_ s: String?) { values.append(s.map(CellValue.text)) }
+        mutating func integer(_ i: Int?) { values.append(i.map(CellValue.integer)) }
     }
 
     /// Rebuilds an event from a row read as `id` followed by `names`' columns.
@@ -61,4 +73,10 @@ public enum EventColumns {
 
     /// Integer columns of the table (the rest hold text).
     public static let integerColumns: Set<String> = ["import_id", "source_row", "event_day", "year", "month", "age", "days_abroad"]
+}
+
+/// Receives an event's column values one by one, in `EventColumns.names` order.
+public protocol EventColumnVisitor {
+    mutating func text(_ value: String?)
+    mutating func integer(_ value: Int?)
 }

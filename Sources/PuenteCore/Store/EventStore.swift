@@ -21,17 +21,20 @@ public protocol EventStore: Sendable {
     /// Keeps rejected rows of the batch in quarantine.
     func quarantine(_ rows: [RejectedRow], in importID: Int64) async throws
 
-    /// Commits the batch with its final counts; its events become visible to statistics at once.
-    func finishImport(_ importID: Int64, counts: ImportCounts) async throws
+    /// Commits the batch with its final counts; its events become visible to statistics at once. The
+    /// rejects in `resolving` (earlier rows this batch read corrected versions of) are resolved by it in
+    /// the same transaction.
+    func finishImport(_ importID: Int64, counts: ImportCounts, resolving: [Int64]) async throws
 
-    /// Removes a batch's events and rejects and marks it rolled back.
+    /// Removes a batch's events and rejects, reopens the rejects it resolved, and marks it rolled back.
     func rollbackImport(_ importID: Int64) async throws
 
     /// Import batches, newest first.
     func imports(limit: Int) async throws -> [ImportRecord]
 
-    /// Quarantined rows, of one batch or of all.
-    func rejectedRows(importID: Int64?, limit: Int) async throws -> [RejectedRow]
+    /// Quarantined rows of committed batches, of one batch or of all, in batch and row order; resolved
+    /// ones only when asked.
+    func rejectedRows(importID: Int64?, includeResolved: Bool, limit: Int) async throws -> [RejectedRow]
 
     /// Events of one batch in row order (personal data: callers must be entitled to it).
     func events(importID: Int64, limit: Int) async throws -> [MovementEvent]
@@ -41,4 +44,16 @@ public protocol EventStore: Sendable {
 
     /// Releases connections. The store must not be used afterwards.
     func close() async throws
+}
+
+extension EventStore {
+    /// Commits a batch that resolves no earlier rejects.
+    public func finishImport(_ importID: Int64, counts: ImportCounts) async throws {
+        try await finishImport(importID, counts: counts, resolving: [])
+    }
+
+    /// Outstanding (unresolved) rejects.
+    public func rejectedRows(importID: Int64?, limit: Int) async throws -> [RejectedRow] {
+        try await rejectedRows(importID: importID, includeResolved: false, limit: limit)
+    }
 }

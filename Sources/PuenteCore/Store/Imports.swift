@@ -73,19 +73,32 @@ public struct RejectionReason: Hashable, Codable, Sendable {
 }
 
 /// A row kept in quarantine: its raw values (personal data, so it lives only in the store) and why.
+///
+/// A reject stays outstanding until a later import reads its corrected version (a file exported with
+/// `puente rejects export`, whose `puente_reject_id` column names it); that import resolves it.
 public struct RejectedRow: Hashable, Codable, Sendable {
+    /// Store-assigned id; 0 until stored.
+    public var id: Int64
     public var importID: Int64
     public var file: String
     public var row: Int
     /// The raw row as read, column name → value.
     public var values: [String: String]
     public var reasons: [RejectionReason]
+    /// The import that read this row's correction, if one has.
+    public var resolvedBy: Int64?
 
-    public init(importID: Int64 = 0, file: String, row: Int, values: [String: String], reasons: [RejectionReason]) {
+    public init(id: Int64 = 0, importID: Int64 = 0, file: String, row: Int, values: [String: String],
+                reasons: [RejectionReason], resolvedBy: Int64? = nil) {
+        self.id = id
         self.importID = importID
         self.file = file
         self.row = row
         self.values = values
         self.reasons = reasons
+        self.resolvedBy = resolvedBy
     }
+
+    /// The column of a corrections file that names the reject each row corrects.
+    public static let idColumn = "puente_reject_id"
 }

@@ -17,3 +17,10 @@ public enum JSONText {
 public enum Timestamp {
     public static func now() -> String { Date().formatted(.iso8601) }
 }
+
+extension CivilDate {
+    /// Today's date in UTC.
+    public static var today: CivilDate {
+        CivilDate(daysSinceEpoch: Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)))
+    }
+}

@@ -85,6 +85,13 @@ public struct CSVParser: Sendable {
     /// Whether input ended inside a quoted field (an unterminated quote).
     public var isInsideQuotes: Bool { inQuotes && !quotePending }
 
+    /// Size of the record being parsed (bytes of its open field plus its finished fields): lets a
+    /// reader stop at an absurdly long record instead of holding a whole broken file in memory.
+    public var pendingBytes: Int { field.count + record.count }
+
+    /// Line where the record being parsed started.
+    public var currentRecordLine: Int { recordLine }
+
     private var bomState = 0
 
     private mutating func endField() {

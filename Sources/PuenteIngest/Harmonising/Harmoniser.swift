@@ -17,20 +17,28 @@ public struct Harmoniser: Sendable {
     private let reference: ReferenceData
     private let patterns: [DatePattern]
     private let pivot: Int
+    /// Events dated after this day are rejected (rule `date_in_future`).
+    private let latestDate: CivilDate
     /// Field → folded spelling → code.
     private let valueIndex: [Field: [String: String]]
     /// Field → column index in the header.
     private var columnIndex: [Field: Int] = [:]
+    /// Raw text → resolved code, per field: registers repeat a few hundred spellings millions of
+    /// times, so each is folded and resolved once.
+    private var memo: [Field: [String: String?]] = [:]
+    private var divisionMemo: [DivisionKey: String?] = [:]
+    private struct DivisionKey: Hashable { var municipality: String; var department: String?; var version: Int }
 
-    public init(profile: SourceProfile, reference: ReferenceData = .shared) {
+    public init(profile: SourceProfile, reference: ReferenceData = .shared, today: CivilDate = .today) {
         self.profile = profile
         self.reference = reference
         countries = CountryResolver(reference: reference)
         divisions = DivisionResolver(reference: reference)
         patterns = profile.dateFormats.compactMap(DatePattern.init)
-        pivot = profile.twoDigitYearPivot ?? 30
+        pivot = profile.twoDigitYearPivot
+        latestDate = today
         var index: [Field: [String: String]] = [:]
-        for (field, map) in profile.values ?? [:] {
+        for (field, map) in profile.values {
             for (code, spellings) in map {
                 for s in spellings + [code] { index[field, default: [:]][TextFolding.fold(s)] = code }
             }
@@ -52,8 +60,16 @@ public struct Harmoniser: Sendable {
         }
     }
 
+    /// The code `text` stands for in `field`, resolved once per distinct spelling.
+    private mutating func resolved(_ field: Field, _ text: String, _ resolve: (String) -> String?) -> String? {
+        if let hit = memo[field]?[text] { return hit }
+        let code = resolve(text)
+        memo[field, default: [:]][text] = code
+        return code
+    }
+
     /// Harmonises one data row (`row` is 1-based, after the header).
-    public func harmonise(_ fields: [String], file: String, row: Int) -> Outcome {
+    public mutating func harmonise(_ fields: [String], file: String, row: Int) -> Outcome {
         var reasons: [RejectionReason] = []
         func raw(_ field: Field) -> String? {
             if let i = columnIndex[field] {
@@ -61,22 +77,23 @@ public struct Harmoniser: Sendable {
                 let v = fields[i].trimmingSpaces()
                 return v.isEmpty ? nil : v
             }
-            return profile.constants?[field]
+            return profile.constants[field]
         }
         func reject(_ rule: String, _ field: Field, _ expected: String) {
             reasons.append(RejectionReason(rule: rule, field: profile.column(for: field)?.name ?? field.rawValue,
                                            expected: expected))
         }
+        let valueIndex = self.valueIndex, countries = self.countries
         func coded<T: RawRepresentable>(_ field: Field, _ type: T.Type) -> T? where T.RawValue == String {
             guard let text = raw(field) else { return nil }
-            let code = valueIndex[field]?[TextFolding.fold(text)] ?? text.uppercased()
-            if let v = T(rawValue: code) { return v }
+            let code = resolved(field, text) { valueIndex[field]?[TextFolding.fold($0)] ?? $0.uppercased() }
+            if let v = code.flatMap(T.init(rawValue:)) { return v }
             reject("code_exists", field, "one of the codes or spellings the profile lists for \(field.rawValue)")
             return nil
         }
         func country(_ field: Field) -> String? {
             guard let text = raw(field) else { return nil }
-            if let code = valueIndex[field]?[TextFolding.fold(text)] ?? countries.resolve(text) { return code }
+            if let code = resolved(field, text, { valueIndex[field]?[TextFolding.fold($0)] ?? countries.resolve($0) }) { return code }
             reject("code_exists", field, "a country name or ISO 3166-1 code")
             return nil
         }
@@ -90,34 +107,57 @@ public struct Harmoniser: Sendable {
             && !(field == .surnames && raw(.firstSurname) != nil) {
             reject("required", field, "a value; this field is required")
         }
+        // Control characters are never register text: they mean binary data or a broken export.
+        for (field, i) in columnIndex where i < fields.count
+            && fields[i].utf8.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) {
+            reject("text_characters", field, "text without control characters")
+        }
 
         let recordKey = raw(.recordKey)
         let type = coded(.eventType, EventType.self)
         let eventDate = date(.eventDate)
+        if let eventDate, latestDate < eventDate {
+            reject("date_in_future", .eventDate, "a date not after the day of import")
+        }
+        if let entry = date(.entryDate), let eventDate, eventDate < entry {
+            reject("exit_after_entry", .eventDate, "an exit on or after the entry date of the same record")
+        }
         let sex = coded(.sex, Sex.self)
         let birth = date(.birthDate)
         var age: Int?
         if let text = raw(.age) {
-            if let a = Int(text), (0...120).contains(a) { age = a } else { reject("age_range", .age, "a whole number of years from 0 to 120") }
+            if let a = Int(text), profile.ageRange.contains(a) { age = a } else {
+                reject("age_range", .age, "a whole number of years from \(profile.ageRange.lowerBound) to \(profile.ageRange.upperBound)")
+            }
         }
         if let birth, let eventDate {
             if eventDate < birth {
                 reject("birth_before_event", .birthDate, "a birth date on or before the event date")
             } else {
                 let derived = birth.age(on: eventDate)
-                if derived > 120 { reject("age_range", .birthDate, "a birth date at most 120 years before the event") }
-                else { age = derived }
+                if !profile.ageRange.contains(derived) {
+                    reject("age_range", .birthDate, "a birth date giving an age from \(profile.ageRange.lowerBound) to \(profile.ageRange.upperBound) at the event")
+                } else { age = derived }
             }
         }
         let surnames = raw(.surnames) ?? [raw(.firstSurname), raw(.secondSurname)].compactMap { $0 }.joined(separator: " ")
         var division: String?
         if let muni = raw(.municipality) {
-            division = divisions.resolve(municipality: muni, department: raw(.department), country: profile.reportingCountry)
-            if division == nil { reject("code_exists", .municipality, "a municipality or district of \(profile.reportingCountry), by name or code, matching its department") }
+            let key = DivisionKey(municipality: muni, department: raw(.department),
+                                  version: divisions.version(on: eventDate, country: profile.reportingCountry))
+            if let hit = divisionMemo[key] { division = hit } else {
+                division = divisions.resolve(municipality: muni, department: key.department, country: profile.reportingCountry,
+                                             on: eventDate)
+                divisionMemo[key] = division
+            }
+            if division == nil {
+                reject("code_exists", .municipality, "a municipality or district of \(profile.reportingCountry) in force on the event date, by name or code, matching its department")
+            }
         }
         var place: String?
+        let reference = self.reference
         if let text = raw(.place) {
-            place = valueIndex[.place]?[TextFolding.fold(text)] ?? (reference.place(text) != nil ? text : nil)
+            place = resolved(.place, text) { valueIndex[.place]?[TextFolding.fold($0)] ?? (reference.place($0) != nil ? $0 : nil) }
             if place == nil { reject("code_exists", .place, "a crossing point or reception centre listed in the profile or CL_PLACE") }
         }
         var unaccompanied: Bool?

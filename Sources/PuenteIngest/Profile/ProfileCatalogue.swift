@@ -3,52 +3,47 @@ import PuenteCore
 
 /// The profiles Puente ships, and loading a user's own profile from a path.
 public enum ProfileCatalogue {
+    static var shippedDirectory: URL { Bundle.module.resourceURL!.appendingPathComponent("Profiles") }
+
     /// Ids of the shipped profiles, sorted.
     public static var shippedIDs: [String] {
-        let dir = Bundle.module.resourceURL!.appendingPathComponent("Profiles")
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-        return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: shippedDirectory.path)) ?? []
+        return files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
     }
 
-    /// A shipped profile by id, or a profile file by path (anything containing `/` or ending in `.json`).
+    /// Where the profile named `nameOrPath` is: a shipped id, or a path (anything with `/` or a YAML suffix).
+    public static func url(of nameOrPath: String) throws -> URL {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
+            return URL(fileURLWithPath: nameOrPath)
+        }
+        let url = shippedDirectory.appendingPathComponent("\(nameOrPath).yaml")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw PuenteError(.invalidProfile, "There is no shipped profile `\(nameOrPath)`. Shipped profiles: "
+                + shippedIDs.joined(separator: ", ") + ". Give a path to use your own.")
+        }
+        return url
+    }
+
+    /// A shipped profile by id, or a profile file by path; throws listing every problem of a broken one.
     public static func load(_ nameOrPath: String) throws -> SourceProfile {
-        let url: URL
-        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
-            url = URL(fileURLWithPath: nameOrPath)
-        } else {
-            url = Bundle.module.resourceURL!.appendingPathComponent("Profiles/\(nameOrPath).json")
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                throw PuenteError(.invalidProfile, "There is no shipped profile `\(nameOrPath)`. Shipped profiles: "
-                    + shippedIDs.joined(separator: ", ") + ". Give a path to use your own.")
-            }
+        let url = try url(of: nameOrPath)
+        switch read(url) {
+        case .success(let profile): return profile
+        case .failure(let errors):
+            throw PuenteError(.invalidProfile, "The profile has \(errors.problems.count) problem(s): "
+                + errors.problems.map(\.description).joined(separator: "; ") + ". `puente profile check` explains them.",
+                at: InputLocation(file: url.lastPathComponent))
         }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw PuenteError(.invalidProfile, "Cannot read the profile file; check the path.",
-                              at: InputLocation(file: url.lastPathComponent))
-        }
-        let profile: SourceProfile
-        do { profile = try JSONDecoder().decode(SourceProfile.self, from: data) } catch let error as DecodingError {
-            throw PuenteError(.invalidProfile, Self.explain(error), at: InputLocation(file: url.lastPathComponent))
-        }
-        let problems = profile.problems()
-        if !problems.isEmpty {
-            throw PuenteError(.invalidProfile, problems.joined(separator: " "), at: InputLocation(file: url.lastPathComponent))
-        }
-        return profile
     }
 
-    private static func explain(_ error: DecodingError) -> String {
-        func path(_ c: DecodingError.Context) -> String {
-            c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+    /// Reads and checks the profile at `url`.
+    public static func read(_ url: URL) -> Result<SourceProfile, ProfileErrors> {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            return .failure(ProfileErrors(problems: [ProfileProblem(line: nil, message: "Cannot read the file; check the path.")]))
         }
-        switch error {
-        case .keyNotFound(let key, let c): return "Missing key `\(key.stringValue)` at `\(path(c))`."
-        case .typeMismatch(_, let c), .valueNotFound(_, let c):
-            return "Wrong kind of value at `\(path(c))`: \(c.debugDescription)"
-        case .dataCorrupted(let c):
-            return c.codingPath.isEmpty ? "The file is not valid JSON." : "Invalid value at `\(path(c))`: \(c.debugDescription)"
-        @unknown default: return "The profile could not be read."
+        guard TextEncoding.isValidUTF8(data) else {
+            return .failure(ProfileErrors(problems: [ProfileProblem(line: nil, message: "A profile must be UTF-8 text.")]))
         }
+        return ProfileReader.read(yaml: String(decoding: data, as: UTF8.self))
     }
 }

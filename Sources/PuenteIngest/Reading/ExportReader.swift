@@ -1,52 +1,130 @@
 import Foundation
 import PuenteCore
 
-/// Streams the records of a CSV export in chunks, detecting its encoding when the profile does not
-/// declare one. Memory holds one chunk and the records parsed from it, whatever the file size.
+/// One record as read from an export, before harmonisation.
+public struct SourceRecord: Sendable {
+    /// Cell texts in header order.
+    public var fields: [String]
+    /// Where the record starts: the physical line (CSV, JSON Lines) or the sheet row (XLSX).
+    public var line: Int
+    /// Set when the record could not be read at all (its one field is then the raw text); says what
+    /// was expected instead.
+    public var unreadable: String?
+
+    public init(fields: [String], line: Int, unreadable: String? = nil) {
+        self.fields = fields
+        self.line = line
+        self.unreadable = unreadable
+    }
+}
+
+/// Streams the records of an export in batches, whatever its format: CSV (UTF-8 or Windows-1252,
+/// detected or declared), JSON Lines or XLSX, plain or gzip-compressed (detected from the bytes).
+/// The first record is the header. Memory holds one chunk and its records, whatever the file size.
 public struct ExportReader {
     public let url: URL
-    public let delimiter: UInt8
+    public let format: SourceProfile.Format
+    /// For JSON Lines, the keys to read (in this order); they play the part of the header.
+    public let keys: [String]
+    /// The encoding in use (for CSV): declared, or detected from the first 64 KiB.
     public private(set) var encoding: TextEncoding
-    /// Bytes read per chunk.
-    public var chunkSize = 1 << 20
+    public private(set) var isGzip = false
+    /// Records handed to `body` per call.
+    public var batchSize = 10_000
 
-    public init(url: URL, format: SourceProfile.Format) throws {
+    var file: String { url.lastPathComponent }
+
+    public init(url: URL, format: SourceProfile.Format, keys: [String] = []) throws {
         self.url = url
-        delimiter = format.delimiter?.utf8.first ?? UInt8(ascii: ",")
-        if let declared = format.encoding {
-            encoding = declared
-        } else {
-            // Detection: valid UTF-8 over the first 64 KiB means UTF-8, anything else is taken as
-            // Windows-1252, which decodes every byte. Declare the encoding in the profile to be sure.
-            let handle = try ExportReader.open(url)
-            defer { try? handle.close() }
-            let head = try handle.read(upToCount: 1 << 16) ?? Data()
-            encoding = TextEncoding.isValidUTF8(head) ? .utf8 : .windows1252
+        self.format = format
+        self.keys = keys
+        encoding = format.encoding ?? .utf8
+        let handle = try Self.open(url)
+        defer { try? handle.close() }
+        let magic = [UInt8](try handle.read(upToCount: 2) ?? Data())
+        isGzip = magic == [0x1f, 0x8b]
+        if format.type == .xlsx && magic != [0x50, 0x4b] {
+            throw PuenteError(.invalidInput, "The file is not an XLSX workbook (those begin as ZIP archives); "
+                              + "check the file or the profile's format.type.", at: InputLocation(file: url.lastPathComponent))
+        }
+        if format.type == .csv && format.encoding == nil {
+            // Valid UTF-8 over the first 64 KiB means UTF-8; anything else is taken as Windows-1252,
+            // which decodes every byte. Declare the encoding in the profile to be sure.
+            var source = try byteSource()
+            var head: [UInt8] = []
+            while head.count < 1 << 16, let chunk = try source.next() { head += chunk }
+            // Cut at a character boundary so a split multi-byte sequence does not count as invalid.
+            var end = min(head.count, 1 << 16)
+            while end > 0 && end < head.count && head[end] & 0xC0 == 0x80 { end -= 1 }
+            encoding = TextEncoding.isValidUTF8(head[..<end]) ? .utf8 : .windows1252
         }
     }
 
     static func open(_ url: URL) throws -> FileHandle {
-        do { return try FileHandle(forReadingFrom: url) } catch {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+              let handle = try? FileHandle(forReadingFrom: url) else {
             throw PuenteError(.invalidInput, "Cannot open the file; check the path and permissions.",
                               at: InputLocation(file: url.lastPathComponent))
         }
+        return handle
     }
 
-    /// Calls `body` with each batch of records (fields and starting line), in file order.
-    public func forEachBatch(_ body: ([([String], Int)]) async throws -> Void) async throws {
-        let handle = try ExportReader.open(url)
-        defer { try? handle.close() }
-        var parser = CSVParser(delimiter: delimiter, encoding: encoding)
-        var batch: [([String], Int)] = []
-        while let chunk = try handle.read(upToCount: chunkSize), !chunk.isEmpty {
-            parser.feed(chunk) { fields, line in batch.append((fields, line)) }
-            if !batch.isEmpty { try await body(batch); batch.removeAll(keepingCapacity: true) }
+    private func byteSource() throws -> any ByteSource {
+        let handle = try Self.open(url)
+        return isGzip ? try GzipByteSource(handle: handle, file: file) : try FileByteSource(handle: handle)
+    }
+
+    /// Calls `body` with each batch of records, in file order, and the share of the file read so far;
+    /// the header comes first.
+    public func forEachBatch(_ body: ([SourceRecord], Double) async throws -> Void) async throws {
+        var batch: [SourceRecord] = []
+        batch.reserveCapacity(batchSize)
+        switch format.type {
+        case .csv:
+            var source = try byteSource()
+            var parser = CSVParser(delimiter: format.delimiter.utf8.first ?? UInt8(ascii: ","), encoding: encoding)
+            while let chunk = try source.next() {
+                parser.feed(chunk) { fields, line in batch.append(SourceRecord(fields: fields, line: line)) }
+                // Checked per chunk: a runaway record is caught within a chunk of the limit.
+                try checkLength(parser)
+                if batch.count >= batchSize { try await body(batch, source.fractionRead); batch.removeAll(keepingCapacity: true) }
+            }
+            if parser.isInsideQuotes {
+                throw PuenteError(.invalidInput, "The file ends inside a quoted field that starts on line \(parser.currentRecordLine): "
+                                  + "a closing quote is missing.", at: InputLocation(file: file))
+            }
+            parser.finish { fields, line in batch.append(SourceRecord(fields: fields, line: line)) }
+        case .jsonl:
+            var source = try byteSource()
+            var lines = JSONLines(keys: keys)
+            batch.append(SourceRecord(fields: keys, line: 0))
+            while let chunk = try source.next() {
+                lines.feed(chunk) { batch.append($0) }
+                if batch.count >= batchSize { try await body(batch, source.fractionRead); batch.removeAll(keepingCapacity: true) }
+            }
+            lines.finish { batch.append($0) }
+        case .xlsx:
+            let handle = try Self.open(url)
+            defer { try? handle.close() }
+            let reader = try XLSXReader(handle: handle, file: file, sheet: format.sheet)
+            var rows = try reader.rows()
+            while let chunk = try rows.next() {
+                for (cells, row) in chunk { batch.append(SourceRecord(fields: cells, line: row)) }
+                if batch.count >= batchSize { try await body(batch, rows.fractionRead); batch.removeAll(keepingCapacity: true) }
+            }
         }
-        if parser.isInsideQuotes {
-            throw PuenteError(.invalidInput, "The file ends inside a quoted field: a closing quote is missing.",
-                              at: InputLocation(file: url.lastPathComponent))
+        if !batch.isEmpty { try await body(batch, 1) }
+    }
+
+    /// A record longer than this is not a register row but a broken file (an unclosed quote, binary data).
+    static let maximumRecordBytes = 1 << 20
+
+    private func checkLength(_ parser: CSVParser) throws {
+        if parser.pendingBytes > Self.maximumRecordBytes {
+            throw PuenteError(.invalidInput, "The record starting on line \(parser.currentRecordLine) is longer than 1 MiB: "
+                              + "expected register rows; an unclosed quote or a binary file gives this.",
+                              at: InputLocation(file: file, row: parser.currentRecordLine))
         }
-        parser.finish { fields, line in batch.append((fields, line)) }
-        if !batch.isEmpty { try await body(batch) }
     }
 }
