@@ -9,7 +9,33 @@ struct Profiles: AsyncParsableCommand {
     func run() async throws {
         for id in ProfileCatalogue.shippedIDs {
             let profile = try ProfileCatalogue.load(id)
-            print("\(id)\t\(profile.title)")
+            print("\(id)\t\(profile.format.type.rawValue)\t\(profile.title)")
+        }
+    }
+}
+
+struct ProfileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "profile", abstract: "Work with source profiles.",
+                                                    subcommands: [Check.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a profile file and explain each mistake with its line.",
+            discussion: "Exits with status 1 when the profile has problems. A shipped profile's name works too.")
+        @Argument(help: "Profile file (YAML) or shipped profile name.") var file: String
+
+        func run() async throws {
+            let url: URL
+            do { url = try ProfileCatalogue.url(of: file) } catch { throw ValidationError("\(error)") }
+            switch ProfileCatalogue.read(url) {
+            case .success(let profile):
+                print("\(url.lastPathComponent): profile `\(profile.id)` is valid: \(profile.format.type.rawValue), "
+                      + "\(profile.columns.count) columns, \(profile.required.count) required fields.")
+            case .failure(let errors):
+                print("\(url.lastPathComponent): \(errors.problems.count) problem(s):")
+                for problem in errors.problems { print("  \(problem)") }
+                throw ExitCode(1)
+            }
         }
     }
 }
@@ -45,21 +71,65 @@ struct Imports: AsyncParsableCommand {
 }
 
 struct Rejects: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Inspect rows kept in quarantine.",
-                                                    subcommands: [List.self], defaultSubcommand: List.self)
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect rows kept in quarantine, and export them for correction.",
+        discussion: """
+        Correct an import's rejects by exporting them (`puente rejects export --import ID --out fixed.csv`),
+        fixing the file, and loading it with the same profile. Its `puente_reject_id` column lets that
+        import resolve the rejects it corrects; rows still wrong are quarantined again.
+        """,
+        subcommands: [List.self, Export.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Rejected rows with the field, rule and what was expected (values are not shown).")
         @OptionGroup var store: StoreOptions
         @Option(help: "Only this import batch.") var importID: Int64?
+        @Flag(help: "Include rejects already resolved by a later import.") var all = false
         @Option(help: "How many to show.") var limit = 50
 
         func run() async throws {
-            let rows = try await withStore(store) { try await $0.rejectedRows(importID: importID, limit: limit) }
+            let rows = try await withStore(store) {
+                try await $0.rejectedRows(importID: importID, includeResolved: all, limit: limit)
+            }
+            if rows.isEmpty { print("No outstanding rejects."); return }
             for r in rows {
                 let reasons = r.reasons.map { "\($0.field): \($0.rule) (expected \($0.expected))" }.joined(separator: "; ")
-                print("batch \(r.importID)\t\(r.file)\trow \(r.row)\t\(reasons)")
+                print("reject \(r.id)\tbatch \(r.importID)\t\(r.file)\trow \(r.row)\t\(reasons)"
+                      + (r.resolvedBy.map { "\tresolved by batch \($0)" } ?? ""))
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an import's outstanding rejects in the layout its profile reads, for correction.",
+            discussion: """
+            The file has the export's columns, in the profile's delimiter and encoding (JSON Lines for a
+            JSON Lines profile), plus `puente_reject_id` and `puente_reasons`. It holds personal data:
+            keep it where the original exports are kept.
+            """)
+        @OptionGroup var store: StoreOptions
+        @Option(name: .customLong("import"), help: "Import batch whose rejects to export.") var importID: Int64
+        @Option(help: "Profile of that import (default: the shipped profile it was loaded with).") var profile: String?
+        @Option(help: ArgumentHelp("File to write.", valueName: "file")) var out: String
+
+        func run() async throws {
+            try await withStore(store) { store in
+                guard let record = try await store.imports(limit: Int.max).first(where: { $0.id == importID }) else {
+                    throw ValidationError("There is no import \(importID); `puente imports list` shows them.")
+                }
+                let profile: SourceProfile
+                do { profile = try ProfileCatalogue.load(self.profile ?? record.request.profile) } catch {
+                    throw ValidationError("\(error) Give the profile the import used with --profile.")
+                }
+                let rows = try await store.rejectedRows(importID: importID, includeResolved: false, limit: Int.max)
+                let data = RejectsFile.render(rows, profile: profile)
+                guard FileManager.default.createFile(atPath: out, contents: data) else {
+                    throw ValidationError("Cannot write \(out); check the folder exists and is writable.")
+                }
+                print("Wrote \(rows.count) rejects of batch \(importID) to \(out). Correct them and load the file with "
+                      + "`puente ingest --profile \(self.profile ?? record.request.profile) \(out)`.")
             }
         }
     }

@@ -8,14 +8,16 @@ struct Ingest: AsyncParsableCommand {
         abstract: "Load agency exports through a source profile; rejected rows go to quarantine.",
         discussion: """
         Every row read is accepted, rejected with its reasons (see `puente rejects list`) or skipped as a
-        duplicate of a record already stored. Importing the same file again changes nothing.
+        duplicate of a record already stored. Importing the same file again changes nothing. Files may be
+        CSV, JSON Lines or XLSX as the profile says, plain or gzip-compressed.
         `puente profiles` lists the shipped profiles; give a path to use your own.
         """)
 
     @OptionGroup var store: StoreOptions
     @Option(help: "Shipped profile name or path to a profile file.") var profile: String
-    @Option(help: "Report format: text or json.") var report: String = "text"
-    @Flag(help: "Read and check the files without storing anything.") var dryRun = false
+    @Option(help: "Report format: text or json (keys read, accepted, rejected, duplicates, …).") var report: String = "text"
+    @Flag(help: "Read and check the files without storing anything; show the first rows as they would be stored and the first rejects.")
+    var dryRun = false
     @Argument(help: "Export files to load.") var files: [String]
 
     func validate() throws {
@@ -34,19 +36,12 @@ struct Ingest: AsyncParsableCommand {
                     throw ValidationError("\(file): no such file. Check the path.")
                 }
                 let started = Date()
-                let r = try await importer.importFile(URL(fileURLWithPath: file), profile: profile, dryRun: dryRun)
+                let meter = ProgressMeter(label: (file as NSString).lastPathComponent)
+                let r = try await importer.importFile(URL(fileURLWithPath: file), profile: profile, dryRun: dryRun,
+                                                      progress: { meter.update($0) })
+                meter.finish()
                 reports.append(r)
-                if report == "text" {
-                    let seconds = Date().timeIntervalSince(started)
-                    if r.alreadyImported {
-                        print("\(r.file): already imported as batch \(r.importID ?? 0); nothing changed.")
-                    } else {
-                        print("\(r.file): read \(r.read) = accepted \(r.accepted) + rejected \(r.rejected) + duplicates \(r.duplicates)"
-                              + (dryRun ? " (dry run, nothing stored)" : ", batch \(r.importID ?? 0)")
-                              + String(format: " in %.1f s", seconds))
-                        for (rule, n) in r.rejectionsByRule.sorted(by: { $0.key < $1.key }) { print("  rejected by \(rule): \(n)") }
-                    }
-                }
+                if report == "text" { printText(r, seconds: Date().timeIntervalSince(started)) }
             }
             if report == "json" {
                 let encoder = JSONEncoder()
@@ -55,5 +50,45 @@ struct Ingest: AsyncParsableCommand {
                 print(String(decoding: try encoder.encode(value), as: UTF8.self))
             }
         }
+    }
+
+    private func printText(_ r: ImportReport, seconds: Double) {
+        if r.alreadyImported {
+            print("\(r.file): already imported as batch \(r.importID ?? 0); nothing changed.")
+            return
+        }
+        print("\(r.file): read \(r.read) = accepted \(r.accepted) + rejected \(r.rejected) + duplicates \(r.duplicates)"
+              + (dryRun ? " (dry run, nothing stored; duplicates of stored records are not looked up)" : ", batch \(r.importID ?? 0)")
+              + String(format: " in %.1f s", seconds))
+        for (rule, n) in r.rejectionsByRule.sorted(by: { $0.key < $1.key }) { print("  rejected by \(rule): \(n)") }
+        if r.resolvedRejects > 0 { print("  corrections of \(r.resolvedRejects) earlier rejects") }
+        guard dryRun else { return }
+        if let preview = r.preview, !preview.isEmpty {
+            print("First rows as they would be stored:")
+            let columns = ["row", "record_key", "event_type", "event_date", "sex", "age", "nationality", "division", "place"]
+            let rows = preview.map { e in
+                [String(e.source.row), e.source.recordKey, e.type.rawValue, e.date.description, e.person.sex.rawValue,
+                 e.person.age.map(String.init) ?? "", e.person.nationality ?? "", e.person.residenceDivision ?? "", e.place ?? ""]
+            }
+            print(TextTable.render(header: columns, rows: rows))
+        }
+        if let rejects = r.previewRejects, !rejects.isEmpty {
+            print("First rejects:")
+            for row in rejects {
+                print("  row \(row.row): " + row.reasons.map { "\($0.field): \($0.rule) (expected \($0.expected))" }.joined(separator: "; "))
+            }
+        }
+    }
+}
+
+/// Aligned plain-text columns for terminal output.
+enum TextTable {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n")
     }
 }
