@@ -33,7 +33,33 @@ public enum TextEncoding: String, Codable, Sendable, CaseIterable {
 
     /// Whether `bytes` are well-formed UTF-8. A prefix cut inside a multi-byte character counts as valid.
     public static func isValidUTF8(_ bytes: some Collection<UInt8>) -> Bool {
-        var remaining = 0
+        var validator = UTF8Validator()
+        return validator.feed(bytes)
+    }
+
+    /// Windows-1252 bytes 0x80–0x9F; 0 marks the five undefined bytes (decoded as U+FFFD).
+    private static let cp1252High: [UInt32] = [
+        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+        0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E,
+        0x0178,
+    ]
+
+    private static func cp1252Scalar(_ b: UInt8) -> Unicode.Scalar {
+        if b < 0x80 || b >= 0xA0 { return Unicode.Scalar(b) }
+        let v = cp1252High[Int(b) - 0x80]
+        return Unicode.Scalar(v == 0 ? 0xFFFD : v)!
+    }
+}
+
+/// Checks UTF-8 well-formedness across chunks, so a character split between two reads is not an error.
+public struct UTF8Validator: Sendable {
+    /// Continuation bytes still expected by the character in progress.
+    private var remaining = 0
+
+    public init() {}
+
+    /// Feeds the next bytes; `false` as soon as they cannot be UTF-8.
+    public mutating func feed(_ bytes: some Collection<UInt8>) -> Bool {
         for b in bytes {
             if remaining > 0 {
                 guard b & 0xC0 == 0x80 else { return false }
@@ -53,16 +79,6 @@ public enum TextEncoding: String, Codable, Sendable, CaseIterable {
         return true
     }
 
-    /// Windows-1252 bytes 0x80–0x9F; 0 marks the five undefined bytes (decoded as U+FFFD).
-    private static let cp1252High: [UInt32] = [
-        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
-        0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E,
-        0x0178,
-    ]
-
-    private static func cp1252Scalar(_ b: UInt8) -> Unicode.Scalar {
-        if b < 0x80 || b >= 0xA0 { return Unicode.Scalar(b) }
-        let v = cp1252High[Int(b) - 0x80]
-        return Unicode.Scalar(v == 0 ? 0xFFFD : v)!
-    }
+    /// Whether the input so far ended on a character boundary.
+    public var isComplete: Bool { remaining == 0 }
 }

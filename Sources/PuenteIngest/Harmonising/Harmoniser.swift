@@ -48,7 +48,14 @@ public struct Harmoniser: Sendable {
 
     /// Binds the profile's columns to the header; throws naming the columns the file lacks.
     public mutating func bind(header: [String], file: String) throws {
-        let positions = Dictionary(header.enumerated().map { (TextFolding.fold($1), $0) }, uniquingKeysWith: { a, _ in a })
+        let folded = header.map(TextFolding.fold)
+        let positions = Dictionary(folded.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        // A header named twice would feed a field from either column: refuse rather than guess.
+        let twice = profile.columns.filter { c in folded.filter { $0 == TextFolding.fold(c.name) }.count > 1 }.map(\.name)
+        if !twice.isEmpty {
+            throw PuenteError(.invalidInput, "The header has the column(s) \(twice.joined(separator: ", ")) more than once; "
+                + "rename or remove the copies so each field has one source.", at: InputLocation(file: file, row: 0))
+        }
         var missing: [String] = []
         for column in profile.columns {
             if let i = positions[TextFolding.fold(column.name)] { columnIndex[column.field] = i } else { missing.append(column.name) }

@@ -84,12 +84,16 @@ public struct ExportReader {
         case .csv:
             var source = try byteSource()
             var parser = CSVParser(delimiter: format.delimiter.utf8.first ?? UInt8(ascii: ","), encoding: encoding)
+            // Bytes that are not UTF-8 would silently become U+FFFD in names and places: refuse them.
+            var validator = encoding == .utf8 ? UTF8Validator() : nil
             while let chunk = try source.next() {
+                if validator?.feed(chunk) == false { throw notUTF8(after: parser.currentRecordLine) }
                 parser.feed(chunk) { fields, line in batch.append(SourceRecord(fields: fields, line: line)) }
                 // Checked per chunk: a runaway record is caught within a chunk of the limit.
                 try checkLength(parser)
                 if batch.count >= batchSize { try await body(batch, source.fractionRead); batch.removeAll(keepingCapacity: true) }
             }
+            if validator?.isComplete == false { throw notUTF8(after: parser.currentRecordLine) }
             if parser.isInsideQuotes {
                 throw PuenteError(.invalidInput, "The file ends inside a quoted field that starts on line \(parser.currentRecordLine): "
                                   + "a closing quote is missing.", at: InputLocation(file: file))
@@ -115,6 +119,14 @@ public struct ExportReader {
             }
         }
         if !batch.isEmpty { try await body(batch, 1) }
+    }
+
+    private func notUTF8(after line: Int) -> PuenteError {
+        PuenteError(.invalidInput, "The file is not valid UTF-8 from about line \(line) on, "
+                    + (format.encoding == .utf8 ? "yet the profile declares utf-8. "
+                       : "though its beginning was (so UTF-8 was detected). ")
+                    + "Exports from Excel and older systems are often windows-1252: declare `encoding: windows-1252` in the profile.",
+                    at: InputLocation(file: file))
     }
 
     /// A record longer than this is not a register row but a broken file (an unclosed quote, binary data).

@@ -1,0 +1,316 @@
+import Foundation
+import PuenteCore
+import PuenteIngest
+import PuenteTesting
+import Testing
+
+/// A small returns layout used by the tests below (UTF-8 CSV, `;`).
+private let testProfileYAML = """
+    id: test-retornos
+    title: Registro de prueba
+    agency: TEST
+    reportingCountry: SLV
+    format: {type: csv, delimiter: ";", encoding: utf-8}
+    columns:
+      NUMERO_CASO: recordKey
+      FECHA_INGRESO: eventDate
+      SEXO: sex
+      EDAD: age
+      MUNICIPIO: municipality
+      DEPARTAMENTO: department
+    constants: {eventType: RETURN, nationality: SLV}
+    values:
+      sex: {M: [Masculino, H], F: [Femenino, Mujer]}
+    dateFormats: [dd/MM/yyyy, excel]
+    required: [recordKey, eventDate, sex]
+    """
+
+private func testProfile(_ edit: (inout SourceProfile) -> Void = { _ in }) throws -> SourceProfile {
+    var profile = try ProfileReader.read(yaml: testProfileYAML).get()
+    edit(&profile)
+    return profile
+}
+
+private let header = "NUMERO_CASO;FECHA_INGRESO;SEXO;EDAD;MUNICIPIO;DEPARTAMENTO\n"
+
+private func write(_ bytes: [UInt8], _ name: String) throws -> URL {
+    let url = try Fixtures.tempDir().appendingPathComponent(name)
+    try Data(bytes).write(to: url)
+    return url
+}
+
+private func write(_ text: String, _ name: String = "export.csv") throws -> URL { try write(Array(text.utf8), name) }
+
+/// What a store holds, to check that a failed import left nothing behind.
+private func storedState(_ store: any EventStore) async throws -> (events: Int, committed: Int, rejects: Int) {
+    let events = try await store.countCells(CellQuery(groupBy: [])).first?.count ?? 0
+    let committed = try await store.imports(limit: 100).filter { $0.status == .committed }.count
+    let rejects = try await store.rejectedRows(importID: nil, includeResolved: true, limit: 1000).count
+    return (events, committed, rejects)
+}
+
+@Suite("Ingest: profiles, formats and bad input")
+struct IngestTests {
+    // MARK: Profiles
+
+    @Test("A YAML profile's mistakes are all reported, each with its line")
+    func profileProblems() {
+        let yaml = """
+            id: broken
+            agency: TEST
+            reportingCountry: El Salvador
+            format: {type: csv, delimiter: ";;"}
+            columns:
+              FECHA: eventDate
+              SEXO: sexo
+            dateFormats: [dd/MM/yyyy, YYYY.DD]
+            required: [sex, recordKey]
+            colour: blue
+            """
+        guard case .failure(let errors) = ProfileReader.read(yaml: yaml) else {
+            Issue.record("a broken profile was accepted"); return
+        }
+        let text = errors.problems.map(\.description)
+        #expect(text.contains { $0.hasPrefix("line 7:") && $0.contains("`sexo`") && $0.contains("not a field") })
+        #expect(text.contains { $0.hasPrefix("line 10:") && $0.contains("colour") })
+        #expect(text.contains { $0.hasPrefix("line 3:") && $0.contains("alpha-3") })
+        #expect(text.contains { $0.contains("delimiter") })
+        #expect(text.contains { $0.contains("YYYY.DD") })
+        #expect(text.contains { $0.contains("`recordKey` is fed by no column") })
+        #expect(text.contains { $0.contains("eventType") })
+    }
+
+    @Test("YAML syntax errors and duplicate keys name their line")
+    func profileSyntax() {
+        guard case .failure(let syntax) = ProfileReader.read(yaml: "id: a\ncolumns: [unclosed\n") else {
+            Issue.record("bad YAML was accepted"); return
+        }
+        #expect(syntax.problems.first?.line != nil)
+        guard case .failure(let twice) = ProfileReader.read(yaml: "id: a\nid: b\n") else {
+            Issue.record("a duplicate key was accepted"); return
+        }
+        #expect(twice.problems.first?.message.contains("twice") == true)
+    }
+
+    // MARK: Formats
+
+    @Test("The same rows read alike from CSV, gzip-compressed CSV and JSON Lines")
+    func formatsAgree() async throws {
+        let csv = header + "C-1;14/03/2016;Masculino;34;Ahuachapán;Ahuachapán\nC-2;15/03/2016;F;17;San Miguel;San Miguel\n"
+            + "C-3;16/03/2016;X;20;Nowhere;\n"
+        let csvURL = try write(csv)
+        // gzip is the system's own tool: an independent writer of the format.
+        let gzURL = csvURL.deletingLastPathComponent().appendingPathComponent("export-gz.csv.gz")
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "gzip -c '\(csvURL.path)' > '\(gzURL.path)'"]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let jsonl = """
+            {"NUMERO_CASO": "C-1", "FECHA_INGRESO": "14/03/2016", "SEXO": "Masculino", "EDAD": 34, "MUNICIPIO": "Ahuachapán", "DEPARTAMENTO": "Ahuachapán", "extra": [1]}
+            {"numero_caso": "C-2", "fecha_ingreso": "15/03/2016", "sexo": "F", "edad": "17", "municipio": "San Miguel", "departamento": "San Miguel"}
+            {"NUMERO_CASO": "C-3", "FECHA_INGRESO": "16/03/2016", "SEXO": "X", "EDAD": 20, "MUNICIPIO": "Nowhere"}
+            {"NUMERO_CASO": "C-4", "FECHA_INGRESO":
+            """
+        let jsonlURL = try write(jsonl, "export.jsonl")
+        var outcomes: [[String]] = []
+        for (url, type) in [(csvURL, SourceProfile.FormatType.csv), (gzURL, .csv), (jsonlURL, .jsonl)] {
+            let store = try await StoreKind.sqliteMemory.makeStore()
+            let profile = try testProfile { $0.format.type = type }
+            let report = try await Importer(store: store).importFile(url, profile: profile)
+            let id = try #require(report.importID)
+            let events = try await store.events(importID: id, limit: 10)
+            outcomes.append(events.map { "\($0.source.recordKey) \($0.date) \($0.person.sex.rawValue) \($0.person.age ?? -1) \($0.person.residenceDivision ?? "")" })
+            #expect(report.accepted == 2)
+            #expect(report.counts.isBalanced)
+            try await store.close()
+        }
+        #expect(outcomes[0] == ["test-retornos:C-1 2016-03-14 M 34 SV-0101", "test-retornos:C-2 2016-03-15 F 17 SV-1217"])
+        #expect(outcomes[1] == outcomes[0])
+        #expect(outcomes[2] == outcomes[0])
+    }
+
+    @Test("A broken JSON line is quarantined with its raw text, not dropped")
+    func jsonLinesUnreadable() async throws {
+        let url = try write("{\"NUMERO_CASO\": \"C-1\", \"FECHA_INGRESO\": \"14/03/2016\", \"SEXO\": \"M\"}\nnot json at all\n", "x.jsonl")
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let report = try await Importer(store: store).importFile(url, profile: try testProfile { $0.format.type = .jsonl })
+        #expect(report.read == 2 && report.accepted == 1 && report.rejected == 1)
+        #expect(report.rejectionsByRule["unreadable"] == 1)
+        let reject = try #require(try await store.rejectedRows(importID: report.importID, limit: 5).first)
+        #expect(reject.values["(record)"] == "not json at all")
+        try await store.close()
+    }
+
+    @Test("XLSX from openpyxl (inline strings, dates, a named sheet) and in Excel's own style (shared strings, rich text, gaps)",
+          arguments: [("retornos.xlsx", "Retornos"), ("retornos-excel-style.xlsx", nil)] as [(String, String?)])
+    func xlsx(file: String, sheet: String?) async throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(file)")
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let profile = try testProfile {
+            $0.format = SourceProfile.Format(type: .xlsx, sheet: sheet)
+            $0.values[.sex] = ["M": ["Masculino", "H"], "F": ["Femenino"]]
+        }
+        let report = try await Importer(store: store).importFile(url, profile: profile)
+        let events = try await store.events(importID: try #require(report.importID), limit: 10)
+        let seen = events.map { "\($0.source.recordKey) \($0.date) \($0.person.sex.rawValue) \($0.person.age.map(String.init) ?? "-") \($0.person.residenceDivision ?? "-")" }
+        if file == "retornos.xlsx" {
+            // C-4 has a sex the profile does not know; C-5 has no municipality, which is allowed.
+            #expect(seen == ["test-retornos:C-1 2016-03-14 M 34 SV-0101", "test-retornos:C-2 2016-03-15 F 17 SV-1217",
+                             "test-retornos:C-3 2016-03-16 M - SV-0210", "test-retornos:C-5 2016-03-18 F 29 -"])
+            #expect(report.read == 5 && report.rejected == 1)
+        } else {
+            #expect(seen == ["test-retornos:C-1&2 2016-03-14 M 34 SV-0101", "test-retornos:C-3 2016-03-16 F - SV-0210"])
+            #expect(report.read == 2 && report.rejected == 0)
+        }
+        try await store.close()
+    }
+
+    @Test("A sheet that is not there is named with the sheets that are")
+    func xlsxMissingSheet() async throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/retornos.xlsx")
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let error = await #expect(throws: PuenteError.self) {
+            try await Importer(store: store).importFile(url, profile: try testProfile { $0.format = .init(type: .xlsx, sheet: "Hoja9") })
+        }
+        #expect(error?.message.contains("`Retornos`") == true)
+        try await store.close()
+    }
+
+    // MARK: Bad input
+
+    /// Each malformed file either fails with a clear error or rejects rows with a reason, and leaves
+    /// nothing half-written, on every store.
+    @Test("The malformed corpus gets clear errors or per-row rejections, and nothing half-written",
+          arguments: StoreKind.available)
+    func malformedCorpus(kind: StoreKind) async throws {
+        let good = (1...2_500).map { "K-\($0);14/03/2016;M;30;Ahuachapán;Ahuachapán\n" }.joined()
+        var garbage = RandomNumberGenerator64(seed: 9)
+        let cp1252 = Array((header + "C-1;14/03/2016;M;30;").utf8) + [0x41, 0x68, 0x75, 0x61, 0x63, 0x68, 0x61, 0x70, 0xE1, 0x6E] + Array(";\n".utf8)
+        let hundredMB = Array((header + "C-1;14/03/2016;M;30;").utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 100 << 20)
+        let future = CivilDate.today.adding(days: 40)
+        let futureText = String(format: "%02d/%02d/%04d", future.day, future.month, future.year)
+        // (name, bytes, expected error text or nil for per-row rejections, rule expected then)
+        let corpus: [(String, [UInt8], String?, String?)] = [
+            ("empty", [], "empty", nil),
+            ("header-only", Array(header.utf8), nil, nil),
+            ("unclosed-quote", Array((header + good + "C-9;\"14/03/2016;M;30;X;Y\n").utf8), "closing quote", nil),
+            ("long-line", hundredMB, "longer than 1 MiB", nil),
+            // Garbage has no header the profile knows (read as Windows-1252 when the encoding is detected).
+            ("binary", (0..<200_000).map { _ in UInt8(truncatingIfNeeded: garbage.next()) }, "NUMERO_CASO", nil),
+            ("wrong-encoding", cp1252, "not valid UTF-8", nil),
+            ("missing-column", Array("NUMERO_CASO;FECHA_INGRESO;EDAD\nC-1;14/03/2016;30\n".utf8), "SEXO", nil),
+            ("extra-fields", Array((header + "C-1;14/03/2016;M;30;Ahuachapán;Ahuachapán;sobra\n").utf8), nil, "column_count"),
+            ("duplicate-header", Array("NUMERO_CASO;FECHA_INGRESO;SEXO;SEXO\nC-1;14/03/2016;M;F\n".utf8), "more than once", nil),
+            ("future-date", Array((header + "C-1;\(futureText);M;30;;\n").utf8), nil, "date_in_future"),
+            ("control-characters", Array((header + "C-1;14/03/2016;M\u{0};30;;\n").utf8), nil, "text_characters"),
+        ]
+        for (name, bytes, expectedError, rule) in corpus {
+            let store = try await kind.makeStore()
+            let url = try write(bytes, "\(name).csv")
+            var importer = Importer(store: store)
+            importer.batchSize = 1_000   // several batches are written before the unclosed quote is found
+            let profile = try testProfile { if name == "binary" { $0.format.encoding = nil } }
+            if let expectedError {
+                let error = await #expect(throws: PuenteError.self, "\(name)") { try await importer.importFile(url, profile: profile) }
+                #expect(error?.message.contains(expectedError) == true, "\(name): \(error?.message ?? "")")
+                #expect(error?.location?.file == "\(name).csv", "\(name)")
+                let state = try await storedState(store)
+                #expect(state.events == 0 && state.committed == 0 && state.rejects == 0, "\(name) left \(state)")
+            } else {
+                let report = try await importer.importFile(url, profile: profile)
+                #expect(report.counts.isBalanced, "\(name)")
+                if let rule {
+                    #expect(report.rejectionsByRule[rule] == 1, "\(name): \(report.rejectionsByRule)")
+                    let reject = try await store.rejectedRows(importID: report.importID, limit: 5)
+                    #expect(reject.count == 1, "\(name)")
+                } else {
+                    #expect(report.read == 0, "\(name)")
+                }
+            }
+            try await store.close()
+        }
+    }
+
+    // MARK: Corrections
+
+    @Test("Rejects exported, corrected and loaded again are resolved; rolling the correction back reopens them",
+          arguments: StoreKind.available)
+    func rejectsRoundTrip(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let profile = try testProfile()
+        let original = try write(header + "C-1;14/03/2016;M;30;Ahuachapán;Ahuachapán\nC-2;31/02/2016;F;20;;\nC-3;15/03/2016;Q;20;;\n")
+        let first = try await Importer(store: store).importFile(original, profile: profile)
+        #expect(first.rejected == 2)
+        let rejects = try await store.rejectedRows(importID: first.importID, limit: 10)
+        #expect(rejects.map(\.row) == [2, 3])
+
+        // The clerk fixes the date of C-2 but not the sex of C-3.
+        let exported = String(decoding: RejectsFile.render(rejects, profile: profile), as: UTF8.self)
+        #expect(exported.hasPrefix("NUMERO_CASO;FECHA_INGRESO;SEXO;EDAD;MUNICIPIO;DEPARTAMENTO;puente_reject_id;puente_reasons\n"))
+        let corrected = try write(exported.replacingOccurrences(of: "31/02/2016", with: "28/02/2016"), "corregido.csv")
+        let second = try await Importer(store: store).importFile(corrected, profile: profile)
+        #expect(second.accepted == 1 && second.rejected == 1 && second.resolvedRejects == 2)
+        let outstanding = try await store.rejectedRows(importID: nil, limit: 10)
+        #expect(outstanding.map { "\($0.importID) \($0.values["NUMERO_CASO"] ?? "")" } == ["\(second.importID!) C-3"])
+        #expect(outstanding.first?.values[RejectedRow.idColumn] == nil)
+        #expect(try await store.rejectedRows(importID: nil, includeResolved: true, limit: 10).count == 3)
+
+        try await store.rollbackImport(try #require(second.importID))
+        #expect(try await store.rejectedRows(importID: nil, limit: 10).map(\.row) == [2, 3])
+        try await store.close()
+    }
+
+    // MARK: Harmonisation
+
+    @Test("Municipality names resolve against the geography in force on the event date")
+    func versionedGeography() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        // "San Salvador Centro" exists since 1 May 2024; "Apopa" (a municipality, then a district) always.
+        let url = try write(header + "A;10/06/2024;M;30;San Salvador Centro;San Salvador\nB;10/06/2016;M;30;San Salvador Centro;San Salvador\n"
+                            + "C;10/06/2024;F;30;Apopa;San Salvador\nD;10/06/2016;F;30;Apopa;San Salvador\n")
+        let report = try await Importer(store: store).importFile(url, profile: try testProfile())
+        let events = try await store.events(importID: try #require(report.importID), limit: 10)
+        let division = Dictionary(uniqueKeysWithValues: events.map { ($0.source.recordKey, $0.person.residenceDivision ?? "") })
+        #expect(division["test-retornos:A"]?.hasPrefix("SV-M") == true)
+        #expect(division["test-retornos:B"] == nil)
+        #expect(division["test-retornos:C"] == division["test-retornos:D"])
+        #expect(report.rejectionsByRule["code_exists"] == 1)
+        try await store.close()
+    }
+
+    @Test("Rules: exit not before its entry, age range from the profile, ages derived at the event date")
+    func rules() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let profile = try testProfile {
+            $0.columns = [.init(name: "ID", field: .recordKey), .init(name: "TIPO", field: .eventType),
+                          .init(name: "FECHA", field: .eventDate), .init(name: "ENTRADA", field: .entryDate),
+                          .init(name: "SEXO", field: .sex), .init(name: "NACIMIENTO", field: .birthDate)]
+            $0.constants = [:]
+            $0.values[.eventType] = ["EXIT": ["SALIDA"], "ENTRY": ["ENTRADA"]]
+            $0.ageRange = 0...99
+        }
+        let url = try write("ID;TIPO;FECHA;ENTRADA;SEXO;NACIMIENTO\n1;SALIDA;10/03/2016;01/03/2016;M;15/03/1990\n"
+                            + "2;SALIDA;10/03/2016;20/03/2016;M;15/03/1990\n3;ENTRADA;10/03/2016;;F;01/01/1910\n")
+        let report = try await Importer(store: store).importFile(url, profile: profile)
+        #expect(report.accepted == 1)
+        #expect(report.rejectionsByRule == ["exit_after_entry": 1, "age_range": 1])
+        let importID = try #require(report.importID)
+        let event = try #require(try await store.events(importID: importID, limit: 1).first)
+        #expect(event.person.age == 25)   // 15 March 1990 → 25 on 10 March 2016, not 26
+        try await store.close()
+    }
+}
+
+/// A tiny deterministic generator for garbage bytes (SplitMix64).
+private struct RandomNumberGenerator64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
