@@ -314,3 +314,8 @@ private struct RandomNumberGenerator64 {
         return z ^ (z >> 31)
     }
 }
+
+@Test("Field ordinals are dense and distinct")
+func fieldOrdinals() {
+    #expect(Set(Field.allCases.map(\.ordinal)) == Set(0..<Field.allCases.count))
+}

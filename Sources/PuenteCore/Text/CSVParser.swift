@@ -10,10 +10,11 @@ public struct CSVParser: Sendable {
     private var field: [UInt8] = []
     private var record: [String] = []
     private var inQuotes = false
-    /// True right after a closing quote inside a quoted field (a second quote means a literal quote).
+    /// True right after a quote inside a quoted field (a second quote means a literal quote).
     private var quotePending = false
     private var fieldWasQuoted = false
-    private var atStart = true
+    private var bomDone = false
+    private var bomMatched = 0
     private var lastWasCR = false
     /// Physical line (1-based) where the current record started; quoted newlines make records span lines.
     private var line = 1
@@ -25,54 +26,95 @@ public struct CSVParser: Sendable {
     }
 
     /// Parses `bytes`; `emit` receives each complete record's fields and the line it started on.
-    public mutating func feed(_ bytes: some Sequence<UInt8>, emit: ([String], Int) throws -> Void) rethrows {
-        for b in bytes {
-            if atStart {
-                atStart = false
-                if b == 0xEF { bomState = 1; continue }
+    public mutating func feed(_ bytes: some Collection<UInt8>, emit: ([String], Int) throws -> Void) rethrows {
+        if let done = try bytes.withContiguousStorageIfAvailable({ try feed(buffer: $0, emit: emit) }) { return done }
+        try Array(bytes).withUnsafeBufferPointer { try feed(buffer: $0, emit: emit) }
+    }
+
+    /// The parser proper, over contiguous bytes. Runs of ordinary bytes are scanned in a tight loop and
+    /// turned into a field without copying when the field lies within the chunk: files have millions of
+    /// rows.
+    private mutating func feed(buffer: UnsafeBufferPointer<UInt8>, emit: ([String], Int) throws -> Void) rethrows {
+        let n = buffer.count
+        var i = 0
+        // A byte order mark, possibly split across chunks, is skipped; a false start is kept as data.
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        while !bomDone && i < n {
+            if buffer[i] == bom[bomMatched] {
+                bomMatched += 1
+                i += 1
+                if bomMatched == 3 { bomDone = true }
+            } else {
+                field.append(contentsOf: bom[0..<bomMatched])
+                bomDone = true
             }
-            if bomState > 0 {
-                if bomState == 1, b == 0xBB { bomState = 2; continue }
-                if bomState == 2, b == 0xBF { bomState = 0; continue }
-                // Not a BOM after all: restore the bytes taken so far.
-                field.append(0xEF)
-                if bomState == 2 { field.append(0xBB) }
-                bomState = 0
+        }
+        let quote = UInt8(ascii: "\""), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r"), delimiter = self.delimiter
+        while i < n {
+            let b = buffer[i]
+            if lastWasCR {
+                lastWasCR = false
+                if b == lf { i += 1; continue }
             }
             if inQuotes {
                 if quotePending {
                     quotePending = false
-                    if b == UInt8(ascii: "\"") { field.append(b); continue }
-                    inQuotes = false   // the quote closed the field; fall through to handle `b`
-                } else if b == UInt8(ascii: "\"") {
-                    quotePending = true
-                    continue
+                    if b == quote { field.append(b); i += 1; continue }
+                    inQuotes = false   // the quote closed the field; handle `b` below
                 } else {
-                    if b == UInt8(ascii: "\n") { line += 1 }
-                    field.append(b)
+                    // Copy up to the next quote, counting the newlines it spans.
+                    var j = i
+                    while j < n && buffer[j] != quote { if buffer[j] == lf { line += 1 }; j += 1 }
+                    field.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<j]))
+                    if j < n { quotePending = true; j += 1 }
+                    i = j
                     continue
                 }
             }
             switch b {
             case delimiter:
                 endField()
-            case UInt8(ascii: "\n"):
-                if lastWasCR { lastWasCR = false; continue }
+                i += 1
+            case lf:
                 try endRecord(emit)
                 line += 1
                 recordLine = line
-            case UInt8(ascii: "\r"):
+                i += 1
+            case cr:
                 try endRecord(emit)
                 line += 1
                 recordLine = line
                 lastWasCR = true
-                continue
-            case UInt8(ascii: "\""):
-                if field.isEmpty && !fieldWasQuoted { inQuotes = true; fieldWasQuoted = true } else { field.append(b) }
+                i += 1
+            case quote where field.isEmpty && !fieldWasQuoted:
+                inQuotes = true
+                fieldWasQuoted = true
+                i += 1
             default:
-                field.append(b)
+                // A run of ordinary bytes (a quote inside an unquoted field is ordinary).
+                var j = i + 1
+                while j < n {
+                    let c = buffer[j]
+                    if c == delimiter || c == lf || c == cr { break }
+                    j += 1
+                }
+                let run = UnsafeBufferPointer(rebasing: buffer[i..<j])
+                guard field.isEmpty && !fieldWasQuoted && j < n else {
+                    field.append(contentsOf: run)
+                    i = j
+                    continue
+                }
+                // The whole field lies in this chunk: decode it in place, then take its end.
+                record.append(encoding.decode(run))
+                let end = buffer[j]
+                i = j + 1
+                if end == delimiter { continue }
+                try emit(record, recordLine)
+                record.removeAll(keepingCapacity: true)
+                line += 1
+                recordLine = line
+                lastWasCR = end == cr
             }
-            lastWasCR = false
         }
     }
 
@@ -91,8 +133,6 @@ public struct CSVParser: Sendable {
 
     /// Line where the record being parsed started.
     public var currentRecordLine: Int { recordLine }
-
-    private var bomState = 0
 
     private mutating func endField() {
         record.append(encoding.decode(field))

@@ -45,3 +45,13 @@ extension StringProtocol {
         return String(self[first...last])
     }
 }
+
+extension String {
+    /// The string without leading and trailing spaces and tabs; most values have none and come back
+    /// without copying.
+    public func trimmingSpaces() -> String {
+        guard let a = utf8.first, let z = utf8.last else { return self }
+        if a != 32, a != 9, z != 32, z != 9 { return self }
+        return self[...].trimmingSpaces()
+    }
+}

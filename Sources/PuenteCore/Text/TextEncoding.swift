@@ -60,7 +60,13 @@ public struct UTF8Validator: Sendable {
 
     /// Feeds the next bytes; `false` as soon as they cannot be UTF-8.
     public mutating func feed(_ bytes: some Collection<UInt8>) -> Bool {
-        for b in bytes {
+        if let valid = bytes.withContiguousStorageIfAvailable({ feed(buffer: $0) }) { return valid }
+        return Array(bytes).withUnsafeBufferPointer { feed(buffer: $0) }
+    }
+
+    private mutating func feed(buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in buffer {
+            if remaining == 0 && b < 0x80 { continue }   // ASCII: the common case
             if remaining > 0 {
                 guard b & 0xC0 == 0x80 else { return false }
                 remaining -= 1

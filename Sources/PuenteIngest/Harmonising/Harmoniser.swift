@@ -23,9 +23,11 @@ public struct Harmoniser: Sendable {
     private let valueIndex: [Field: [String: String]]
     /// Field → column index in the header.
     private var columnIndex: [Field: Int] = [:]
+    /// The same, as an array over `Field.allCases` (-1: no column), for the per-row lookups.
+    private var columnOf = [Int](repeating: -1, count: Field.allCases.count)
     /// Raw text → resolved code, per field: registers repeat a few hundred spellings millions of
     /// times, so each is folded and resolved once.
-    private var memo: [Field: [String: String?]] = [:]
+    private var memo = [[String: String?]](repeating: [:], count: Field.allCases.count)
     private var divisionMemo: [DivisionKey: String?] = [:]
     private struct DivisionKey: Hashable { var municipality: String; var department: String?; var version: Int }
 
@@ -58,7 +60,12 @@ public struct Harmoniser: Sendable {
         }
         var missing: [String] = []
         for column in profile.columns {
-            if let i = positions[TextFolding.fold(column.name)] { columnIndex[column.field] = i } else { missing.append(column.name) }
+            if let i = positions[TextFolding.fold(column.name)] {
+                columnIndex[column.field] = i
+                columnOf[column.field.ordinal] = i
+            } else {
+                missing.append(column.name)
+            }
         }
         if !missing.isEmpty {
             throw PuenteError(.invalidInput, "The header lacks the column(s) \(missing.joined(separator: ", ")) that profile "
@@ -69,17 +76,19 @@ public struct Harmoniser: Sendable {
 
     /// The code `text` stands for in `field`, resolved once per distinct spelling.
     private mutating func resolved(_ field: Field, _ text: String, _ resolve: (String) -> String?) -> String? {
-        if let hit = memo[field]?[text] { return hit }
+        if let hit = memo[field.ordinal][text] { return hit }
         let code = resolve(text)
-        memo[field, default: [:]][text] = code
+        memo[field.ordinal][text] = code
         return code
     }
 
     /// Harmonises one data row (`row` is 1-based, after the header).
     public mutating func harmonise(_ fields: [String], file: String, row: Int) -> Outcome {
         var reasons: [RejectionReason] = []
+        let columnOf = self.columnOf
         func raw(_ field: Field) -> String? {
-            if let i = columnIndex[field] {
+            let i = columnOf[field.ordinal]
+            if i >= 0 {
                 guard i < fields.count else { return nil }
                 let v = fields[i].trimmingSpaces()
                 return v.isEmpty ? nil : v

@@ -27,24 +27,42 @@ public struct DatePattern: Hashable, Sendable {
         separator = sep
     }
 
-    /// The date `text` names, or `nil` if it does not match or names no real day.
+    /// The date `text` names, or `nil` if it does not match or names no real day. Reads the bytes
+    /// directly: registers have millions of dates.
     public func parse(_ text: Substring, pivot: Int) -> CivilDate? {
         if parts == [.excel] {
-            // Excel's serial day 1 is 1900-01-01 and it counts a 29 February 1900 that never was.
-            guard let serial = Int(text), serial > 60, serial < 2_958_466 else { return nil }
+            // Excel's serial day 1 is 1900-01-01 and it counts a 29 February 1900 that never was. A
+            // fraction is a time of day.
+            let whole = text.utf8.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+            guard whole.count <= 2, whole.last?.allSatisfy({ $0 >= 48 && $0 <= 57 }) == true,
+                  let serial = Int(Substring(whole[0])), serial > 60, serial < 2_958_466 else { return nil }
             return CivilDate(year: 1899, month: 12, day: 30)!.adding(days: serial)
         }
-        guard let separator else { return nil }
-        let tokens = text.split(separator: separator, omittingEmptySubsequences: false)
-        guard tokens.count == 3 else { return nil }
+        guard let separator = separator?.asciiValue else { return nil }
+        var values = (0, 0, 0), lengths = (0, 0, 0), token = 0
+        for b in text.utf8 {
+            if b == separator {
+                token += 1
+                guard token < 3 else { return nil }
+                continue
+            }
+            guard b >= 48 && b <= 57 else { return nil }
+            let digit = Int(b - 48)
+            switch token {
+            case 0: values.0 = values.0 * 10 + digit; lengths.0 += 1
+            case 1: values.1 = values.1 * 10 + digit; lengths.1 += 1
+            default: values.2 = values.2 * 10 + digit; lengths.2 += 1
+            }
+        }
+        guard token == 2 else { return nil }
         var d = 0, m = 0, y = 0
-        for (part, token) in zip(parts, tokens) {
-            guard !token.isEmpty, token.count <= 4, token.allSatisfy(\.isASCII), let v = Int(token) else { return nil }
+        for (i, part) in parts.enumerated() {
+            let (v, n) = i == 0 ? (values.0, lengths.0) : i == 1 ? (values.1, lengths.1) : (values.2, lengths.2)
             switch part {
-            case .day: guard token.count <= 2 else { return nil }; d = v
-            case .month: guard token.count <= 2 else { return nil }; m = v
-            case .year2: guard token.count == 2 else { return nil }; y = v <= pivot ? 2000 + v : 1900 + v
-            case .year4: guard token.count == 4 else { return nil }; y = v
+            case .day: guard (1...2).contains(n) else { return nil }; d = v
+            case .month: guard (1...2).contains(n) else { return nil }; m = v
+            case .year2: guard n == 2 else { return nil }; y = v <= pivot ? 2000 + v : 1900 + v
+            case .year4: guard n == 4 else { return nil }; y = v
             case .excel: return nil
             }
         }

@@ -12,6 +12,38 @@ public enum Field: String, CaseIterable, Sendable {
     case documentType, documentNumber, migrationStatus
     case place, transportMode
     case returningFrom, returnType, unaccompanied, daysAbroad
+
+    /// A dense number per field, so that per-row lookups index an array instead of hashing a string
+    /// (the tests check the numbers are distinct and below `allCases.count`).
+    public var ordinal: Int {
+        switch self {
+        case .recordKey: 0
+        case .eventType: 1
+        case .eventDate: 2
+        case .entryDate: 3
+        case .givenNames: 4
+        case .surnames: 5
+        case .firstSurname: 6
+        case .secondSurname: 7
+        case .sex: 8
+        case .birthDate: 9
+        case .age: 10
+        case .nationality: 11
+        case .birthCountry: 12
+        case .residenceCountry: 13
+        case .department: 14
+        case .municipality: 15
+        case .documentType: 16
+        case .documentNumber: 17
+        case .migrationStatus: 18
+        case .place: 19
+        case .transportMode: 20
+        case .returningFrom: 21
+        case .returnType: 22
+        case .unaccompanied: 23
+        case .daysAbroad: 24
+        }
+    }
 }
 
 /// A declarative description of one agency export: how to read it and how each column becomes a

@@ -1,0 +1,33 @@
+# Sourced by scripts/test and scripts/bench: installs PostgreSQL if missing, starts a throwaway server
+# in its own folder on 127.0.0.1:$PGPORT and stops it (and removes it) when the script exits.
+# Set PUENTE_PG_DURABLE=1 to keep PostgreSQL's default durability (fsync on), as a benchmark should.
+
+install_missing() {
+    local need=()
+    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+    if [ ${#need[@]} -gt 0 ]; then
+        echo "Installing ${need[*]} …"
+        local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+}
+
+start_throwaway_postgres() {
+    install_missing postgresql
+    PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    PGROOT=$(mktemp -d /tmp/puente-pg.XXXXXX)
+    PGRUN=()
+    if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$PGROOT"; PGRUN=(runuser -u postgres --); fi
+    local options="-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGROOT"
+    [ "${PUENTE_PG_DURABLE:-0}" = 1 ] || options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    "${PGRUN[@]}" "$PGBIN/initdb" -D "$PGROOT/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    "${PGRUN[@]}" "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w -t 60 -o "$options" start >/dev/null
+    trap stop_throwaway_postgres EXIT
+    echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT (throwaway)"
+}
+
+stop_throwaway_postgres() {
+    "${PGRUN[@]}" "$PGBIN/pg_ctl" -D "$PGROOT/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$PGROOT"
+}
