@@ -1,6 +1,7 @@
 import Foundation
 import PuenteCore
 import PuenteIngest
+import PuenteSynthetic
 import PuenteTesting
 import Testing
 
@@ -185,7 +186,7 @@ struct IngestTests {
           arguments: StoreKind.available)
     func malformedCorpus(kind: StoreKind) async throws {
         let good = (1...2_500).map { "K-\($0);14/03/2016;M;30;Ahuachapán;Ahuachapán\n" }.joined()
-        var garbage = RandomNumberGenerator64(seed: 9)
+        var garbage = RandomSource(seed: 9)
         let cp1252 = Array((header + "C-1;14/03/2016;M;30;").utf8) + [0x41, 0x68, 0x75, 0x61, 0x63, 0x68, 0x61, 0x70, 0xE1, 0x6E] + Array(";\n".utf8)
         let hundredMB = Array((header + "C-1;14/03/2016;M;30;").utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 100 << 20)
         let future = CivilDate.today.adding(days: 40)
@@ -299,19 +300,6 @@ struct IngestTests {
         let event = try #require(try await store.events(importID: importID, limit: 1).first)
         #expect(event.person.age == 25)   // 15 March 1990 → 25 on 10 March 2016, not 26
         try await store.close()
-    }
-}
-
-/// A tiny deterministic generator for garbage bytes (SplitMix64).
-private struct RandomNumberGenerator64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -10,13 +10,6 @@ public enum EventColumns {
         "days_abroad",
     ]
 
-    /// Column values of `event` stored in batch `importID`, in `names` order.
-    public static func values(of e: MovementEvent, importID: Int64) -> [CellValue?] {
-        var collector = ValueCollector()
-        visit(e, importID: importID, &collector)
-        return collector.values
-    }
-
     /// Hands each column value of `event`, in `names` order, to `visitor`: the allocation-free path
     /// the stores' bulk loaders take.
     @inlinable
@@ -30,12 +23,6 @@ public enum EventColumns {
         v.text(p.residenceCountry); v.text(p.residenceDivision); v.text(p.documentType?.rawValue); v.text(p.documentNumber)
         v.text(p.migrationStatus?.rawValue); v.text(r?.returningFrom); v.text(r?.returnType?.rawValue)
         v.text(r?.childStatus?.rawValue); v.integer(r?.daysAbroad)
-    }
-
-    private struct ValueCollector: EventColumnVisitor {
-        var values: [CellValue?] = []
-        mutating func text(_ s: String?) { values.append(s.map(CellValue.text)) }
-        mutating func integer(_ i: Int?) { values.append(i.map(CellValue.integer)) }
     }
 
     /// Rebuilds an event from a row read as `id` followed by `names`' columns.

@@ -21,9 +21,7 @@ public struct Harmoniser: Sendable {
     private let latestDate: CivilDate
     /// Field → folded spelling → code.
     private let valueIndex: [Field: [String: String]]
-    /// Field → column index in the header.
-    private var columnIndex: [Field: Int] = [:]
-    /// The same, as an array over `Field.allCases` (-1: no column), for the per-row lookups.
+    /// Column index in the header per `Field.ordinal` (-1: no column); an array, for the per-row lookups.
     private var columnOf = [Int](repeating: -1, count: Field.allCases.count)
     /// Raw text → resolved code, per field: registers repeat a few hundred spellings millions of
     /// times, so each is folded and resolved once.
@@ -61,7 +59,6 @@ public struct Harmoniser: Sendable {
         var missing: [String] = []
         for column in profile.columns {
             if let i = positions[TextFolding.fold(column.name)] {
-                columnIndex[column.field] = i
                 columnOf[column.field.ordinal] = i
             } else {
                 missing.append(column.name)
@@ -124,9 +121,11 @@ public struct Harmoniser: Sendable {
             reject("required", field, "a value; this field is required")
         }
         // Control characters are never register text: they mean binary data or a broken export.
-        for (field, i) in columnIndex where i < fields.count
-            && fields[i].utf8.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) {
-            reject("text_characters", field, "text without control characters")
+        for column in profile.columns {
+            let i = columnOf[column.field.ordinal]
+            if i >= 0, i < fields.count, fields[i].utf8.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) {
+                reject("text_characters", column.field, "text without control characters")
+            }
         }
 
         let recordKey = raw(.recordKey)

@@ -8,6 +8,7 @@ struct JSONLines {
     private let position: [String: Int]
     private var line: [UInt8] = []
     private var lineNumber = 0
+    private let decoder = JSONDecoder()
 
     init(keys: [String]) {
         self.keys = keys
@@ -34,7 +35,7 @@ struct JSONLines {
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
         if lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line.removeFirst(3) }
         guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { return }
-        guard let object = try? JSONDecoder().decode([String: JSONScalar].self, from: Data(line)) else {
+        guard let object = try? decoder.decode([String: JSONScalar].self, from: Data(line)) else {
             emit(SourceRecord(fields: [String(decoding: line, as: UTF8.self)], line: lineNumber,
                               unreadable: "a JSON object on one line"))
             return
