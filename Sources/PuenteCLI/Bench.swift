@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PuenteCore
 import PuenteIngest
+import PuenteStatistics
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Puente on this machine (use a release build: `swift build -c release`).",
         discussion: "`scripts/bench` runs the whole benchmark: data, SQLite, PostgreSQL and DuckDB side by side.",
-        subcommands: [IngestBench.self])
+        subcommands: [IngestBench.self, StatsBench.self])
 
     struct IngestBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PuenteCore
 import PuenteStatistics
 
@@ -9,27 +10,54 @@ struct Stats: AsyncParsableCommand {
         Example: puente stats --measure returns --by sex,age_group --filter year=2016,department=SV-SS
         Measures: \(Measure.allCases.map(\.rawValue).joined(separator: ", ")).
         Dimensions: \(Dimension.allCases.map(\.rawValue).joined(separator: ", ")).
-        Counts below the disclosure threshold are suppressed (x) unless --threshold 0.
+        Figures are protected as published ones are: the cell key method adds small, consistent noise
+        and counts below the threshold are suppressed (x). --protection suppression gives a fixed table
+        with complementary suppression; --protection none gives exact values (for entitled staff only).
         """)
 
     @OptionGroup var store: StoreOptions
     @Option(help: "What to count.") var measure: String
     @Option(help: ArgumentHelp("Dimensions to break down by, comma-separated.", valueName: "dim,...")) var by: String?
     @Option(help: ArgumentHelp("Filters DIM=CODE, comma-separated; repeat a dimension for OR.", valueName: "dim=code,...")) var filter: String?
-    @Option(help: "table, csv or json.") var format: String = "table"
-    @Option(help: "Disclosure threshold: counts from 1 to N-1 are suppressed; 0 shows every count.") var threshold: Int = 5
+    @Option(help: "table, json, csv, sdmx-csv or sdmx-json.") var format: String = "table"
+    @Option(help: "Disclosure threshold: published counts from 1 to N-1 are suppressed.") var threshold: Int = 5
+    @Option(help: "ckm (cell key method), suppression (fixed tables) or none (exact).") var protection: String = "ckm"
 
     func run() async throws {
-        guard ["table", "csv", "json"].contains(format) else { throw ValidationError("--format takes table, csv or json.") }
+        let published: StatisticsFormat?
+        do { published = format == "table" ? nil : try StatisticsFormat.named(format) } catch { throw ValidationError("\(error) Or table.") }
+        guard let method = DisclosurePolicy.Method(rawValue: protection) else {
+            throw ValidationError("--protection takes ckm, suppression or none.")
+        }
         let query: StatisticsQuery
         do { query = try StatisticsQuery.parse(measure: measure, by: by, filter: filter) } catch { throw ValidationError("\(error)") }
         let table = try await withStore(store) { store in
-            try await StatisticsEngine(store: store).run(query, policy: DisclosurePolicy(threshold: max(threshold, 0)))
+            try await StatisticsEngine(store: store).run(query, policy: DisclosurePolicy(method: method, threshold: max(threshold, 1)))
         }
-        switch format {
-        case "csv": print(table.csv(), terminator: "")
-        case "json": print(try table.json())
-        default: print(table.textTable(), terminator: "")
+        if let published {
+            do { print(try table.rendered(as: published), terminator: published == .csv || published == .sdmxCSV ? "" : "\n") } catch {
+                throw ValidationError("\(error)")
+            }
+        } else {
+            print(table.textTable(), terminator: "")
+        }
+    }
+}
+
+struct SDMXCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sdmx",
+        abstract: "Write the SDMX-ML 2.1 structure message of Puente's dataflow (DSD, concepts, code lists).",
+        discussion: "Data against it: puente stats --format sdmx-csv (or sdmx-json) with a period in --by.")
+
+    @Option(help: "File to write; standard output when absent.") var out: String?
+
+    func run() async throws {
+        let xml = SDMXFlow().structureMessage()
+        if let out {
+            try Data(xml.utf8).write(to: URL(fileURLWithPath: out))
+        } else {
+            print(xml, terminator: "")
         }
     }
 }

@@ -34,6 +34,8 @@ public struct PuenteError: Error, Hashable, Sendable, CustomStringConvertible {
         case storeUnavailable = "store_unavailable"
         case storeFailure = "store_failure"
         case conflict = "conflict"
+        /// The caller's role is not entitled to what it asked for.
+        case forbidden = "forbidden"
     }
 
     public var code: Code

@@ -15,6 +15,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .storeUnavailable: .serviceUnavailable
             case .storeFailure: .internalServerError
             case .conflict: .conflict
+            case .forbidden: .forbidden
             default: .badRequest
             }
             return Responses.error(status: status, code: error.code.rawValue, message: error.message)

@@ -34,8 +34,8 @@ struct OverviewPage {
         th:first-child,td:first-child{text-align:left}svg text{font-size:11px}nav a{margin-right:1rem}</style></head><body>
         <nav><a href="/?lang=es">Español</a><a href="/?lang=en">English</a><a href="/openapi.json">API</a></nav>
         <h1>Puente — \(t("resumen del nodo", "node overview"))</h1>
-        <p>\(t("Cifras protegidas: los valores menores que \(policy.threshold) se suprimen (x).",
-               "Protected figures: values below \(policy.threshold) are suppressed (x)."))</p>
+        <p>\(t("Cifras protegidas: llevan un pequeño ruido aleatorio, siempre el mismo para la misma cifra, y los valores menores que \(policy.threshold) se suprimen (x).",
+               "Protected figures: they carry small random noise, always the same for the same figure, and values below \(policy.threshold) are suppressed (x)."))</p>
         <div class="cards">
         <div class="card" id="total-returns">\(t("Retornos", "Returns"))<b>\(format(returns.total))</b></div>
         <div class="card" id="total-entries">\(t("Entradas", "Entries"))<b>\(format(entries.total))</b></div>
@@ -54,7 +54,8 @@ struct OverviewPage {
     }
 
     private func format(_ cell: StatisticsCell) -> String {
-        guard let v = cell.value else { return "x" }
+        guard let value = cell.value else { return "x" }
+        let v = Int(value.rounded())
         var digits = String(abs(v))
         var grouped = ""
         while digits.count > 3 { grouped = (language == .es ? " " : ",") + String(digits.suffix(3)) + grouped; digits = String(digits.dropLast(3)) }

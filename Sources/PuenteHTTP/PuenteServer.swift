@@ -22,11 +22,27 @@ public enum PuenteServer {
         }
     }
 
+    /// The protection a request asks for. Exact values need an entitled role; until roles exist no
+    /// request has one, so the API publishes protected figures only.
+    static func policy(_ requested: String?, _ configuration: Configuration) throws -> DisclosurePolicy {
+        guard let requested else { return configuration.disclosure }
+        guard let method = DisclosurePolicy.Method(rawValue: requested) else {
+            throw PuenteError(.invalidArgument, "Allowed protection: ckm (ad-hoc queries, the default) or suppression (fixed tables).")
+        }
+        if method == .none {
+            throw PuenteError(.forbidden, "Unprotected figures are only for roles entitled to them.")
+        }
+        var policy = configuration.disclosure
+        policy.method = method
+        return policy
+    }
+
     public static func router(store: any EventStore, configuration: Configuration = .init(),
                               reference: ReferenceData = .shared) -> Router<PuenteContext> {
         let router = Router(context: PuenteContext.self)
         router.add(middleware: ErrorMiddleware())
         let engine = StatisticsEngine(store: store, reference: reference)
+        let flow = SDMXFlow(reference: reference)
 
         router.get("/health") { _, _ in ["status": "ok"] }
         router.get("/ready") { _, _ -> Response in
@@ -47,12 +63,12 @@ public enum PuenteServer {
                     + Measure.allCases.map(\.rawValue).joined(separator: ", ") + ".")
             }
             let query = try StatisticsQuery.parse(measure: measure, by: q.get("by"), filter: q.get("filter"), reference: reference)
-            let table = try await engine.run(query, policy: configuration.disclosure)
-            switch q.get("format") ?? "json" {
-            case "json": return Responses.text(try table.json(), type: "application/json; charset=utf-8")
-            case "csv": return Responses.text(table.csv(), type: "text/csv; charset=utf-8")
-            default: throw PuenteError(.invalidArgument, "Allowed formats: json, csv.")
-            }
+            let format = try StatisticsFormat.named(q.get("format") ?? "json")
+            let table = try await engine.run(query, policy: try Self.policy(q.get("protection"), configuration))
+            return Responses.text(try table.rendered(as: format, flow: flow), type: format.mediaType)
+        }
+        router.get("/api/v1/sdmx/structure") { _, _ -> Response in
+            Responses.text(flow.structureMessage(), type: "application/vnd.sdmx.structure+xml; version=2.1; charset=utf-8")
         }
         router.get("/api/v1/measures") { _, _ -> Response in
             Responses.json([

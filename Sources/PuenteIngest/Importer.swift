@@ -42,6 +42,8 @@ public struct Importer: Sendable {
     public var batchSize = 20_000
     /// Rows shown by a dry run.
     public var previewSize = 10
+    /// Distinct cells counted in memory before they go to the store, bounding memory on any file.
+    public var cellFlushThreshold = 200_000
 
     public init(store: any EventStore, reference: ReferenceData = .shared) {
         self.store = store
@@ -77,6 +79,8 @@ public struct Importer: Sendable {
         var rejectIDColumn: Int?
         var resolving: [Int64] = []
         var writing: Task<Written, any Error>?
+        var cells = CellAccumulator()
+        var cellKeys = CellKeyGenerator()
         do {
             try await reader.forEachBatch { records, fraction in
                 var events: [MovementEvent] = []
@@ -101,9 +105,10 @@ public struct Importer: Sendable {
                         outcome = harmoniser.harmonise(record.fields, file: file, row: report.read)
                     }
                     switch outcome {
-                    case .accepted(let event):
+                    case .accepted(var event):
                         // Duplicates, within the file or with stored records, are the store's to skip:
                         // keeping a set of keys here would grow with the file.
+                        event.cellKey = cellKeys.next()
                         events.append(event)
                         if dryRun, report.preview!.count < previewSize { report.preview!.append(event) }
                     case .rejected(let reasons):
@@ -118,13 +123,14 @@ public struct Importer: Sendable {
                 if dryRun {
                     report.accepted += events.count
                 } else {
-                    if let previous = writing { tally(try await previous.value, of: &report) }
+                    if let previous = writing { try await tally(try await previous.value, into: &report, cells: &cells, importID) }
                     if !rejects.isEmpty { try await store.quarantine(rejects, in: importID) }
                     writing = Self.write(events, to: importID, in: store)
                 }
                 progress?(ImportProgress(rowsRead: report.read, fractionRead: fraction))
             }
-            if let previous = writing { tally(try await previous.value, of: &report); writing = nil }
+            if let previous = writing { try await tally(try await previous.value, into: &report, cells: &cells, importID); writing = nil }
+            if !cells.isEmpty { try await store.appendCells(cells.take(), to: importID) }
             if header == nil {
                 throw PuenteError(.invalidInput, "The file is empty: expected a header row and data rows.",
                                   at: InputLocation(file: file))
@@ -139,17 +145,26 @@ public struct Importer: Sendable {
         return report
     }
 
-    private typealias Written = (offered: Int, stored: Int)
+    private typealias Written = (events: [MovementEvent], result: AppendResult)
 
     /// Starts storing a batch while the caller reads the next one.
     private static func write(_ events: [MovementEvent], to importID: Int64, in store: any EventStore) -> Task<Written, any Error> {
-        Task { (events.count, events.isEmpty ? 0 : try await store.append(events, to: importID)) }
+        Task { (events, events.isEmpty ? AppendResult(stored: 0, duplicatePositions: []) : try await store.append(events, to: importID)) }
     }
 
-    /// Adds a finished write to the report: what the store skipped were duplicates.
-    private func tally(_ written: Written, of report: inout ImportReport) {
-        report.accepted += written.stored
-        report.duplicates += written.offered - written.stored
+    /// Adds a finished write to the report (what the store skipped were duplicates) and counts the
+    /// stored events by cell, handing the cells to the store when there are many.
+    private func tally(_ written: Written, into report: inout ImportReport, cells: inout CellAccumulator,
+                       _ importID: Int64) async throws {
+        report.accepted += written.result.stored
+        report.duplicates += written.result.duplicatePositions.count
+        var skipped = written.result.duplicatePositions.makeIterator()
+        var nextSkipped = skipped.next()
+        for (position, event) in written.events.enumerated() {
+            if position == nextSkipped { nextSkipped = skipped.next(); continue }
+            cells.add(event)
+        }
+        if cells.count >= cellFlushThreshold { try await store.appendCells(cells.take(), to: importID) }
     }
 
     /// The raw row as read, column name → value; a row that could not be read keeps its raw text.
@@ -161,6 +176,27 @@ public struct Importer: Sendable {
         }
         values.removeValue(forKey: RejectedRow.idColumn)
         return values
+    }
+
+    /// Cell keys for the cell key method: uniform on 0…255 and independent of the record. A fast
+    /// generator (SplitMix64) seeded from the system's: keys need no secrecy beyond the store's.
+    struct CellKeyGenerator {
+        private var state: UInt64 = UInt64.random(in: .min ... .max)
+        private var buffered: UInt64 = 0
+        private var left = 0
+
+        mutating func next() -> UInt8 {
+            if left == 0 {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                buffered = z ^ (z >> 31)
+                left = 8
+            }
+            defer { buffered >>= 8; left -= 1 }
+            return UInt8(truncatingIfNeeded: buffered)
+        }
     }
 
     static func sha256(of url: URL) throws -> String {

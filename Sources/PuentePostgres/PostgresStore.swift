@@ -85,8 +85,8 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func append(_ events: [MovementEvent], to importID: Int64) async throws -> Int {
-        guard !events.isEmpty else { return 0 }
+    public func append(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult {
+        guard !events.isEmpty else { return AppendResult(stored: 0, duplicatePositions: []) }
         let columns = EventColumns.names.joined(separator: ", ")
         return try await guarded {
             try await client.withTransaction(logger: logger) { conn in
@@ -95,10 +95,12 @@ public final class PostgresStore: EventStore {
                 try await conn.query(PostgresQuery(unsafeSQL: """
                     CREATE TEMP TABLE event_staging ON COMMIT DROP AS SELECT \(columns) FROM movement_event WITH NO DATA
                     """), logger: logger)
-                try await conn.copyFrom(table: "event_staging", columns: EventColumns.names, logger: logger) { writer in
+                try await conn.query("ALTER TABLE event_staging ADD COLUMN position BIGINT", logger: logger)
+                try await conn.copyFrom(table: "event_staging", columns: EventColumns.names + ["position"], logger: logger) { writer in
                     var line = CopyTextLine()
-                    for event in events {
+                    for (position, event) in events.enumerated() {
                         EventColumns.visit(event, importID: importID, &line)
+                        line.integer(position)
                         line.endRow()
                         if line.buffer.readableBytes >= 1 << 20 {
                             try await writer.write(line.buffer)
@@ -107,13 +109,44 @@ public final class PostgresStore: EventStore {
                     }
                     if line.buffer.readableBytes > 0 { try await writer.write(line.buffer) }
                 }
+                // The stored keys tell which events were skipped: the first event with a key is the one
+                // stored (the staging rows keep the batch's order), any later one is a duplicate.
                 let inserted = try await conn.query(PostgresQuery(unsafeSQL: """
-                    WITH stored AS (INSERT INTO movement_event (\(columns)) SELECT \(columns) FROM event_staging
-                    ON CONFLICT (agency, record_key) DO NOTHING RETURNING 1) SELECT COUNT(*) FROM stored
+                    INSERT INTO movement_event (\(columns)) SELECT \(columns) FROM event_staging ORDER BY position
+                    ON CONFLICT (agency, record_key) DO NOTHING RETURNING agency, record_key
                     """), logger: logger)
-                var stored = 0
-                for try await n in inserted.decode(Int.self) { stored = n }
-                return stored
+                var stored = Set<SourceKey>(minimumCapacity: events.count)
+                for try await (agency, key) in inserted.decode((String, String).self) { stored.insert(SourceKey(agency: agency, key: key)) }
+                var duplicates: [Int] = []
+                for (position, event) in events.enumerated()
+                where stored.remove(SourceKey(agency: event.source.agency, key: event.source.recordKey)) == nil {
+                    duplicates.append(position)
+                }
+                return AppendResult(stored: events.count - duplicates.count, duplicatePositions: duplicates)
+            }
+        }
+    }
+
+    public func appendCells(_ cells: [(CellKey, CellTally)], to importID: Int64) async throws {
+        guard !cells.isEmpty else { return }
+        let columns = ["import_id"] + CellColumn.allCases.map(\.rawValue) + ["n", "key_sum"]
+        try await guarded {
+            try await client.withConnection { conn in
+                try await conn.copyFrom(table: "event_cell", columns: columns, logger: logger) { writer in
+                    var line = CopyTextLine()
+                    for (key, tally) in cells {
+                        line.integer(Int(importID))
+                        key.visit(&line)
+                        line.integer(tally.count)
+                        line.integer(tally.keySum)
+                        line.endRow()
+                        if line.buffer.readableBytes >= 1 << 20 {
+                            try await writer.write(line.buffer)
+                            line.buffer.clear()
+                        }
+                    }
+                    if line.buffer.readableBytes > 0 { try await writer.write(line.buffer) }
+                }
             }
         }
     }
@@ -215,9 +248,30 @@ public final class PostgresStore: EventStore {
             for try await row in try await client.query(Self.query(rendered.sql, rendered.bindings), logger: logger) {
                 let cells = row.makeRandomAccess()
                 let key = try query.groupBy.enumerated().map { i, column in try Self.cellValue(cells[i], integer: column.isInteger) }
-                out.append(CountCell(key: key, count: try cells[query.groupBy.count].decode(Int.self)))
+                out.append(CountCell(key: key, count: try cells[query.groupBy.count].decode(Int?.self) ?? 0,
+                                     keySum: try cells[query.groupBy.count + 1].decode(Int?.self) ?? 0))
             }
             return out
+        }
+    }
+
+    public func committedImportIDs() async throws -> [Int64] {
+        try await guarded {
+            try await Self.ids(client.query("SELECT id FROM import_batch WHERE status = 'committed' ORDER BY id", logger: logger))
+        }
+    }
+
+    public func forEachCell(importID: Int64, _ body: (CellKey, CellTally) throws -> Void) async throws {
+        let columns = CellColumn.allCases
+        let sql = "SELECT \(columns.map(\.rawValue).joined(separator: ", ")), n, key_sum FROM event_cell WHERE import_id = $1"
+        try await guarded {
+            for try await row in try await client.query(Self.query(sql, [.integer(Int(importID))]), logger: logger) {
+                let cells = row.makeRandomAccess()
+                let values = try columns.enumerated().map { i, c in try Self.cellValue(cells[i], integer: c.isInteger) }
+                guard let key = CellKey(values: values) else { continue }
+                try body(key, CellTally(count: try cells[columns.count].decode(Int.self),
+                                        keySum: try cells[columns.count + 1].decode(Int.self)))
+            }
         }
     }
 
@@ -252,6 +306,7 @@ public final class PostgresStore: EventStore {
     private static func deleteRows(of importID: Int64, _ conn: PostgresConnection, _ logger: Logger) async throws {
         try await conn.query("DELETE FROM movement_event WHERE import_id = \(importID)", logger: logger)
         try await conn.query("DELETE FROM rejected_row WHERE import_id = \(importID)", logger: logger)
+        try await conn.query("DELETE FROM event_cell WHERE import_id = \(importID)", logger: logger)
     }
 
     private static func query(_ sql: String, _ bindings: [CellValue]) throws -> PostgresQuery {
@@ -286,6 +341,12 @@ public final class PostgresStore: EventStore {
             throw PuenteError(.storeFailure, "PostgreSQL refused a statement (\(error.serverInfo?[.sqlState] ?? "no SQLSTATE")).")
         }
     }
+}
+
+/// An event's identity in its agency's system.
+private struct SourceKey: Hashable {
+    var agency: String
+    var key: String
 }
 
 /// Rows in COPY's text format: tab-separated, `\\N` for null, backslash escapes for tab, newline,

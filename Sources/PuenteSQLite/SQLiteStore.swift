@@ -58,14 +58,14 @@ public struct SQLiteStore: EventStore {
         + Array(repeating: "?", count: EventColumns.names.count).joined(separator: ", ")
         + ") ON CONFLICT (agency, record_key) DO NOTHING"
 
-    public func append(_ events: [MovementEvent], to importID: Int64) async throws -> Int {
+    public func append(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult {
         try await writer.write { db in
             // Bound through SQLite's C API on GRDB's prepared statement: about twice as fast as
             // building StatementArguments for each of millions of rows.
             let statement = try db.cachedStatement(sql: Self.insertSQL)
             var binder = SQLiteBinder(statement: statement.sqliteStatement)
-            var stored = 0
-            for event in events {
+            var duplicates: [Int] = []
+            for (position, event) in events.enumerated() {
                 binder.index = 1
                 EventColumns.visit(event, importID: importID, &binder)
                 let status = sqlite3_step(binder.statement)
@@ -73,9 +73,32 @@ public struct SQLiteStore: EventStore {
                 guard status == SQLITE_DONE else {
                     throw PuenteError(.storeFailure, "Storing an event failed: " + String(cString: sqlite3_errstr(status)) + ".")
                 }
-                stored += Int(sqlite3_changes(db.sqliteConnection))
+                if sqlite3_changes(db.sqliteConnection) == 0 { duplicates.append(position) }
             }
-            return stored
+            return AppendResult(stored: events.count - duplicates.count, duplicatePositions: duplicates)
+        }
+    }
+
+    static let insertCellSQL = "INSERT INTO event_cell (import_id, "
+        + CellColumn.allCases.map(\.rawValue).joined(separator: ", ") + ", n, key_sum) VALUES ("
+        + Array(repeating: "?", count: CellColumn.allCases.count + 3).joined(separator: ", ") + ")"
+
+    public func appendCells(_ cells: [(CellKey, CellTally)], to importID: Int64) async throws {
+        try await writer.write { db in
+            let statement = try db.cachedStatement(sql: Self.insertCellSQL)
+            var binder = SQLiteBinder(statement: statement.sqliteStatement)
+            for (key, tally) in cells {
+                binder.index = 1
+                binder.integer(Int(importID))
+                key.visit(&binder)
+                binder.integer(tally.count)
+                binder.integer(tally.keySum)
+                let status = sqlite3_step(binder.statement)
+                sqlite3_reset(binder.statement)
+                guard status == SQLITE_DONE else {
+                    throw PuenteError(.storeFailure, "Storing cell counts failed: " + String(cString: sqlite3_errstr(status)) + ".")
+                }
+            }
         }
     }
 
@@ -154,7 +177,27 @@ public struct SQLiteStore: EventStore {
                 let key = query.groupBy.enumerated().map { i, column in
                     Self.cellValue(row[i] as DatabaseValue, integer: column.isInteger)
                 }
-                return CountCell(key: key, count: row[query.groupBy.count])
+                return CountCell(key: key, count: row[query.groupBy.count] ?? 0, keySum: row[query.groupBy.count + 1] ?? 0)
+            }
+        }
+    }
+
+    public func committedImportIDs() async throws -> [Int64] {
+        try await writer.read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM import_batch WHERE status = 'committed' ORDER BY id")
+        }
+    }
+
+    public func forEachCell(importID: Int64, _ body: (CellKey, CellTally) throws -> Void) async throws {
+        // A read transaction on the calling task: the closure is not Sendable, so no pool hop.
+        let sql = "SELECT \(CellColumn.allCases.map(\.rawValue).joined(separator: ", ")), n, key_sum FROM event_cell WHERE import_id = ?"
+        try writer.unsafeReentrantRead { db in
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: [importID])
+            let columns = CellColumn.allCases
+            while let row = try cursor.next() {
+                let values = columns.enumerated().map { i, c in Self.cellValue(row[i] as DatabaseValue, integer: c.isInteger) }
+                guard let key = CellKey(values: values) else { continue }
+                try body(key, CellTally(count: row[columns.count], keySum: row[columns.count + 1]))
             }
         }
     }
@@ -168,6 +211,7 @@ public struct SQLiteStore: EventStore {
     private static func deleteRows(of importID: Int64, _ db: Database) throws {
         try db.execute(sql: "DELETE FROM movement_event WHERE import_id = ?", arguments: [importID])
         try db.execute(sql: "DELETE FROM rejected_row WHERE import_id = ?", arguments: [importID])
+        try db.execute(sql: "DELETE FROM event_cell WHERE import_id = ?", arguments: [importID])
     }
 
     private static func importRecord(_ r: Row) -> ImportRecord {

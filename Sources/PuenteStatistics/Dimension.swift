@@ -6,6 +6,8 @@ import PuenteReference
 public enum Dimension: String, CaseIterable, Codable, Sendable {
     case year, quarter, month
     case eventType = "event_type"
+    /// The agency whose export recorded the event (e.g. `SV-DGME`).
+    case source
     case reportingCountry = "reporting_country"
     case sex
     /// Single years of age (`Y34`).
@@ -32,73 +34,52 @@ public enum Dimension: String, CaseIterable, Codable, Sendable {
     case transportMode = "transport_mode"
     case migrationStatus = "migration_status"
 
-    /// The stored columns the dimension is derived from.
-    var columns: [CellColumn] {
+    /// The cube column the dimension is derived from.
+    var cubeColumn: CubeColumn {
         switch self {
-        case .year: [.year]
-        case .quarter, .month: [.year, .month]
-        case .eventType: [.eventType]
-        case .reportingCountry: [.reportingCountry]
-        case .sex: [.sex]
-        case .age, .ageGroup, .ageBroad, .ageChild: [.age]
-        case .nationality: [.nationality]
-        case .birthCountry: [.birthCountry]
-        case .returningFrom: [.returningFrom]
-        case .returnType: [.returnType]
-        case .childStatus: [.childStatus]
-        case .department, .municipality, .municipality2024: [.residenceDivision]
-        case .place: [.place]
-        case .transportMode: [.transportMode]
-        case .migrationStatus: [.migrationStatus]
-        }
-    }
-
-    /// The stored column a filter on this dimension can be pushed into SQL on, with codes unchanged.
-    var directColumn: CellColumn? {
-        switch self {
-        case .year: .year
-        case .eventType: .eventType
+        case .year, .quarter, .month: .period
+        case .source: .source
+        case .eventType: .source   // not a column: event types are the cube's partitions
         case .reportingCountry: .reportingCountry
         case .sex: .sex
+        case .age, .ageGroup, .ageBroad, .ageChild: .age
         case .nationality: .nationality
         case .birthCountry: .birthCountry
         case .returningFrom: .returningFrom
         case .returnType: .returnType
         case .childStatus: .childStatus
-        case .municipality: .residenceDivision
+        case .department, .municipality, .municipality2024: .residenceDivision
         case .place: .place
         case .transportMode: .transportMode
         case .migrationStatus: .migrationStatus
-        default: nil
         }
     }
 
-    /// The code of the dimension for stored `values` (in `columns` order); `_U` when not recorded.
-    func code(_ values: [CellValue?], reference: ReferenceData) -> String {
-        func int(_ v: CellValue?) -> Int? { if case .integer(let i)? = v { return i }; return nil }
-        func text(_ v: CellValue?) -> String? { if case .text(let s)? = v { return s }; return nil }
+    /// The code of the dimension for a stored value of its column; `_U` when not recorded.
+    func code(_ value: CellValue?, reference: ReferenceData) -> String {
+        var int: Int? { if case .integer(let i)? = value { return i }; return nil }
+        var text: String? { if case .text(let s)? = value { return s }; return nil }
         switch self {
-        case .year: return int(values[0]).map(String.init) ?? "_U"
-        case .quarter:
-            guard let y = int(values[0]), let m = int(values[1]) else { return "_U" }
-            return "\(y)-Q\((m - 1) / 3 + 1)"
-        case .month:
-            guard let y = int(values[0]), let m = int(values[1]) else { return "_U" }
-            return "\(y)-\(m < 10 ? "0" : "")\(m)"
-        case .age: return AgeGrouping.single.code(for: int(values[0]))
-        case .ageGroup: return AgeGrouping.fiveYear.code(for: int(values[0]))
-        case .ageBroad: return AgeGrouping.broad.code(for: int(values[0]))
-        case .ageChild: return AgeGrouping.child.code(for: int(values[0]))
+        case .year, .quarter, .month:
+            guard let period = int else { return "_U" }
+            let (year, month) = (period / 12, period % 12 + 1)
+            if self == .year { return String(year) }
+            if self == .quarter { return "\(year)-Q\((month - 1) / 3 + 1)" }
+            return "\(year)-\(month < 10 ? "0" : "")\(month)"
+        case .age: return AgeGrouping.single.code(for: int)
+        case .ageGroup: return AgeGrouping.fiveYear.code(for: int)
+        case .ageBroad: return AgeGrouping.broad.code(for: int)
+        case .ageChild: return AgeGrouping.child.code(for: int)
         case .department:
-            return text(values[0]).flatMap { reference.departmentOfUnit[$0] } ?? "_U"
+            return text.flatMap { reference.departmentOfUnit[$0] } ?? "_U"
         case .municipality2024:
-            guard let unit = text(values[0]), let view = reference.geography("SV")?.view("municipality_2024") else { return "_U" }
+            guard let unit = text, let view = reference.geography("SV")?.view("municipality_2024") else { return "_U" }
             // Events since the reform may be stored at the 2024 municipality itself.
             return view.mapping[unit] ?? (view.units.code(unit) != nil ? unit : "_U")
         case .municipality:
             // A 2024 municipality spans several former ones: unknown at this level.
-            return text(values[0]).flatMap { reference.baseUnitIDs.contains($0) ? $0 : nil } ?? "_U"
-        default: return text(values[0]) ?? "_U"
+            return text.flatMap { reference.baseUnitIDs.contains($0) ? $0 : nil } ?? "_U"
+        default: return text ?? "_U"
         }
     }
 
@@ -123,7 +104,7 @@ public enum Dimension: String, CaseIterable, Codable, Sendable {
         case .municipality: return countries.flatMap { $0.baseUnits.codes.map(\.id) } + ["_U"]
         case .municipality2024: return reference.geography("SV")?.view("municipality_2024").map { $0.units.codes.map(\.id) + ["_U"] }
         case .place: return list("CL_PLACE").map { $0 + ["_U"] }
-        case .year, .quarter, .month: return nil
+        case .year, .quarter, .month, .source: return nil
         }
     }
 }

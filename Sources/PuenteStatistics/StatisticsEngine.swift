@@ -60,28 +60,38 @@ public struct StatisticsQuery: Hashable, Sendable {
     }
 }
 
-/// How published figures are protected. The statistics issue adds the cell key method; this version
-/// applies a threshold to every cell and total.
-public struct DisclosurePolicy: Hashable, Sendable {
-    /// Counts from 1 to `threshold - 1` are suppressed. 0 disables protection (for entitled roles).
-    public var threshold: Int
-
-    public static let standard = DisclosurePolicy(threshold: 5)
-    public static let unprotected = DisclosurePolicy(threshold: 0)
-
-    public init(threshold: Int) { self.threshold = threshold }
-}
-
 /// One cell of a result: codes in `by` order, the value (nil when suppressed) and its SDMX status.
 public struct StatisticsCell: Codable, Hashable, Sendable {
     public var key: [String]
-    public var value: Int?
-    /// SDMX OBS_STATUS: `A` normal, `Q` suppressed for confidentiality.
+    public var value: Double?
+    /// SDMX OBS_STATUS: `A` normal, `E` perturbed by the cell key method, `Q` suppressed for confidentiality.
     public var obsStatus: String
-    /// SDMX CONF_STATUS: `F` free, `A` primary suppression (small count).
+    /// SDMX CONF_STATUS: `F` free, `A` primary suppression (small count), `D` secondary suppression.
     public var confStatus: String
+    /// Change on the previous period and on the same period a year before, in percent, when the
+    /// breakdown has a period and both values are published.
+    public var changePrevious: Double?
+    public var changeYearAgo: Double?
 
     public var suppressed: Bool { obsStatus == "Q" }
+    public var perturbed: Bool { obsStatus == "E" }
+
+    init(key: [String], value: Double?, obsStatus: String = "A", confStatus: String = "F") {
+        self.key = key
+        self.value = value
+        self.obsStatus = obsStatus
+        self.confStatus = confStatus
+    }
+}
+
+/// How a table was protected, published with it.
+public struct ProtectionNote: Codable, Hashable, Sendable {
+    /// `ckm`, `suppression` or `none`.
+    public var method: String
+    public var threshold: Int
+    /// Cell key method parameters: maximum noise and its variance (published, per the method).
+    public var maxNoise: Int?
+    public var variance: Double?
 }
 
 /// The answer to a `StatisticsQuery`.
@@ -91,58 +101,258 @@ public struct StatisticsTable: Codable, Hashable, Sendable {
     public var filters: [String: [String]]
     public var cells: [StatisticsCell]
     public var total: StatisticsCell
-    public var disclosureThreshold: Int
+    public var protection: ProtectionNote
 }
 
-/// Computes statistics from a store's cell counts. Always fresh: every answer is computed from the
-/// committed events at the time of the query.
+/// Computes statistics from the store's committed cell counts, through an in-memory cube that follows
+/// every commit and rollback: always fresh, no rebuild.
 public struct StatisticsEngine: Sendable {
     public let store: any EventStore
     public let reference: ReferenceData
+    private let cube: CubeCache
+    private let population: PopulationIndex
 
     public init(store: any EventStore, reference: ReferenceData = .shared) {
         self.store = store
         self.reference = reference
+        cube = CubeCache(store: store)
+        population = PopulationIndex(reference: reference)
+    }
+
+    /// Loads the cube now (servers call it at start so the first query is fast); returns its size.
+    @discardableResult
+    public func warmUp() async throws -> (imports: Int, cells: Int) {
+        let snapshot = try await cube.current()
+        return (snapshot.importIDs.count, snapshot.cellCount)
     }
 
     public func run(_ query: StatisticsQuery, policy: DisclosurePolicy = .standard) async throws -> StatisticsTable {
-        // Group by every column the breakdown and the non-pushable filters need, then derive codes here.
-        var columns: [CellColumn] = [.eventType]
-        let derivedFilters = query.filters.filter { $0.key.directColumn == nil }
-        for d in query.by + Array(derivedFilters.keys) { for c in d.columns where !columns.contains(c) { columns.append(c) } }
-        var pushed: [CellColumn: [CellValue]] = [:]
-        for (d, codes) in query.filters {
-            guard let column = d.directColumn else { continue }
-            pushed[column] = codes.map { column.isInteger ? (Int($0).map(CellValue.integer) ?? .text($0)) : .text($0) }
-        }
-        let types = query.measure.terms.compactMap(\.0)
-        if !types.isEmpty { pushed[.eventType] = (pushed[.eventType] ?? types.map { .text($0.rawValue) }).filter {
-            types.map(\.rawValue).contains($0.description) } }
-        let cells = try await store.countCells(CellQuery(groupBy: columns, filters: pushed))
-
-        let sign = Dictionary(uniqueKeysWithValues: query.measure.terms.map { ($0.0?.rawValue ?? "*", $0.1) })
-        var sums: [[String]: Int] = [:]
-        var total = 0
-        for cell in cells {
-            let values = Dictionary(uniqueKeysWithValues: zip(columns, cell.key))
-            func code(_ d: Dimension) -> String { d.code(d.columns.map { values[$0] ?? nil }, reference: reference) }
-            if derivedFilters.contains(where: { !$0.value.contains(code($0.key)) }) { continue }
-            let type = values[.eventType]??.description ?? ""
-            guard let s = sign[type] ?? sign["*"] else { continue }
-            let key = query.by.map(code)
-            sums[key, default: 0] += s * cell.count
-            total += s * cell.count
-        }
-        let protect = { (key: [String], v: Int) -> StatisticsCell in
-            // Net movements can be negative: protect on magnitude.
-            if policy.threshold > 0, v != 0, abs(v) < policy.threshold {
-                return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: "A")
+        let snapshot = try await cube.current()
+        let counter = Counter(snapshot: snapshot, query: query, reference: reference)
+        let protector = Protector(policy: policy)
+        var cells: [StatisticsCell]
+        var total: StatisticsCell
+        switch query.measure {
+        case .returns, .entries, .exits, .events, .netMovements:
+            var terms: [(counts: [[String]: CellTally], total: CellTally, sign: Int)] = []
+            for (type, sign) in query.measure.terms {
+                let spec = CountSpec(eventTypes: type.map { [$0] } ?? EventType.allCases)
+                let (counts, t) = try counter.count(spec)
+                terms.append((counts, t, sign))
             }
-            return StatisticsCell(key: key, value: v, obsStatus: "A", confStatus: "F")
+            let keys = Set(terms.flatMap(\.counts.keys)).sorted { $0.lexicographicallyPrecedes($1) }
+            if terms.count == 1 {
+                (cells, total) = protector.counts(keys: keys, tallies: keys.map { terms[0].counts[$0]! }, total: terms[0].total)
+            } else {
+                (cells, total) = protector.differences(keys: keys, terms: terms)
+            }
+        case .returnsPer1000:
+            guard let geo = query.by.firstIndex(where: { PopulationIndex.dimensions.contains($0) }) else {
+                throw PuenteError(.invalidArgument, "returns_per_1000 needs a breakdown by one of: "
+                    + PopulationIndex.dimensions.map(\.rawValue).joined(separator: ", ") + ".")
+            }
+            let (counts, _) = try counter.count(CountSpec(eventTypes: [.return]))
+            let keys = counts.keys.sorted { $0.lexicographicallyPrecedes($1) }
+            cells = keys.map { key in
+                protector.rate(counts[key]!, denominator: population.population(of: query.by[geo], code: key[geo]), key: key)
+            }
+            total = StatisticsCell(key: [], value: nil, obsStatus: "O", confStatus: "F")   // no single population
+        case .mirrorCoverage:
+            let allowed: Set<Dimension> = [.reportingCountry, .returningFrom, .year, .quarter, .month]
+            guard Set(query.by).union(query.filters.keys).isSubset(of: allowed) else {
+                throw PuenteError(.invalidArgument, "mirror_coverage can be broken down and filtered only by: "
+                    + allowed.map(\.rawValue).sorted().joined(separator: ", ") + ".")
+            }
+            let (here, hereTotal) = try counter.count(CountSpec(eventTypes: [.return]))
+            // The partner's side: exits it reports (reporting country = partner) of our nationals.
+            let mirrored = Counter(snapshot: snapshot, query: query, reference: reference,
+                                   columns: [.reportingCountry: .nationality, .returningFrom: .reportingCountry])
+            let (partner, partnerTotal) = try mirrored.count(CountSpec(eventTypes: [.exit]))
+            let keys = Set(here.keys).union(partner.keys).sorted { $0.lexicographicallyPrecedes($1) }
+            cells = keys.map { protector.ratio(here[$0] ?? CellTally(), partner[$0] ?? CellTally(), factor: 100, key: $0) }
+            total = protector.ratio(hereTotal, partnerTotal, factor: 100, key: [])
+        default:
+            let ratio = query.measure.ratio!
+            let (numerators, numeratorTotal) = try counter.count(ratio.numerator)
+            let (denominators, denominatorTotal) = try counter.count(ratio.denominator)
+            let keys = Set(numerators.keys).union(denominators.keys).sorted { $0.lexicographicallyPrecedes($1) }
+            cells = keys.map { protector.ratio(numerators[$0] ?? CellTally(), denominators[$0] ?? CellTally(),
+                                               factor: ratio.factor, key: $0) }
+            total = protector.ratio(numeratorTotal, denominatorTotal, factor: ratio.factor, key: [])
         }
-        let rows = sums.map { protect($0.key, $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        if let period = query.by.firstIndex(where: { [.year, .quarter, .month].contains($0) }) {
+            TimeSeries.addChanges(to: &cells, periodAt: period, dimension: query.by[period])
+        }
         return StatisticsTable(measure: query.measure, dimensions: query.by,
-                               filters: Dictionary(uniqueKeysWithValues: query.filters.map { ($0.key.rawValue, $0.value) }),
-                               cells: rows, total: protect([], total), disclosureThreshold: policy.threshold)
+                               filters: Dictionary(uniqueKeysWithValues: query.filters.map { ($0.key.rawValue, $0.value.sorted()) }),
+                               cells: cells, total: total, protection: protector.note)
+    }
+}
+
+/// Counts a `CountSpec` for a query: filters and breakdown applied, one tally per group of codes.
+struct Counter {
+    let snapshot: CubeSnapshot
+    let query: StatisticsQuery
+    let reference: ReferenceData
+    /// Columns read instead of a dimension's own (mirror statistics read the partner's view).
+    var columns: [Dimension: CubeColumn] = [:]
+
+    func column(_ d: Dimension) -> CubeColumn { columns[d] ?? d.cubeColumn }
+
+    func count(_ spec: CountSpec) throws -> (groups: [[String]: CellTally], total: CellTally) {
+        var types = spec.eventTypes
+        if let wanted = query.filters[.eventType] { types = types.filter { wanted.contains($0.rawValue) } }
+        var conditions = spec.conditions
+        for (d, codes) in query.filters where d != .eventType {
+            let allowed = Set(codes), reference = self.reference
+            conditions.append(CubeCondition(column: column(d)) { allowed.contains(d.code($0, reference: reference)) })
+        }
+        let dims = query.by.filter { $0 != .eventType }
+        let groups = dims.map { d in (column: column(d), code: { (v: CellValue?) in d.code(v, reference: self.reference) }) }
+        let typePosition = query.by.firstIndex(of: .eventType)
+        var out: [[String]: CellTally] = [:]
+        var total = CellTally()
+        // Event types are partitions: one pass per type when the breakdown shows them.
+        for batch in typePosition == nil ? [types] : types.map({ [$0] }) {
+            let sums = try snapshot.sums(eventTypes: batch.map(\.rawValue), groups: groups, conditions: conditions)
+            for g in sums.counts.indices where sums.counts[g] > 0 {
+                var key = dims.isEmpty ? [] : sums.key(at: g)
+                if let p = typePosition { key.insert(batch[0].rawValue, at: p) }
+                out[key, default: CellTally()].count += sums.counts[g]
+                out[key, default: CellTally()].keySum += sums.keySums[g]
+                total.count += sums.counts[g]
+                total.keySum += sums.keySums[g]
+            }
+        }
+        return (out, total)
+    }
+}
+
+/// Applies a disclosure policy to counts, differences and ratios.
+struct Protector {
+    let policy: DisclosurePolicy
+
+    var note: ProtectionNote {
+        ProtectionNote(method: policy.method.rawValue, threshold: policy.threshold,
+                       maxNoise: policy.method == .cellKey ? policy.perturbation.maxNoise : nil,
+                       variance: policy.method == .cellKey ? policy.perturbation.variance : nil)
+    }
+
+    /// The value published for a count, and whether it is too small to publish.
+    func published(_ t: CellTally) -> (value: Int, small: Bool) {
+        let value = policy.method == .cellKey ? t.count + policy.perturbation.noise(count: t.count, cellKey: t.keySum) : t.count
+        return (value, policy.method != .none && value > 0 && value < policy.threshold)
+    }
+
+    private func cell(_ key: [String], _ t: CellTally) -> StatisticsCell {
+        let (value, small) = published(t)
+        if small { return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: "A") }
+        return StatisticsCell(key: key, value: Double(value), obsStatus: policy.method == .cellKey ? "E" : "A")
+    }
+
+    func counts(keys: [[String]], tallies: [CellTally], total: CellTally) -> ([StatisticsCell], StatisticsCell) {
+        var cells = zip(keys, tallies).map { cell($0, $1) }
+        if policy.method == .suppression {
+            var suppressed = cells.map(\.suppressed)
+            let secondary = ComplementarySuppression.apply(keys: keys, values: tallies.map(\.count), suppressed: &suppressed)
+            for i in secondary {
+                cells[i] = StatisticsCell(key: keys[i], value: nil, obsStatus: "Q", confStatus: "D")
+            }
+        }
+        return (cells, cell([], total))
+    }
+
+    /// Net figures: each term published on its own, then combined; suppressed when a term is.
+    func differences(keys: [[String]], terms: [(counts: [[String]: CellTally], total: CellTally, sign: Int)]) -> ([StatisticsCell], StatisticsCell) {
+        func combine(_ key: [String], _ tallies: [(CellTally, Int)]) -> StatisticsCell {
+            var value = 0
+            for (t, sign) in tallies {
+                let (v, small) = published(t)
+                if small { return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: "A") }
+                value += sign * v
+            }
+            return StatisticsCell(key: key, value: Double(value), obsStatus: policy.method == .cellKey ? "E" : "A")
+        }
+        let cells = keys.map { key in combine(key, terms.map { ($0.counts[key] ?? CellTally(), $0.sign) }) }
+        return (cells, combine([], terms.map { ($0.total, $0.sign) }))
+    }
+
+    /// A ratio of two protected counts; suppressed when either is small, absent when the denominator is 0.
+    func ratio(_ numerator: CellTally, _ denominator: CellTally, factor: Double, key: [String]) -> StatisticsCell {
+        let (n, nSmall) = published(numerator), (d, dSmall) = published(denominator)
+        if nSmall || dSmall { return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: "A") }
+        guard d > 0 else { return StatisticsCell(key: key, value: nil, obsStatus: "M", confStatus: "F") }
+        return StatisticsCell(key: key, value: Self.round(Double(n) / Double(d) * factor),
+                              obsStatus: policy.method == .cellKey ? "E" : "A")
+    }
+
+    /// A count per 1,000 of a population that is public.
+    func rate(_ numerator: CellTally, denominator: Double?, key: [String]) -> StatisticsCell {
+        let (n, small) = published(numerator)
+        if small { return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: "A") }
+        guard let denominator, denominator > 0 else { return StatisticsCell(key: key, value: nil, obsStatus: "O", confStatus: "F") }
+        return StatisticsCell(key: key, value: Self.round(Double(n) / denominator * 1000),
+                              obsStatus: policy.method == .cellKey ? "E" : "A")
+    }
+
+    static func round(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+}
+
+/// Population of the areas rates are computed for, from the shipped reference data.
+struct PopulationIndex: Sendable {
+    static let dimensions: [Dimension] = [.municipality, .department, .municipality2024, .reportingCountry]
+    private let byDimension: [Dimension: [String: Double]]
+
+    init(reference: ReferenceData) {
+        var out: [Dimension: [String: Double]] = [:]
+        for (unit, figure) in reference.population {
+            out[.municipality, default: [:]][unit] = figure.population
+            for d in [Dimension.department, .municipality2024] {
+                let code = d.code(.text(unit), reference: reference)
+                if code != "_U" { out[d, default: [:]][code, default: 0] += figure.population }
+            }
+        }
+        for (country, geography) in reference.geographies {
+            out[.reportingCountry, default: [:]][country] = geography.baseUnits.codes.reduce(0) { $0 + (reference.population[$1.id]?.population ?? 0) }
+        }
+        byDimension = out
+    }
+
+    func population(of d: Dimension, code: String) -> Double? { byDimension[d]?[code] }
+}
+
+/// Changes on the previous period and on the same period a year before.
+enum TimeSeries {
+    static func addChanges(to cells: inout [StatisticsCell], periodAt p: Int, dimension: Dimension) {
+        var index: [[String]: Int] = [:]
+        for (i, c) in cells.enumerated() { index[c.key] = i }
+        func shifted(_ code: String, by steps: Int) -> String? {
+            guard let year = Int(code.prefix(4)) else { return nil }
+            switch dimension {
+            case .year: return String(year - steps)
+            case .quarter:
+                guard let q = Int(code.suffix(1)) else { return nil }
+                let n = year * 4 + q - 1 - steps
+                return "\(n / 4)-Q\(n % 4 + 1)"
+            default:
+                guard let m = Int(code.suffix(2)) else { return nil }
+                let n = year * 12 + m - 1 - steps
+                let month = n % 12 + 1
+                return "\(n / 12)-\(month < 10 ? "0" : "")\(month)"
+            }
+        }
+        let perYear = dimension == .year ? 1 : dimension == .quarter ? 4 : 12
+        for i in cells.indices {
+            guard let value = cells[i].value else { continue }
+            func change(_ steps: Int) -> Double? {
+                guard let code = shifted(cells[i].key[p], by: steps) else { return nil }
+                var key = cells[i].key
+                key[p] = code
+                guard let j = index[key], let before = cells[j].value, before != 0 else { return nil }
+                return Protector.round((value - before) / abs(before) * 100)
+            }
+            cells[i].changePrevious = change(1)
+            if dimension != .year { cells[i].changeYearAgo = change(perYear) }
+        }
     }
 }

@@ -13,7 +13,7 @@ struct HTTPTests {
         let id = try await store.startImport(ImportRequest(profile: "t", agency: "TEST", file: "t.csv", contentHash: "x"))
         let events = (0..<20).map { Fixtures.event(key: "m\($0)", date: "2016-0\($0 % 3 + 1)-10", sex: .male) }
             + (0..<2).map { Fixtures.event(key: "f\($0)", sex: .female) }
-        _ = try await store.append(events, to: id)
+        _ = try await store.appendCounted(events, to: id)
         try await store.finishImport(id, counts: ImportCounts(read: 22, accepted: 22))
         return store
     }
@@ -49,17 +49,34 @@ struct HTTPTests {
         try await app.test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/ready", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex", method: .get) { response in
+            // A fixed table: the small cell is suppressed, and its complement too, as the total is published.
+            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression", method: .get) { response in
                 #expect(response.status == .ok)
                 let table = try JSONDecoder().decode(StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
                 #expect(table.total.value == 22)
-                #expect(table.cells.first { $0.key == ["M"] }?.value == 20)
+                let male = table.cells.first { $0.key == ["M"] }
+                #expect(male?.value == nil && male?.obsStatus == "Q" && male?.confStatus == "D")
                 let female = table.cells.first { $0.key == ["F"] }
-                #expect(female?.value == nil && female?.obsStatus == "Q")
+                #expect(female?.value == nil && female?.obsStatus == "Q" && female?.confStatus == "A")
+            }
+            // Ad-hoc queries: the cell key method, flagged, within the published noise, the same every time.
+            var first = ""
+            for _ in 0..<2 {
+                try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex", method: .get) { response in
+                    let body = String(buffer: response.body)
+                    let table = try JSONDecoder().decode(StatisticsTableView.self, from: Data(body.utf8))
+                    let male = try #require(table.cells.first { $0.key == ["M"] })
+                    #expect(male.obsStatus == "E" && abs((male.value ?? 0) - 20) <= 5)
+                    #expect(first.isEmpty || first == body)
+                    first = body
+                }
+            }
+            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=none", method: .get) { response in
+                #expect(response.status == .forbidden)
             }
             try await client.execute(uri: "/api/v1/stats?measure=returns&by=month&format=csv", method: .get) { response in
                 #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
-                #expect(String(buffer: response.body).hasPrefix("month,value,obs_status,conf_status\n"))
+                #expect(String(buffer: response.body).hasPrefix("month,value,obs_status,conf_status,change_previous_pct,change_year_ago_pct\n"))
             }
             try await client.execute(uri: "/api/v1/stats?measure=deaths", method: .get) { response in
                 #expect(response.status == .badRequest)
@@ -84,9 +101,14 @@ struct HTTPTests {
             try await client.execute(uri: "/api/v1/imports", method: .get) { response in
                 #expect(String(buffer: response.body).contains("\"accepted\":22"))
             }
+            var published = ""
+            try await client.execute(uri: "/api/v1/stats?measure=returns", method: .get) { response in
+                let table = try JSONDecoder().decode(StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
+                published = String(Int(try #require(table.total.value)))
+            }
             try await client.execute(uri: "/?lang=en", method: .get) { response in
                 let html = String(buffer: response.body)
-                #expect(html.contains("<b>22</b>"))
+                #expect(html.contains("<b>\(published)</b>"))   // the page shows what the API publishes
                 #expect(html.contains("<svg") && html.contains("<title"))
                 #expect(!html.contains("Pérez") && !html.contains("01234567-8"))   // no personal data on the page
                 #expect(response.body.readableBytes < 300_000)
@@ -98,7 +120,7 @@ struct HTTPTests {
 
 /// The JSON shape clients read, decoded independently of the server's types.
 struct StatisticsTableView: Decodable {
-    struct Cell: Decodable { var key: [String]; var value: Int?; var obsStatus: String; var confStatus: String }
+    struct Cell: Decodable { var key: [String]; var value: Double?; var obsStatus: String; var confStatus: String }
     var cells: [Cell]
     var total: Cell
 }

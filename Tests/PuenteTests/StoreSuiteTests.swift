@@ -24,8 +24,8 @@ struct StoreSuiteTests {
     func visibility(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let id = try await store.startImport(request())
-        let stored = try await store.append([Fixtures.event(key: "a"), Fixtures.event(key: "b", sex: .female)], to: id)
-        #expect(stored == 2)
+        let stored = try await store.appendCounted([Fixtures.event(key: "a"), Fixtures.event(key: "b", sex: .female)], to: id)
+        #expect(stored == AppendResult(stored: 2, duplicatePositions: []))
         // Given a pending batch, when counting, then nothing shows.
         #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count ?? 0 == 0)
         try await store.finishImport(id, counts: ImportCounts(read: 2, accepted: 2))
@@ -38,20 +38,25 @@ struct StoreSuiteTests {
     func duplicates(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let a = try await store.startImport(request("h1"))
-        #expect(try await store.append([Fixtures.event(key: "k1"), Fixtures.event(key: "k2")], to: a) == 2)
+        #expect(try await store.appendCounted([Fixtures.event(key: "k1"), Fixtures.event(key: "k2")], to: a).stored == 2)
         try await store.finishImport(a, counts: ImportCounts(read: 2, accepted: 2))
         // The same key twice in one call (a file that repeats a record) is stored once.
         let repeated = try await store.startImport(request("h0"))
-        #expect(try await store.append([Fixtures.event(key: "k0"), Fixtures.event(key: "k0", sex: .female)], to: repeated) == 1)
+        let within = try await store.appendCounted([Fixtures.event(key: "k0"), Fixtures.event(key: "k0", sex: .female)], to: repeated)
+        #expect(within == AppendResult(stored: 1, duplicatePositions: [1]))
         try await store.finishImport(repeated, counts: ImportCounts(read: 2, accepted: 1, duplicates: 1))
         let b = try await store.startImport(request("h2"))
-        #expect(try await store.append([Fixtures.event(key: "k2"), Fixtures.event(key: "k3")], to: b) == 1)
+        #expect(try await store.appendCounted([Fixtures.event(key: "k2"), Fixtures.event(key: "k3")], to: b)
+                == AppendResult(stored: 1, duplicatePositions: [0]))
         try await store.finishImport(b, counts: ImportCounts(read: 2, accepted: 1, duplicates: 1))
         #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count == 4)
+        // Cell counts follow what was stored, not what was offered.
+        let bySex = try await store.countCells(CellQuery(groupBy: [.sex]))
+        #expect(Set(bySex.map { [$0.key[0]?.description ?? "", String($0.count)] }) == [["M", "4"]])
         try await store.close()
     }
 
-    @Test("Cells group and filter by stored columns and date range", arguments: StoreKind.available)
+    @Test("Cells group and filter by stored columns, and carry key sums", arguments: StoreKind.available)
     func cells(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let id = try await store.startImport(request())
@@ -61,14 +66,26 @@ struct StoreSuiteTests {
             Fixtures.event(key: "3", date: "2016-02-01", sex: .female, age: 30, division: nil),
             Fixtures.event(key: "4", type: .entry, date: "2016-02-02", sex: .female, age: 40),
         ]
-        _ = try await store.append(events, to: id)
+        _ = try await store.appendCounted(events, to: id)
         try await store.finishImport(id, counts: ImportCounts(read: 4, accepted: 4))
         let returnsByMonth = try await store.countCells(CellQuery(groupBy: [.month], filters: [.eventType: [.text("RETURN")]]))
         #expect(Set(returnsByMonth) == [CountCell(key: [.integer(1)], count: 2), CountCell(key: [.integer(2)], count: 1)])
         let byDivision = try await store.countCells(CellQuery(groupBy: [.residenceDivision], filters: [.age: [.integer(30)]]))
         #expect(Set(byDivision) == [CountCell(key: [.text("SV-0614")], count: 1), CountCell(key: [nil], count: 1)])
-        let january = try await store.countCells(CellQuery(groupBy: [], from: CivilDate(iso: "2016-01-15"), to: CivilDate(iso: "2016-02-01")))
-        #expect(january.first?.count == 2)
+        let january = try await store.countCells(CellQuery(groupBy: [.year], filters: [.month: [.integer(1)]]))
+        #expect(january == [CountCell(key: [.integer(2016)], count: 2)])
+        // Key sums add up the events' cell keys; the cells of a batch stream back whole.
+        let keyed = [Fixtures.event(key: "5", sex: .female, age: 50), Fixtures.event(key: "6", sex: .female, age: 50)]
+            .enumerated().map { i, e in var e = e; e.cellKey = UInt8(200 + i); return e }
+        let second = try await store.startImport(request("k"))
+        try await store.appendCounted(keyed, to: second)
+        try await store.finishImport(second, counts: ImportCounts(read: 2, accepted: 2))
+        let fifty = try await store.countCells(CellQuery(groupBy: [.sex], filters: [.age: [.integer(50)]]))
+        #expect(fifty == [CountCell(key: [.text("F")], count: 2, keySum: 401)])
+        var streamed: [(CellKey, CellTally)] = []
+        try await store.forEachCell(importID: second) { streamed.append(($0, $1)) }
+        #expect(streamed.count == 1 && streamed[0].0 == CellKey(keyed[0]) && streamed[0].1 == CellTally(count: 2, keySum: 401))
+        #expect(try await store.committedImportIDs() == [id, second])
         try await store.close()
     }
 
@@ -77,8 +94,9 @@ struct StoreSuiteTests {
         let store = try await kind.makeStore()
         let id = try await store.startImport(request())
         let original = [Fixtures.event(key: "x", row: 1), Fixtures.event(key: "y", type: .exit, age: nil, row: 2)]
-        _ = try await store.append(original, to: id)
+        _ = try await store.appendCounted(original, to: id)
         let back = try await store.events(importID: id, limit: 10)
+        #expect(back.allSatisfy { $0.cellKey == 0 })   // the cell key never leaves the store
         #expect(back.count == 2)
         for (o, b) in zip(original, back) {
             var expected = o
@@ -94,7 +112,7 @@ struct StoreSuiteTests {
     func rollback(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let id = try await store.startImport(request())
-        _ = try await store.append([Fixtures.event(key: "r1")], to: id)
+        _ = try await store.appendCounted([Fixtures.event(key: "r1")], to: id)
         try await store.quarantine([RejectedRow(file: "t.csv", row: 2, values: ["SEXO": "X"],
                                                 reasons: [RejectionReason(rule: "code_exists", field: "SEXO", expected: "F or M")])], in: id)
         try await store.finishImport(id, counts: ImportCounts(read: 2, accepted: 1, rejected: 1))
@@ -111,10 +129,10 @@ struct StoreSuiteTests {
     func interrupted(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let dead = try await store.startImport(request("same"))
-        _ = try await store.append([Fixtures.event(key: "p1")], to: dead)   // then the process dies
+        _ = try await store.appendCounted([Fixtures.event(key: "p1")], to: dead)   // then the process dies
         let again = try await store.startImport(request("same"))
         #expect(again != dead)
-        #expect(try await store.append([Fixtures.event(key: "p1"), Fixtures.event(key: "p2")], to: again) == 2)
+        #expect(try await store.appendCounted([Fixtures.event(key: "p1"), Fixtures.event(key: "p2")], to: again).stored == 2)
         try await store.finishImport(again, counts: ImportCounts(read: 2, accepted: 2))
         #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count == 2)
         #expect(try await store.committedImport(contentHash: "same")?.id == again)

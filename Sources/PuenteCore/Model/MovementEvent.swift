@@ -90,6 +90,10 @@ public struct MovementEvent: Hashable, Codable, Sendable {
     public var transportMode: TransportMode?
     public var person: PersonAttributes
     public var returnDetails: ReturnDetails?
+    /// A permanent random key (0…255) for the cell key method of disclosure control, given when the
+    /// event is first stored. Kept in the store, never published: only noise derived from sums of
+    /// keys is.
+    public var cellKey: UInt8 = 0
 
     public init(id: Int64 = 0, source: SourceReference, type: EventType, date: CivilDate, reportingCountry: String,
                 place: String? = nil, transportMode: TransportMode? = nil, person: PersonAttributes,

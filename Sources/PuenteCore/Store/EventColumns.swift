@@ -7,7 +7,7 @@ public enum EventColumns {
         "year", "month", "reporting_country", "place", "transport_mode", "given_names", "surnames", "sex",
         "birth_date", "age", "nationality", "birth_country", "residence_country", "residence_division",
         "document_type", "document_number", "migration_status", "returning_from", "return_type", "child_status",
-        "days_abroad",
+        "days_abroad", "cell_key",
     ]
 
     /// Hands each column value of `event`, in `names` order, to `visitor`: the allocation-free path
@@ -22,7 +22,7 @@ public enum EventColumns {
         v.text(p.birthDate?.description); v.integer(p.age); v.text(p.nationality); v.text(p.birthCountry)
         v.text(p.residenceCountry); v.text(p.residenceDivision); v.text(p.documentType?.rawValue); v.text(p.documentNumber)
         v.text(p.migrationStatus?.rawValue); v.text(r?.returningFrom); v.text(r?.returnType?.rawValue)
-        v.text(r?.childStatus?.rawValue); v.integer(r?.daysAbroad)
+        v.text(r?.childStatus?.rawValue); v.integer(r?.daysAbroad); v.integer(Int(e.cellKey))
     }
 
     /// Rebuilds an event from a row read as `id` followed by `names`' columns.
@@ -59,7 +59,7 @@ public enum EventColumns {
     }
 
     /// Integer columns of the table (the rest hold text).
-    public static let integerColumns: Set<String> = ["import_id", "source_row", "event_day", "year", "month", "age", "days_abroad"]
+    public static let integerColumns: Set<String> = ["import_id", "source_row", "event_day", "year", "month", "age", "days_abroad", "cell_key"]
 }
 
 /// Receives an event's column values one by one, in `EventColumns.names` order.

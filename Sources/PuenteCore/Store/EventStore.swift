@@ -15,8 +15,10 @@ public protocol EventStore: Sendable {
     func committedImport(contentHash: String) async throws -> ImportRecord?
 
     /// Stores events in the batch; an event whose `(agency, recordKey)` is already stored is skipped.
-    /// - Returns: how many were stored (the rest were duplicates).
-    func append(_ events: [MovementEvent], to importID: Int64) async throws -> Int
+    func append(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult
+
+    /// Adds cell counts of the batch's stored events (several calls may repeat a key: counts add up).
+    func appendCells(_ cells: [(CellKey, CellTally)], to importID: Int64) async throws
 
     /// Keeps rejected rows of the batch in quarantine.
     func quarantine(_ rows: [RejectedRow], in importID: Int64) async throws
@@ -42,6 +44,12 @@ public protocol EventStore: Sendable {
     /// Counts committed events by the query's columns.
     func countCells(_ query: CellQuery) async throws -> [CountCell]
 
+    /// Ids of the committed batches, ascending: what statistics must reflect at this moment.
+    func committedImportIDs() async throws -> [Int64]
+
+    /// Hands every stored cell of one batch to `body`, streaming.
+    func forEachCell(importID: Int64, _ body: (CellKey, CellTally) throws -> Void) async throws
+
     /// Releases connections. The store must not be used afterwards.
     func close() async throws
 }
@@ -55,5 +63,19 @@ extension EventStore {
     /// Outstanding (unresolved) rejects.
     public func rejectedRows(importID: Int64?, limit: Int) async throws -> [RejectedRow] {
         try await rejectedRows(importID: importID, includeResolved: false, limit: limit)
+    }
+}
+
+extension EventStore {
+    /// Appends already harmonised events and counts the stored ones by cell, in one call. For callers
+    /// that load whole batches at once (tests, tools); the importer counts cells across batches.
+    @discardableResult
+    public func appendCounted(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult {
+        let result = try await append(events, to: importID)
+        let skipped = Set(result.duplicatePositions)
+        var cells = CellAccumulator()
+        for (position, event) in events.enumerated() where !skipped.contains(position) { cells.add(event) }
+        try await appendCells(cells.take(), to: importID)
+        return result
     }
 }
