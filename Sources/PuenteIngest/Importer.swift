@@ -43,7 +43,7 @@ public struct Importer: Sendable {
     /// Rows shown by a dry run.
     public var previewSize = 10
     /// Distinct cells counted in memory before they go to the store, bounding memory on any file.
-    public var cellFlushThreshold = 200_000
+    public var cellFlushThreshold = 500_000
 
     public init(store: any EventStore, reference: ReferenceData = .shared) {
         self.store = store
@@ -123,9 +123,11 @@ public struct Importer: Sendable {
                 if dryRun {
                     report.accepted += events.count
                 } else {
-                    if let previous = writing { try await tally(try await previous.value, into: &report, cells: &cells, importID) }
+                    let written = try await writing?.value
                     if !rejects.isEmpty { try await store.quarantine(rejects, in: importID) }
                     writing = Self.write(events, to: importID, in: store)
+                    // Counting the previous batch's cells overlaps with storing this one.
+                    if let written { try await tally(written, into: &report, cells: &cells, importID) }
                 }
                 progress?(ImportProgress(rowsRead: report.read, fractionRead: fraction))
             }
@@ -164,7 +166,7 @@ public struct Importer: Sendable {
             if position == nextSkipped { nextSkipped = skipped.next(); continue }
             cells.add(event)
         }
-        if cells.count >= cellFlushThreshold { try await store.appendCells(cells.take(), to: importID) }
+        if cells.count >= cellFlushThreshold || cells.isSaturated { try await store.appendCells(cells.take(), to: importID) }
     }
 
     /// The raw row as read, column name → value; a row that could not be read keeps its raw text.

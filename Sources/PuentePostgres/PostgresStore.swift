@@ -127,14 +127,15 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func appendCells(_ cells: [(CellKey, CellTally)], to importID: Int64) async throws {
+    public func appendCells(_ cells: CellBatch, to importID: Int64) async throws {
         guard !cells.isEmpty else { return }
         let columns = ["import_id"] + CellColumn.allCases.map(\.rawValue) + ["n", "key_sum"]
         try await guarded {
             try await client.withConnection { conn in
                 try await conn.copyFrom(table: "event_cell", columns: columns, logger: logger) { writer in
                     var line = CopyTextLine()
-                    for (key, tally) in cells {
+                    for i in 0..<cells.count {
+                        let (key, tally) = cells[i]
                         line.integer(Int(importID))
                         key.visit(&line)
                         line.integer(tally.count)

@@ -83,11 +83,12 @@ public struct SQLiteStore: EventStore {
         + CellColumn.allCases.map(\.rawValue).joined(separator: ", ") + ", n, key_sum) VALUES ("
         + Array(repeating: "?", count: CellColumn.allCases.count + 3).joined(separator: ", ") + ")"
 
-    public func appendCells(_ cells: [(CellKey, CellTally)], to importID: Int64) async throws {
+    public func appendCells(_ cells: CellBatch, to importID: Int64) async throws {
         try await writer.write { db in
             let statement = try db.cachedStatement(sql: Self.insertCellSQL)
             var binder = SQLiteBinder(statement: statement.sqliteStatement)
-            for (key, tally) in cells {
+            for i in 0..<cells.count {
+                let (key, tally) = cells[i]
                 binder.index = 1
                 binder.integer(Int(importID))
                 key.visit(&binder)

@@ -21,6 +21,17 @@ public struct CellKey: Hashable, Sendable {
     public var childStatus: String?
     public var documentRecorded: Bool
 
+    public init(eventType: String, agency: String, year: Int, month: Int, reportingCountry: String, place: String?,
+                transportMode: String?, sex: String, age: Int?, nationality: String?, birthCountry: String?,
+                residenceDivision: String?, migrationStatus: String?, returningFrom: String?, returnType: String?,
+                childStatus: String?, documentRecorded: Bool) {
+        self.eventType = eventType; self.agency = agency; self.year = year; self.month = month
+        self.reportingCountry = reportingCountry; self.place = place; self.transportMode = transportMode; self.sex = sex
+        self.age = age; self.nationality = nationality; self.birthCountry = birthCountry
+        self.residenceDivision = residenceDivision; self.migrationStatus = migrationStatus; self.returningFrom = returningFrom
+        self.returnType = returnType; self.childStatus = childStatus; self.documentRecorded = documentRecorded
+    }
+
     public init(_ e: MovementEvent) {
         let p = e.person, r = e.returnDetails
         eventType = e.type.rawValue
@@ -110,23 +121,101 @@ public struct CellTally: Hashable, Sendable {
     }
 }
 
-/// Counts stored events by cell while an import runs.
+/// Counts stored events by cell while an import runs, compactly: each text column's values are
+/// numbered once, so a cell in memory is 32 bytes rather than a dozen strings. Memory stays bounded
+/// because the importer hands cells to the store whenever there are many.
 public struct CellAccumulator: Sendable {
-    public private(set) var cells: [CellKey: CellTally] = [:]
+    private var numbering = TextNumbering(columns: 13)
+    private var cells: [PackedCellKey: CellTally] = [:]
 
     public init() {}
 
-    public mutating func add(_ event: MovementEvent) {
-        cells[CellKey(event), default: CellTally()].add(cellKey: event.cellKey)
-    }
-
     public var count: Int { cells.count }
     public var isEmpty: Bool { cells.isEmpty }
+    /// Whether some column is close to the 65,535 values one batch can number.
+    public var isSaturated: Bool { numbering.isSaturated }
+
+    public mutating func add(_ event: MovementEvent) {
+        let p = event.person, r = event.returnDetails
+        var key = PackedCellKey()
+        // One call per column, no array: this runs for every stored event.
+        func put(_ text: String?, _ column: Int) { key.text[column] = numbering.number(text, column: column) }
+        put(event.type.rawValue, 0); put(event.source.agency, 1); put(event.reportingCountry, 2); put(p.sex.rawValue, 3)
+        put(event.place, 4); put(event.transportMode?.rawValue, 5); put(p.nationality, 6); put(p.birthCountry, 7)
+        put(p.residenceDivision, 8); put(p.migrationStatus?.rawValue, 9); put(r?.returningFrom, 10)
+        put(r?.returnType?.rawValue, 11); put(r?.childStatus?.rawValue, 12)
+        key.year = Int16(truncatingIfNeeded: event.date.year)
+        key.month = UInt8(truncatingIfNeeded: event.date.month)
+        key.age = p.age.map { Int16(clamping: $0) } ?? -1
+        key.documentRecorded = !(p.documentNumber ?? "").isEmpty
+        cells[key, default: CellTally()].add(cellKey: event.cellKey)
+    }
 
     /// Hands the cells over and starts empty again.
-    public mutating func take() -> [(CellKey, CellTally)] {
-        defer { cells = [:] }
-        return cells.map { ($0.key, $0.value) }
+    public mutating func take() -> CellBatch {
+        defer { self = CellAccumulator() }
+        return CellBatch(entries: Array(cells), values: numbering.values)
+    }
+}
+
+/// Cells taken from an accumulator, decoded one at a time as a store writes them.
+public struct CellBatch: Sendable {
+    fileprivate let entries: [(PackedCellKey, CellTally)]
+    fileprivate let values: [[String?]]
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    public subscript(i: Int) -> (key: CellKey, tally: CellTally) {
+        let (k, tally) = entries[i]
+        func v(_ column: Int) -> String? { values[column][Int(k.text[column])] }
+        let key = CellKey(eventType: v(0) ?? "", agency: v(1) ?? "", year: Int(k.year), month: Int(k.month),
+                          reportingCountry: v(2) ?? "", place: v(4), transportMode: v(5), sex: v(3) ?? "_U",
+                          age: k.age < 0 ? nil : Int(k.age), nationality: v(6), birthCountry: v(7), residenceDivision: v(8),
+                          migrationStatus: v(9), returningFrom: v(10), returnType: v(11), childStatus: v(12),
+                          documentRecorded: k.documentRecorded)
+        return (key, tally)
+    }
+}
+
+/// A cell key with each text replaced by its number in the accumulator's `TextNumbering`: event type,
+/// agency, reporting country, sex, then the nine optional text columns, in `text`'s first 13 lanes.
+fileprivate struct PackedCellKey: Hashable, Sendable {
+    var text = SIMD16<UInt16>()
+    var year: Int16 = 0
+    var age: Int16 = -1
+    var month: UInt8 = 0
+    var documentRecorded = false
+}
+
+/// Numbers the distinct texts of each column (0 stands for "not recorded"). Consecutive events
+/// mostly repeat a column's value, so the last one is checked before the dictionary.
+fileprivate struct TextNumbering: Sendable {
+    private(set) var values: [[String?]]
+    private var numbers: [[String: UInt16]]
+    private var last: [(String?, UInt16)]
+
+    init(columns: Int) {
+        values = Array(repeating: [nil], count: columns)
+        numbers = Array(repeating: [:], count: columns)
+        last = Array(repeating: (nil, 0), count: columns)
+    }
+
+    var isSaturated: Bool { values.contains { $0.count >= Int(UInt16.max) - 1 } }
+
+    mutating func number(_ text: String?, column: Int) -> UInt16 {
+        guard let text else { return 0 }
+        if last[column].0 == text { return last[column].1 }
+        let n: UInt16
+        if let known = numbers[column][text] {
+            n = known
+        } else {
+            n = UInt16(values[column].count)
+            values[column].append(text)
+            numbers[column][text] = n
+        }
+        last[column] = (text, n)
+        return n
     }
 }
 

@@ -18,7 +18,7 @@ public protocol EventStore: Sendable {
     func append(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult
 
     /// Adds cell counts of the batch's stored events (several calls may repeat a key: counts add up).
-    func appendCells(_ cells: [(CellKey, CellTally)], to importID: Int64) async throws
+    func appendCells(_ cells: CellBatch, to importID: Int64) async throws
 
     /// Keeps rejected rows of the batch in quarantine.
     func quarantine(_ rows: [RejectedRow], in importID: Int64) async throws
