@@ -43,6 +43,8 @@ public enum PuenteServer {
         router.add(middleware: ErrorMiddleware())
         let engine = StatisticsEngine(store: store, reference: reference)
         let flow = SDMXFlow(reference: reference)
+        // Load the statistics cube now, so the first visitor does not wait for it.
+        Task { try? await engine.warmUp() }
 
         router.get("/health") { _, _ in ["status": "ok"] }
         router.get("/ready") { _, _ -> Response in

@@ -94,28 +94,39 @@ struct CubeSnapshot: Sendable {
 actor CubeCache {
     let store: any EventStore
     private var snapshot = CubeSnapshot()
-    private var refreshing: Task<CubeSnapshot, any Error>?
+    private var snapshotGeneration = 0
+    /// The refresh under way, with the committed batches it brings the cube to.
+    private var inFlight: (target: [Int64], generation: Int, task: Task<CubeSnapshot, any Error>)?
+    private var generations = 0
 
     init(store: any EventStore) {
         self.store = store
     }
 
     func current() async throws -> CubeSnapshot {
-        while true {
-            if let task = refreshing {
-                _ = try? await task.value
-                continue
-            }
-            let committed = try await store.committedImportIDs()
-            if committed == snapshot.importIDs { return snapshot }
-            if refreshing != nil { continue }   // another query started a refresh meanwhile
-            let (base, store) = (snapshot, self.store)
-            let task = Task { try await Self.refresh(base, to: committed, from: store) }
-            refreshing = task
-            defer { refreshing = nil }
-            snapshot = try await task.value
-            return snapshot
+        let committed = try await store.committedImportIDs()
+        if committed == snapshot.importIDs { return snapshot }
+        // Queries arriving together share one refresh.
+        if let f = inFlight, f.target == committed { return try await f.task.value }
+        // A newer state: refresh on top of the refresh under way, if any, so work is not repeated.
+        let previous = inFlight?.task
+        let (base, store) = (snapshot, self.store)
+        let task = Task { () async throws -> CubeSnapshot in
+            var start = base
+            if let previous, let done = try? await previous.value { start = done }
+            return try await Self.refresh(start, to: committed, from: store)
         }
+        generations += 1
+        let generation = generations
+        inFlight = (committed, generation, task)
+        defer { if inFlight?.generation == generation { inFlight = nil } }
+        let result = try await task.value
+        // Callers may resume out of order: never replace a newer snapshot with an older one.
+        if generation > snapshotGeneration {
+            snapshot = result
+            snapshotGeneration = generation
+        }
+        return result
     }
 
     private static func refresh(_ base: CubeSnapshot, to committed: [Int64], from store: any EventStore) async throws -> CubeSnapshot {

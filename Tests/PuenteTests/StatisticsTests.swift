@@ -180,6 +180,23 @@ struct StatisticsTests {
         try await store.close()
     }
 
+    @Test("Queries arriving together while the cube loads share the load and all see the data")
+    func concurrentQueries() async throws {
+        let store = try await StoreKind.sqliteFile.makeStore()
+        try await load((0..<50).map { Fixtures.event(key: "c\($0)") }, into: store)
+        let engine = StatisticsEngine(store: store)
+        async let warm: Void = { _ = try await engine.warmUp() }()
+        let totals = try await withThrowingTaskGroup(of: Double?.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try await engine.run(StatisticsQuery(measure: .returns), policy: .unprotected).total.value }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        try await warm
+        #expect(totals == Array(repeating: 50, count: 20))
+        try await store.close()
+    }
+
     @Test("The perturbation table: bounded, unbiased, never publishes 1…js, with the stated variance")
     func perturbationTable() {
         let table = PerturbationTable.standard

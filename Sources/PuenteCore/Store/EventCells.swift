@@ -139,7 +139,7 @@ public struct CellAccumulator: Sendable {
         let p = event.person, r = event.returnDetails
         var key = PackedCellKey()
         // One call per column, no array: this runs for every stored event.
-        func put(_ text: String?, _ column: Int) { key.text[column] = numbering.number(text, column: column) }
+        func put(_ text: String?, _ column: Int) { key.set(column, numbering.number(text, column: column)) }
         put(event.type.rawValue, 0); put(event.source.agency, 1); put(event.reportingCountry, 2); put(p.sex.rawValue, 3)
         put(event.place, 4); put(event.transportMode?.rawValue, 5); put(p.nationality, 6); put(p.birthCountry, 7)
         put(p.residenceDivision, 8); put(p.migrationStatus?.rawValue, 9); put(r?.returningFrom, 10)
@@ -168,7 +168,7 @@ public struct CellBatch: Sendable {
 
     public subscript(i: Int) -> (key: CellKey, tally: CellTally) {
         let (k, tally) = entries[i]
-        func v(_ column: Int) -> String? { values[column][Int(k.text[column])] }
+        func v(_ column: Int) -> String? { values[column][Int(k.get(column))] }
         let key = CellKey(eventType: v(0) ?? "", agency: v(1) ?? "", year: Int(k.year), month: Int(k.month),
                           reportingCountry: v(2) ?? "", place: v(4), transportMode: v(5), sex: v(3) ?? "_U",
                           age: k.age < 0 ? nil : Int(k.age), nationality: v(6), birthCountry: v(7), residenceDivision: v(8),
@@ -179,13 +179,38 @@ public struct CellBatch: Sendable {
 }
 
 /// A cell key with each text replaced by its number in the accumulator's `TextNumbering`: event type,
-/// agency, reporting country, sex, then the nine optional text columns, in `text`'s first 13 lanes.
+/// agency, reporting country, sex, then the nine optional text columns, as 16-bit lanes of `lanes`.
+/// Plain integers rather than SIMD types, so that debug builds (the demo) stay fast too.
 fileprivate struct PackedCellKey: Hashable, Sendable {
-    var text = SIMD16<UInt16>()
+    var lanes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     var year: Int16 = 0
     var age: Int16 = -1
     var month: UInt8 = 0
     var documentRecorded = false
+
+    mutating func set(_ lane: Int, _ value: UInt16) {
+        let shift = UInt64(lane % 4 * 16), bits = UInt64(value) << shift, mask = ~(UInt64(0xFFFF) << shift)
+        switch lane / 4 {
+        case 0: lanes.0 = lanes.0 & mask | bits
+        case 1: lanes.1 = lanes.1 & mask | bits
+        case 2: lanes.2 = lanes.2 & mask | bits
+        default: lanes.3 = lanes.3 & mask | bits
+        }
+    }
+
+    func get(_ lane: Int) -> UInt16 {
+        let word = [lanes.0, lanes.1, lanes.2, lanes.3][lane / 4]
+        return UInt16(truncatingIfNeeded: word >> UInt64(lane % 4 * 16))
+    }
+
+    static func == (a: Self, b: Self) -> Bool {
+        a.lanes == b.lanes && a.year == b.year && a.age == b.age && a.month == b.month && a.documentRecorded == b.documentRecorded
+    }
+
+    func hash(into h: inout Hasher) {
+        h.combine(lanes.0); h.combine(lanes.1); h.combine(lanes.2); h.combine(lanes.3)
+        h.combine(year); h.combine(age); h.combine(month); h.combine(documentRecorded)
+    }
 }
 
 /// Numbers the distinct texts of each column (0 stands for "not recorded"). Consecutive events
