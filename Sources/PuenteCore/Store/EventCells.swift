@@ -189,18 +189,11 @@ fileprivate struct PackedCellKey: Hashable, Sendable {
     var documentRecorded = false
 
     mutating func set(_ lane: Int, _ value: UInt16) {
-        let shift = UInt64(lane % 4 * 16), bits = UInt64(value) << shift, mask = ~(UInt64(0xFFFF) << shift)
-        switch lane / 4 {
-        case 0: lanes.0 = lanes.0 & mask | bits
-        case 1: lanes.1 = lanes.1 & mask | bits
-        case 2: lanes.2 = lanes.2 & mask | bits
-        default: lanes.3 = lanes.3 & mask | bits
-        }
+        withUnsafeMutableBytes(of: &lanes) { $0.storeBytes(of: value, toByteOffset: lane * 2, as: UInt16.self) }
     }
 
     func get(_ lane: Int) -> UInt16 {
-        let word = [lanes.0, lanes.1, lanes.2, lanes.3][lane / 4]
-        return UInt16(truncatingIfNeeded: word >> UInt64(lane % 4 * 16))
+        withUnsafeBytes(of: lanes) { $0.load(fromByteOffset: lane * 2, as: UInt16.self) }
     }
 
     static func == (a: Self, b: Self) -> Bool {
@@ -208,7 +201,7 @@ fileprivate struct PackedCellKey: Hashable, Sendable {
     }
 
     func hash(into h: inout Hasher) {
-        h.combine(lanes.0); h.combine(lanes.1); h.combine(lanes.2); h.combine(lanes.3)
+        withUnsafeBytes(of: lanes) { h.combine(bytes: $0) }
         h.combine(year); h.combine(age); h.combine(month); h.combine(documentRecorded)
     }
 }
