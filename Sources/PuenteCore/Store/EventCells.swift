@@ -132,7 +132,7 @@ public struct CellAccumulator: Sendable {
 
     public var count: Int { cells.count }
     public var isEmpty: Bool { cells.isEmpty }
-    /// Whether some column is close to the 65,535 values one batch can number.
+    /// Whether some column is close to the 65,535 values a flush can number.
     public var isSaturated: Bool { numbering.isSaturated }
 
     public mutating func add(_ event: MovementEvent) {
@@ -219,7 +219,8 @@ fileprivate struct TextNumbering: Sendable {
         last = Array(repeating: (nil, 0), count: columns)
     }
 
-    var isSaturated: Bool { values.contains { $0.count >= Int(UInt16.max) - 1 } }
+    /// Room is left for a whole batch of new values (the importer checks between batches of 20,000).
+    var isSaturated: Bool { values.contains { $0.count >= 40_000 } }
 
     mutating func number(_ text: String?, column: Int) -> UInt16 {
         guard let text else { return 0 }
