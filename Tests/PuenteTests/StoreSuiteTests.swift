@@ -56,6 +56,20 @@ struct StoreSuiteTests {
         try await store.close()
     }
 
+    @Test("Overlapping batches appended at the same time store each record once", arguments: StoreKind.available)
+    func concurrentDuplicates(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let a = try await store.startImport(request("ca")), b = try await store.startImport(request("cb"))
+        let first = (0..<300).map { Fixtures.event(key: "o\($0)", row: $0 + 1) }
+        let second = (150..<450).map { Fixtures.event(key: "o\($0)", row: $0 - 149) }
+        async let x = store.append(first, to: a)
+        async let y = store.append(second, to: b)
+        let (rx, ry) = try await (x, y)
+        #expect(rx.stored + ry.stored == 450)
+        #expect(rx.duplicatePositions.count + ry.duplicatePositions.count == 150)
+        try await store.close()
+    }
+
     @Test("Cells group and filter by stored columns, and carry key sums", arguments: StoreKind.available)
     func cells(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
