@@ -34,12 +34,13 @@ public enum Dimension: String, CaseIterable, Codable, Sendable {
     case transportMode = "transport_mode"
     case migrationStatus = "migration_status"
 
-    /// The cube column the dimension is derived from.
-    var cubeColumn: CubeColumn {
+    /// The cube column the dimension is derived from; none for `event_type`, whose values are the
+    /// cube's partitions.
+    var cubeColumn: CubeColumn? {
         switch self {
         case .year, .quarter, .month: .period
         case .source: .source
-        case .eventType: .source   // not a column: event types are the cube's partitions
+        case .eventType: nil
         case .reportingCountry: .reportingCountry
         case .sex: .sex
         case .age, .ageGroup, .ageBroad, .ageChild: .age

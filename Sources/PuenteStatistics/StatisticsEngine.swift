@@ -197,7 +197,11 @@ struct Counter {
     /// Columns read instead of a dimension's own (mirror statistics read the partner's view).
     var columns: [Dimension: CubeColumn] = [:]
 
-    func column(_ d: Dimension) -> CubeColumn { columns[d] ?? d.cubeColumn }
+    /// The column a dimension reads; `count` takes event types apart before it asks.
+    func column(_ d: Dimension) -> CubeColumn {
+        guard let c = columns[d] ?? d.cubeColumn else { preconditionFailure("event_type is the cube's partition, not a column") }
+        return c
+    }
 
     func count(_ spec: CountSpec) throws -> (groups: [[String]: CellTally], total: CellTally) {
         var types = spec.eventTypes
