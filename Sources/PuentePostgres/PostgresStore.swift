@@ -242,20 +242,6 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func countCells(_ query: CellQuery) async throws -> [CountCell] {
-        try await guarded {
-            let rendered = CellQuerySQL(query) { "$\($0)" }
-            var out: [CountCell] = []
-            for try await row in try await client.query(Self.query(rendered.sql, rendered.bindings), logger: logger) {
-                let cells = row.makeRandomAccess()
-                let key = try query.groupBy.enumerated().map { i, column in try Self.cellValue(cells[i], integer: column.isInteger) }
-                out.append(CountCell(key: key, count: try cells[query.groupBy.count].decode(Int?.self) ?? 0,
-                                     keySum: try cells[query.groupBy.count + 1].decode(Int?.self) ?? 0))
-            }
-            return out
-        }
-    }
-
     public func committedImportIDs() async throws -> [Int64] {
         try await guarded {
             try await Self.ids(client.query("SELECT id FROM import_batch WHERE status = 'committed' ORDER BY id", logger: logger))

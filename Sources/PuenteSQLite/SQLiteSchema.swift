@@ -104,15 +104,10 @@ enum SQLiteSchema {
                     key_sum INTEGER NOT NULL
                 );
                 CREATE INDEX event_cell_import ON event_cell (import_id);
-                INSERT INTO event_cell SELECT import_id, \(SQLiteSchema.cellColumnsFromEvents), COUNT(*), SUM(cell_key)
-                FROM movement_event GROUP BY import_id, \(SQLiteSchema.cellColumnsFromEvents);
+                INSERT INTO event_cell SELECT import_id, \(CellColumn.fromEventsSQL), COUNT(*), SUM(cell_key)
+                FROM movement_event GROUP BY import_id, \(CellColumn.fromEventsSQL);
                 """)
         }
         return m
     }
-
-    /// The cell columns as computed from `movement_event`, in `CellColumn` order.
-    static let cellColumnsFromEvents = CellColumn.allCases.map {
-        $0 == .documentRecorded ? "CASE WHEN COALESCE(document_number, '') <> '' THEN 1 ELSE 0 END" : $0.rawValue
-    }.joined(separator: ", ")
 }

@@ -170,19 +170,6 @@ public struct SQLiteStore: EventStore {
         }
     }
 
-    public func countCells(_ query: CellQuery) async throws -> [CountCell] {
-        let rendered = CellQuerySQL(query) { _ in "?" }
-        let arguments = StatementArguments(rendered.bindings.map { Self.databaseValue($0) })
-        return try await writer.read { db in
-            try Row.fetchAll(db, sql: rendered.sql, arguments: arguments).map { row in
-                let key = query.groupBy.enumerated().map { i, column in
-                    Self.cellValue(row[i] as DatabaseValue, integer: column.isInteger)
-                }
-                return CountCell(key: key, count: row[query.groupBy.count] ?? 0, keySum: row[query.groupBy.count + 1] ?? 0)
-            }
-        }
-    }
-
     public func committedImportIDs() async throws -> [Int64] {
         try await writer.read { db in
             try Int64.fetchAll(db, sql: "SELECT id FROM import_batch WHERE status = 'committed' ORDER BY id")
@@ -243,14 +230,6 @@ public struct SQLiteStore: EventStore {
         mutating func integer(_ value: Int?) {
             if let value { sqlite3_bind_int64(statement, index, Int64(value)) } else { sqlite3_bind_null(statement, index) }
             index += 1
-        }
-    }
-
-    static func databaseValue(_ v: CellValue?) -> DatabaseValue {
-        switch v {
-        case .text(let s)?: return s.databaseValue
-        case .integer(let i)?: return i.databaseValue
-        case nil: return .null
         }
     }
 

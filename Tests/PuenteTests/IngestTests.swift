@@ -44,7 +44,7 @@ private func write(_ text: String, _ name: String = "export.csv") throws -> URL 
 
 /// What a store holds, to check that a failed import left nothing behind.
 private func storedState(_ store: any EventStore) async throws -> (events: Int, committed: Int, rejects: Int) {
-    let events = try await store.countCells(CellQuery(groupBy: [])).first?.count ?? 0
+    let events = try await store.countCells(groupBy: []).first?.count ?? 0
     let committed = try await store.imports(limit: 100).filter { $0.status == .committed }.count
     let rejects = try await store.rejectedRows(importID: nil, includeResolved: true, limit: 1000).count
     return (events, committed, rejects)

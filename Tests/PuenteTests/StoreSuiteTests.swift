@@ -27,9 +27,9 @@ struct StoreSuiteTests {
         let stored = try await store.appendCounted([Fixtures.event(key: "a"), Fixtures.event(key: "b", sex: .female)], to: id)
         #expect(stored == AppendResult(stored: 2, duplicatePositions: []))
         // Given a pending batch, when counting, then nothing shows.
-        #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count ?? 0 == 0)
+        #expect(try await store.countCells(groupBy: []).first?.count ?? 0 == 0)
         try await store.finishImport(id, counts: ImportCounts(read: 2, accepted: 2))
-        let bySex = try await store.countCells(CellQuery(groupBy: [.sex]))
+        let bySex = try await store.countCells(groupBy: [.sex])
         #expect(Set(bySex) == [CountCell(key: [.text("F")], count: 1), CountCell(key: [.text("M")], count: 1)])
         try await store.close()
     }
@@ -49,9 +49,9 @@ struct StoreSuiteTests {
         #expect(try await store.appendCounted([Fixtures.event(key: "k2"), Fixtures.event(key: "k3")], to: b)
                 == AppendResult(stored: 1, duplicatePositions: [0]))
         try await store.finishImport(b, counts: ImportCounts(read: 2, accepted: 1, duplicates: 1))
-        #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count == 4)
+        #expect(try await store.countCells(groupBy: []).first?.count == 4)
         // Cell counts follow what was stored, not what was offered.
-        let bySex = try await store.countCells(CellQuery(groupBy: [.sex]))
+        let bySex = try await store.countCells(groupBy: [.sex])
         #expect(Set(bySex.map { [$0.key[0]?.description ?? "", String($0.count)] }) == [["M", "4"]])
         try await store.close()
     }
@@ -82,11 +82,11 @@ struct StoreSuiteTests {
         ]
         _ = try await store.appendCounted(events, to: id)
         try await store.finishImport(id, counts: ImportCounts(read: 4, accepted: 4))
-        let returnsByMonth = try await store.countCells(CellQuery(groupBy: [.month], filters: [.eventType: [.text("RETURN")]]))
+        let returnsByMonth = try await store.countCells(groupBy: [.month], filters: [.eventType: [.text("RETURN")]])
         #expect(Set(returnsByMonth) == [CountCell(key: [.integer(1)], count: 2), CountCell(key: [.integer(2)], count: 1)])
-        let byDivision = try await store.countCells(CellQuery(groupBy: [.residenceDivision], filters: [.age: [.integer(30)]]))
+        let byDivision = try await store.countCells(groupBy: [.residenceDivision], filters: [.age: [.integer(30)]])
         #expect(Set(byDivision) == [CountCell(key: [.text("SV-0614")], count: 1), CountCell(key: [nil], count: 1)])
-        let january = try await store.countCells(CellQuery(groupBy: [.year], filters: [.month: [.integer(1)]]))
+        let january = try await store.countCells(groupBy: [.year], filters: [.month: [.integer(1)]])
         #expect(january == [CountCell(key: [.integer(2016)], count: 2)])
         // Key sums add up the events' cell keys; the cells of a batch stream back whole.
         let keyed = [Fixtures.event(key: "5", sex: .female, age: 50), Fixtures.event(key: "6", sex: .female, age: 50)]
@@ -94,7 +94,7 @@ struct StoreSuiteTests {
         let second = try await store.startImport(request("k"))
         try await store.appendCounted(keyed, to: second)
         try await store.finishImport(second, counts: ImportCounts(read: 2, accepted: 2))
-        let fifty = try await store.countCells(CellQuery(groupBy: [.sex], filters: [.age: [.integer(50)]]))
+        let fifty = try await store.countCells(groupBy: [.sex], filters: [.age: [.integer(50)]])
         #expect(fifty == [CountCell(key: [.text("F")], count: 2, keySum: 401)])
         var streamed: [(CellKey, CellTally)] = []
         try await store.forEachCell(importID: second) { streamed.append(($0, $1)) }
@@ -132,7 +132,7 @@ struct StoreSuiteTests {
         try await store.finishImport(id, counts: ImportCounts(read: 2, accepted: 1, rejected: 1))
         #expect(try await store.rejectedRows(importID: id, limit: 10).first?.values == ["SEXO": "X"])
         try await store.rollbackImport(id)
-        #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count ?? 0 == 0)
+        #expect(try await store.countCells(groupBy: []).first?.count ?? 0 == 0)
         #expect(try await store.rejectedRows(importID: nil, limit: 10).isEmpty)
         #expect(try await store.imports(limit: 5).first?.status == .rolledBack)
         await #expect(throws: PuenteError.self) { try await store.rollbackImport(999) }
@@ -148,7 +148,7 @@ struct StoreSuiteTests {
         #expect(again != dead)
         #expect(try await store.appendCounted([Fixtures.event(key: "p1"), Fixtures.event(key: "p2")], to: again).stored == 2)
         try await store.finishImport(again, counts: ImportCounts(read: 2, accepted: 2))
-        #expect(try await store.countCells(CellQuery(groupBy: [])).first?.count == 2)
+        #expect(try await store.countCells(groupBy: []).first?.count == 2)
         #expect(try await store.committedImport(contentHash: "same")?.id == again)
         #expect(try await store.imports(limit: 10).count == 1)
         try await store.close()

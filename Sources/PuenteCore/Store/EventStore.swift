@@ -41,9 +41,6 @@ public protocol EventStore: Sendable {
     /// Events of one batch in row order (personal data: callers must be entitled to it).
     func events(importID: Int64, limit: Int) async throws -> [MovementEvent]
 
-    /// Counts committed events by the query's columns.
-    func countCells(_ query: CellQuery) async throws -> [CountCell]
-
     /// Ids of the committed batches, ascending: what statistics must reflect at this moment.
     func committedImportIDs() async throws -> [Int64]
 
@@ -63,19 +60,5 @@ extension EventStore {
     /// Outstanding (unresolved) rejects.
     public func rejectedRows(importID: Int64?, limit: Int) async throws -> [RejectedRow] {
         try await rejectedRows(importID: importID, includeResolved: false, limit: limit)
-    }
-}
-
-extension EventStore {
-    /// Appends already harmonised events and counts the stored ones by cell, in one call. For callers
-    /// that load whole batches at once (tests, tools); the importer counts cells across batches.
-    @discardableResult
-    public func appendCounted(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult {
-        let result = try await append(events, to: importID)
-        let skipped = Set(result.duplicatePositions)
-        var cells = CellAccumulator()
-        for (position, event) in events.enumerated() where !skipped.contains(position) { cells.add(event) }
-        try await appendCells(cells.take(), to: importID)
-        return result
     }
 }
