@@ -50,12 +50,12 @@ let package = Package(
             "PuenteCore", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
-        // HTTP API, OpenAPI document and the first page.
+        // HTTP API, OpenAPI document and the dashboard.
         .target(name: "PuenteHTTP", dependencies: [
             "PuenteCore", "PuenteReference", "PuenteStatistics",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: strict),
+        ], resources: [.copy("Assets")], swiftSettings: strict),
         // The `puente` commands: parse options, pick the store, run services.
         .target(name: "PuenteCLI", dependencies: [
             "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics",

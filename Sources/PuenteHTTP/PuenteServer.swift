@@ -6,7 +6,7 @@ import PuenteReference
 import PuenteStatistics
 
 /// Builds Puente's HTTP application: health, the read API under `/api/v1/`, the OpenAPI document and
-/// the overview page.
+/// the dashboard.
 public enum PuenteServer {
     /// Settings of `puente serve`.
     public struct Configuration: Sendable {
@@ -96,10 +96,39 @@ public enum PuenteServer {
             guard (1...1000).contains(limit) else { throw PuenteError(.invalidArgument, "Give a limit from 1 to 1000.") }
             return Responses.json(try await store.imports(limit: limit))
         }
-        router.get("/") { request, _ -> Response in
-            let lang = request.uri.queryParameters.get("lang") == "en" ? OverviewPage.Language.en : .es
-            let html = try await OverviewPage(engine: engine, reference: reference, policy: configuration.disclosure, language: lang).render()
-            return Responses.text(html, type: "text/html; charset=utf-8")
+        router.get("/api/v1/imports/rejections") { request, _ -> Response in
+            let q = request.uri.queryParameters
+            let imports = q.get("imports", as: Int.self) ?? 50
+            guard (1...1000).contains(imports) else { throw PuenteError(.invalidArgument, "Give imports from 1 to 1000.") }
+            let counts = try await store.rejectionCounts(imports: imports)
+            switch q.get("format") ?? "json" {
+            case "json": return Responses.json(counts)
+            case "csv":
+                let csv = CSVWriter.line(["import_id", "started_at", "file", "rule", "rows"]) + counts.map {
+                    CSVWriter.line([String($0.importID), $0.startedAt, $0.file, $0.rule, String($0.rows)]) }.joined()
+                return Responses.text(csv, type: "text/csv; charset=utf-8")
+            default: throw PuenteError(.invalidArgument, "Allowed formats: json, csv.")
+            }
+        }
+
+        // The dashboard: server-rendered pages over the same engine and protection as the API.
+        let pages = DashboardPages(engine: engine, store: store, reference: reference, policy: configuration.disclosure)
+        for page in DashboardPages.Page.allCases {
+            router.get(RouterPath(page.rawValue)) { request, _ -> Response in
+                var query: [String: String] = [:]
+                for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+                let state = try DashboardState(query: query, reference: reference)
+                return Responses.text(try await pages.render(page, state: state), type: "text/html; charset=utf-8")
+            }
+        }
+        router.get("/assets/{file}") { _, context -> Response in
+            let file = try context.parameters.require("file")
+            guard let asset = DashboardAssets.named(file) else {
+                throw PuenteError(.notFound, "No such asset.")
+            }
+            var response = Responses.text(asset.body, type: asset.type)
+            response.headers[.cacheControl] = "public, max-age=3600"
+            return response
         }
         return router
     }

@@ -205,6 +205,25 @@ public final class PostgresStore: EventStore {
         }
     }
 
+    public func rejectionCounts(imports: Int) async throws -> [RejectionCount] {
+        try await guarded {
+            let sql = """
+                SELECT b.id, b.started_at, b.file, reason->>'rule' AS rule, COUNT(DISTINCT r.id)
+                FROM (SELECT id, started_at, file FROM import_batch WHERE status = 'committed' ORDER BY id DESC LIMIT $1) b
+                JOIN rejected_row r ON r.import_id = b.id, jsonb_array_elements(r.reasons_json::jsonb) reason
+                GROUP BY b.id, b.started_at, b.file, rule ORDER BY b.id, rule
+                """
+            var binds = PostgresBindings(capacity: 1)
+            binds.append(imports)
+            var out: [RejectionCount] = []
+            let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            for try await (id, startedAt, file, rule, n) in rows.decode((Int64, String, String, String, Int).self) {
+                out.append(RejectionCount(importID: id, startedAt: startedAt, file: file, rule: rule, rows: n))
+            }
+            return out
+        }
+    }
+
     public func rejectedRows(importID: Int64?, includeResolved: Bool, limit: Int) async throws -> [RejectedRow] {
         try await guarded {
             let sql = """

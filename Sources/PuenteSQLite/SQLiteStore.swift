@@ -161,6 +161,19 @@ public struct SQLiteStore: EventStore {
         }
     }
 
+    public func rejectionCounts(imports: Int) async throws -> [RejectionCount] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT b.id, b.started_at, b.file, json_extract(reason.value, '$.rule') AS rule, COUNT(DISTINCT r.id) AS n
+                FROM (SELECT id, started_at, file FROM import_batch WHERE status = 'committed' ORDER BY id DESC LIMIT ?) b
+                JOIN rejected_row r ON r.import_id = b.id, json_each(r.reasons_json) reason
+                GROUP BY b.id, rule ORDER BY b.id, rule
+                """, arguments: [imports]).map {
+                RejectionCount(importID: $0["id"], startedAt: $0["started_at"], file: $0["file"], rule: $0["rule"], rows: $0["n"])
+            }
+        }
+    }
+
     public func events(importID: Int64, limit: Int) async throws -> [MovementEvent] {
         try await writer.read { db in
             let sql = "SELECT id, \(EventColumns.names.joined(separator: ", ")) FROM movement_event WHERE import_id = ? ORDER BY source_row LIMIT ?"

@@ -76,7 +76,7 @@ public struct StatisticsCell: Codable, Hashable, Sendable {
     public var suppressed: Bool { obsStatus == "Q" }
     public var perturbed: Bool { obsStatus == "E" }
 
-    init(key: [String], value: Double?, obsStatus: String = "A", confStatus: String = "F") {
+    public init(key: [String], value: Double?, obsStatus: String = "A", confStatus: String = "F") {
         self.key = key
         self.value = value
         self.obsStatus = obsStatus

@@ -139,6 +139,32 @@ struct StoreSuiteTests {
         try await store.close()
     }
 
+    @Test("Rejections are counted per import and rule, once per row, for committed imports only", arguments: StoreKind.available)
+    func rejectionCounts(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        func reject(_ row: Int, _ rules: [String]) -> RejectedRow {
+            RejectedRow(file: "t.csv", row: row, values: ["F": "v"],
+                        reasons: rules.enumerated().map { RejectionReason(rule: $0.element, field: "F\($0.offset)", expected: "e") })
+        }
+        let first = try await store.startImport(request("a"))
+        // Row 3 breaks `code_exists` in two fields: one row, counted once.
+        try await store.quarantine([reject(2, ["required"]), reject(3, ["code_exists", "code_exists", "required"]),
+                                    reject(4, ["date_format"])], in: first)
+        try await store.finishImport(first, counts: ImportCounts(read: 3, rejected: 3))
+        let second = try await store.startImport(request("b"))
+        try await store.quarantine([reject(2, ["required"])], in: second)
+        try await store.finishImport(second, counts: ImportCounts(read: 1, rejected: 1))
+        let pending = try await store.startImport(request("c"))
+        try await store.quarantine([reject(2, ["required"])], in: pending)
+
+        let counts = try await store.rejectionCounts(imports: 10)
+        #expect(counts.map { "\($0.importID == first ? "first" : "second") \($0.rule) \($0.rows)" } == [
+            "first code_exists 1", "first date_format 1", "first required 2", "second required 1"])
+        // Only the newest committed import when asked for one.
+        #expect(try await store.rejectionCounts(imports: 1).map(\.importID) == [second])
+        try await store.close()
+    }
+
     @Test("An interrupted import is discarded when the same file starts again", arguments: StoreKind.available)
     func interrupted(kind: StoreKind) async throws {
         let store = try await kind.makeStore()

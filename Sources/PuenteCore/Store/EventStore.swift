@@ -38,6 +38,10 @@ public protocol EventStore: Sendable {
     /// ones only when asked.
     func rejectedRows(importID: Int64?, includeResolved: Bool, limit: Int) async throws -> [RejectedRow]
 
+    /// Rejected rows per rule of the newest `imports` committed batches, oldest first: what went wrong
+    /// and how often, without the rows' values. A row breaking a rule in several fields counts once.
+    func rejectionCounts(imports: Int) async throws -> [RejectionCount]
+
     /// Events of one batch in row order (personal data: callers must be entitled to it).
     func events(importID: Int64, limit: Int) async throws -> [MovementEvent]
 

@@ -102,3 +102,20 @@ public struct RejectedRow: Hashable, Codable, Sendable {
     /// The column of a corrections file that names the reject each row corrects.
     public static let idColumn = "puente_reject_id"
 }
+
+/// How many rows of one import broke one rule.
+public struct RejectionCount: Hashable, Codable, Sendable {
+    public var importID: Int64
+    public var startedAt: String
+    public var file: String
+    public var rule: String
+    public var rows: Int
+
+    public init(importID: Int64, startedAt: String, file: String, rule: String, rows: Int) {
+        self.importID = importID
+        self.startedAt = startedAt
+        self.file = file
+        self.rule = rule
+        self.rows = rows
+    }
+}
