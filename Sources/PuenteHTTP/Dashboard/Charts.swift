@@ -18,10 +18,10 @@ struct Charts {
     // MARK: Numbers
 
     /// A figure as published: grouped digits (`12 345` in Spanish, `12,345` in English), one decimal
-    /// for ratios, `x` when suppressed.
+    /// for ratios, `x` when suppressed, `—` when it cannot be computed (a ratio without denominator).
     func number(_ cell: StatisticsCell?, decimals: Int = 0) -> String {
         guard let cell else { return "0" }
-        guard let value = cell.value else { return "x" }
+        guard let value = cell.value else { return cell.suppressed ? "x" : "—" }
         return number(value, decimals: decimals)
     }
 
@@ -117,10 +117,10 @@ struct Charts {
                       svg: svg, table: table, downloads: downloads)
     }
 
-    /// Horizontal bars, largest first, for categories (countries, crossing points, sources).
+    /// Horizontal bars, largest first unless told otherwise, for categories (countries, crossing points, sources).
     func bars(id: String, title: String, rows: [ChartRow], valueHeader: String, downloads: [Download],
-              decimals: Int = 0, limit: Int = 12) -> String {
-        let sorted = rows.sorted { ($0.cell.value ?? -1) > ($1.cell.value ?? -1) }
+              decimals: Int = 0, limit: Int = 12, sorted largestFirst: Bool = true) -> String {
+        let sorted = largestFirst ? rows.sorted { ($0.cell.value ?? -1) > ($1.cell.value ?? -1) } : rows
         let shown = Array(sorted.prefix(limit))
         let rowHeight = 22.0, labelWidth = 200.0, width = 640.0
         let maxValue = max(shown.compactMap(\.cell.value).max() ?? 1, 1)
@@ -142,7 +142,7 @@ struct Charts {
     /// A population pyramid: women to the left, men to the right, youngest at the bottom.
     func pyramid(id: String, title: String, ages: [(label: String, female: StatisticsCell?, male: StatisticsCell?)],
                  downloads: [Download]) -> String {
-        let rowHeight = 16.0, width = 640.0, middle = 320.0, gap = 36.0
+        let rowHeight = 16.0, width = 640.0, middle = 320.0, gap = 50.0
         let maxValue = max(ages.flatMap { [$0.female?.value, $0.male?.value] }.compactMap { $0 }.max() ?? 1, 1)
         let height = rowHeight * Double(ages.count) + 20
         var svg = "<text x=\"\(f(middle - gap - 4))\" y=\"12\" text-anchor=\"end\">\(state.t("Mujeres", "Women"))</text>"

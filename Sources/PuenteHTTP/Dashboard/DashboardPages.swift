@@ -270,11 +270,7 @@ struct DashboardPages: Sendable {
 
     private func quality(_ context: Context) async throws -> String {
         let state = context.state
-        var html = "<h2>\(state.t("Cobertura del registro por fuente", "Registration coverage by source"))</h2>"
-        for measure in [Measure.coverageSex, .coverageAge, .coverageMunicipality, .coverageDocument] {
-            html += try await draw(Panel(id: measure.rawValue.split(separator: "_").joined(separator: "-"),
-                                         title: Bilingual(measure.title.es, measure.title.en), measure: measure, by: [.source], kind: .bars), context)
-        }
+        var html = try await coverage(context)
         html += try await rejections(context)
         // Mirror coverage needs the partner's exports; shown when they are loaded.
         let mirror = Panel(id: "mirror-coverage", title: Bilingual(Measure.mirrorCoverage.title.es, Measure.mirrorCoverage.title.en),
@@ -282,12 +278,34 @@ struct DashboardPages: Sendable {
                            accepted: [.reportingCountry, .year, .quarter, .month])
         let table = try await engine.run(query(mirror, context), policy: policy)
         html += "<h2>\(state.t("Cobertura espejo", "Mirror coverage"))</h2>"
-        if table.cells.contains(where: { $0.value != nil }) {
+        if table.cells.contains(where: { ($0.value ?? 0) > 0 }) {
             html += try await draw(mirror, context)
         } else {
             html += "<p class=\"none\" id=\"mirror-coverage\">\(state.t("Sin datos del país socio: la cobertura espejo aparece cuando se cargan sus salidas.", "No partner data: mirror coverage appears once the partner's exits are loaded."))</p>"
         }
         return html
+    }
+
+    /// Registration coverage of each field, per source: one bar per source and field.
+    private func coverage(_ context: Context) async throws -> String {
+        let state = context.state
+        let fields: [(Measure, Bilingual)] = [(.coverageSex, Bilingual("sexo", "sex")), (.coverageAge, Bilingual("edad", "age")),
+                                              (.coverageMunicipality, Bilingual("municipio", "municipality")),
+                                              (.coverageDocument, Bilingual("documento", "document"))]
+        var rows: [ChartRow] = []
+        var links: [Download] = []
+        for (measure, field) in fields {
+            let q = StatisticsQuery(measure: measure, by: [.source], filters: state.filters(period: context.period))
+            for cell in try await engine.run(q, policy: policy).cells {
+                rows.append(ChartRow(code: cell.key[0], label: "\(cell.key[0]) · \(state.t(field))", cell: cell))
+            }
+            links += downloads(q, context).map { Download(label: "CSV (\(state.t(field)))", url: $0.url) }
+        }
+        let title = state.t("Cobertura del registro por campo y fuente (%)", "Registration coverage by field and source (%)")
+        guard !rows.isEmpty else { return empty(title, state) }
+        // Fields in a fixed order per source, not sorted by value: gaps show as short bars.
+        return context.charts.bars(id: "coverage", title: title, rows: rows, valueHeader: state.t("Cobertura (%)", "Coverage (%)"),
+                                   downloads: links, decimals: 1, limit: rows.count, sorted: false)
     }
 
     /// Rejected rows per rule and import, over time.
@@ -310,23 +328,26 @@ struct DashboardPages: Sendable {
         }
         let table = context.charts.table(id: "rejections-table", headers: [state.t("Importación", "Import"), state.t("Fecha", "Date"),
                                                                             state.t("Archivo", "File")] + rules, rows: rows)
-        return html + context.charts.figure(id: "rejections", title: state.t("Filas rechazadas por importación", "Rejected rows per import"),
-                                            summary: context.charts.summary(chartRows),
-                                            size: (640, 224), svg: columnBars(chartRows, context), table: table,
-                                            downloads: [Download(label: "CSV", url: "/api/v1/imports/rejections?format=csv"),
-                                                        Download(label: "JSON", url: "/api/v1/imports/rejections")])
+        // The table by rule is what a data officer acts on, so it is shown; the chart shows the trend.
+        return html + table + context.charts.figure(id: "rejections", title: state.t("Filas rechazadas por importación", "Rejected rows per import"),
+                                                    summary: context.charts.summary(chartRows),
+                                                    size: (640, 134), svg: columnBars(chartRows, context),
+                                                    table: context.charts.table(id: "rejections-totals", headers: [state.t("Importación", "Import"), state.t("Filas rechazadas", "Rejected rows")],
+                                                                                rows: chartRows.map { [$0.label, context.charts.number($0.cell)] }),
+                                                    downloads: [Download(label: "CSV", url: "/api/v1/imports/rejections?format=csv"),
+                                                                Download(label: "JSON", url: "/api/v1/imports/rejections")])
     }
 
     /// Bars of the rejected rows of each import (no axis labels but the import number).
     private func columnBars(_ rows: [ChartRow], _ context: Context) -> String {
         let maxValue = max(rows.compactMap(\.cell.value).max() ?? 1, 1)
-        let step = 600.0 / Double(max(rows.count, 1))
+        let step = min(600.0 / Double(max(rows.count, 1)), 60)
         var svg = ""
         for (i, row) in rows.enumerated() {
-            let h = (row.cell.value ?? 0) / maxValue * 190
+            let h = (row.cell.value ?? 0) / maxValue * 100
             let x = 30 + Double(i) * step
-            svg += "<rect x=\"\(Int(x))\" y=\"\(Int(200 - h))\" width=\"\(Int(max(step * 0.7, 1)))\" height=\"\(Int(h))\"><title>\(HTML.escape(row.label)): \(context.charts.number(row.cell))</title></rect>"
-            svg += "<text x=\"\(Int(x + step * 0.35))\" y=\"216\" text-anchor=\"middle\">\(HTML.escape(row.code))</text>"
+            svg += "<rect x=\"\(Int(x))\" y=\"\(Int(110 - h))\" width=\"\(Int(max(step * 0.7, 1)))\" height=\"\(Int(h))\"><title>\(HTML.escape(row.label)): \(context.charts.number(row.cell))</title></rect>"
+            svg += "<text x=\"\(Int(x + step * 0.35))\" y=\"126\" text-anchor=\"middle\">\(HTML.escape(row.code))</text>"
         }
         return svg
     }

@@ -1,0 +1,199 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import PuenteCore
+import PuenteHTTP
+import PuenteIngest
+import PuenteReference
+import PuenteSynthetic
+import PuenteTesting
+import Testing
+
+@Suite("Dashboard pages")
+struct DashboardTests {
+    static let pages = ["/", "/returns", "/movements", "/quality", "/imports"]
+
+    /// A generated El Salvador year loaded into a fresh store, with its files' folder.
+    private func loadedStore() async throws -> (any EventStore, URL) {
+        let (dir, summary) = try Fixtures.generated(country: "SV", seed: 7, scale: 0.05)
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let importer = Importer(store: store)
+        for file in summary.files {
+            _ = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
+        }
+        return (store, dir)
+    }
+
+    private func get(_ client: some TestClientProtocol, _ uri: String) async throws -> (HTTPResponse.Status, String) {
+        try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
+    }
+
+    private func apiTable(_ client: some TestClientProtocol, _ query: String) async throws -> StatisticsTableView {
+        let (status, body) = try await get(client, "/api/v1/stats?" + query)
+        #expect(status == .ok, "\(query): \(body)")
+        return try JSONDecoder().decode(StatisticsTableView.self, from: Data(body.utf8))
+    }
+
+    /// The cells of each body row of the table with this id, keyed by the row's header cell.
+    private func tableRows(_ html: String, id: String) throws -> [String: [String]] {
+        let start = try #require(html.range(of: "<table id=\"\(id)\">"))
+        let end = try #require(html[start.upperBound...].range(of: "</table>"))
+        let body = try #require(html[start.upperBound..<end.lowerBound].components(separatedBy: "<tbody>").last)
+        let cell = try NSRegularExpression(pattern: "<t[hd][^>]*>([^<]*)</t[hd]>")
+        var rows: [String: [String]] = [:]
+        for row in body.components(separatedBy: "</tr>") {
+            let ns = row as NSString
+            let cells = cell.matches(in: row, range: NSRange(location: 0, length: ns.length)).map { ns.substring(with: $0.range(at: 1)) }
+            if let first = cells.first { rows[first] = Array(cells.dropFirst()) }
+        }
+        return rows
+    }
+
+    /// `12 345` (narrow no-break space) or `12,345` → 12345.
+    private func value(_ text: String) -> Double? {
+        Double(text.filter { $0.isNumber || $0 == "." || $0 == "−" || $0 == "-" }.replacingOccurrences(of: "−", with: "-"))
+    }
+
+    @Test("Every page renders in both languages, small, with a title, summary, table and downloads for each chart")
+    func pagesRender() async throws {
+        let (store, _) = try await loadedStore()
+        let app = Application(router: PuenteServer.router(store: store))
+        try await app.test(.router) { client in
+            for page in Self.pages {
+                for lang in ["es", "en"] {
+                    let (status, html) = try await get(client, page + (lang == "en" ? "?lang=en" : ""))
+                    #expect(status == .ok, "\(page)")
+                    #expect(html.contains("<html lang=\"\(lang)\">"))
+                    #expect(html.utf8.count < 300_000, "\(page) is \(html.utf8.count) bytes")
+                    #expect(!html.contains("http://") && !html.contains("https://"), "\(page) refers to an outside resource")
+                    let figures = html.components(separatedBy: "<figure id=").dropFirst()
+                    if page != "/imports" { #expect(!figures.isEmpty, "\(page) has no chart") }
+                    for figure in figures {
+                        let id = figure.prefix { $0 != " " && $0 != ">" }
+                        #expect(figure.contains("<title id=") && figure.contains("<desc id="), "\(page) \(id) lacks a text alternative")
+                        #expect(figure.contains("<table id="), "\(page) \(id) lacks its data table")
+                        #expect(figure.contains("download>CSV"), "\(page) \(id) lacks a CSV download")
+                    }
+                }
+            }
+            let (_, spanish) = try await get(client, "/returns")
+            let (_, english) = try await get(client, "/returns?lang=en")
+            #expect(spanish.contains("Retornos por mes") && !spanish.contains("Returns by month"))
+            #expect(english.contains("Returns by month") && !english.contains("Retornos por mes"))
+            // The language switch keeps the other parameters.
+            let (_, filtered) = try await get(client, "/returns?sex=F&period=2016-Q2")
+            #expect(filtered.contains("href=\"/returns?lang=en&amp;period=2016-Q2&amp;sex=F\""))
+        }
+        try await store.close()
+    }
+
+    @Test("Figures on the pages equal what the API publishes for the same filters")
+    func figuresMatchAPI() async throws {
+        let (store, _) = try await loadedStore()
+        let app = Application(router: PuenteServer.router(store: store))
+        try await app.test(.router) { client in
+            // Overview: the latest year is the default period.
+            let byYear = try await apiTable(client, "measure=returns&by=year")
+            let year = try #require(byYear.cells.map { $0.key[0] }.filter { $0 != "_U" }.max())
+            let yearCell = try #require(byYear.cells.first { $0.key == [year] })
+            let (_, overview) = try await get(client, "/")
+            let card = try #require(overview.range(of: "id=\"total-returns\"")).upperBound
+            let shown = overview[card...].components(separatedBy: "<b>")[1].components(separatedBy: "</b>")[0]
+            #expect(value(shown) == yearCell.value)
+
+            // A filter changes every chart: women in the second quarter, by month, on the returns page.
+            let (_, page) = try await get(client, "/returns?sex=F&period=2016-Q2")
+            let api = try await apiTable(client, "measure=returns&by=month&filter=month:2016-04,month:2016-05,month:2016-06,sex:F")
+            let monthly = try tableRows(page, id: "returns-by-month-table")
+            #expect(monthly.count == 3)
+            for cell in api.cells where cell.key != ["_U"] {
+                let label = ["2016-04": "abr 2016", "2016-05": "may 2016", "2016-06": "jun 2016"][cell.key[0]]!
+                #expect(value(try #require(monthly[label]?.first)) == cell.value, "\(label)")
+            }
+            let unfiltered = try tableRows(try await get(client, "/returns?period=2016-Q2").1, id: "returns-by-month-table")
+            #expect(unfiltered["abr 2016"] != monthly["abr 2016"])
+
+            // The map in both of El Salvador's geographies, and as a rate.
+            let (_, map2024) = try await get(client, "/returns?map=municipality_2024&map_value=rate")
+            let rates = try tableRows(map2024, id: "returns-map-table")
+            #expect(rates.count == 44)
+            let apiRates = try await apiTable(client, "measure=returns_per_1000&by=municipality_2024&filter=year:\(year)")
+            for cell in apiRates.cells where cell.key != ["_U"] {
+                let name = try #require(ReferenceData.shared.geography("SV")?.view("municipality_2024")?.units.code(cell.key[0])?.name)
+                let shown = try #require(rates[name]?.last)
+                #expect(abs((value(shown.replacingOccurrences(of: ",", with: ".")) ?? -1) - (cell.value ?? -1)) < 0.051, "\(name)")
+            }
+            let (_, map262) = try await get(client, "/returns")
+            #expect(try tableRows(map262, id: "returns-map-table").count >= 250)   // a few names repeat across departments
+        }
+        try await store.close()
+    }
+
+    @Test("Every download link answers with data, and the SDMX ones in SDMX-CSV")
+    func downloadsWork() async throws {
+        let (store, _) = try await loadedStore()
+        let app = Application(router: PuenteServer.router(store: store))
+        try await app.test(.router) { client in
+            var checked = 0
+            for page in Self.pages {
+                let (_, html) = try await get(client, page + "?department=SV-SS")
+                for link in html.components(separatedBy: "<a href=\"").dropFirst() where link.contains("download>") {
+                    let href = String(link.prefix { $0 != "\"" }).replacingOccurrences(of: "&amp;", with: "&")
+                    let (status, body) = try await get(client, href)
+                    #expect(status == .ok, "\(page): \(href) → \(body.prefix(200))")
+                    if href.contains("format=sdmx-csv") { #expect(body.hasPrefix("STRUCTURE,STRUCTURE_ID,ACTION")) }
+                    if href.contains("filter=") { #expect(href.contains("department%3ASV-SS")) }
+                    checked += 1
+                }
+            }
+            #expect(checked > 20)
+        }
+        try await store.close()
+    }
+
+    @Test("Bad parameters get a 400 naming the parameter, never echoing its value; no personal data on any page")
+    func badInputAndPrivacy() async throws {
+        let (store, dir) = try await loadedStore()
+        let app = Application(router: PuenteServer.router(store: store))
+        try await app.test(.router) { client in
+            for (parameter, value) in [("period", "Q9-2016"), ("country", "XXZ"), ("department", "<script>"), ("sex", "W"),
+                                       ("lang", "fr"), ("map", "rivers"), ("map_value", "total")] {
+                let (status, body) = try await get(client, "/returns?\(parameter)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+                #expect(status == .badRequest)
+                #expect(body.contains("`\(parameter)`") && !body.contains(value), "\(parameter): \(body)")
+            }
+            let (status, _) = try await get(client, "/assets/secret.txt")
+            #expect(status == .notFound)
+
+            // Names and document numbers of the generated people appear on no page.
+            let persons = try Fixtures.truthRows(dir.appendingPathComponent("truth/persons.csv"))
+            let fullNames = persons.prefix(2000).map { "\($0["given_names"]!) \($0["first_surname"]!)" }
+            let documents = persons.prefix(2000).flatMap { [$0["national_id"]!, $0["passport"]!] }.filter { $0.count >= 6 }
+            #expect(fullNames.count > 100)
+            for page in Self.pages {
+                let (_, html) = try await get(client, page + "?lang=en")
+                let leaked = (fullNames + documents).filter { html.contains($0) }
+                #expect(leaked.isEmpty, "\(page) shows \(leaked.count) personal values")
+            }
+        }
+        try await store.close()
+    }
+
+    @Test("Boundaries join the shipped divisions: every unit drawn has a code Puente knows")
+    func boundaries() throws {
+        let reference = ReferenceData.shared
+        for (country, level, expected) in [("SLV", BoundaryMap.Level.municipality, 262), ("SLV", .municipality2024, 44),
+                                           ("GTM", .municipality, 340), ("HND", .municipality, 297)] {
+            let map = try #require(BoundaryMap.of(country: country, level: level))
+            let ids = Set(map.units.map(\.id))
+            #expect(ids.count == expected, "\(country) \(level)")
+            let known = level == .municipality2024
+                ? Set(reference.geography("SV")!.view("municipality_2024")!.units.codes.map(\.id))
+                : Set(reference.geography(country)!.baseUnits.codes.map(\.id))
+            #expect(ids.isSubset(of: known), "\(country): \(ids.subtracting(known).sorted().prefix(5))")
+            #expect(map.units.allSatisfy { $0.path.hasPrefix("M") && $0.path.hasSuffix("z") })
+            #expect(map.width == 600 && map.height > 100)
+        }
+        #expect(BoundaryMap.of(country: "GTM", level: .municipality2024) == nil)
+    }
+}
