@@ -4,17 +4,20 @@
 Run after upgrading iso-codes; the version is recorded in the output so every code carries its source.
 Usage: scripts/extract-iso-codes.py Sources/PuenteReference/Data/iso
 """
-import csv, json, subprocess, sys, os
+import csv, gettext, json, subprocess, sys, os
 
 out = sys.argv[1]
 version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "iso-codes"], capture_output=True, text=True).stdout
 src = "/usr/share/iso-codes/json"
 c1 = json.load(open(f"{src}/iso_3166-1.json"))["3166-1"]
+# Spanish names from the package's own translations.
+spanish = gettext.translation("iso_3166-1", "/usr/share/locale", ["es"]).gettext
 with open(os.path.join(out, "iso_3166-1.csv"), "w", newline="") as f:
     w = csv.writer(f)
-    w.writerow(["alpha_2", "alpha_3", "numeric", "name"])
+    w.writerow(["alpha_2", "alpha_3", "numeric", "name", "name_es"])
     for c in sorted(c1, key=lambda c: c["alpha_3"]):
-        w.writerow([c["alpha_2"], c["alpha_3"], c["numeric"], c.get("common_name", c["name"])])
+        name = c.get("common_name", c["name"])
+        w.writerow([c["alpha_2"], c["alpha_3"], c["numeric"], name, spanish(name)])
 c2 = json.load(open(f"{src}/iso_3166-2.json"))["3166-2"]
 with open(os.path.join(out, "iso_3166-2.csv"), "w", newline="") as f:
     w = csv.writer(f)

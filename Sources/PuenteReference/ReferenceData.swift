@@ -48,7 +48,7 @@ public struct ReferenceData: Sendable {
             ($0["alpha_3"]!, $0["region"]!) })
         add(CodeList(id: "CL_AREA", version: "1.0", name: "Countries (ISO 3166-1 alpha-3)", source: isoSource,
                      codes: ResourceCSV.rows("Data/iso/iso_3166-1.csv").map {
-                         Code(id: $0["alpha_3"]!, name: $0["name"]!, parent: m49Parent[$0["alpha_3"]!]) }))
+                         Code(id: $0["alpha_3"]!, name: $0["name_es"]!, nameEN: $0["name"]!, parent: m49Parent[$0["alpha_3"]!]) }))
         add(CodeList(id: "CL_SUBDIVISION", version: "1.0", name: "Subdivisions (ISO 3166-2)", source: isoSource,
                      codes: ResourceCSV.rows("Data/iso/iso_3166-2.csv").map {
                          Code(id: $0["code"]!, name: $0["name"]!, parent: String($0["code"]!.prefix(2))) }))

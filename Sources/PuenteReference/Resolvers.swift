@@ -9,7 +9,7 @@ public struct CountryResolver: Sendable {
         var index: [String: String] = [:]
         for row in ResourceCSV.rows("Data/iso/iso_3166-1.csv") {
             let a3 = row["alpha_3"]!
-            for key in [a3, row["alpha_2"]!, row["numeric"]!, row["name"]!] { index[TextFolding.fold(key)] = a3 }
+            for key in [a3, row["alpha_2"]!, row["numeric"]!, row["name"]!, row["name_es"]!] { index[TextFolding.fold(key)] = a3 }
         }
         for row in ResourceCSV.rows("Data/country_aliases_es.csv") { index[TextFolding.fold(row["alias"]!)] = row["alpha_3"]! }
         self.index = index

@@ -391,7 +391,7 @@ struct DashboardPages: Sendable {
         <!doctype html><html lang="\(state.language.rawValue)"><head><meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>Puente — \(state.t(page.title))</title>
-        <link rel="stylesheet" href="/assets/dashboard.css"><script src="/assets/dashboard.js" defer></script></head><body>
+        <link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"><script src="/assets/dashboard.js" defer></script></head><body>
         <header><strong>Puente</strong><nav>\(nav)</nav>\(switchLanguage)</header>
         <main><h1>\(state.t(page.title))</h1>
         \(page == .imports ? "" : filterForm(page, context))

@@ -1,0 +1,158 @@
+"""The dashboard in a real browser: Debian's chromium driven by selenium.
+
+Needs a running `puente serve` at PUENTE_URL (scripts/test starts one on generated El Salvador data).
+Saves a screenshot of each page to PUENTE_SCREENSHOTS for review.
+"""
+
+import csv
+import io
+import json
+import os
+import pathlib
+import time
+import urllib.request
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+BASE = os.environ.get("PUENTE_URL", "http://127.0.0.1:8097")
+SHOTS = pathlib.Path(os.environ.get("PUENTE_SCREENSHOTS", "screenshots"))
+PAGES = {"overview": "/", "returns": "/returns", "movements": "/movements", "quality": "/quality", "imports": "/imports"}
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,900"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {
+        "download.default_directory": str(downloads), "download.prompt_for_download": False})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    yield driver
+    driver.quit()
+
+
+def api(path):
+    with urllib.request.urlopen(BASE + path, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def number(text):
+    """`12 345` (narrow no-break space), `12,345` or `x` → a float, or None when suppressed."""
+    text = text.strip()
+    if text in ("x", "—"):
+        return None
+    return float(text.replace("\u202f", "").replace(",", "").replace("−", "-"))
+
+
+def table_rows(driver, table_id):
+    """Rows of a data table (they sit in a closed <details>, so read textContent, not visible text)."""
+    rows = {}
+    for row in driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr"):
+        cells = [c.get_attribute("textContent") for c in row.find_elements(By.CSS_SELECTOR, "th, td")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def screenshot(driver, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    # The whole page: grow the window to the document's height first.
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1100, min(max(height, 900), 6000))
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    driver.set_window_size(1100, 900)
+
+
+def test_each_page_opens_without_errors_and_is_saved(browser):
+    for name, path in PAGES.items():
+        for lang in ("es", "en"):
+            browser.get(BASE + path + ("?lang=en" if lang == "en" else ""))
+            assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+            assert browser.find_element(By.TAG_NAME, "h1").text
+            # Every chart has a text alternative the browser exposes.
+            for svg in browser.find_elements(By.CSS_SELECTOR, "figure svg[role=img]"):
+                labelled = svg.get_attribute("aria-labelledby").split()
+                assert all(browser.find_element(By.ID, i).get_attribute("textContent") for i in labelled)
+            errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+            assert not errors, errors
+            screenshot(browser, f"{name}-{lang}")
+
+
+def test_headline_equals_the_api(browser):
+    browser.get(BASE + "/")
+    period = Select(browser.find_element(By.NAME, "period")).first_selected_option.get_attribute("value")
+    table = api(f"/api/v1/stats?measure=returns&filter=year:{period}")
+    shown = browser.find_element(By.CSS_SELECTOR, "#total-returns b").text
+    assert number(shown) == table["total"]["value"]
+
+
+def test_a_filter_changes_every_chart_and_stays_in_the_url(browser):
+    browser.get(BASE + "/returns")
+    before = table_rows(browser, "returns-by-month-table")
+    Select(browser.find_element(By.NAME, "sex")).select_by_value("F")   # the script applies it at once
+    WebDriverWait(browser, 10).until(EC.url_contains("sex=F"))
+    assert "sex=F" in browser.current_url
+    after = table_rows(browser, "returns-by-month-table")
+    assert after != before
+    period = Select(browser.find_element(By.NAME, "period")).first_selected_option.get_attribute("value")
+    expected = api(f"/api/v1/stats?measure=returns&by=month&filter=year:{period},sex:F")
+    published = {c["key"][0]: c["value"] for c in expected["cells"] if c["key"][0] != "_U"}
+    assert len(after) == len(published)
+    shown = sorted(number(v[0]) for v in after.values())
+    assert shown == sorted(published.values())
+    # The pyramid now has women only.
+    pyramid = table_rows(browser, "returns-pyramid-table")
+    assert all(number(v[1]) in (0, None) for v in pyramid.values())
+    assert any(number(v[0]) for v in pyramid.values())
+    # Links keep the filter: the overview shows the same selection.
+    browser.find_element(By.CSS_SELECTOR, "header nav a:first-child").click()
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "total-returns")))
+    assert "sex=F" in browser.current_url
+    assert Select(browser.find_element(By.NAME, "sex")).first_selected_option.get_attribute("value") == "F"
+
+
+def test_download_a_chart_as_csv(browser, downloads):
+    browser.get(BASE + "/returns?sex=M")
+    shown = table_rows(browser, "returns-by-month-table")
+    link = browser.find_element(By.CSS_SELECTOR, "#returns-by-month .dl a[href*='format=csv']")
+    link.click()
+    deadline = time.time() + 15
+    files = []
+    while time.time() < deadline:
+        files = [f for f in downloads.iterdir() if not f.name.endswith(".crdownload")]
+        if files:
+            break
+        time.sleep(0.2)
+    assert files, "no file downloaded"
+    rows = list(csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8"))))
+    months = {r["month"]: r for r in rows if r["month"] not in ("_T", "_U")}
+    assert len(months) == len(shown)
+    assert sorted(float(r["value"]) for r in months.values() if r["value"]) == sorted(
+        number(v[0]) for v in shown.values() if number(v[0]) is not None)
+    # Protected exactly as the API: perturbed figures are flagged E.
+    assert {r["obs_status"] for r in months.values()} <= {"E", "Q"}
+
+
+def test_switch_language_and_map(browser):
+    browser.get(BASE + "/returns")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Retornos"
+    browser.find_element(By.ID, "lang").click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Returns"
+    assert len(table_rows(browser, "returns-map-table")) > 200
+    browser.find_element(By.PARTIAL_LINK_TEXT, "44 municipalities").click()
+    WebDriverWait(browser, 10).until(EC.url_contains("map=municipality_2024"))
+    assert len(table_rows(browser, "returns-map-table")) == 44
+    assert "lang=en" in browser.current_url
+    screenshot(browser, "returns-map-2024-en")
