@@ -89,6 +89,19 @@ def test_each_page_opens_without_errors_and_is_saved(browser):
             screenshot(browser, f"{name}-{lang}")
 
 
+def test_pages_fit_a_phone(browser):
+    browser.set_window_size(390, 844)
+    try:
+        for name, path in PAGES.items():
+            browser.get(BASE + path)
+            overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{path} is {overflow}px wider than a phone"
+        browser.get(BASE + "/returns")
+        browser.save_screenshot(str(SHOTS / "returns-phone.png"))
+    finally:
+        browser.set_window_size(1100, 900)
+
+
 def test_headline_equals_the_api(browser):
     browser.get(BASE + "/")
     period = Select(browser.find_element(By.NAME, "period")).first_selected_option.get_attribute("value")
