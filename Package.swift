@@ -39,6 +39,11 @@ let package = Package(
         .target(name: "PuenteSynthetic", dependencies: ["PuenteCore", "PuenteReference", "PuenteIngest"],
                 resources: [.copy("Names")],
                 swiftSettings: strict),
+        // Accounts, password hashing, sessions and tokens, the hash-chained audit trail.
+        .target(name: "PuenteAccess", dependencies: [
+            "PuenteCore", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ], swiftSettings: strict),
         // Measures, dimensions and disclosure rules over a store.
         .target(name: "PuenteStatistics", dependencies: ["PuenteCore", "PuenteReference"], swiftSettings: strict),
         // Stores: one type each, same protocol, import only Core.
@@ -52,14 +57,14 @@ let package = Package(
         ], swiftSettings: strict),
         // HTTP API, OpenAPI document and the dashboard.
         .target(name: "PuenteHTTP", dependencies: [
-            "PuenteCore", "PuenteReference", "PuenteStatistics",
+            "PuenteCore", "PuenteReference", "PuenteStatistics", "PuenteAccess",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Assets")], swiftSettings: strict),
         // The `puente` commands: parse options, pick the store, run services.
         .target(name: "PuenteCLI", dependencies: [
             "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics",
-            "PuenteSQLite", "PuentePostgres", "PuenteHTTP",
+            "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteAccess",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -69,13 +74,13 @@ let package = Package(
         ], swiftSettings: strict),
         // Store conformance suite and temporary stores, shared by the tests.
         .target(name: "PuenteTesting", dependencies: [
-            "PuenteCore", "PuenteSQLite", "PuentePostgres",
+            "PuenteCore", "PuenteSQLite", "PuentePostgres", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "PuenteTests", dependencies: [
             "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics",
-            "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI",
+            "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI", "PuenteAccess",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),
     ]

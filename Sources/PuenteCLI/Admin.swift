@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PuenteAccess
 import PuenteCore
 import PuenteIngest
 
@@ -124,6 +125,9 @@ struct Rejects: AsyncParsableCommand {
                     throw ValidationError("\(error) Give the profile the import used with --profile.")
                 }
                 let rows = try await store.rejectedRows(importID: importID, includeResolved: false, limit: Int.max)
+                // The file holds personal data: its export is in the audit trail.
+                try await AuditLog(store: store).record(.init(actor: commandActor, action: "export",
+                                                              target: "rejects import:\(importID) rows:\(rows.count)", purpose: "correction"))
                 let data = RejectsFile.render(rows, profile: profile)
                 guard FileManager.default.createFile(atPath: out, contents: data) else {
                     throw ValidationError("Cannot write \(out); check the folder exists and is writable.")

@@ -40,7 +40,8 @@ struct Demo: AsyncParsableCommand {
         say(String(format: "Ready in %.1f s.", Date().timeIntervalSince(started)))
         if noServe { try await store.close(); return }
         say("Open http://127.0.0.1:\(port)/ (API: http://127.0.0.1:\(port)/api/v1/stats?measure=returns&by=sex). Stop with Ctrl-C.")
-        do { try await serve(store: store, host: "127.0.0.1", port: port) } catch { try? await store.close(); throw error }
+        // The demo's figures are protected aggregates of generated people: published to every visitor.
+        do { try await serve(store: store, host: "127.0.0.1", port: port, publicStatistics: true) } catch { try? await store.close(); throw error }
         try await store.close()
     }
 }

@@ -16,13 +16,13 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store and applies pending migrations.
-    func open() async throws -> any EventStore {
+    func open() async throws -> any PuenteStore {
         let store = try StoreOptions.open(resolvedURL)
         try await store.migrate()
         return store
     }
 
-    static func open(_ url: String) throws -> any EventStore {
+    static func open(_ url: String) throws -> any PuenteStore {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return try PostgresStore(url: url) }
         var path = url
         for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) { path = String(path.dropFirst(prefix.count)); break }
@@ -32,7 +32,7 @@ struct StoreOptions: ParsableArguments {
 }
 
 /// Runs `body` with an open store and closes it however `body` ends.
-func withStore<T>(_ options: StoreOptions, _ body: (any EventStore) async throws -> T) async throws -> T {
+func withStore<T>(_ options: StoreOptions, _ body: (any PuenteStore) async throws -> T) async throws -> T {
     let store = try await options.open()
     do {
         let result = try await body(store)

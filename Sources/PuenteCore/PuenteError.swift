@@ -36,6 +36,10 @@ public struct PuenteError: Error, Hashable, Sendable, CustomStringConvertible {
         case conflict = "conflict"
         /// The caller's role is not entitled to what it asked for.
         case forbidden = "forbidden"
+        /// Nobody is logged in, or the credential is unknown, expired or revoked.
+        case unauthenticated = "unauthenticated"
+        /// Too many requests from this address or credential.
+        case tooManyRequests = "too_many_requests"
     }
 
     public var code: Code

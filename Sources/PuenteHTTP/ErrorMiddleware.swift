@@ -16,6 +16,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .storeFailure: .internalServerError
             case .conflict: .conflict
             case .forbidden: .forbidden
+            case .unauthenticated: .unauthorized
+            case .tooManyRequests: .tooManyRequests
             default: .badRequest
             }
             return Responses.error(status: status, code: error.code.rawValue, message: error.message)

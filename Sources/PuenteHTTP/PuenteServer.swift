@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import PuenteAccess
 import PuenteCore
 import PuenteReference
 import PuenteStatistics
@@ -14,33 +15,48 @@ public enum PuenteServer {
         public var port: Int
         /// Disclosure protection of every figure the server publishes.
         public var disclosure: DisclosurePolicy
+        /// Whether anonymous visitors may see the node's disclosure-protected statistics (the
+        /// dashboard and `/api/v1/stats`). Off by default: the node decides to publish.
+        public var publicStatistics: Bool
+        /// Session cookies are marked `Secure` (sent over HTTPS only, and to localhost). Turn off only
+        /// for a plain-HTTP test bench on another host.
+        public var secureCookies: Bool
+        /// Password attempts allowed per client address and minute (a burst of that many, then evenly).
+        public var loginAttemptsPerMinute = 10
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard,
+                    publicStatistics: Bool = false, secureCookies: Bool = true) {
             self.host = host
             self.port = port
             self.disclosure = disclosure
+            self.publicStatistics = publicStatistics
+            self.secureCookies = secureCookies
         }
     }
 
-    /// The protection a request asks for. Exact values need an entitled role; until roles exist no
-    /// request has one, so the API publishes protected figures only.
-    static func policy(_ requested: String?, _ configuration: Configuration) throws -> DisclosurePolicy {
+    /// The protection a request asks for. Exact values need a role entitled to them, and a purpose.
+    static func policy(_ requested: String?, _ configuration: Configuration, identity: Identity?) throws -> DisclosurePolicy {
         guard let requested else { return configuration.disclosure }
         guard let method = DisclosurePolicy.Method(rawValue: requested) else {
-            throw PuenteError(.invalidArgument, "Allowed protection: ckm (ad-hoc queries, the default) or suppression (fixed tables).")
+            throw PuenteError(.invalidArgument, "Allowed protection: ckm (ad-hoc queries, the default), suppression (fixed tables), or none for entitled roles.")
         }
-        if method == .none {
-            throw PuenteError(.forbidden, "Unprotected figures are only for roles entitled to them.")
+        if method == .none, identity?.role.holds(.exactStatistics) != true {
+            throw PuenteError(identity == nil ? .unauthenticated : .forbidden, "Unprotected figures are only for roles entitled to them.")
         }
         var policy = configuration.disclosure
         policy.method = method
         return policy
     }
 
-    public static func router(store: any EventStore, configuration: Configuration = .init(),
+    public static func router(store: any PuenteStore, configuration: Configuration = .init(),
                               reference: ReferenceData = .shared) -> Router<PuenteContext> {
         let router = Router(context: PuenteContext.self)
+        let access = AccessService(store: store)
+        let audit = access.audit
+        let limiter = RateLimiter()
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: AccessMiddleware(access: access, publicStatistics: configuration.publicStatistics, limiter: limiter))
         let engine = StatisticsEngine(store: store, reference: reference)
         let flow = SDMXFlow(reference: reference)
         // Load the statistics cube now, so the first visitor does not wait for it.
@@ -58,16 +74,38 @@ public enum PuenteServer {
         router.get("/openapi.json") { _, _ in
             Responses.text(OpenAPIDocument.json, type: "application/json")
         }
-        router.get("/api/v1/stats") { request, _ -> Response in
+        router.get("/api/v1/stats") { request, context -> Response in
             let q = request.uri.queryParameters
             guard let measure = q.get("measure") else {
                 throw PuenteError(.invalidArgument, "Give a measure, e.g. ?measure=returns. Allowed measures: "
                     + Measure.allCases.map(\.rawValue).joined(separator: ", ") + ".")
             }
-            let query = try StatisticsQuery.parse(measure: measure, by: q.get("by"), filter: q.get("filter"), reference: reference)
+            var query = try StatisticsQuery.parse(measure: measure, by: q.get("by"), filter: q.get("filter"), reference: reference)
             let format = try StatisticsFormat.named(q.get("format") ?? "json")
-            let table = try await engine.run(query, policy: try Self.policy(q.get("protection"), configuration))
-            return Responses.text(try table.rendered(as: format, flow: flow), type: format.mediaType)
+            let policy = try Self.policy(q.get("protection"), configuration, identity: context.identity)
+            let purpose = q.get("purpose")
+            if policy.method == .none {
+                guard let purpose, (3...200).contains(purpose.count) else {
+                    throw PuenteError(.invalidArgument, "Unprotected figures need a purpose: add purpose=… (3 to 200 characters) to say why.")
+                }
+                // A statistician's exact figures are those of their own country.
+                if let country = context.identity?.user.country {
+                    if let asked = query.filters[.reportingCountry], asked != [country] {
+                        throw PuenteError(.forbidden, "Unprotected figures are limited to your country's data.")
+                    }
+                    query.filters[.reportingCountry] = [country]
+                }
+            }
+            let table = try await engine.run(query, policy: policy)
+            let body = try table.rendered(as: format, flow: flow)
+            // Files leaving the node, and every unprotected figure, are exports in the audit trail.
+            if format != .json || policy.method == .none {
+                let target = "stats measure=\(query.measure.rawValue) by=\(query.by.map(\.rawValue).joined(separator: ",")) "
+                    + "format=\(format.rawValue) protection=\(policy.method.rawValue)"
+                try await audit.record(.init(actor: context.identity?.user.username ?? "anonymous", action: "export", target: target,
+                                             purpose: purpose, address: context.address))
+            }
+            return Responses.text(body, type: format.mediaType)
         }
         router.get("/api/v1/sdmx/structure") { _, _ -> Response in
             Responses.text(flow.structureMessage(), type: "application/vnd.sdmx.structure+xml; version=2.1; charset=utf-8")
@@ -111,14 +149,35 @@ public enum PuenteServer {
             }
         }
 
+        router.get("/api/v1/me") { _, context -> Response in
+            guard let identity = context.identity else { throw PuenteError(.unauthenticated, "Nobody is logged in.") }
+            let permissions = Permission.allCases.filter { identity.role.holds($0) }.map(\.rawValue)
+            return Responses.json(Me(username: identity.user.username, role: identity.role.rawValue, country: identity.user.country,
+                                     organisation: identity.user.organisation, permissions: permissions,
+                                     expiresAt: identity.credential.expiresAt))
+        }
+        router.get("/api/v1/audit") { request, context -> Response in
+            let q = request.uri.queryParameters
+            let after = q.get("after", as: Int64.self) ?? 0
+            let limit = q.get("limit", as: Int.self) ?? 100
+            guard after >= 0, (1...1000).contains(limit) else {
+                throw PuenteError(.invalidArgument, "Give after ≥ 0 and a limit from 1 to 1000.")
+            }
+            let entries = try await store.auditEntries(after: after, limit: limit)
+            try await audit.record(.init(actor: context.identity?.user.username ?? "anonymous", action: "audit_read",
+                                         target: "audit after=\(after) limit=\(limit)", address: context.address))
+            return Responses.json(entries)
+        }
+        LoginRoutes.add(to: router, access: access, limiter: limiter, configuration: configuration)
+
         // The dashboard: server-rendered pages over the same engine and protection as the API.
         let pages = DashboardPages(engine: engine, store: store, reference: reference, policy: configuration.disclosure)
         for page in DashboardPages.Page.allCases {
-            router.get(RouterPath(page.rawValue)) { request, _ -> Response in
+            router.get(RouterPath(page.rawValue)) { request, context -> Response in
                 var query: [String: String] = [:]
                 for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
                 let state = try DashboardState(query: query, reference: reference)
-                return Responses.text(try await pages.render(page, state: state), type: "text/html; charset=utf-8")
+                return Responses.text(try await pages.render(page, state: state, identity: context.identity), type: "text/html; charset=utf-8")
             }
         }
         router.get("/assets/{file}") { _, context -> Response in
@@ -133,12 +192,26 @@ public enum PuenteServer {
         return router
     }
 
-    public static func application(store: any EventStore, configuration: Configuration = .init(),
+    /// Routes of a router that `RoutePolicy` has no rule for (they refuse everyone); a test keeps it empty.
+    public static func routesWithoutRule(_ router: Router<PuenteContext>) -> [String] {
+        router.routes.map { RoutePolicy.key(method: $0.method.rawValue, path: $0.path.description) }
+            .filter { RoutePolicy.rules[$0] == nil }.sorted()
+    }
+
+    public static func application(store: any PuenteStore, configuration: Configuration = .init(),
                                    logger: Logger) -> some ApplicationProtocol {
         Application(router: router(store: store, configuration: configuration),
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "puente"),
                     logger: logger)
     }
+}
+
+/// The account behind a request, for `GET /api/v1/me`.
+struct Me: Codable, Sendable {
+    var username, role: String
+    var country, organisation: String?
+    var permissions: [String]
+    var expiresAt: String
 }
 
 struct CodeListSummary: Codable, Sendable {

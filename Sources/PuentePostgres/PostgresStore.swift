@@ -5,11 +5,11 @@ import PuenteCore
 
 /// The server store for larger deployments: PostgreSQL through PostgresNIO, same behaviour as SQLite.
 public final class PostgresStore: EventStore {
-    private let client: PostgresClient
+    let client: PostgresClient
     /// Runs the client's connection pool until `close()`. The store owns it so that one-shot commands
     /// and tests need no service group; `puente serve` closes it on shutdown.
     private let runner: Task<Void, Never>
-    private let logger: Logger
+    let logger: Logger
 
     /// Connects to `postgres://user:password@host:port/database` (no TLS: use it on loopback or a
     /// private network; the password may also come from `PGPASSWORD`).
@@ -335,7 +335,7 @@ public final class PostgresStore: EventStore {
     }
 
     /// Turns connection failures into a sentence; PostgresNIO's own errors keep bound values out.
-    private func guarded<T>(_ body: () async throws -> T) async throws -> T {
+    func guarded<T>(_ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let error as PuenteError { throw error } catch let error as PostgresTransactionError {
             // Our own errors inside a transaction arrive wrapped; the transaction was rolled back.
             if let inner = error.closureError as? PuenteError { throw inner }

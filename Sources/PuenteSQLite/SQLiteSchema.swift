@@ -108,6 +108,50 @@ enum SQLiteSchema {
                 FROM movement_event GROUP BY import_id, \(CellColumn.fromEventsSQL);
                 """)
         }
+        m.registerMigration("0004-access") { db in
+            // Accounts, sessions and API tokens (secrets stored as hashes), and the hash-chained audit trail.
+            try db.execute(sql: """
+                CREATE TABLE app_user (
+                    id INTEGER PRIMARY KEY,
+                    username TEXT NOT NULL UNIQUE,
+                    role TEXT NOT NULL,
+                    country TEXT,
+                    organisation TEXT,
+                    password_hash TEXT,
+                    failed_logins INTEGER NOT NULL DEFAULT 0,
+                    locked_until TEXT,
+                    disabled INTEGER NOT NULL DEFAULT 0,
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE credential (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL CHECK (kind IN ('session', 'token')),
+                    user_id INTEGER NOT NULL REFERENCES app_user (id),
+                    secret_hash TEXT NOT NULL UNIQUE,
+                    csrf_token TEXT,
+                    label TEXT,
+                    created_at TEXT NOT NULL,
+                    expires_at TEXT NOT NULL,
+                    revoked INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE audit_entry (
+                    sequence INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    purpose TEXT,
+                    address TEXT,
+                    previous_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                CREATE INDEX credential_user ON credential (user_id);
+                CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry
+                BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry
+                BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                """)
+        }
         return m
     }
 }

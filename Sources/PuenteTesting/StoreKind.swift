@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import PostgresNIO
 import PuenteCore
@@ -33,23 +34,51 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     }()
 
     /// A new, empty, migrated store of this kind.
-    public func makeStore() async throws -> any EventStore {
-        let store: any EventStore
+    public func makeStore() async throws -> any PuenteStore {
+        try await makeStoreWithLocation().store
+    }
+
+    /// A new store and where it lives: the SQLite file's path (`:memory:` for memory) or the PostgreSQL
+    /// URL, so a test can reach the data behind the store's back (as an attacker with the files would).
+    public func makeStoreWithLocation() async throws -> (store: any PuenteStore, location: String) {
+        let store: any PuenteStore
+        let location: String
         switch self {
         case .sqliteMemory:
-            store = try SQLiteStore(path: ":memory:")
+            location = ":memory:"
+            store = try SQLiteStore(path: location)
         case .sqliteFile:
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("puente-test-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            store = try SQLiteStore(path: dir.appendingPathComponent("store.sqlite").path)
+            location = dir.appendingPathComponent("store.sqlite").path
+            store = try SQLiteStore(path: location)
         case .postgres:
             guard let url = Self.postgresURL else {
                 throw PuenteError(.storeUnavailable, "PUENTE_TEST_POSTGRES_URL is not set but CI=true requires PostgreSQL.")
             }
-            store = try PostgresStore(url: try await Self.freshDatabase(serverURL: url))
+            location = try await Self.freshDatabase(serverURL: url)
+            store = try PostgresStore(url: location)
         }
         try await store.migrate()
-        return store
+        return (store, location)
+    }
+
+    /// Runs statements directly on a store's database, bypassing Puente (to simulate tampering).
+    public static func executeBehindTheStore(_ statements: [String], at location: String) async throws {
+        if location.hasPrefix("postgres") {
+            guard let c = URLComponents(string: location), let host = c.host else { return }
+            let config = PostgresClient.Configuration(host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
+                                                      password: c.password, database: String(c.path.dropFirst()), tls: .disable)
+            let client = PostgresClient(configuration: config)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                for sql in statements { try await client.query(PostgresQuery(unsafeSQL: sql)) }
+                group.cancelAll()
+            }
+        } else {
+            let queue = try DatabaseQueue(path: location)
+            try await queue.write { db in for sql in statements { try db.execute(sql: sql) } }
+        }
     }
 
     /// Creates an empty database on the server for one test and returns its URL.

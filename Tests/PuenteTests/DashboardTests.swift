@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import PuenteAccess
 import PuenteCore
 import PuenteHTTP
 import PuenteIngest
@@ -14,7 +15,7 @@ struct DashboardTests {
     static let pages = ["/", "/returns", "/movements", "/quality", "/imports"]
 
     /// A generated El Salvador year loaded into a fresh store, with its files' folder.
-    private func loadedStore() async throws -> (any EventStore, URL) {
+    private func loadedStore() async throws -> (any PuenteStore, URL) {
         let (dir, summary) = try Fixtures.generated(country: "SV", seed: 7, scale: 0.05)
         let store = try await StoreKind.sqliteMemory.makeStore()
         let importer = Importer(store: store)
@@ -24,8 +25,17 @@ struct DashboardTests {
         return (store, dir)
     }
 
-    private func get(_ client: some TestClientProtocol, _ uri: String) async throws -> (HTTPResponse.Status, String) {
-        try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
+    /// A data officer's token: the role that sees every page, the imports page included.
+    private func token(_ store: any PuenteStore) async throws -> String {
+        let access = AccessService(store: store)
+        try await access.createUser(username: "officer", role: .dataOfficer, password: nil, by: "test")
+        return try await access.createToken(username: "officer", label: "dashboard tests", days: 1, by: "test").1
+    }
+
+    private func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil) async throws -> (HTTPResponse.Status, String) {
+        try await client.execute(uri: uri, method: .get, headers: token.map { [.authorization: "Bearer \($0)"] } ?? [:]) {
+            ($0.status, String(buffer: $0.body))
+        }
     }
 
     private func apiTable(_ client: some TestClientProtocol, _ query: String) async throws -> StatisticsTableView {
@@ -57,11 +67,12 @@ struct DashboardTests {
     @Test("Every page renders in both languages, small, with a title, summary, table and downloads for each chart")
     func pagesRender() async throws {
         let (store, _) = try await loadedStore()
-        let app = Application(router: PuenteServer.router(store: store))
+        let token = try await token(store)
+        let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
         try await app.test(.router) { client in
             for page in Self.pages {
                 for lang in ["es", "en"] {
-                    let (status, html) = try await get(client, page + (lang == "en" ? "?lang=en" : ""))
+                    let (status, html) = try await get(client, page + (lang == "en" ? "?lang=en" : ""), token: token)
                     #expect(status == .ok, "\(page)")
                     #expect(html.contains("<html lang=\"\(lang)\">"))
                     #expect(html.utf8.count < 300_000, "\(page) is \(html.utf8.count) bytes")
@@ -90,7 +101,7 @@ struct DashboardTests {
     @Test("Figures on the pages equal what the API publishes for the same filters")
     func figuresMatchAPI() async throws {
         let (store, _) = try await loadedStore()
-        let app = Application(router: PuenteServer.router(store: store))
+        let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
         try await app.test(.router) { client in
             // Overview: the latest year is the default period.
             let byYear = try await apiTable(client, "measure=returns&by=year")
@@ -132,14 +143,15 @@ struct DashboardTests {
     @Test("Every download link answers with data, and the SDMX ones in SDMX-CSV")
     func downloadsWork() async throws {
         let (store, _) = try await loadedStore()
-        let app = Application(router: PuenteServer.router(store: store))
+        let token = try await token(store)
+        let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
         try await app.test(.router) { client in
             var checked = 0
             for page in Self.pages {
-                let (_, html) = try await get(client, page + "?department=SV-SS")
+                let (_, html) = try await get(client, page + "?department=SV-SS", token: token)
                 for link in html.components(separatedBy: "<a href=\"").dropFirst() where link.contains("download>") {
                     let href = String(link.prefix { $0 != "\"" }).replacingOccurrences(of: "&amp;", with: "&")
-                    let (status, body) = try await get(client, href)
+                    let (status, body) = try await get(client, href, token: token)
                     #expect(status == .ok, "\(page): \(href) → \(body.prefix(200))")
                     if href.contains("format=sdmx-csv") { #expect(body.hasPrefix("STRUCTURE,STRUCTURE_ID,ACTION")) }
                     if href.contains("filter=") { #expect(href.contains("department%3ASV-SS")) }
@@ -154,7 +166,8 @@ struct DashboardTests {
     @Test("Bad parameters get a 400 naming the parameter, never echoing its value; no personal data on any page")
     func badInputAndPrivacy() async throws {
         let (store, dir) = try await loadedStore()
-        let app = Application(router: PuenteServer.router(store: store))
+        let token = try await token(store)
+        let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
         try await app.test(.router) { client in
             for (parameter, value) in [("period", "Q9-2016"), ("country", "XXZ"), ("department", "<script>"), ("sex", "W"),
                                        ("lang", "fr"), ("map", "rivers"), ("map_value", "total")] {
@@ -171,7 +184,7 @@ struct DashboardTests {
             let documents = persons.prefix(2000).flatMap { [$0["national_id"]!, $0["passport"]!] }.filter { $0.count >= 6 }
             #expect(fullNames.count > 100)
             for page in Self.pages {
-                let (_, html) = try await get(client, page + "?lang=en")
+                let (_, html) = try await get(client, page + "?lang=en", token: token)
                 let leaked = (fullNames + documents).filter { html.contains($0) }
                 #expect(leaked.isEmpty, "\(page) shows \(leaked.count) personal values")
             }

@@ -169,3 +169,32 @@ def test_switch_language_and_map(browser):
     assert len(table_rows(browser, "returns-map-table")) == 44
     assert "lang=en" in browser.current_url
     screenshot(browser, "returns-map-2024-en")
+
+
+def test_log_in_see_the_imports_and_log_out(browser):
+    user, password = os.environ.get("PUENTE_TEST_USER"), os.environ.get("PUENTE_TEST_PASSWORD")
+    if not user:
+        pytest.skip("PUENTE_TEST_USER is not set (scripts/test creates the account)")
+    browser.delete_all_cookies()
+    browser.get(BASE + "/imports")   # not public: the login form, coming back here after
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "login")))
+    assert "next=%2Fimports" in browser.current_url
+    browser.find_element(By.NAME, "username").send_keys(user)
+    browser.find_element(By.NAME, "password").send_keys("not the password")
+    browser.find_element(By.CSS_SELECTOR, "#login button").click()
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".error")))
+    browser.find_element(By.NAME, "username").send_keys(user)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "#login button").click()
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "imports-table")))
+    assert browser.current_url.endswith("/imports")
+    cookie = browser.get_cookie("puente_session")
+    assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert browser.find_element(By.CSS_SELECTOR, "#logout span").text == user
+    rows = table_rows(browser, "imports-table")
+    assert len(rows) >= 2
+    screenshot(browser, "imports-signed-in")
+    browser.find_element(By.CSS_SELECTOR, "#logout button").click()
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "login")))   # the header's login link
+    browser.get(BASE + "/imports")
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "form#login")))

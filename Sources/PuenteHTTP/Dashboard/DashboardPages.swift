@@ -1,3 +1,4 @@
+import PuenteAccess
 import PuenteCore
 import PuenteReference
 import PuenteStatistics
@@ -34,7 +35,7 @@ struct DashboardPages: Sendable {
         labels = CodeLabels(reference: reference)
     }
 
-    func render(_ page: Page, state: DashboardState) async throws -> String {
+    func render(_ page: Page, state: DashboardState, identity: Identity? = nil) async throws -> String {
         let context = try await Context(pages: self, state: state)
         let body: String
         switch page {
@@ -44,7 +45,7 @@ struct DashboardPages: Sendable {
         case .quality: body = try await quality(context)
         case .imports: body = try await imports(context)
         }
-        return layout(page, context, body: body)
+        return layout(page, context, identity: identity, body: body)
     }
 
     // MARK: Per-request context
@@ -375,9 +376,11 @@ struct DashboardPages: Sendable {
 
     // MARK: Layout
 
-    private func layout(_ page: Page, _ context: Context, body: String) -> String {
+    private func layout(_ page: Page, _ context: Context, identity: Identity?, body: String) -> String {
         let state = context.state
-        let nav = Page.allCases.map { p in
+        // Pages the visitor may open; the imports page is for roles that handle imports.
+        let visible = Page.allCases.filter { $0 != .imports || identity?.role.holds(.imports) == true }
+        let nav = visible.map { p in
             "<a href=\"\(HTML.escape(state.link(p.rawValue)))\"\(p == page ? " aria-current=\"page\"" : "")>\(state.t(p.title))</a>"
         }.joined()
         let other: Language = state.language == .es ? .en : .es
@@ -392,7 +395,7 @@ struct DashboardPages: Sendable {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>Puente — \(state.t(page.title))</title>
         <link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"><script src="/assets/dashboard.js" defer></script></head><body>
-        <header><strong>Puente</strong><nav>\(nav)</nav>\(switchLanguage)</header>
+        <header><strong>Puente</strong><nav>\(nav)</nav>\(account(identity, page, state))\(switchLanguage)</header>
         <main><h1>\(state.t(page.title))</h1>
         \(page == .imports ? "" : filterForm(page, context))
         <p class="note">\(protection)</p>
@@ -400,6 +403,16 @@ struct DashboardPages: Sendable {
         </main><footer><a href="/openapi.json">API (OpenAPI)</a> · <a href="/api/v1/sdmx/structure">SDMX</a></footer></body></html>
 
         """
+    }
+
+    /// Who is logged in with a logout button (a POST form carrying the session's CSRF token), or a login link.
+    private func account(_ identity: Identity?, _ page: Page, _ state: DashboardState) -> String {
+        guard let identity else {
+            return "<a id=\"login\" href=\"/login?next=\(URLText.encode(state.link(page.rawValue)))\(state.language == .en ? "&amp;lang=en" : "")\">\(state.t("Entrar", "Log in"))</a>"
+        }
+        return "<form id=\"logout\" method=\"post\" action=\"/logout\"><span>\(HTML.escape(identity.user.username))</span>"
+            + "<input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(identity.credential.csrfToken ?? ""))\">"
+            + "<button type=\"submit\">\(state.t("Salir", "Log out"))</button></form>"
     }
 
     /// The filters, as a GET form so the page's address holds them.

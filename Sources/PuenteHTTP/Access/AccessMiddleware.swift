@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+import PuenteAccess
+import PuenteCore
+
+/// Resolves who is asking (a session cookie or a bearer token), applies the route's rule from
+/// `RoutePolicy`, checks CSRF tokens on session-authenticated forms, and limits request rates.
+struct AccessMiddleware: RouterMiddleware {
+    typealias Context = PuenteContext
+
+    let access: AccessService
+    let publicStatistics: Bool
+    let limiter: RateLimiter
+
+    static let sessionCookie = "puente_session"
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Unknown paths carry no endpoint: they fall through to 404.
+        guard let endpoint = context.endpointPath else { return try await next(request, context) }
+        var context = context
+        var viaSession = false
+        if let bearer = Self.bearer(request) {
+            guard let identity = try await access.authenticate(secret: bearer) else {
+                throw PuenteError(.unauthenticated, "The API token is unknown, expired or revoked.")
+            }
+            context.identity = identity
+        } else if let session = request.cookies[Self.sessionCookie]?.value,
+                  let identity = try await access.authenticate(secret: session) {
+            context.identity = identity
+            viaSession = true
+        }
+        if let identity = context.identity, !(await limiter.allow("credential:\(identity.credential.id)", cost: 1, limit: .api)) {
+            throw PuenteError(.tooManyRequests, "Too many requests with this credential; slow down and try again in a minute.")
+        }
+
+        let rule = RoutePolicy.rules[RoutePolicy.key(method: request.method.rawValue, path: endpoint)]
+        switch RoutePolicy.decide(rule, role: context.identity?.role, publicStatistics: publicStatistics) {
+        case .allow: break
+        case .needsLogin:
+            if request.method == .get, Self.wantsHTML(request) {
+                let next = request.uri.path
+                return Response(status: .seeOther, headers: [.location: "/login?next=" + URLText.encode(next)])
+            }
+            throw PuenteError(.unauthenticated, "Log in, or send an API token as `Authorization: Bearer …`.")
+        case .deny:
+            throw PuenteError(.forbidden, "Your role is not entitled to this.")
+        }
+
+        // Forms posted with a session cookie must echo the session's CSRF token; cookies are also
+        // SameSite=Strict, so this is the second line.
+        var request = request
+        if viaSession, request.method == .post, let identity = context.identity {
+            var given = request.headers[.init("X-CSRF-Token")!]
+            if given == nil {
+                // Collected once here; the handler reads the same buffer.
+                given = try await FormBody(collecting: &request, upTo: context.maxUploadSize)["csrf"]
+            }
+            guard let expected = identity.credential.csrfToken, given == expected else {
+                throw PuenteError(.forbidden, "The form is stale or came from another site; reload the page and try again.")
+            }
+        }
+        return try await next(request, context)
+    }
+
+    static func bearer(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
+    static func wantsHTML(_ request: Request) -> Bool {
+        request.headers[.accept]?.contains("text/html") == true
+    }
+
+}
+
+/// An `application/x-www-form-urlencoded` body.
+struct FormBody {
+    private var fields: [String: String] = [:]
+
+    /// Reads the request's body, refusing one larger than `limit` with 413. The request keeps the
+    /// collected body, so later readers see it too.
+    init(collecting request: inout Request, upTo limit: Int) async throws {
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: limit) } catch {
+            throw HTTPError(.contentTooLarge, message: "The request body is larger than this route accepts.")
+        }
+        self.init(String(buffer: body))
+    }
+
+    init(_ text: String) {
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            if let name = parts.first { fields[name] = parts.count > 1 ? parts[1] : "" }
+        }
+    }
+
+    subscript(name: String) -> String? { fields[name] }
+}
+
+/// Adds the headers every response needs: a strict content security policy (pages use only their
+/// own stylesheet and script), no framing, no MIME sniffing, no referrer; personal or signed-in
+/// answers are not cached.
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var policy: String {
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Oversized headers are refused before any work (the HTTP parser's own limit is far larger).
+        let headerBytes = request.headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count }
+        if headerBytes > 16 * 1024 {
+            return Responses.error(status: .init(code: 431), code: "headers_too_large", message: "The request's headers are too large.")
+        }
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] = Self.policy
+        response.headers[.init("X-Frame-Options")!] = "DENY"
+        response.headers[.init("X-Content-Type-Options")!] = "nosniff"
+        response.headers[.init("Referrer-Policy")!] = "no-referrer"
+        if response.headers[.cacheControl] == nil {
+            response.headers[.cacheControl] = request.headers[.cookie] != nil || request.headers[.authorization] != nil ? "no-store" : "no-cache"
+        }
+        return response
+    }
+}

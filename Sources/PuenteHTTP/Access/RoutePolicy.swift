@@ -1,0 +1,72 @@
+import PuenteCore
+
+/// Who may call each route: the one place access is decided. A route without a rule is refused to
+/// everyone (and fails the route-by-role test), so a new route cannot be open by accident.
+enum RouteRule: Sendable, Equatable {
+    /// Anyone, logged in or not: health, the API description, code lists, the login form.
+    case open
+    /// Disclosure-protected aggregates: anyone when the node publishes its statistics, else roles
+    /// holding `protectedStatistics`.
+    case statistics
+    /// Any logged-in account.
+    case signedIn
+    /// Roles holding the permission.
+    case requires(Permission)
+}
+
+enum RoutePolicy {
+    /// `METHOD /path` (parameters as `{name}`) → rule.
+    static let rules: [String: RouteRule] = [
+        "GET /health": .open,
+        "GET /ready": .open,
+        "GET /openapi.json": .open,
+        "GET /assets/{file}": .open,
+        "GET /login": .open,
+        "POST /login": .open,
+        "POST /logout": .signedIn,
+        "GET /api/v1/me": .signedIn,
+        "GET /": .statistics,
+        "GET /returns": .statistics,
+        "GET /movements": .statistics,
+        "GET /quality": .statistics,
+        "GET /imports": .requires(.imports),
+        "GET /api/v1/stats": .statistics,
+        "GET /api/v1/sdmx/structure": .open,
+        "GET /api/v1/measures": .open,
+        "GET /api/v1/codelists": .open,
+        "GET /api/v1/codelists/{id}": .open,
+        "GET /api/v1/imports": .requires(.imports),
+        "GET /api/v1/imports/rejections": .requires(.imports),
+        "GET /api/v1/audit": .requires(.audit),
+    ]
+
+    /// The key of a route as Hummingbird describes it (`/api/v1/codelists/:id` or `{id}`).
+    static func key(method: String, path: String) -> String {
+        let normalised = path.split(separator: "/", omittingEmptySubsequences: true).map { part in
+            part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
+        }
+        return method + " /" + normalised.joined(separator: "/")
+    }
+
+    enum Decision: Equatable {
+        case allow
+        /// Nobody is logged in and the route needs someone: 401 (the login page for browsers).
+        case needsLogin
+        /// Logged in, but the role is not entitled: 403.
+        case deny
+    }
+
+    static func decide(_ rule: RouteRule?, role: Role?, publicStatistics: Bool) -> Decision {
+        switch rule {
+        case nil: return role == nil ? .needsLogin : .deny
+        case .open?: return .allow
+        case .statistics?:
+            if publicStatistics { return .allow }
+            return decide(.requires(.protectedStatistics), role: role, publicStatistics: false)
+        case .signedIn?: return role == nil ? .needsLogin : .allow
+        case .requires(let permission)?:
+            guard let role else { return .needsLogin }
+            return role.holds(permission) ? .allow : .deny
+        }
+    }
+}
