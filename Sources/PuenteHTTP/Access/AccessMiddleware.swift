@@ -38,8 +38,10 @@ struct AccessMiddleware: RouterMiddleware {
         case .allow: break
         case .needsLogin:
             if request.method == .get, Self.wantsHTML(request) {
-                let next = request.uri.path
-                return Response(status: .seeOther, headers: [.location: "/login?next=" + URLText.encode(next)])
+                // Back to the same view after logging in, in the same language.
+                let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+                let english = request.uri.queryParameters.get("lang") == "en"
+                return Response(status: .seeOther, headers: [.location: "/login?next=" + URLText.encode(next) + (english ? "&lang=en" : "")])
             }
             throw PuenteError(.unauthenticated, "Log in, or send an API token as `Authorization: Bearer …`.")
         case .deny:
