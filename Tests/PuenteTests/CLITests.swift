@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PuenteCore
 @testable import PuenteCLI
+import PuenteTesting
 import Testing
 
 @Suite("Command line")
@@ -39,5 +40,38 @@ struct CLITests {
         try await store.close()
         #expect(throws: (any Error).self) { try Stats.parse(["--measure"]) }
         #expect(throws: (any Error).self) { try Generate.parse(["--country", "SV"]) }
+    }
+
+    @Test("users, tokens and `audit verify`: an intact trail passes, a tampered entry fails with exit status 1")
+    func auditVerify() async throws {
+        let dir = try Fixtures.tempDir()
+        let db = dir.appendingPathComponent("audit.sqlite").path
+        var create = try Users.Create.parse(["--database", db, "--username", "harvester", "--role", "regional_analyst", "--no-password"])
+        try await create.run()
+        var token = try Tokens.Create.parse(["--database", db, "--user", "harvester", "--label", "sdmx", "--days", "30"])
+        try await token.run()
+        var setRole = try Users.SetRole.parse(["--database", db, "harvester", "statistician"])
+        try await setRole.run()
+        #expect(throws: (any Error).self) { try Users.Create.parse(["--database", db, "--username", "x", "--role", "superuser"]) }
+
+        var verify = try Audit.Verify.parse(["--database", db])
+        try await verify.run()
+        let store = try await StoreOptions.parse(["--database", db]).open()
+        #expect(try await store.auditEntries(after: 0, limit: 10).map(\.action) == ["user_created", "token_created", "role_changed"])
+        let head = try #require(try await store.lastAudit()).hash
+        try await store.close()
+
+        // Someone with the file rewrites who changed the role.
+        try await StoreKind.executeBehindTheStore(["DROP TRIGGER audit_entry_no_update",
+                                                   "UPDATE audit_entry SET actor = 'cli:nobody' WHERE sequence = 3"], at: db)
+        verify = try Audit.Verify.parse(["--database", db])
+        await #expect(throws: ExitCode(1)) { try await verify.run() }
+        // Restored, it passes again; removing the last entry passes the chain but not the recorded head.
+        try await StoreKind.executeBehindTheStore(["UPDATE audit_entry SET actor = '\(commandActor)' WHERE sequence = 3"], at: db)
+        verify = try Audit.Verify.parse(["--database", db, "--expect-head", head])
+        try await verify.run()
+        try await StoreKind.executeBehindTheStore(["DROP TRIGGER audit_entry_no_delete", "DELETE FROM audit_entry WHERE sequence = 3"], at: db)
+        verify = try Audit.Verify.parse(["--database", db, "--expect-head", head])
+        await #expect(throws: ExitCode(1)) { try await verify.run() }
     }
 }
