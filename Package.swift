@@ -74,7 +74,7 @@ let package = Package(
         ], swiftSettings: strict),
         // Store conformance suite and temporary stores, shared by the tests.
         .target(name: "PuenteTesting", dependencies: [
-            "PuenteCore", "PuenteSQLite", "PuentePostgres", .product(name: "GRDB", package: "GRDB.swift"),
+            "PuenteCore", "PuenteSQLite", "PuentePostgres", "PuenteAccess", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),

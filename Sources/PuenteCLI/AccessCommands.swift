@@ -218,3 +218,68 @@ struct Audit: AsyncParsableCommand {
         }
     }
 }
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the keys that seal personal data at rest (names, documents, birth dates, quarantined rows).",
+        discussion: """
+        Rotation without downtime: `puente keys add` makes a new key active (running servers pick it up
+        from the file when they meet it); `puente keys rotate` re-seals stored values with it in short
+        transactions; `puente keys retire ID` removes an old key after making sure nothing uses it.
+        """,
+        subcommands: [Status.self, Add.self, Rotate.self, Retire.self], defaultSubcommand: Status.self)
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Where the keys are and which is active (never the keys).")
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            let ring = try store.keyring()
+            print("Keys: \(store.keyFileURL?.path ?? "$PUENTE_KEYS"); active \(ring.activeKeyID); held \(ring.keyIDs.joined(separator: ", ")).")
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a key to the key file and make it active.")
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            guard let file = store.keyFileURL else { throw ValidationError("Keys from $PUENTE_KEYS are managed where they are kept; use a key file to add one here.") }
+            _ = try store.keyring()   // creates the file on a new node
+            let id = try Keyring.addKey(file: file)
+            try await withStore(store) { try await AuditLog(store: $0).record(.init(actor: commandActor, action: "config", target: "key added:\(id)")) }
+            print("Key \(id) added and active. Now run `puente keys rotate` to re-seal stored data with it.")
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Re-seal every stored personal value with the active key.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "Rows per transaction.") var batchSize = 1_000
+
+        func run() async throws {
+            let changed = try await withStore(store) { store in
+                let changed = try await store.resealPersonalData(batchSize: batchSize)
+                try await AuditLog(store: store).record(.init(actor: commandActor, action: "config", target: "keys rotated rows:\(changed)"))
+                return changed
+            }
+            print("Re-sealed \(changed) rows with key \(try store.keyring().activeKeyID).")
+        }
+    }
+
+    struct Retire: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an old key, after re-sealing anything it still seals.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Key id, as `puente keys status` shows it.") var id: String
+
+        func run() async throws {
+            guard let file = store.keyFileURL else { throw ValidationError("Keys from $PUENTE_KEYS are managed where they are kept.") }
+            try await withStore(store) { store in
+                try await store.resealPersonalData(batchSize: 1_000)
+                try Keyring.retire(id, file: file)
+                try await AuditLog(store: store).record(.init(actor: commandActor, action: "config", target: "key retired:\(id)"))
+            }
+            print("Key \(id) retired.")
+        }
+    }
+}

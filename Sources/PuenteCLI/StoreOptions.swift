@@ -1,33 +1,68 @@
 import ArgumentParser
 import Foundation
+import PuenteAccess
 import PuenteCore
 import PuentePostgres
 import PuenteSQLite
 
-/// Chooses the store: `--database`, else `PUENTE_DATABASE_URL`, else `puente.sqlite` in the working directory.
+/// Chooses the store: `--database`, else `PUENTE_DATABASE_URL`, else `puente.sqlite` in the working
+/// directory; and the keys that seal its personal data: `--key-file`, else `PUENTE_KEYS` (the keys
+/// themselves), else `PUENTE_KEY_FILE`, else `<sqlite file>.keys` or `puente.keys`, created on first use.
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Where Puente keeps its data: a SQLite file (path or sqlite:PATH) or postgres://USER@HOST:PORT/DB.",
         discussion: "Default: $PUENTE_DATABASE_URL, else puente.sqlite in the working directory.", valueName: "url"))
     var database: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Key file sealing personal data at rest (never inside the database).",
+        discussion: "Default: $PUENTE_KEYS (the keys), else $PUENTE_KEY_FILE, else FILE.keys beside a SQLite database, else ./puente.keys.",
+        valueName: "file"))
+    var keyFile: String?
+
     var resolvedURL: String {
         database ?? ProcessInfo.processInfo.environment["PUENTE_DATABASE_URL"] ?? "sqlite:puente.sqlite"
     }
 
+    /// The key file in use, when the keys come from a file.
+    var keyFileURL: URL? {
+        let environment = ProcessInfo.processInfo.environment
+        if keyFile == nil, environment["PUENTE_KEYS"] != nil { return nil }
+        if let path = keyFile ?? environment["PUENTE_KEY_FILE"] { return URL(fileURLWithPath: path) }
+        if let path = Self.sqlitePath(resolvedURL) { return URL(fileURLWithPath: path + ".keys") }
+        return URL(fileURLWithPath: "puente.keys")
+    }
+
+    /// The keys; a missing key file is created with a fresh key (a new node), and the operator told.
+    func keyring() throws -> Keyring {
+        guard let url = keyFileURL else {
+            return try Keyring.parse(ProcessInfo.processInfo.environment["PUENTE_KEYS"] ?? "")
+        }
+        if !FileManager.default.fileExists(atPath: url.path) {
+            try Keyring.create(file: url)
+            printError("Created the key file \(url.path) that seals personal data. Back it up apart from the database: without it names and documents cannot be read.")
+        }
+        return try Keyring.load(file: url)
+    }
+
     /// Opens the store and applies pending migrations.
     func open() async throws -> any PuenteStore {
-        let store = try StoreOptions.open(resolvedURL)
+        let store = try StoreOptions.open(resolvedURL, cipher: try keyring())
         try await store.migrate()
         return store
     }
 
-    static func open(_ url: String) throws -> any PuenteStore {
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return try PostgresStore(url: url) }
+    static func sqlitePath(_ url: String) -> String? {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return nil }
         var path = url
         for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) { path = String(path.dropFirst(prefix.count)); break }
+        return path
+    }
+
+    static func open(_ url: String, cipher: any PersonalDataCipher) throws -> any PuenteStore {
+        guard let path = sqlitePath(url) else { return try PostgresStore(url: url, cipher: cipher) }
         guard !path.isEmpty else { throw ValidationError("Give --database a SQLite file path or a postgres:// URL.") }
-        return try SQLiteStore(path: path)
+        return try SQLiteStore(path: path, cipher: cipher)
     }
 }
 

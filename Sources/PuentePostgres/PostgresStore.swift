@@ -10,10 +10,13 @@ public final class PostgresStore: EventStore {
     /// and tests need no service group; `puente serve` closes it on shutdown.
     private let runner: Task<Void, Never>
     let logger: Logger
+    /// Seals personal columns and quarantined values before they are written; opens them when read.
+    let cipher: any PersonalDataCipher
 
     /// Connects to `postgres://user:password@host:port/database` (no TLS: use it on loopback or a
     /// private network; the password may also come from `PGPASSWORD`).
-    public init(url: String, logger: Logger = PostgresStore.quietLogger) throws {
+    public init(url: String, cipher: any PersonalDataCipher, logger: Logger = PostgresStore.quietLogger) throws {
+        self.cipher = cipher
         guard let c = URLComponents(string: url), ["postgres", "postgresql"].contains(c.scheme ?? ""),
               let host = c.host, !host.isEmpty else {
             throw PuenteError(.invalidArgument, "Give the PostgreSQL database as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.")
@@ -99,7 +102,7 @@ public final class PostgresStore: EventStore {
                 try await conn.copyFrom(table: "event_staging", columns: EventColumns.names + ["position"], logger: logger) { writer in
                     var line = CopyTextLine()
                     for (position, event) in events.enumerated() {
-                        EventColumns.visit(event, importID: importID, &line)
+                        EventColumns.visit(event, importID: importID, sealing: cipher, &line)
                         line.integer(position)
                         line.endRow()
                         if line.buffer.readableBytes >= 1 << 20 {
@@ -158,7 +161,7 @@ public final class PostgresStore: EventStore {
                 for row in rows {
                     try await conn.query("""
                         INSERT INTO rejected_row (import_id, file, row_number, values_json, reasons_json)
-                        VALUES (\(importID), \(row.file), \(row.row), \(try JSONText.encode(row.values)), \(try JSONText.encode(row.reasons)))
+                        VALUES (\(importID), \(row.file), \(row.row), \(try JSONText.encode(cipher.seal(values: row.values))), \(try JSONText.encode(row.reasons)))
                         """, logger: logger)
                 }
             }
@@ -240,7 +243,7 @@ public final class PostgresStore: EventStore {
             let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
             for try await (id, batch, file, row, values, reasons, resolvedBy) in
                 rows.decode((Int64, Int64, String, Int, String, String, Int64?).self) {
-                out.append(RejectedRow(id: id, importID: batch, file: file, row: row, values: try JSONText.decode(values),
+                out.append(RejectedRow(id: id, importID: batch, file: file, row: row, values: try cipher.open(values: JSONText.decode(values)),
                                        reasons: try JSONText.decode(reasons), resolvedBy: resolvedBy))
             }
             return out
@@ -255,7 +258,7 @@ public final class PostgresStore: EventStore {
             for try await row in try await client.query(Self.query(sql, [.integer(Int(importID)), .integer(limit)]), logger: logger) {
                 let cells = row.makeRandomAccess()
                 let values = try (0..<cells.count).map { try Self.cellValue(cells[$0], integer: integer[$0]) }
-                if let event = EventColumns.event(from: values) { out.append(event) }
+                if let event = try EventColumns.event(opening: cipher, from: values) { out.append(event) }
             }
             return out
         }

@@ -8,9 +8,12 @@ import PuenteCore
 /// A file store uses WAL and a `DatabasePool`, so the server answers queries while an import writes.
 public struct SQLiteStore: EventStore {
     let writer: any DatabaseWriter
+    /// Seals personal columns and quarantined values before they are written; opens them when read.
+    let cipher: any PersonalDataCipher
 
     /// Opens (creating if needed) the database at `path`; `:memory:` gives a private in-memory store.
-    public init(path: String) throws {
+    public init(path: String, cipher: any PersonalDataCipher) throws {
+        self.cipher = cipher
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
@@ -67,7 +70,7 @@ public struct SQLiteStore: EventStore {
             var duplicates: [Int] = []
             for (position, event) in events.enumerated() {
                 binder.index = 1
-                EventColumns.visit(event, importID: importID, &binder)
+                EventColumns.visit(event, importID: importID, sealing: cipher, &binder)
                 let status = sqlite3_step(binder.statement)
                 sqlite3_reset(binder.statement)
                 guard status == SQLITE_DONE else {
@@ -109,7 +112,7 @@ public struct SQLiteStore: EventStore {
                 INSERT INTO rejected_row (import_id, file, row_number, values_json, reasons_json) VALUES (?, ?, ?, ?, ?)
                 """)
             for row in rows {
-                try statement.execute(arguments: [importID, row.file, row.row, try JSONText.encode(row.values),
+                try statement.execute(arguments: [importID, row.file, row.row, try JSONText.encode(cipher.seal(values: row.values)),
                                                   try JSONText.encode(row.reasons)])
             }
         }
@@ -155,7 +158,7 @@ public struct SQLiteStore: EventStore {
                 """, arguments: [importID, importID, includeResolved, limit])
             return try rows.map { r in
                 RejectedRow(id: r["id"], importID: r["import_id"], file: r["file"], row: r["row_number"],
-                            values: try JSONText.decode(r["values_json"]), reasons: try JSONText.decode(r["reasons_json"]),
+                            values: try cipher.open(values: JSONText.decode(r["values_json"])), reasons: try JSONText.decode(r["reasons_json"]),
                             resolvedBy: r["resolved_by"])
             }
         }
@@ -178,7 +181,7 @@ public struct SQLiteStore: EventStore {
         try await writer.read { db in
             let sql = "SELECT id, \(EventColumns.names.joined(separator: ", ")) FROM movement_event WHERE import_id = ? ORDER BY source_row LIMIT ?"
             return try Row.fetchAll(db, sql: sql, arguments: [importID, limit]).compactMap { row in
-                EventColumns.event(from: (0..<row.count).map { Self.cellValue(row[$0] as DatabaseValue, integer: $0 == 0 || EventColumns.integerColumns.contains(EventColumns.names[$0 - 1])) })
+                try EventColumns.event(opening: cipher, from: (0..<row.count).map { Self.cellValue(row[$0] as DatabaseValue, integer: $0 == 0 || EventColumns.integerColumns.contains(EventColumns.names[$0 - 1])) })
             }
         }
     }

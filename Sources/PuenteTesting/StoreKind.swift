@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import PostgresNIO
+import PuenteAccess
 import PuenteCore
 import PuentePostgres
 import PuenteSQLite
@@ -33,6 +34,9 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
         return [.sqliteMemory, .sqliteFile]
     }()
 
+    /// The test stores' keys: fixed, so a test can reopen a store it made.
+    public static let keyring = Keyring.forTesting()
+
     /// A new, empty, migrated store of this kind.
     public func makeStore() async throws -> any PuenteStore {
         try await makeStoreWithLocation().store
@@ -46,21 +50,45 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
         switch self {
         case .sqliteMemory:
             location = ":memory:"
-            store = try SQLiteStore(path: location)
+            store = try SQLiteStore(path: location, cipher: Self.keyring)
         case .sqliteFile:
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("puente-test-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             location = dir.appendingPathComponent("store.sqlite").path
-            store = try SQLiteStore(path: location)
+            store = try SQLiteStore(path: location, cipher: Self.keyring)
         case .postgres:
             guard let url = Self.postgresURL else {
                 throw PuenteError(.storeUnavailable, "PUENTE_TEST_POSTGRES_URL is not set but CI=true requires PostgreSQL.")
             }
             location = try await Self.freshDatabase(serverURL: url)
-            store = try PostgresStore(url: location)
+            store = try PostgresStore(url: location, cipher: Self.keyring)
         }
         try await store.migrate()
         return (store, location)
+    }
+
+    /// Opens another store on an existing location, with other keys (to test rotation).
+    public static func reopen(_ location: String, cipher: any PersonalDataCipher) throws -> any PuenteStore {
+        location.hasPrefix("postgres") ? try PostgresStore(url: location, cipher: cipher) : try SQLiteStore(path: location, cipher: cipher)
+    }
+
+    /// The first column of a query run directly on a store's database, as text.
+    public static func fetchBehindTheStore(_ sql: String, at location: String) async throws -> [String?] {
+        if location.hasPrefix("postgres") {
+            guard let c = URLComponents(string: location), let host = c.host else { return [] }
+            let config = PostgresClient.Configuration(host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
+                                                      password: c.password, database: String(c.path.dropFirst()), tls: .disable)
+            let client = PostgresClient(configuration: config)
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                var out: [String?] = []
+                for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(String?.self) { out.append(value) }
+                group.cancelAll()
+                return out
+            }
+        }
+        let queue = try DatabaseQueue(path: location)
+        return try await queue.read { db in try String?.fetchAll(db, sql: sql) }
     }
 
     /// Runs statements directly on a store's database, bypassing Puente (to simulate tampering).

@@ -1,4 +1,5 @@
 import Foundation
+import PuenteAccess
 import PuenteCore
 import PuenteTesting
 import Testing
@@ -120,6 +121,49 @@ struct StoreSuiteTests {
             #expect(b.id > 0)
         }
         try await store.close()
+    }
+
+    @Test("Personal fields and quarantined values are sealed at rest, read back in clear, and re-sealed on key rotation",
+          arguments: StoreKind.available.filter { $0 != .sqliteMemory })
+    func sealedAtRest(kind: StoreKind) async throws {
+        let (store, location) = try await kind.makeStoreWithLocation()
+        let id = try await store.startImport(request())
+        let original = [Fixtures.event(key: "x", row: 1), Fixtures.event(key: "y", row: 2)]
+        _ = try await store.appendCounted(original, to: id)
+        try await store.quarantine([RejectedRow(file: "t.csv", row: 3, values: ["NOMBRE": "Rosa Elvira Cañas", "SEXO": "X"],
+                                                reasons: [RejectionReason(rule: "code_exists", field: "SEXO", expected: "F or M")])], in: id)
+        try await store.finishImport(id, counts: ImportCounts(read: 3, accepted: 2, rejected: 1))
+
+        // Behind the store: no clear name, document or birth date; each value sealed under the test key.
+        for column in EventColumns.personal {
+            let raw = try await StoreKind.fetchBehindTheStore("SELECT \(column) FROM movement_event", at: location)
+            #expect(raw.count == 2 && raw.allSatisfy { $0?.hasPrefix("pe1:t1:") == true }, "\(column)")
+        }
+        let everything = try await StoreKind.fetchBehindTheStore(
+            "SELECT given_names || surnames || birth_date || document_number FROM movement_event UNION ALL SELECT values_json FROM rejected_row",
+            at: location).compactMap { $0 }.joined()
+        for clear in ["Ana", "Pérez", "01234567", "1986", "Rosa", "Cañas"] { #expect(!everything.contains(clear), "\(clear) in clear") }
+        #expect(try await store.events(importID: id, limit: 10).map(\.person) == original.map(\.person))
+        #expect(try await store.rejectedRows(importID: id, limit: 10).first?.values["NOMBRE"] == "Rosa Elvira Cañas")
+
+        // Rotation: a new active key; the old one still opens what it sealed until everything is re-sealed.
+        let oldKey = Data(repeating: 7, count: 32).base64EncodedString()
+        let newKey = Data((0..<32).map { UInt8($0) }).base64EncodedString()
+        let rotated = try StoreKind.reopen(location, cipher: try Keyring.parse("active k2; t1 \(oldKey); k2 \(newKey)"))
+        #expect(try await rotated.events(importID: id, limit: 10).map(\.person) == original.map(\.person))
+        #expect(try await rotated.resealPersonalData(batchSize: 1) == 3)   // 2 events, 1 reject, one row per transaction
+        #expect(try await rotated.resealPersonalData(batchSize: 100) == 0)   // nothing left under the old key
+        let raw = try await StoreKind.fetchBehindTheStore("SELECT document_number FROM movement_event", at: location)
+        #expect(raw.allSatisfy { $0?.hasPrefix("pe1:k2:") == true })
+        let newOnly = try StoreKind.reopen(location, cipher: try Keyring.parse("active k2; k2 \(newKey)"))
+        #expect(try await newOnly.events(importID: id, limit: 10).map(\.person) == original.map(\.person))
+        #expect(try await newOnly.rejectedRows(importID: id, limit: 10).first?.values["NOMBRE"] == "Rosa Elvira Cañas")
+        // The old key alone no longer opens anything, and says which key is missing.
+        await #expect(throws: PuenteError.self) { try await store.events(importID: id, limit: 10) }
+        // A sealed value moved to another column does not open.
+        try await StoreKind.executeBehindTheStore(["UPDATE movement_event SET surnames = given_names"], at: location)
+        await #expect(throws: PuenteError.self) { try await newOnly.events(importID: id, limit: 10) }
+        for s in [store, rotated, newOnly] { try await s.close() }
     }
 
     @Test("Rollback removes a batch's events and rejects", arguments: StoreKind.available)

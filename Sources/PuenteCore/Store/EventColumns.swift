@@ -10,24 +10,31 @@ public enum EventColumns {
         "days_abroad", "cell_key",
     ]
 
-    /// Hands each column value of `event`, in `names` order, to `visitor`: the allocation-free path
-    /// the stores' bulk loaders take.
+    /// Columns holding personal data, stored only sealed by the store's `PersonalDataCipher`.
+    public static let personal = ["given_names", "surnames", "birth_date", "document_number"]
+
+    /// Hands each column value of `event`, in `names` order, to `visitor`, personal ones sealed: the
+    /// path the stores' bulk loaders take.
     @inlinable
-    public static func visit(_ e: MovementEvent, importID: Int64, _ v: inout some EventColumnVisitor) {
+    public static func visit(_ e: MovementEvent, importID: Int64, sealing cipher: some PersonalDataCipher,
+                             _ v: inout some EventColumnVisitor) {
         let p = e.person, r = e.returnDetails
         v.integer(Int(importID)); v.text(e.source.agency); v.text(e.source.recordKey); v.text(e.source.file)
         v.integer(e.source.row); v.text(e.type.rawValue); v.text(e.date.description); v.integer(e.date.daysSinceEpoch)
         v.integer(e.date.year); v.integer(e.date.month); v.text(e.reportingCountry); v.text(e.place)
-        v.text(e.transportMode?.rawValue); v.text(p.givenNames); v.text(p.surnames); v.text(p.sex.rawValue)
-        v.text(p.birthDate?.description); v.integer(p.age); v.text(p.nationality); v.text(p.birthCountry)
-        v.text(p.residenceCountry); v.text(p.residenceDivision); v.text(p.documentType?.rawValue); v.text(p.documentNumber)
+        v.text(e.transportMode?.rawValue); v.text(cipher.seal(p.givenNames, field: "given_names"))
+        v.text(cipher.seal(p.surnames, field: "surnames")); v.text(p.sex.rawValue)
+        v.text(cipher.seal(p.birthDate?.description, field: "birth_date")); v.integer(p.age); v.text(p.nationality); v.text(p.birthCountry)
+        v.text(p.residenceCountry); v.text(p.residenceDivision); v.text(p.documentType?.rawValue)
+        v.text(cipher.seal(p.documentNumber, field: "document_number"))
         v.text(p.migrationStatus?.rawValue); v.text(r?.returningFrom); v.text(r?.returnType?.rawValue)
         v.text(r?.childStatus?.rawValue); v.integer(r?.daysAbroad); v.integer(Int(e.cellKey))
     }
 
-    /// Rebuilds an event from a row read as `id` followed by `names`' columns.
-    public static func event(from row: [CellValue?]) -> MovementEvent? {
+    /// Rebuilds an event from a row read as `id` followed by `names`' columns, opening personal ones.
+    public static func event(opening cipher: some PersonalDataCipher, from row: [CellValue?]) throws -> MovementEvent? {
         func s(_ i: Int) -> String? { if case .text(let v)? = row[i] { return v }; return nil }
+        func personal(_ i: Int) throws -> String? { try cipher.open(s(i), field: names[i - 1]) }
         func n(_ i: Int) -> Int? {
             switch row[i] {
             case .integer(let v)?: return v
@@ -50,10 +57,10 @@ public enum EventColumns {
             type: type, date: date, reportingCountry: s(c + 10) ?? "", place: s(c + 11),
             transportMode: s(c + 12).flatMap(TransportMode.init),
             person: PersonAttributes(
-                givenNames: s(c + 13), surnames: s(c + 14), sex: s(c + 15).flatMap(Sex.init) ?? .unknown,
-                birthDate: s(c + 16).flatMap { CivilDate(iso: $0) }, age: n(c + 17), nationality: s(c + 18),
+                givenNames: try personal(c + 13), surnames: try personal(c + 14), sex: s(c + 15).flatMap(Sex.init) ?? .unknown,
+                birthDate: try personal(c + 16).flatMap { CivilDate(iso: $0) }, age: n(c + 17), nationality: s(c + 18),
                 birthCountry: s(c + 19), residenceCountry: s(c + 20), residenceDivision: s(c + 21),
-                documentType: s(c + 22).flatMap(DocumentType.init), documentNumber: s(c + 23),
+                documentType: s(c + 22).flatMap(DocumentType.init), documentNumber: try personal(c + 23),
                 migrationStatus: s(c + 24).flatMap(MigrationStatus.init)),
             returnDetails: details)
     }

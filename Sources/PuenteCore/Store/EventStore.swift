@@ -51,6 +51,11 @@ public protocol EventStore: Sendable {
     /// Hands every stored cell of one batch to `body`, streaming.
     func forEachCell(importID: Int64, _ body: (CellKey, CellTally) throws -> Void) async throws
 
+    /// Seals again, with the cipher's active key, every stored personal value that is clear or under
+    /// another key, in short transactions (the node keeps serving); returns how many rows changed.
+    @discardableResult
+    func resealPersonalData(batchSize: Int) async throws -> Int
+
     /// Releases connections. The store must not be used afterwards.
     func close() async throws
 }

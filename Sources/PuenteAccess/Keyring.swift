@@ -1,0 +1,167 @@
+import Crypto
+import Foundation
+import PuenteCore
+
+/// The keys that seal personal data at rest, with AES-256-GCM (authenticated: an altered value fails to
+/// open). Keys live in a key file or the environment, never in the database.
+///
+/// A sealed value reads `pe1:<key id>:<base64 of nonce, ciphertext and tag>`; the column name is the
+/// associated data. Rotation: `puente keys add` makes a new key active (old ones stay, so every value
+/// still opens), `puente keys rotate` re-seals stored values with it, `puente keys retire` drops an old
+/// key once nothing uses it. A running server that meets a key id it does not know reloads the file,
+/// so rotation needs no restart.
+public final class Keyring: PersonalDataCipher, @unchecked Sendable {
+    private let lock = NSLock()
+    private var keys: [String: SymmetricKey]
+    private var activeID: String
+    /// The file the keys came from, reread when a value names an unknown key.
+    private let file: URL?
+
+    static let prefix = "pe1:"
+
+    init(keys: [String: SymmetricKey], active: String, file: URL?) {
+        self.keys = keys
+        activeID = active
+        self.file = file
+    }
+
+    public var activeKeyID: String { lock.withLock { activeID } }
+    public var keyIDs: [String] { lock.withLock { keys.keys.sorted() } }
+
+    // MARK: Sealing
+
+    public func seal(_ clear: String, field: String) -> String {
+        let (id, key) = lock.withLock { (activeID, keys[activeID]!) }
+        // Sealing with a valid 256-bit key and a fresh random nonce cannot fail.
+        let box = try! AES.GCM.seal(Data(clear.utf8), using: key, authenticating: Data(field.utf8))
+        return Self.prefix + id + ":" + box.combined!.base64EncodedString()
+    }
+
+    public func open(_ stored: String, field: String) throws -> String {
+        guard stored.hasPrefix(Self.prefix) else { return stored }   // stored before encryption: rotate seals it
+        let rest = stored.dropFirst(Self.prefix.count)
+        guard let colon = rest.firstIndex(of: ":"), let combined = Data(base64Encoded: String(rest[rest.index(after: colon)...])) else {
+            throw PuenteError(.storeFailure, "A sealed value of \(field) is malformed.")
+        }
+        let id = String(rest[..<colon])
+        guard let key = try key(id) else {
+            throw PuenteError(.storeFailure, "A value of \(field) is sealed with key \(id), which the key file does not hold; "
+                + "restore the key file that goes with this database.")
+        }
+        do {
+            let box = try AES.GCM.SealedBox(combined: combined)
+            return String(decoding: try AES.GCM.open(box, using: key, authenticating: Data(field.utf8)), as: UTF8.self)
+        } catch {
+            throw PuenteError(.storeFailure, "A sealed value of \(field) does not open with key \(id): it was altered or moved.")
+        }
+    }
+
+    /// Whether a stored value should be sealed again: clear, or under a key other than the active one.
+    public func needsResealing(_ stored: String) -> Bool {
+        !stored.hasPrefix(Self.prefix + activeKeyID + ":")
+    }
+
+    private func key(_ id: String) throws -> SymmetricKey? {
+        if let key = lock.withLock({ keys[id] }) { return key }
+        guard let file, let fresh = try? Self.parse(String(contentsOf: file, encoding: .utf8), file: file) else { return nil }
+        lock.withLock {
+            keys = fresh.keys
+            activeID = fresh.activeID
+        }
+        return lock.withLock { keys[id] }
+    }
+
+    // MARK: Key files
+
+    /// Reads keys from text: `active <id>` and `<id> <base64 32-byte key>` lines; `#` comments; lines may
+    /// also be separated by `;` (for the `PUENTE_KEYS` variable).
+    public static func parse(_ text: String, file: URL? = nil) throws -> Keyring {
+        var keys: [String: SymmetricKey] = [:]
+        var active: String?
+        let source = file?.lastPathComponent ?? "PUENTE_KEYS"
+        for (n, line) in text.split(whereSeparator: { $0 == "\n" || $0 == ";" }).enumerated() {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard let first = words.first, !first.hasPrefix("#") else { continue }
+            guard words.count == 2 else {
+                throw PuenteError(.invalidInput, "Expected `active ID` or `ID KEY`.", at: InputLocation(file: source, row: n + 1))
+            }
+            if first == "active" { active = words[1]; continue }
+            guard let bytes = Data(base64Encoded: words[1]), bytes.count == 32 else {
+                throw PuenteError(.invalidInput, "Expected a 256-bit key in base64 (44 characters).", at: InputLocation(file: source, row: n + 1, field: first))
+            }
+            keys[first] = SymmetricKey(data: bytes)
+        }
+        guard let active, keys[active] != nil else {
+            throw PuenteError(.invalidInput, "The keys need an `active ID` line naming one of them.", at: InputLocation(file: source))
+        }
+        return Keyring(keys: keys, active: active, file: file)
+    }
+
+    public static func load(file: URL) throws -> Keyring {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+            throw PuenteError(.storeUnavailable, "Cannot read the key file; check its path and permissions.", at: InputLocation(file: file.path))
+        }
+        return try parse(text, file: file)
+    }
+
+    /// Writes a key file with one new key, readable by its owner only. Refuses to overwrite one.
+    @discardableResult
+    public static func create(file: URL) throws -> Keyring {
+        guard !FileManager.default.fileExists(atPath: file.path) else {
+            throw PuenteError(.conflict, "A key file exists there already; Puente never overwrites keys.", at: InputLocation(file: file.path))
+        }
+        let ring = Keyring(keys: ["k1": SymmetricKey(size: .bits256)], active: "k1", file: file)
+        try ring.write(to: file)
+        return ring
+    }
+
+    /// Adds a key and makes it active; the others stay so every stored value still opens.
+    public static func addKey(file: URL) throws -> String {
+        let ring = try load(file: file)
+        let next = (ring.keys.keys.compactMap { Int($0.dropFirst()) }.max() ?? 0) + 1
+        let id = "k\(next)"
+        ring.lock.withLock {
+            ring.keys[id] = SymmetricKey(size: .bits256)
+            ring.activeID = id
+        }
+        try ring.write(to: file)
+        return id
+    }
+
+    /// Removes a key that is not active (the caller checks that no stored value uses it).
+    public static func retire(_ id: String, file: URL) throws {
+        let ring = try load(file: file)
+        guard ring.keys[id] != nil else { throw PuenteError(.notFound, "The key file has no key \(id).") }
+        guard id != ring.activeID else { throw PuenteError(.conflict, "Key \(id) is active; add a new key and rotate first.") }
+        ring.lock.withLock { _ = ring.keys.removeValue(forKey: id) }
+        try ring.write(to: file)
+    }
+
+    /// A keyring with a fixed key, for tests only.
+    public static func forTesting() -> Keyring {
+        Keyring(keys: ["t1": SymmetricKey(data: Data(repeating: 7, count: 32))], active: "t1", file: nil)
+    }
+
+    private func write(to file: URL) throws {
+        let (keys, active) = lock.withLock { (self.keys, activeID) }
+        var text = """
+        # Puente personal-data keys (AES-256-GCM). Keep this file away from the database and its backups,
+        # and back it up separately: without it the personal data cannot be read.
+        active \(active)
+
+        """
+        for id in keys.keys.sorted() {
+            text += "\(id) " + keys[id]!.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
+        }
+        // Written to a private temporary file, then moved into place: never half-written, never world-readable.
+        let temporary = file.deletingLastPathComponent().appendingPathComponent("." + file.lastPathComponent + ".tmp")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw PuenteError(.storeUnavailable, "Cannot write the key file; check the folder is writable.", at: InputLocation(file: file.path))
+        }
+        if FileManager.default.fileExists(atPath: file.path) {
+            _ = try FileManager.default.replaceItemAt(file, withItemAt: temporary)
+        } else {
+            try FileManager.default.moveItem(at: temporary, to: file)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import PostgresNIO
+import PuenteCore
+
+extension PostgresStore {
+    public func resealPersonalData(batchSize: Int) async throws -> Int {
+        try await guarded {
+            var changed = 0
+            var after: Int64 = 0
+            // Events in batches by id, one short transaction each, so the node keeps serving.
+            while true {
+                let (last, n) = try await client.withTransaction(logger: logger) { conn -> (Int64?, Int) in
+                    let rows = try await conn.query("""
+                        SELECT id, given_names, surnames, birth_date, document_number FROM movement_event
+                        WHERE id > \(after) ORDER BY id LIMIT \(batchSize) FOR UPDATE
+                        """, logger: logger)
+                    var pending: [(Int64, [String?])] = []
+                    var last: Int64?
+                    for try await (id, given, surnames, birth, document) in rows.decode((Int64, String?, String?, String?, String?).self) {
+                        last = id
+                        let values = [given, surnames, birth, document]
+                        if values.contains(where: { $0.map(cipher.needsResealing) == true }) { pending.append((id, values)) }
+                    }
+                    for (id, values) in pending {
+                        let s = try zip(values, EventColumns.personal).map { try cipher.seal(cipher.open($0, field: $1), field: $1) }
+                        try await conn.query("""
+                            UPDATE movement_event SET given_names = \(s[0]), surnames = \(s[1]), birth_date = \(s[2]), document_number = \(s[3])
+                            WHERE id = \(id)
+                            """, logger: logger)
+                    }
+                    return (last, pending.count)
+                }
+                changed += n
+                guard let last else { break }
+                after = last
+            }
+            after = 0
+            while true {
+                let (last, n) = try await client.withTransaction(logger: logger) { conn -> (Int64?, Int) in
+                    let rows = try await conn.query("""
+                        SELECT id, values_json FROM rejected_row WHERE id > \(after) ORDER BY id LIMIT \(batchSize) FOR UPDATE
+                        """, logger: logger)
+                    var pending: [(Int64, [String: String])] = []
+                    var last: Int64?
+                    for try await (id, json) in rows.decode((Int64, String).self) {
+                        last = id
+                        let values: [String: String] = try JSONText.decode(json)
+                        if values.values.contains(where: cipher.needsResealing) { pending.append((id, values)) }
+                    }
+                    for (id, values) in pending {
+                        let sealed = try JSONText.encode(cipher.seal(values: cipher.open(values: values)))
+                        try await conn.query("UPDATE rejected_row SET values_json = \(sealed) WHERE id = \(id)", logger: logger)
+                    }
+                    return (last, pending.count)
+                }
+                changed += n
+                guard let last else { break }
+                after = last
+            }
+            return changed
+        }
+    }
+}

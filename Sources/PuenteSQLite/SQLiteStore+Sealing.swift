@@ -1,0 +1,54 @@
+import GRDB
+import PuenteCore
+
+extension SQLiteStore {
+    public func resealPersonalData(batchSize: Int) async throws -> Int {
+        let columns = EventColumns.personal
+        var changed = 0
+        // Events, then quarantined rows, each in batches by id: one short transaction per batch.
+        var after: Int64 = 0
+        while true {
+            let start = after
+            let (last, n) = try await writer.write { db -> (Int64?, Int) in
+                let rows = try Row.fetchAll(db, sql: "SELECT id, \(columns.joined(separator: ", ")) FROM movement_event WHERE id > ? ORDER BY id LIMIT ?",
+                                            arguments: [start, batchSize])
+                var n = 0
+                for row in rows {
+                    let values: [String?] = columns.indices.map { row[$0 + 1] }
+                    guard values.contains(where: { $0.map(cipher.needsResealing) == true }) else { continue }
+                    let sealed = try zip(values, columns).map { value, column in
+                        try cipher.seal(cipher.open(value, field: column), field: column)
+                    }
+                    try db.execute(sql: "UPDATE movement_event SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE id = ?",
+                                   arguments: StatementArguments(sealed + [String(row["id"] as Int64)]))
+                    n += 1
+                }
+                return (rows.last?["id"], n)
+            }
+            changed += n
+            guard let last else { break }
+            after = last
+        }
+        after = 0
+        while true {
+            let start = after
+            let (last, n) = try await writer.write { db -> (Int64?, Int) in
+                let rows = try Row.fetchAll(db, sql: "SELECT id, values_json FROM rejected_row WHERE id > ? ORDER BY id LIMIT ?",
+                                            arguments: [start, batchSize])
+                var n = 0
+                for row in rows {
+                    let values: [String: String] = try JSONText.decode(row["values_json"])
+                    guard values.values.contains(where: cipher.needsResealing) else { continue }
+                    try db.execute(sql: "UPDATE rejected_row SET values_json = ? WHERE id = ?",
+                                   arguments: [try JSONText.encode(cipher.seal(values: cipher.open(values: values))), row["id"] as Int64])
+                    n += 1
+                }
+                return (rows.last?["id"], n)
+            }
+            changed += n
+            guard let last else { break }
+            after = last
+        }
+        return changed
+    }
+}
