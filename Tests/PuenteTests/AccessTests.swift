@@ -258,4 +258,25 @@ struct AccessTests {
         #expect(!hasher.verify("correct horse battery", against: "scrypt$10$8$1$bad"))
         #expect(!hasher.verify("correct horse battery", against: a.replacingOccurrences(of: "scrypt$10", with: "scrypt$11")))
     }
+
+    @Test("Retention and erasure go through the audit trail with their reason; an erasure needs one")
+    func retentionAndErasure() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let id = try await store.startImport(ImportRequest(profile: "t", agency: "TEST", file: "t.csv", contentHash: "x"))
+        _ = try await store.appendCounted([Fixtures.event(key: "a", date: "2012-05-01"), Fixtures.event(key: "b", date: "2020-05-01")], to: id)
+        try await store.finishImport(id, counts: ImportCounts(read: 2, accepted: 2))
+        let protection = DataProtection(store: store)
+        await #expect(throws: PuenteError.self) { try await protection.erase(agency: "TEST", recordKeys: ["b"], reason: "asked", by: "dpo") }
+        #expect(try await protection.erase(agency: "TEST", recordKeys: ["b"], reason: "Request 2026-114 by the person, approved by the DPO", by: "dpo") == 1)
+        // Ten years back from 23 November 2026: the 2012 event loses its personal fields, the 2020 one was erased already.
+        let now = try Date("2026-11-23T12:00:00Z", strategy: .iso8601)
+        let result = try await protection.applyRetention(RetentionPolicy(personalDataYears: 10, rejectsDays: 365), now: now, by: "system:retention")
+        #expect(result.events == 1)
+        #expect(try await store.events(importID: id, limit: 5).allSatisfy { $0.person.givenNames == nil })
+        let entries = try await store.auditEntries(after: 0, limit: 10)
+        #expect(entries.map(\.action) == ["erasure", "retention"])
+        #expect(entries[0].purpose?.hasPrefix("Request 2026-114") == true && entries[1].target.contains("before 2016-11-23"))
+        #expect(try await AuditLog(store: store).verify().intact)
+        try await store.close()
+    }
 }

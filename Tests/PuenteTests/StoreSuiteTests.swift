@@ -166,6 +166,33 @@ struct StoreSuiteTests {
         for s in [store, rotated, newOnly] { try await s.close() }
     }
 
+    @Test("Erasure and retention remove personal fields but keep every count; old rejects are deleted", arguments: StoreKind.available)
+    func erasureAndRetention(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let id = try await store.startImport(request())
+        let events = [Fixtures.event(key: "old", date: "2010-01-10", row: 1), Fixtures.event(key: "mid", date: "2016-03-05", row: 2),
+                      Fixtures.event(key: "new", date: "2024-06-01", row: 3)]
+        _ = try await store.appendCounted(events, to: id)
+        try await store.quarantine([RejectedRow(file: "t.csv", row: 4, values: ["NOMBRE": "x"], reasons: [])], in: id)
+        try await store.finishImport(id, counts: ImportCounts(read: 4, accepted: 3, rejected: 1))
+        let cellsBefore = try await store.countCells(groupBy: [.year, .sex])
+
+        #expect(try await store.erasePersonalData(agency: "TEST", recordKeys: ["mid", "unknown"]) == 1)
+        #expect(try await store.erasePersonalData(agency: "OTHER", recordKeys: ["new"]) == 0)
+        var back = Dictionary(uniqueKeysWithValues: try await store.events(importID: id, limit: 10).map { ($0.source.recordKey, $0) })
+        #expect(back["mid"]?.person.givenNames == nil && back["mid"]?.person.documentNumber == nil && back["mid"]?.person.birthDate == nil)
+        #expect(back["mid"]?.person.age == 30 && back["mid"]?.person.sex == .male)   // what statistics count stays
+        #expect(back["new"]?.person.givenNames == "Ana María")
+
+        let (expired, rejects) = try await store.expirePersonalData(eventsBefore: CivilDate(iso: "2015-01-01")!, rejectsBefore: "9999-01-01")
+        #expect(expired == 1 && rejects == 1)
+        back = Dictionary(uniqueKeysWithValues: try await store.events(importID: id, limit: 10).map { ($0.source.recordKey, $0) })
+        #expect(back["old"]?.person.surnames == nil && back["new"]?.person.surnames == "Pérez López")
+        #expect(try await store.rejectedRows(importID: id, limit: 10).isEmpty)
+        #expect(Set(try await store.countCells(groupBy: [.year, .sex])) == Set(cellsBefore))   // published figures unchanged
+        try await store.close()
+    }
+
     @Test("Rollback removes a batch's events and rejects", arguments: StoreKind.available)
     func rollback(kind: StoreKind) async throws {
         let store = try await kind.makeStore()

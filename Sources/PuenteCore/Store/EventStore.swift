@@ -51,6 +51,15 @@ public protocol EventStore: Sendable {
     /// Hands every stored cell of one batch to `body`, streaming.
     func forEachCell(importID: Int64, _ body: (CellKey, CellTally) throws -> Void) async throws
 
+    /// Erases the personal fields (names, birth date, document number) of the events with these keys in
+    /// an agency's system, keeping their statistical columns, so aggregates already published do not
+    /// change. Returns how many events were erased.
+    func erasePersonalData(agency: String, recordKeys: [String]) async throws -> Int
+
+    /// Retention: erases the personal fields of events dated before `eventsBefore`, and deletes rows in
+    /// quarantine of imports started before `rejectsBefore` (ISO 8601). Returns both counts.
+    func expirePersonalData(eventsBefore: CivilDate, rejectsBefore: String) async throws -> (events: Int, rejects: Int)
+
     /// Seals again, with the cipher's active key, every stored personal value that is clear or under
     /// another key, in short transactions (the node keeps serving); returns how many rows changed.
     @discardableResult

@@ -2,6 +2,38 @@ import PostgresNIO
 import PuenteCore
 
 extension PostgresStore {
+    /// Personal columns set to NULL: the event keeps everything statistics count.
+    private static let erasing = EventColumns.personal.map { "\($0) = NULL" }.joined(separator: ", ")
+    private static let anyPersonal = "(" + EventColumns.personal.map { "\($0) IS NOT NULL" }.joined(separator: " OR ") + ")"
+
+    public func erasePersonalData(agency: String, recordKeys: [String]) async throws -> Int {
+        try await guarded {
+            let rows = try await client.query("""
+                UPDATE movement_event SET \(unescaped: Self.erasing)
+                WHERE agency = \(agency) AND record_key = ANY(\(recordKeys)) AND \(unescaped: Self.anyPersonal) RETURNING id
+                """, logger: logger)
+            var n = 0
+            for try await _ in rows.decode(Int64.self) { n += 1 }
+            return n
+        }
+    }
+
+    public func expirePersonalData(eventsBefore: CivilDate, rejectsBefore: String) async throws -> (events: Int, rejects: Int) {
+        try await guarded {
+            try await client.withTransaction(logger: logger) { conn in
+                var events = 0, rejects = 0
+                for try await _ in try await conn.query("""
+                    UPDATE movement_event SET \(unescaped: Self.erasing)
+                    WHERE event_day < \(eventsBefore.daysSinceEpoch) AND \(unescaped: Self.anyPersonal) RETURNING id
+                    """, logger: logger).decode(Int64.self) { events += 1 }
+                for try await _ in try await conn.query("""
+                    DELETE FROM rejected_row WHERE import_id IN (SELECT id FROM import_batch WHERE started_at < \(rejectsBefore)) RETURNING id
+                    """, logger: logger).decode(Int64.self) { rejects += 1 }
+                return (events, rejects)
+            }
+        }
+    }
+
     public func resealPersonalData(batchSize: Int) async throws -> Int {
         try await guarded {
             var changed = 0

@@ -2,6 +2,33 @@ import GRDB
 import PuenteCore
 
 extension SQLiteStore {
+    /// Personal columns set to NULL: the event keeps everything statistics count.
+    private static let erasing = EventColumns.personal.map { "\($0) = NULL" }.joined(separator: ", ")
+    private static let anyPersonal = "(" + EventColumns.personal.map { "\($0) IS NOT NULL" }.joined(separator: " OR ") + ")"
+
+    public func erasePersonalData(agency: String, recordKeys: [String]) async throws -> Int {
+        try await writer.write { db in
+            var n = 0
+            for key in recordKeys {
+                try db.execute(sql: "UPDATE movement_event SET \(Self.erasing) WHERE agency = ? AND record_key = ? AND \(Self.anyPersonal)",
+                               arguments: [agency, key])
+                n += db.changesCount
+            }
+            return n
+        }
+    }
+
+    public func expirePersonalData(eventsBefore: CivilDate, rejectsBefore: String) async throws -> (events: Int, rejects: Int) {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE movement_event SET \(Self.erasing) WHERE event_day < ? AND \(Self.anyPersonal)",
+                           arguments: [eventsBefore.daysSinceEpoch])
+            let events = db.changesCount
+            try db.execute(sql: "DELETE FROM rejected_row WHERE import_id IN (SELECT id FROM import_batch WHERE started_at < ?)",
+                           arguments: [rejectsBefore])
+            return (events, db.changesCount)
+        }
+    }
+
     public func resealPersonalData(batchSize: Int) async throws -> Int {
         let columns = EventColumns.personal
         var changed = 0
