@@ -27,6 +27,27 @@ struct ReadingTests {
         for chunk in [1, 2, 3, 7] { #expect(parse(bytes, delimiter: ";", chunk: chunk) == expected) }
     }
 
+    @Test("Records the caller keeps are sized by their fields, not by the capacity of earlier records")
+    func recordCapacity() {
+        // As the export reader does: keep records in batches, drop each batch when the next is full,
+        // with allocations of other sizes in between (which made the allocator round record arrays
+        // up, and the parser carried the rounded capacity on to the next record).
+        var parser = CSVParser()
+        var batch: [[String]] = []
+        var others: [[UInt8]] = []
+        var widest = 0
+        let row = Array("2016-000000001,Egreso,2016-01-01,Puerto Quetzal,Marítima,Ángela,Sierra Martínez,Femenino\n".utf8)
+        for n in 0..<50_000 {
+            parser.feed(row) { fields, _ in
+                widest = max(widest, fields.capacity)
+                batch.append(fields)
+            }
+            others.append([UInt8](repeating: 0, count: 16 * (n % 23) + 40))
+            if batch.count == 2_000 { batch = []; others.shuffle(); others.removeLast(others.count / 2) }
+        }
+        #expect(widest <= 16)
+    }
+
     @Test("Windows-1252 decodes accents and the 0x80–0x9F block; detection tells it from UTF-8")
     func windows1252() {
         let bytes: [UInt8] = Array("Jos".utf8) + [0xE9, UInt8(ascii: ","), 0x93] + Array("Cañas".utf8.map { $0 }) + [0x94]
