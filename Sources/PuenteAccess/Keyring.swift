@@ -1,4 +1,7 @@
 import Crypto
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import PuenteCore
 
@@ -16,6 +19,7 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     private var activeID: String
     /// The file the keys came from, reread when a value names an unknown key.
     private let file: URL?
+    private var nonces = NonceSource()
 
     static let prefix = "pe1:"
 
@@ -31,9 +35,9 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     // MARK: Sealing
 
     public func seal(_ clear: String, field: String) -> String {
-        let (id, key) = lock.withLock { (activeID, keys[activeID]!) }
-        // Sealing with a valid 256-bit key and a fresh random nonce cannot fail.
-        let box = try! AES.GCM.seal(Data(clear.utf8), using: key, authenticating: Data(field.utf8))
+        let (id, key, nonce) = lock.withLock { (activeID, keys[activeID]!, nonces.next()) }
+        // Sealing with a valid 256-bit key and a 96-bit nonce cannot fail.
+        let box = try! AES.GCM.seal(Data(clear.utf8), using: key, nonce: nonce, authenticating: Data(field.utf8))
         return Self.prefix + id + ":" + box.combined!.base64EncodedString()
     }
 
@@ -163,5 +167,23 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         } else {
             try FileManager.default.moveItem(at: temporary, to: file)
         }
+    }
+}
+
+/// Random 96-bit nonces, drawn from the kernel a few hundred at a time: asking for each one cost more
+/// than the encryption itself. Random nonces stay safe for up to 2^32 seals per key; rotate well before.
+struct NonceSource {
+    private var buffer = [UInt8](repeating: 0, count: 12 * 512)
+    private var used = 12 * 512
+
+    mutating func next() -> AES.GCM.Nonce {
+        if used == buffer.count {
+            // One call to the kernel's random source for the whole buffer.
+            buffer.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
+            used = 0
+        }
+        defer { used += 12 }
+        // A slice of 12 bytes is always a valid nonce.
+        return try! AES.GCM.Nonce(data: buffer[used..<(used + 12)])
     }
 }

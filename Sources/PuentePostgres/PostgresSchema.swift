@@ -158,5 +158,10 @@ enum PostgresSchema {
             """,
             "CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()",
         ]),
+        ("0005-sealed-person", [
+            // An event's personal fields are sealed together in one column; the one-by-one columns stay
+            // for rows older versions wrote, until `puente keys rotate` moves them.
+            "ALTER TABLE movement_event ADD COLUMN person_sealed TEXT",
+        ]),
     ]
 }

@@ -2,9 +2,10 @@ import PostgresNIO
 import PuenteCore
 
 extension PostgresStore {
-    /// Personal columns set to NULL: the event keeps everything statistics count.
-    private static let erasing = EventColumns.personal.map { "\($0) = NULL" }.joined(separator: ", ")
-    private static let anyPersonal = "(" + EventColumns.personal.map { "\($0) IS NOT NULL" }.joined(separator: " OR ") + ")"
+    /// The personal columns set to NULL: the event keeps everything statistics count.
+    private static let erasing = ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) = NULL" }.joined(separator: ", ")
+    private static let anyPersonal = "(" + ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) IS NOT NULL" }
+        .joined(separator: " OR ") + ")"
 
     public func erasePersonalData(agency: String, recordKeys: [String]) async throws -> Int {
         try await guarded {
@@ -42,21 +43,23 @@ extension PostgresStore {
             while true {
                 let (last, n) = try await client.withTransaction(logger: logger) { conn -> (Int64?, Int) in
                     let rows = try await conn.query("""
-                        SELECT id, given_names, surnames, birth_date, document_number FROM movement_event
+                        SELECT id, agency, record_key, person_sealed, given_names, surnames, birth_date, document_number FROM movement_event
                         WHERE id > \(after) ORDER BY id LIMIT \(batchSize) FOR UPDATE
                         """, logger: logger)
-                    var pending: [(Int64, [String?])] = []
+                    var pending: [(Int64, String?)] = []
                     var last: Int64?
-                    for try await (id, given, surnames, birth, document) in rows.decode((Int64, String?, String?, String?, String?).self) {
+                    for try await (id, agency, key, sealed, given, surnames, birth, document) in
+                        rows.decode((Int64, String, String, String?, String?, String?, String?, String?).self) {
                         last = id
-                        let values = [given, surnames, birth, document]
-                        if values.contains(where: { $0.map(cipher.needsResealing) == true }) { pending.append((id, values)) }
+                        let legacy = [given, surnames, birth, document]
+                        guard sealed.map(cipher.needsResealing) == true || legacy.contains(where: { $0 != nil }) else { continue }
+                        let context = EventColumns.sealContext(agency: agency, recordKey: key)
+                        let fields = try PersonalBundle.open(sealed: sealed, legacy: legacy, cipher: cipher, context: context)
+                        pending.append((id, PersonalBundle.encode(fields).map { cipher.seal($0, field: context) }))
                     }
-                    for (id, values) in pending {
-                        let s = try zip(values, EventColumns.personal).map { try cipher.seal(cipher.open($0, field: $1), field: $1) }
+                    for (id, sealed) in pending {
                         try await conn.query("""
-                            UPDATE movement_event SET given_names = \(s[0]), surnames = \(s[1]), birth_date = \(s[2]), document_number = \(s[3])
-                            WHERE id = \(id)
+                            UPDATE movement_event SET \(unescaped: Self.erasing), person_sealed = \(sealed) WHERE id = \(id)
                             """, logger: logger)
                     }
                     return (last, pending.count)

@@ -252,9 +252,10 @@ public final class PostgresStore: EventStore {
 
     public func events(importID: Int64, limit: Int) async throws -> [MovementEvent] {
         try await guarded {
-            let sql = "SELECT id, \(EventColumns.names.joined(separator: ", ")) FROM movement_event WHERE import_id = $1 ORDER BY source_row LIMIT $2"
+            let columns = EventColumns.readColumns
+            let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = $1 ORDER BY source_row LIMIT $2"
             var out: [MovementEvent] = []
-            let integer = [true] + EventColumns.names.map { EventColumns.integerColumns.contains($0) }
+            let integer = columns.map { EventColumns.integerColumns.contains($0) }
             for try await row in try await client.query(Self.query(sql, [.integer(Int(importID)), .integer(limit)]), logger: logger) {
                 let cells = row.makeRandomAccess()
                 let values = try (0..<cells.count).map { try Self.cellValue(cells[$0], integer: integer[$0]) }

@@ -152,6 +152,11 @@ enum SQLiteSchema {
                 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
                 """)
         }
+        m.registerMigration("0005-sealed-person") { db in
+            // An event's personal fields are sealed together in one column; the one-by-one columns stay
+            // for rows older versions wrote, until `puente keys rotate` moves them.
+            try db.execute(sql: "ALTER TABLE movement_event ADD COLUMN person_sealed TEXT")
+        }
         return m
     }
 }

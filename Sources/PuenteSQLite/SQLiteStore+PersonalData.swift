@@ -2,9 +2,10 @@ import GRDB
 import PuenteCore
 
 extension SQLiteStore {
-    /// Personal columns set to NULL: the event keeps everything statistics count.
-    private static let erasing = EventColumns.personal.map { "\($0) = NULL" }.joined(separator: ", ")
-    private static let anyPersonal = "(" + EventColumns.personal.map { "\($0) IS NOT NULL" }.joined(separator: " OR ") + ")"
+    /// The personal columns set to NULL: the event keeps everything statistics count.
+    private static let erasing = ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) = NULL" }.joined(separator: ", ")
+    private static let anyPersonal = "(" + ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) IS NOT NULL" }
+        .joined(separator: " OR ") + ")"
 
     public func erasePersonalData(agency: String, recordKeys: [String]) async throws -> Int {
         try await writer.write { db in
@@ -30,7 +31,7 @@ extension SQLiteStore {
     }
 
     public func resealPersonalData(batchSize: Int) async throws -> Int {
-        let columns = EventColumns.personal
+        let columns = ["agency", "record_key", EventColumns.sealedColumn] + EventColumns.legacyPersonal
         var changed = 0
         // Events, then quarantined rows, each in batches by id: one short transaction per batch.
         var after: Int64 = 0
@@ -41,13 +42,13 @@ extension SQLiteStore {
                                             arguments: [start, batchSize])
                 var n = 0
                 for row in rows {
-                    let values: [String?] = columns.indices.map { row[$0 + 1] }
-                    guard values.contains(where: { $0.map(cipher.needsResealing) == true }) else { continue }
-                    let sealed = try zip(values, columns).map { value, column in
-                        try cipher.seal(cipher.open(value, field: column), field: column)
-                    }
-                    try db.execute(sql: "UPDATE movement_event SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE id = ?",
-                                   arguments: StatementArguments(sealed + [String(row["id"] as Int64)]))
+                    let sealed: String? = row[3]
+                    let legacy: [String?] = (4...7).map { row[$0] }
+                    guard sealed.map(cipher.needsResealing) == true || legacy.contains(where: { $0 != nil }) else { continue }
+                    let context = EventColumns.sealContext(agency: row[1], recordKey: row[2])
+                    let fields = try PersonalBundle.open(sealed: sealed, legacy: legacy, cipher: cipher, context: context)
+                    try db.execute(sql: "UPDATE movement_event SET \(Self.erasing), \(EventColumns.sealedColumn) = ? WHERE id = ?",
+                                   arguments: [PersonalBundle.encode(fields).map { cipher.seal($0, field: context) }, row["id"] as Int64])
                     n += 1
                 }
                 return (rows.last?["id"], n)

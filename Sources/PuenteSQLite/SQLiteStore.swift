@@ -179,9 +179,12 @@ public struct SQLiteStore: EventStore {
 
     public func events(importID: Int64, limit: Int) async throws -> [MovementEvent] {
         try await writer.read { db in
-            let sql = "SELECT id, \(EventColumns.names.joined(separator: ", ")) FROM movement_event WHERE import_id = ? ORDER BY source_row LIMIT ?"
+            let columns = EventColumns.readColumns
+            let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = ? ORDER BY source_row LIMIT ?"
             return try Row.fetchAll(db, sql: sql, arguments: [importID, limit]).compactMap { row in
-                try EventColumns.event(opening: cipher, from: (0..<row.count).map { Self.cellValue(row[$0] as DatabaseValue, integer: $0 == 0 || EventColumns.integerColumns.contains(EventColumns.names[$0 - 1])) })
+                try EventColumns.event(opening: cipher, from: columns.indices.map {
+                    Self.cellValue(row[$0] as DatabaseValue, integer: EventColumns.integerColumns.contains(columns[$0]))
+                })
             }
         }
     }

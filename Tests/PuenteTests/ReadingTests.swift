@@ -107,4 +107,16 @@ struct ReadingTests {
         #expect(problems.contains("YYYY.DD"))
         #expect(problems.contains("eventDate"))
     }
+
+    @Test("A person's sealed fields survive any characters, absent fields and empty ones")
+    func personalBundle() {
+        let cases: [[String?]] = [["Ana María", "Pérez López", "1986-03-01", "01234567-8"], [nil, "O'Neil-Ruiz", nil, nil],
+                                  ["12:34", "-", "", "ñ:ñ-1:"], ["José 🇸🇻", nil, nil, "A1"]]
+        for fields in cases {
+            let text = PersonalBundle.encode(fields)
+            #expect(text.flatMap(PersonalBundle.decode) == fields, "\(fields)")
+        }
+        #expect(PersonalBundle.encode([nil, nil, nil, nil]) == nil)
+        for bad in ["", "5:abc---", "-", "3:abc-", "x:abc---", "3:abc----"] { #expect(PersonalBundle.decode(bad) == nil, "\(bad)") }
+    }
 }

@@ -134,14 +134,15 @@ struct StoreSuiteTests {
                                                 reasons: [RejectionReason(rule: "code_exists", field: "SEXO", expected: "F or M")])], in: id)
         try await store.finishImport(id, counts: ImportCounts(read: 3, accepted: 2, rejected: 1))
 
-        // Behind the store: no clear name, document or birth date; each value sealed under the test key.
-        for column in EventColumns.personal {
-            let raw = try await StoreKind.fetchBehindTheStore("SELECT \(column) FROM movement_event", at: location)
-            #expect(raw.count == 2 && raw.allSatisfy { $0?.hasPrefix("pe1:t1:") == true }, "\(column)")
+        // Behind the store: no clear name, document or birth date; each event's fields sealed together
+        // under the test key, the one-by-one columns of older versions empty.
+        let sealed = try await StoreKind.fetchBehindTheStore("SELECT person_sealed FROM movement_event", at: location)
+        #expect(sealed.count == 2 && sealed.allSatisfy { $0?.hasPrefix("pe1:t1:") == true })
+        for column in EventColumns.legacyPersonal {
+            #expect(try await StoreKind.fetchBehindTheStore("SELECT \(column) FROM movement_event", at: location) == [nil, nil])
         }
         let everything = try await StoreKind.fetchBehindTheStore(
-            "SELECT given_names || surnames || birth_date || document_number FROM movement_event UNION ALL SELECT values_json FROM rejected_row",
-            at: location).compactMap { $0 }.joined()
+            "SELECT person_sealed FROM movement_event UNION ALL SELECT values_json FROM rejected_row", at: location).compactMap { $0 }.joined()
         for clear in ["Ana", "Pérez", "01234567", "1986", "Rosa", "Cañas"] { #expect(!everything.contains(clear), "\(clear) in clear") }
         #expect(try await store.events(importID: id, limit: 10).map(\.person) == original.map(\.person))
         #expect(try await store.rejectedRows(importID: id, limit: 10).first?.values["NOMBRE"] == "Rosa Elvira Cañas")
@@ -153,15 +154,27 @@ struct StoreSuiteTests {
         #expect(try await rotated.events(importID: id, limit: 10).map(\.person) == original.map(\.person))
         #expect(try await rotated.resealPersonalData(batchSize: 1) == 3)   // 2 events, 1 reject, one row per transaction
         #expect(try await rotated.resealPersonalData(batchSize: 100) == 0)   // nothing left under the old key
-        let raw = try await StoreKind.fetchBehindTheStore("SELECT document_number FROM movement_event", at: location)
+        let raw = try await StoreKind.fetchBehindTheStore("SELECT person_sealed FROM movement_event", at: location)
         #expect(raw.allSatisfy { $0?.hasPrefix("pe1:k2:") == true })
         let newOnly = try StoreKind.reopen(location, cipher: try Keyring.parse("active k2; k2 \(newKey)"))
         #expect(try await newOnly.events(importID: id, limit: 10).map(\.person) == original.map(\.person))
         #expect(try await newOnly.rejectedRows(importID: id, limit: 10).first?.values["NOMBRE"] == "Rosa Elvira Cañas")
         // The old key alone no longer opens anything, and says which key is missing.
         await #expect(throws: PuenteError.self) { try await store.events(importID: id, limit: 10) }
-        // A sealed value moved to another column does not open.
-        try await StoreKind.executeBehindTheStore(["UPDATE movement_event SET surnames = given_names"], at: location)
+        // Rows written one column at a time by an older version (in clear) are read, and sealed by rotation.
+        try await StoreKind.executeBehindTheStore(["""
+            UPDATE movement_event SET person_sealed = NULL, given_names = 'Ana María', surnames = 'Pérez López',
+            document_number = '01234567-8' WHERE record_key = 'y'
+            """], at: location)
+        let legacy = try #require(try await newOnly.events(importID: id, limit: 10).last)
+        #expect(legacy.person.givenNames == "Ana María" && legacy.person.birthDate == nil)
+        #expect(try await newOnly.resealPersonalData(batchSize: 10) == 1)
+        #expect(try await StoreKind.fetchBehindTheStore("SELECT given_names FROM movement_event", at: location) == [nil, nil])
+        #expect(try await newOnly.events(importID: id, limit: 10).last?.person.documentNumber == "01234567-8")
+        // A person's sealed fields copied onto another event do not open there.
+        try await StoreKind.executeBehindTheStore(["""
+            UPDATE movement_event SET person_sealed = (SELECT person_sealed FROM movement_event WHERE record_key = 'x') WHERE record_key = 'y'
+            """], at: location)
         await #expect(throws: PuenteError.self) { try await newOnly.events(importID: id, limit: 10) }
         for s in [store, rotated, newOnly] { try await s.close() }
     }

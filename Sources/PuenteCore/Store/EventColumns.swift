@@ -4,14 +4,22 @@
 public enum EventColumns {
     public static let names = [
         "import_id", "agency", "record_key", "source_file", "source_row", "event_type", "event_date", "event_day",
-        "year", "month", "reporting_country", "place", "transport_mode", "given_names", "surnames", "sex",
-        "birth_date", "age", "nationality", "birth_country", "residence_country", "residence_division",
-        "document_type", "document_number", "migration_status", "returning_from", "return_type", "child_status",
-        "days_abroad", "cell_key",
+        "year", "month", "reporting_country", "place", "transport_mode", "sex",
+        "age", "nationality", "birth_country", "residence_country", "residence_division",
+        "document_type", "migration_status", "returning_from", "return_type", "child_status",
+        "days_abroad", "cell_key", "person_sealed",
     ]
 
-    /// Columns holding personal data, stored only sealed by the store's `PersonalDataCipher`.
-    public static let personal = ["given_names", "surnames", "birth_date", "document_number"]
+    /// The column holding an event's personal fields (names, birth date, document number), sealed
+    /// together by the store's `PersonalDataCipher`: one seal per event, not four.
+    public static let sealedColumn = "person_sealed"
+
+    /// Columns that held personal fields one by one before they were sealed together. New events leave
+    /// them NULL; `resealPersonalData` moves what older versions stored there into `person_sealed`.
+    public static let legacyPersonal = ["given_names", "surnames", "birth_date", "document_number"]
+
+    /// What the stores select to read events back: `id`, `names`, then `legacyPersonal`.
+    public static var readColumns: [String] { ["id"] + names + legacyPersonal }
 
     /// Hands each column value of `event`, in `names` order, to `visitor`, personal ones sealed: the
     /// path the stores' bulk loaders take.
@@ -22,19 +30,23 @@ public enum EventColumns {
         v.integer(Int(importID)); v.text(e.source.agency); v.text(e.source.recordKey); v.text(e.source.file)
         v.integer(e.source.row); v.text(e.type.rawValue); v.text(e.date.description); v.integer(e.date.daysSinceEpoch)
         v.integer(e.date.year); v.integer(e.date.month); v.text(e.reportingCountry); v.text(e.place)
-        v.text(e.transportMode?.rawValue); v.text(cipher.seal(p.givenNames, field: "given_names"))
-        v.text(cipher.seal(p.surnames, field: "surnames")); v.text(p.sex.rawValue)
-        v.text(cipher.seal(p.birthDate?.description, field: "birth_date")); v.integer(p.age); v.text(p.nationality); v.text(p.birthCountry)
+        v.text(e.transportMode?.rawValue); v.text(p.sex.rawValue)
+        v.integer(p.age); v.text(p.nationality); v.text(p.birthCountry)
         v.text(p.residenceCountry); v.text(p.residenceDivision); v.text(p.documentType?.rawValue)
-        v.text(cipher.seal(p.documentNumber, field: "document_number"))
         v.text(p.migrationStatus?.rawValue); v.text(r?.returningFrom); v.text(r?.returnType?.rawValue)
         v.text(r?.childStatus?.rawValue); v.integer(r?.daysAbroad); v.integer(Int(e.cellKey))
+        v.text(PersonalBundle.encode(p).map { cipher.seal($0, field: sealContext(agency: e.source.agency, recordKey: e.source.recordKey)) })
     }
 
-    /// Rebuilds an event from a row read as `id` followed by `names`' columns, opening personal ones.
+    /// What a person's sealed fields are bound to (associated data): the column and the event's identity,
+    /// so a sealed value copied onto another event does not open there.
+    public static func sealContext(agency: String, recordKey: String) -> String {
+        sealedColumn + "|" + agency + "|" + recordKey
+    }
+
+    /// Rebuilds an event from a row read as `readColumns`, opening its personal fields.
     public static func event(opening cipher: some PersonalDataCipher, from row: [CellValue?]) throws -> MovementEvent? {
         func s(_ i: Int) -> String? { if case .text(let v)? = row[i] { return v }; return nil }
-        func personal(_ i: Int) throws -> String? { try cipher.open(s(i), field: names[i - 1]) }
         func n(_ i: Int) -> Int? {
             switch row[i] {
             case .integer(let v)?: return v
@@ -47,9 +59,12 @@ public enum EventColumns {
         else { return nil }
         var details: ReturnDetails?
         if type == .return {
-            details = ReturnDetails(returningFrom: s(c + 25), returnType: s(c + 26).flatMap(ReturnType.init),
-                                    childStatus: s(c + 27).flatMap(ChildStatus.init), daysAbroad: n(c + 28))
+            details = ReturnDetails(returningFrom: s(c + 21), returnType: s(c + 22).flatMap(ReturnType.init),
+                                    childStatus: s(c + 23).flatMap(ChildStatus.init), daysAbroad: n(c + 24))
         }
+        let legacy = names.count + 1
+        let personal = try PersonalBundle.open(sealed: s(c + 26), legacy: (0..<4).map { s(legacy + $0) }, cipher: cipher,
+                                               context: sealContext(agency: s(c + 1) ?? "", recordKey: s(c + 2) ?? ""))
         return MovementEvent(
             id: Int64(id),
             source: SourceReference(agency: s(c + 1) ?? "", importID: Int64(n(c) ?? 0), file: s(c + 3) ?? "",
@@ -57,20 +72,63 @@ public enum EventColumns {
             type: type, date: date, reportingCountry: s(c + 10) ?? "", place: s(c + 11),
             transportMode: s(c + 12).flatMap(TransportMode.init),
             person: PersonAttributes(
-                givenNames: try personal(c + 13), surnames: try personal(c + 14), sex: s(c + 15).flatMap(Sex.init) ?? .unknown,
-                birthDate: try personal(c + 16).flatMap { CivilDate(iso: $0) }, age: n(c + 17), nationality: s(c + 18),
-                birthCountry: s(c + 19), residenceCountry: s(c + 20), residenceDivision: s(c + 21),
-                documentType: s(c + 22).flatMap(DocumentType.init), documentNumber: try personal(c + 23),
-                migrationStatus: s(c + 24).flatMap(MigrationStatus.init)),
+                givenNames: personal[0], surnames: personal[1], sex: s(c + 13).flatMap(Sex.init) ?? .unknown,
+                birthDate: personal[2].flatMap { CivilDate(iso: $0) }, age: n(c + 14), nationality: s(c + 15),
+                birthCountry: s(c + 16), residenceCountry: s(c + 17), residenceDivision: s(c + 18),
+                documentType: s(c + 19).flatMap(DocumentType.init), documentNumber: personal[3],
+                migrationStatus: s(c + 20).flatMap(MigrationStatus.init)),
             returnDetails: details)
     }
 
     /// Integer columns of the table (the rest hold text).
-    public static let integerColumns: Set<String> = ["import_id", "source_row", "event_day", "year", "month", "age", "days_abroad", "cell_key"]
+    public static let integerColumns: Set<String> = ["id", "import_id", "source_row", "event_day", "year", "month", "age", "days_abroad", "cell_key"]
 }
 
 /// Receives an event's column values one by one, in `EventColumns.names` order.
 public protocol EventColumnVisitor {
     mutating func text(_ value: String?)
     mutating func integer(_ value: Int?)
+}
+
+/// An event's personal fields as one text to seal: each field `-` when absent, else its UTF-8 length,
+/// `:` and the value (so any character may appear in a value).
+public enum PersonalBundle {
+    public static func encode(_ p: PersonAttributes) -> String? {
+        encode([p.givenNames, p.surnames, p.birthDate?.description, p.documentNumber])
+    }
+
+    public static func encode(_ fields: [String?]) -> String? {
+        guard fields.contains(where: { $0 != nil }) else { return nil }
+        var out = ""
+        for field in fields {
+            if let field { out += "\(field.utf8.count):" + field } else { out += "-" }
+        }
+        return out
+    }
+
+    /// The four fields (given names, surnames, birth date, document number); nil when malformed.
+    public static func decode(_ text: String) -> [String?]? {
+        var fields: [String?] = []
+        var bytes = Substring(text).utf8[...]
+        while let first = bytes.first, fields.count < 4 {
+            if first == UInt8(ascii: "-") { fields.append(nil); bytes = bytes.dropFirst(); continue }
+            guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), let length = Int(Substring(bytes[..<colon])),
+                  length >= 0, bytes.distance(from: bytes.index(after: colon), to: bytes.endIndex) >= length else { return nil }
+            let start = bytes.index(after: colon), end = bytes.index(start, offsetBy: length)
+            fields.append(String(Substring(bytes[start..<end])))
+            bytes = bytes[end...]
+        }
+        return fields.count == 4 && bytes.isEmpty ? fields : nil
+    }
+
+    /// Opens a row's sealed bundle, or the one-by-one columns older versions wrote.
+    public static func open(sealed: String?, legacy: [String?], cipher: some PersonalDataCipher, context: String) throws -> [String?] {
+        if let sealed {
+            guard let fields = decode(try cipher.open(sealed, field: context)) else {
+                throw PuenteError(.storeFailure, "A sealed person record is malformed.")
+            }
+            return fields
+        }
+        return try zip(legacy, EventColumns.legacyPersonal).map { try cipher.open($0, field: $1) }
+    }
 }

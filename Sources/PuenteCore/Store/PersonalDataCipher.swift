@@ -1,8 +1,8 @@
 /// Encrypts personal fields before they reach a database and decrypts them when read back, so the
 /// files and dumps of a node hold no names, documents or birth dates in clear (IOM principle 8).
 ///
-/// Stores call it for exactly the columns in `EventColumns.personal` and for the values of rows in
-/// quarantine; the implementation (authenticated encryption with keys kept outside the database) lives
+/// Stores call it for an event's personal fields, sealed together (`EventColumns.sealedColumn`), and
+/// for the values of rows in quarantine; the implementation (authenticated encryption with keys kept outside the database) lives
 /// in `PuenteAccess`. `field` is bound to the ciphertext, so a value moved to another column fails to open.
 public protocol PersonalDataCipher: Sendable {
     func seal(_ clear: String, field: String) -> String

@@ -313,7 +313,7 @@ struct DashboardPages: Sendable {
     private func rejections(_ context: Context) async throws -> String {
         let state = context.state
         let counts = try await store.rejectionCounts(imports: 24)
-        var html = "<h2>\(state.t("Filas rechazadas por regla", "Rejected rows by rule"))</h2>"
+        let html = "<h2>\(state.t("Filas rechazadas por regla", "Rejected rows by rule"))</h2>"
         guard !counts.isEmpty else { return html + "<p class=\"none\" id=\"rejections\">\(state.t("Ninguna importación tiene filas rechazadas.", "No import has rejected rows."))</p>" }
         let rules = Set(counts.map(\.rule)).sorted()
         var byImport: [Int64: (String, String, [String: Int])] = [:]
