@@ -39,6 +39,11 @@ let package = Package(
         .target(name: "PuenteSynthetic", dependencies: ["PuenteCore", "PuenteReference", "PuenteIngest"],
                 resources: [.copy("Names")],
                 swiftSettings: strict),
+        // Record linkage: Spanish name comparisons, Fellegi–Sunter with EM, blocking, clustering, and
+        // Bloom-filter encodings for privacy-preserving linkage.
+        .target(name: "PuenteLinkage", dependencies: [
+            "PuenteCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
+        ], resources: [.copy("Configs")], swiftSettings: strict),
         // Measures, dimensions and disclosure rules over a store.
         .target(name: "PuenteStatistics", dependencies: ["PuenteCore", "PuenteReference"], swiftSettings: strict),
         // Stores: one type each, same protocol, import only Core.
@@ -58,7 +63,7 @@ let package = Package(
         ], resources: [.copy("Assets")], swiftSettings: strict),
         // The `puente` commands: parse options, pick the store, run services.
         .target(name: "PuenteCLI", dependencies: [
-            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics",
+            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
             "PuenteSQLite", "PuentePostgres", "PuenteHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -74,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "PuenteTests", dependencies: [
-            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics",
+            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
             "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import PuenteCore
+import PuenteLinkage
+
+/// `puente link`: find the records of the same person in files with no shared identifier.
+struct Link: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Link records of the same person: deduplicate one file or link two (Fellegi–Sunter with EM).",
+        discussion: """
+        The config (YAML) names the id column and maps columns to comparison fields; give a path or the
+        name of a shipped config (\(LinkageConfigs.names.joined(separator: ", "))). See docs/linkage.md.
+
+          puente link dedupe --input F.csv --config C --output clusters.csv
+          puente link pair --left A.csv --right B.csv --config C --output pairs.csv
+        """,
+        subcommands: [Dedupe.self, Pair.self, ConfigCommand.self])
+
+    struct Dedupe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Group the records of one file into persons; writes record_id,cluster_id.",
+            discussion: "A cluster's id is its smallest record id, so ids stay the same when other persons change.")
+        @Option(help: "CSV file to deduplicate.") var input: String
+        @Option(help: "Linkage config: a YAML file or a shipped config's name.") var config: String
+        @Option(help: "Where to write record_id,cluster_id.") var output: String
+        @Option(help: "Also write the pairs in the review band (below the threshold) with each field's weight, for clerical review.")
+        var review: String?
+        @Option(help: "Also write every linked pair with its probability and each field's weight.") var pairs: String?
+        @Option(help: "Threads (default: all cores).") var threads: Int?
+
+        func run() async throws {
+            let config = try LinkageConfigs.load(self.config)
+            let started = Date()
+            var table = RecordTable(fields: config.fields)
+            let skipped = try table.load(URL(fileURLWithPath: input), config: config)
+            let loaded = Date()
+            var linker = Linker(config: config)
+            if let threads { linker.threads = max(1, threads) }
+            let result = linker.dedupe(table)
+            try LinkOutput.writeClusters(table, result.clusterOf, to: output)
+            let linked = result.pairs.filter { $0.probability >= config.linkThreshold }
+            if let review {
+                try LinkOutput.writePairs(table, result.model, result.pairs.filter { $0.probability < config.linkThreshold },
+                                          to: review, explain: true, decisionColumn: true)
+            }
+            if let pairs { try LinkOutput.writePairs(table, result.model, linked, to: pairs, explain: true) }
+            let clusters = Set(result.clusterOf).count
+            print("\(table.count) records (\(skipped) rows without an id skipped), \(result.candidatePairs) candidate pairs, "
+                + "\(linked.count) pairs at probability ≥ \(config.linkThreshold), \(clusters) clusters; "
+                + "\(result.guardedJoins) joins refused by the chain guard.")
+            print(String(format: "read %.2f s, linked %.2f s", loaded.timeIntervalSince(started), Date().timeIntervalSince(loaded)))
+            if result.oversizedBlocks > 0 {
+                print("Note: \(result.oversizedBlocks) blocks were too large to compare; add a key to the blocking rules.")
+            }
+        }
+    }
+
+    struct Pair: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Link the records of two files; writes id_l,id_r,match_probability.")
+        @Option(help: "Left CSV file.") var left: String
+        @Option(help: "Right CSV file (layout from the config's `right` section where it differs).") var right: String
+        @Option(help: "Linkage config: a YAML file or a shipped config's name.") var config: String
+        @Option(help: "Where to write id_l,id_r,match_probability.") var output: String
+        @Flag(help: "Add each field's agreement level and weight to every pair.") var explain = false
+        @Option(help: "Also write the pairs in the review band (below the threshold), for clerical review.") var review: String?
+        @Option(help: "Threads (default: all cores).") var threads: Int?
+
+        func run() async throws {
+            let config = try LinkageConfigs.load(self.config)
+            let started = Date()
+            var table = RecordTable(fields: config.fields)
+            try table.load(URL(fileURLWithPath: left), config: config, side: .left)
+            table.markLeftSide()
+            try table.load(URL(fileURLWithPath: right), config: config, side: .right)
+            let loaded = Date()
+            var linker = Linker(config: config)
+            if let threads { linker.threads = max(1, threads) }
+            let (result, links) = linker.link(table)
+            try LinkOutput.writePairs(table, result.model, links, to: output, explain: explain)
+            if let review {
+                try LinkOutput.writePairs(table, result.model, result.pairs.filter { $0.probability < config.linkThreshold },
+                                          to: review, explain: true, decisionColumn: true)
+            }
+            print("\(table.leftCount) left and \(table.count - table.leftCount) right records, \(result.candidatePairs) candidate pairs, \(links.count) links.")
+            print(String(format: "read %.2f s, linked %.2f s", loaded.timeIntervalSince(started), Date().timeIntervalSince(loaded)))
+        }
+    }
+
+    struct ConfigCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "config", abstract: "Print a shipped linkage config.")
+        @Argument(help: "Config name.") var name: String
+        func run() throws {
+            guard let text = LinkageConfigs.text(named: name) else {
+                throw ValidationError("No shipped config of that name; there are \(LinkageConfigs.names.joined(separator: ", ")).")
+            }
+            print(text, terminator: "")
+        }
+    }
+}
+
+/// Writing linkage results as CSV.
+enum LinkOutput {
+    /// `record_id,cluster_id` with the cluster's smallest record id (numbers compared as numbers).
+    static func writeClusters(_ table: RecordTable, _ clusterOf: [Int32], to path: String) throws {
+        var best: [Int32: Int] = [:]
+        for (k, rep) in clusterOf.enumerated() {
+            if let b = best[rep] { if idLess(table.ids[k], table.ids[b]) { best[rep] = k } } else { best[rep] = k }
+        }
+        var writer = try ChunkedWriter(path: path)
+        writer.append("record_id,cluster_id\n")
+        for k in 0..<table.count {
+            writer.append(CSVWriter.line([table.ids[k], table.ids[best[clusterOf[k]]!]]))
+        }
+        try writer.close()
+    }
+
+    static func idLess(_ a: String, _ b: String) -> Bool {
+        if let x = Int(a), let y = Int(b) { return x < y }
+        return a.utf8.count != b.utf8.count ? a.utf8.count < b.utf8.count : a < b
+    }
+
+    static func writePairs(_ table: RecordTable, _ model: LinkageModel, _ pairs: [ScoredPair], to path: String,
+                           explain: Bool, decisionColumn: Bool = false) throws {
+        var writer = try ChunkedWriter(path: path)
+        var header = ["id_l", "id_r", "match_probability"]
+        if explain {
+            header.append("match_weight")
+            for f in table.fields { header += ["\(f.name)_level", "\(f.name)_weight"] }
+        }
+        if decisionColumn { header.append("decision") }
+        writer.append(CSVWriter.line(header))
+        for p in pairs {
+            var row = [table.ids[Int(p.i)], table.ids[Int(p.j)], String(format: "%.6f", p.probability)]
+            if explain {
+                row.append(String(format: "%.3f", p.weight))
+                for c in Linker.explain(table, model: model, Int(p.i), Int(p.j)) {
+                    row += [c.level, String(format: "%.3f", c.weight + c.termFrequencyAdjustment)]
+                }
+            }
+            if decisionColumn { row.append("") }
+            writer.append(CSVWriter.line(row))
+        }
+        try writer.close()
+    }
+}
+
+/// Writes text to a file in 1 MiB chunks.
+struct ChunkedWriter {
+    let handle: FileHandle
+    var buffer = ""
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("Cannot write \(path); check that its folder exists and is writable.")
+        }
+        handle = h
+    }
+
+    mutating func append(_ s: String) {
+        buffer += s
+        if buffer.utf8.count >= 1 << 20 { try? handle.write(contentsOf: Data(buffer.utf8)); buffer = "" }
+    }
+
+    mutating func close() throws {
+        if !buffer.isEmpty { try handle.write(contentsOf: Data(buffer.utf8)) }
+        try handle.close()
+    }
+}
