@@ -63,11 +63,14 @@ struct Link: AsyncParsableCommand {
         @Option(help: "Linkage config: a YAML file or a shipped config's name.") var config: String
         @Option(help: "Where to write id_l,id_r,match_probability.") var output: String
         @Flag(help: "Add each field's agreement level and weight to every pair.") var explain = false
+        @Flag(help: "Link each record to at most one on the other side (best first), as when neither file has duplicates.")
+        var oneToOne = false
         @Option(help: "Also write the pairs in the review band (below the threshold), for clerical review.") var review: String?
         @Option(help: "Threads (default: all cores).") var threads: Int?
 
         func run() async throws {
-            let config = try LinkageConfigs.load(self.config)
+            var config = try LinkageConfigs.load(self.config)
+            if oneToOne { config.oneToOne = true }
             let started = Date()
             var table = RecordTable(fields: config.fields)
             try table.load(URL(fileURLWithPath: left), config: config, side: .left)

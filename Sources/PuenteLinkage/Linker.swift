@@ -143,8 +143,11 @@ public struct Linker: Sendable {
         let out = UnsafeMutablePointer<T?>.allocate(capacity: n)
         out.initialize(repeating: nil, count: n)
         defer { out.deinitialize(count: n); out.deallocate() }
-        if threads == 1 { for k in 0..<n { out[k] = body(k) } } else {
-            DispatchQueue.concurrentPerform(iterations: n) { k in out[k] = body(k) }
+        if threads == 1 || n == 1 { for k in 0..<n { out[k] = body(k) } } else {
+            withoutActuallyEscaping(body) { body in
+                let shared = Unchecked((out, body))
+                DispatchQueue.concurrentPerform(iterations: n) { k in shared.value.0[k] = shared.value.1(k) }
+            }
         }
         return (0..<n).map { out[$0]! }
     }
@@ -310,6 +313,12 @@ public struct Linker: Sendable {
             }
         }
     }
+}
+
+/// Hands values that are safe by construction (disjoint writes, read-only closures) to Dispatch's threads.
+struct Unchecked<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// SplitMix64: reproducible sampling of random pairs.

@@ -85,15 +85,17 @@ extension RecordTable {
 
 /// Example configs that ship with Puente: the FEBRL layout and every generated agency layout.
 public enum LinkageConfigs {
+    static var directory: URL { Bundle.module.resourceURL!.appendingPathComponent("Configs") }
+
     public static var names: [String] {
-        let urls = Bundle.module.urls(forResourcesWithExtension: "yaml", subdirectory: "Configs") ?? []
-        return urls.map { $0.deletingPathExtension().lastPathComponent }.sorted()
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
     }
 
     /// The text of a shipped config, by name (`febrl`, `sv-dgme-retornos`, …).
     public static func text(named name: String) -> String? {
-        guard let url = Bundle.module.url(forResource: name, withExtension: "yaml", subdirectory: "Configs") else { return nil }
-        return try? String(contentsOf: url, encoding: .utf8)
+        guard !name.contains("/") else { return nil }
+        return try? String(contentsOf: directory.appendingPathComponent("\(name).yaml"), encoding: .utf8)
     }
 
     /// A config from a path, or a shipped one by name.
