@@ -26,6 +26,8 @@ struct Link: AsyncParsableCommand {
         @Option(help: "Also write the pairs in the review band (below the threshold) with each field's weight, for clerical review.")
         var review: String?
         @Option(help: "Also write every linked pair with its probability and each field's weight.") var pairs: String?
+        @Option(help: "A review file whose `decision` column reviewers filled (match / non-match): respected over the model.")
+        var decisions: String?
         @Option(help: "Threads (default: all cores).") var threads: Int?
 
         func run() async throws {
@@ -36,6 +38,7 @@ struct Link: AsyncParsableCommand {
             let loaded = Date()
             var linker = Linker(config: config)
             if let threads { linker.threads = max(1, threads) }
+            if let decisions { linker.decisions = try LinkOutput.readDecisions(decisions) }
             let result = linker.dedupe(table)
             try LinkOutput.writeClusters(table, result.clusterOf, to: output)
             let linked = result.pairs.filter { $0.probability >= config.linkThreshold }
@@ -66,6 +69,8 @@ struct Link: AsyncParsableCommand {
         @Flag(help: "Link each record to at most one on the other side (best first), as when neither file has duplicates.")
         var oneToOne = false
         @Option(help: "Also write the pairs in the review band (below the threshold), for clerical review.") var review: String?
+        @Option(help: "A review file whose `decision` column reviewers filled (match / non-match): respected over the model.")
+        var decisions: String?
         @Option(help: "Threads (default: all cores).") var threads: Int?
 
         func run() async throws {
@@ -79,6 +84,7 @@ struct Link: AsyncParsableCommand {
             let loaded = Date()
             var linker = Linker(config: config)
             if let threads { linker.threads = max(1, threads) }
+            if let decisions { linker.decisions = try LinkOutput.readDecisions(decisions) }
             let (result, links) = linker.link(table)
             try LinkOutput.writePairs(table, result.model, links, to: output, explain: explain)
             if let review {
@@ -116,6 +122,35 @@ enum LinkOutput {
             writer.append(CSVWriter.line([table.ids[k], table.ids[best[clusterOf[k]]!]]))
         }
         try writer.close()
+    }
+
+    /// Reads reviewers' decisions: a CSV with `id_l`, `id_r` and `decision` (match, non-match; also
+    /// yes/no, sí/no, 1/0). Rows with an empty decision are still pending and ignored.
+    static func readDecisions(_ path: String) throws -> [ReviewDecision] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("Cannot read the decisions file \(path).")
+        }
+        var parser = CSVParser()
+        var header: [String]?
+        var out: [ReviewDecision] = []
+        var problem: String?
+        func row(_ f: [String], _ line: Int) {
+            guard let h = header else { header = f; return }
+            guard let l = h.firstIndex(of: "id_l"), let r = h.firstIndex(of: "id_r"), let d = h.firstIndex(of: "decision") else {
+                problem = "The decisions file needs columns id_l, id_r and decision."; return
+            }
+            guard max(l, r, d) < f.count else { return }
+            switch TextFolding.fold(f[d]) {
+            case "match", "yes", "si", "1", "true", "m": out.append(ReviewDecision(idL: f[l], idR: f[r], match: true))
+            case "non-match", "non match", "nonmatch", "no", "0", "false", "n": out.append(ReviewDecision(idL: f[l], idR: f[r], match: false))
+            case "": break
+            default: problem = "Line \(line) of the decisions file: write match or non-match in `decision`."
+            }
+        }
+        parser.feed(data, emit: row)
+        parser.finish(emit: row)
+        if let problem { throw ValidationError(problem) }
+        return out
     }
 
     static func idLess(_ a: String, _ b: String) -> Bool {

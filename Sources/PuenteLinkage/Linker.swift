@@ -32,7 +32,36 @@ public struct Linker: Sendable {
     public var maxBlockSize = 5_000
     public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+    /// Clerical decisions from earlier runs: they override the model for their pairs.
+    public var decisions: [ReviewDecision] = []
+
     public init(config: LinkageConfig) { self.config = config }
+
+    /// Weight given to a pair a reviewer declared a match (above anything the model gives).
+    static let forcedWeight: Float = 1_000
+
+    /// Applies reviewers' decisions: matches are added at the forced weight, non-matches removed.
+    /// - Returns: the pairs, and for each record the records it must never be clustered with.
+    func applyDecisions(_ pairs: [ScoredPair], _ table: RecordTable) -> ([ScoredPair], [Int32: [Int32]]) {
+        guard !decisions.isEmpty else { return (pairs, [:]) }
+        var leftIndex: [String: Int32] = [:], rightIndex: [String: Int32] = [:]
+        for k in 0..<table.count {
+            if table.leftCount == 0 || k < table.leftCount { leftIndex[table.ids[k]] = leftIndex[table.ids[k]] ?? Int32(k) }
+            if table.leftCount == 0 || k >= table.leftCount { rightIndex[table.ids[k]] = rightIndex[table.ids[k]] ?? Int32(k) }
+        }
+        var forced: [ScoredPair] = [], banned = Set<Pair<Int32, Int32>>(), cannotLink: [Int32: [Int32]] = [:]
+        for d in decisions {
+            guard var i = leftIndex[d.idL], var j = rightIndex[d.idR], i != j else { continue }
+            if i > j { swap(&i, &j) }
+            if d.match { forced.append(ScoredPair(i: i, j: j, weight: Self.forcedWeight)) } else {
+                banned.insert(Pair(a: i, b: j))
+                cannotLink[i, default: []].append(j)
+                cannotLink[j, default: []].append(i)
+            }
+        }
+        let kept = pairs.filter { !banned.contains(Pair(a: $0.i, b: $0.j)) && !(forced.contains { f in f.i == $0.i && f.j == $0.j }) }
+        return (forced + kept, cannotLink)
+    }
 
     // MARK: Blocking
 
@@ -267,11 +296,13 @@ public struct Linker: Sendable {
     /// Deduplicates one table: pairs, then clusters at the threshold with the chain guard.
     public func dedupe(_ table: RecordTable) -> LinkageResult {
         var result = scorePairs(table)
+        let cannotLink: [Int32: [Int32]]
+        (result.pairs, cannotLink) = applyDecisions(result.pairs, table)
         let clustering = Clustering(threshold: config.linkThreshold,
                                     minAgreement: config.clusterGuard?.minAgreement ?? 0.5,
                                     sample: config.clusterGuard?.sample ?? 3)
         let (clusters, refused) = table.arena.withUnsafeBufferPointer { arena in
-            clustering.cluster(table.count, pairs: result.pairs) { i, j in
+            clustering.cluster(table.count, pairs: result.pairs, cannotLink: cannotLink) { i, j in
                 let comparer = Comparer(table: table, arena: arena)
                 return result.model.score(comparer.pattern(i, j), i, table: table)
             }
@@ -284,7 +315,8 @@ public struct Linker: Sendable {
     /// Links the left records of a table to its right records: pairs at or above the threshold, each
     /// record used once when `one_to_one` is set.
     public func link(_ table: RecordTable) -> (result: LinkageResult, links: [ScoredPair]) {
-        let result = scorePairs(table)
+        var result = scorePairs(table)
+        (result.pairs, _) = applyDecisions(result.pairs, table)
         let threshold = Float(LinkageModel.weight(probability: config.linkThreshold))
         var links = result.pairs.filter { $0.weight >= threshold }
         if config.oneToOne ?? false {
@@ -312,6 +344,18 @@ public struct Linker: Sendable {
                                          weight: model.weights[f][Int(level)], termFrequencyAdjustment: tf)
             }
         }
+    }
+}
+
+/// A reviewer's decision on a pair, kept in a file and respected by later runs.
+public struct ReviewDecision: Sendable, Hashable {
+    public var idL: String
+    public var idR: String
+    public var match: Bool
+    public init(idL: String, idR: String, match: Bool) {
+        self.idL = idL
+        self.idR = idR
+        self.match = match
     }
 }
 

@@ -223,6 +223,15 @@ struct LinkageTests {
         let lines = try String(contentsOfFile: clusters, encoding: .utf8).split(separator: "\n")
         #expect(lines.first == "record_id,cluster_id" && lines.count == 5)
         #expect(lines.contains("rec-1-dup-0,rec-1-org"))
+        // A reviewer's decisions overrule the model in the next run: keep 1 apart, join 2 and 3.
+        let decisions = dir.appendingPathComponent("decisions.csv")
+        try "id_l,id_r,decision\nrec-1-org,rec-1-dup-0,non-match\nrec-2-org,rec-3-org,match\n"
+            .write(to: decisions, atomically: true, encoding: .utf8)
+        var again = try Link.Dedupe.parse(["--input", input.path, "--config", "febrl", "--output", clusters,
+                                           "--decisions", decisions.path])
+        try await again.run()
+        let decided = try String(contentsOfFile: clusters, encoding: .utf8).split(separator: "\n")
+        #expect(decided.contains("rec-1-dup-0,rec-1-dup-0") && decided.contains("rec-3-org,rec-2-org"))
         let pairs = dir.appendingPathComponent("pairs.csv").path
         var pair = try Link.Pair.parse(["--left", input.path, "--right", input.path, "--config", "febrl", "--output", pairs, "--explain"])
         try await pair.run()

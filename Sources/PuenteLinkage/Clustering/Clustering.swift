@@ -21,7 +21,9 @@ public struct Clustering: Sendable {
     ///   - score: the match weight of any pair (for the cross-pair check).
     /// - Returns: for each record, the smallest record index of its cluster; and how many joins the
     ///   guard refused.
-    public func cluster(_ n: Int, pairs: [ScoredPair], score: (Int, Int) -> Double) -> ([Int32], Int) {
+    ///   - cannotLink: records that must never share a cluster (reviewers' non-match decisions).
+    public func cluster(_ n: Int, pairs: [ScoredPair], cannotLink: [Int32: [Int32]] = [:],
+                        score: (Int, Int) -> Double) -> ([Int32], Int) {
         var parent = Array(0..<Int32(n))
         var size = [Int32](repeating: 1, count: n)
         var next = Array(0..<Int32(n))   // circular list of each cluster's members
@@ -43,7 +45,16 @@ public struct Clustering: Sendable {
             if p.weight < linkWeight { break }
             let ri = find(p.i), rj = find(p.j)
             if ri == rj { continue }
-            if size[Int(ri)] > 1 || size[Int(rj)] > 1 {
+            if !cannotLink.isEmpty {
+                // Walk the smaller cluster: does any member have a non-match decision into the other?
+                let (small, other) = size[Int(ri)] <= size[Int(rj)] ? (ri, rj) : (rj, ri)
+                var blocked = false
+                for x in members(from: small, limit: Int.max) {
+                    if let banned = cannotLink[x], banned.contains(where: { find($0) == other }) { blocked = true; break }
+                }
+                if blocked { refused += 1; continue }
+            }
+            if p.weight < Linker.forcedWeight && (size[Int(ri)] > 1 || size[Int(rj)] > 1) {
                 let a = members(from: p.i, limit: sample), b = members(from: p.j, limit: sample)
                 var agree = 0, total = 0
                 for x in a { for y in b where !(x == p.i && y == p.j) {
