@@ -119,7 +119,8 @@ enum LinkOutput {
         var writer = try ChunkedWriter(path: path)
         writer.append("record_id,cluster_id\n")
         for k in 0..<table.count {
-            writer.append(CSVWriter.line([table.ids[k], table.ids[best[clusterOf[k]]!]]))
+            writer.appendField(table.ids[k]); writer.append(",")
+            writer.appendField(table.ids[best[clusterOf[k]]!]); writer.append("\n")
         }
         try writer.close()
     }
@@ -153,6 +154,13 @@ enum LinkOutput {
         return out
     }
 
+    /// A probability with six decimals, without `String(format:)` (slow for millions of rows).
+    static func fixed6(_ p: Double) -> String {
+        let v = Int((min(max(p, 0), 1) * 1_000_000).rounded())
+        let frac = String(v % 1_000_000)
+        return "\(v / 1_000_000)." + String(repeating: "0", count: 6 - frac.utf8.count) + frac
+    }
+
     static func idLess(_ a: String, _ b: String) -> Bool {
         if let x = Int(a), let y = Int(b) { return x < y }
         return a.utf8.count != b.utf8.count ? a.utf8.count < b.utf8.count : a < b
@@ -169,7 +177,14 @@ enum LinkOutput {
         if decisionColumn { header.append("decision") }
         writer.append(CSVWriter.line(header))
         for p in pairs {
-            var row = [table.ids[Int(p.i)], table.ids[Int(p.j)], String(format: "%.6f", p.probability)]
+            if !explain && !decisionColumn {
+                // The common case, millions of rows: no Foundation formatting.
+                writer.appendField(table.ids[Int(p.i)]); writer.append(",")
+                writer.appendField(table.ids[Int(p.j)]); writer.append(",")
+                writer.append(fixed6(p.probability)); writer.append("\n")
+                continue
+            }
+            var row = [table.ids[Int(p.i)], table.ids[Int(p.j)], fixed6(p.probability)]
             if explain {
                 row.append(String(format: "%.3f", p.weight))
                 for c in Linker.explain(table, model: model, Int(p.i), Int(p.j)) {
@@ -186,7 +201,7 @@ enum LinkOutput {
 /// Writes text to a file in 1 MiB chunks.
 struct ChunkedWriter {
     let handle: FileHandle
-    var buffer = ""
+    var bytes: [UInt8] = []
 
     init(path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
@@ -196,12 +211,21 @@ struct ChunkedWriter {
     }
 
     mutating func append(_ s: String) {
-        buffer += s
-        if buffer.utf8.count >= 1 << 20 { try? handle.write(contentsOf: Data(buffer.utf8)); buffer = "" }
+        bytes.append(contentsOf: s.utf8)
+        if bytes.count >= 1 << 20 { try? handle.write(contentsOf: bytes); bytes.removeAll(keepingCapacity: true) }
+    }
+
+    /// A CSV field, quoted only when it holds a comma, a quote or a line break.
+    mutating func appendField(_ s: String) {
+        if s.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) {
+            append(CSVWriter.line([s]).dropLast().description)
+        } else {
+            append(s)
+        }
     }
 
     mutating func close() throws {
-        if !buffer.isEmpty { try handle.write(contentsOf: Data(buffer.utf8)) }
+        if !bytes.isEmpty { try handle.write(contentsOf: bytes) }
         try handle.close()
     }
 }

@@ -59,7 +59,11 @@ public struct Linker: Sendable {
                 cannotLink[j, default: []].append(i)
             }
         }
-        let kept = pairs.filter { !banned.contains(Pair(a: $0.i, b: $0.j)) && !(forced.contains { f in f.i == $0.i && f.j == $0.j }) }
+        let forcedSet = Set(forced.map { Pair(a: $0.i, b: $0.j) })
+        let kept = pairs.filter { p in
+            let key = Pair(a: p.i, b: p.j)
+            return !banned.contains(key) && !forcedSet.contains(key)
+        }
         return (forced + kept, cannotLink)
     }
 
