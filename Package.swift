@@ -45,6 +45,11 @@ let package = Package(
             "PuenteCore", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ], swiftSettings: strict),
+        // Record linkage: Spanish name comparisons, Fellegi–Sunter with EM, blocking, clustering, and
+        // Bloom-filter encodings for privacy-preserving linkage.
+        .target(name: "PuenteLinkage", dependencies: [
+            "PuenteCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
+        ], resources: [.copy("Configs")], swiftSettings: strict),
         // Measures, dimensions and disclosure rules over a store.
         .target(name: "PuenteStatistics", dependencies: ["PuenteCore", "PuenteReference"], swiftSettings: strict),
         // Stores: one type each, same protocol, import only Core.
@@ -64,7 +69,7 @@ let package = Package(
         ], resources: [.copy("Assets")], swiftSettings: strict),
         // The `puente` commands: parse options, pick the store, run services.
         .target(name: "PuenteCLI", dependencies: [
-            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics",
+            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
             "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteAccess",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -82,7 +87,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .testTarget(name: "PuenteTests", dependencies: [
-            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics",
+            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
             "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI", "PuenteAccess",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),

@@ -1,0 +1,231 @@
+import ArgumentParser
+import Foundation
+import PuenteCore
+import PuenteLinkage
+
+/// `puente link`: find the records of the same person in files with no shared identifier.
+struct Link: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Link records of the same person: deduplicate one file or link two (Fellegi–Sunter with EM).",
+        discussion: """
+        The config (YAML) names the id column and maps columns to comparison fields; give a path or the
+        name of a shipped config (\(LinkageConfigs.names.joined(separator: ", "))). See docs/linkage.md.
+
+          puente link dedupe --input F.csv --config C --output clusters.csv
+          puente link pair --left A.csv --right B.csv --config C --output pairs.csv
+        """,
+        subcommands: [Dedupe.self, Pair.self, ConfigCommand.self])
+
+    struct Dedupe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Group the records of one file into persons; writes record_id,cluster_id.",
+            discussion: "A cluster's id is its smallest record id, so ids stay the same when other persons change.")
+        @Option(help: "CSV file to deduplicate.") var input: String
+        @Option(help: "Linkage config: a YAML file or a shipped config's name.") var config: String
+        @Option(help: "Where to write record_id,cluster_id.") var output: String
+        @Option(help: "Also write the pairs in the review band (below the threshold) with each field's weight, for clerical review.")
+        var review: String?
+        @Option(help: "Also write every linked pair with its probability and each field's weight.") var pairs: String?
+        @Option(help: "A review file whose `decision` column reviewers filled (match / non-match): respected over the model.")
+        var decisions: String?
+        @Option(help: "Threads (default: all cores).") var threads: Int?
+
+        func run() async throws {
+            let config = try LinkageConfigs.load(self.config)
+            let started = Date()
+            var table = RecordTable(fields: config.fields)
+            let skipped = try table.load(URL(fileURLWithPath: input), config: config)
+            let loaded = Date()
+            var linker = Linker(config: config)
+            if let threads { linker.threads = max(1, threads) }
+            if let decisions { linker.decisions = try LinkOutput.readDecisions(decisions) }
+            let result = linker.dedupe(table)
+            try LinkOutput.writeClusters(table, result.clusterOf, to: output)
+            let linked = result.pairs.filter { $0.probability >= config.linkThreshold }
+            if let review {
+                try LinkOutput.writePairs(table, result.model, result.pairs.filter { $0.probability < config.linkThreshold },
+                                          to: review, explain: true, decisionColumn: true)
+            }
+            if let pairs { try LinkOutput.writePairs(table, result.model, linked, to: pairs, explain: true) }
+            let clusters = Set(result.clusterOf).count
+            print("\(table.count) records (\(skipped) rows without an id skipped), \(result.candidatePairs) candidate pairs, "
+                + "\(linked.count) pairs at probability ≥ \(config.linkThreshold), \(clusters) clusters; "
+                + "\(result.guardedJoins) joins refused by the chain guard.")
+            print(String(format: "read %.2f s, linked %.2f s", loaded.timeIntervalSince(started), Date().timeIntervalSince(loaded)))
+            if result.oversizedBlocks > 0 {
+                print("Note: \(result.oversizedBlocks) blocks were too large to compare; add a key to the blocking rules.")
+            }
+        }
+    }
+
+    struct Pair: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Link the records of two files; writes id_l,id_r,match_probability.")
+        @Option(help: "Left CSV file.") var left: String
+        @Option(help: "Right CSV file (layout from the config's `right` section where it differs).") var right: String
+        @Option(help: "Linkage config: a YAML file or a shipped config's name.") var config: String
+        @Option(help: "Where to write id_l,id_r,match_probability.") var output: String
+        @Flag(help: "Add each field's agreement level and weight to every pair.") var explain = false
+        @Flag(help: "Link each record to at most one on the other side (best first), as when neither file has duplicates.")
+        var oneToOne = false
+        @Option(help: "Also write the pairs in the review band (below the threshold), for clerical review.") var review: String?
+        @Option(help: "A review file whose `decision` column reviewers filled (match / non-match): respected over the model.")
+        var decisions: String?
+        @Option(help: "Threads (default: all cores).") var threads: Int?
+
+        func run() async throws {
+            var config = try LinkageConfigs.load(self.config)
+            if oneToOne { config.oneToOne = true }
+            let started = Date()
+            var table = RecordTable(fields: config.fields)
+            try table.load(URL(fileURLWithPath: left), config: config, side: .left)
+            table.markLeftSide()
+            try table.load(URL(fileURLWithPath: right), config: config, side: .right)
+            let loaded = Date()
+            var linker = Linker(config: config)
+            if let threads { linker.threads = max(1, threads) }
+            if let decisions { linker.decisions = try LinkOutput.readDecisions(decisions) }
+            let (result, links) = linker.link(table)
+            try LinkOutput.writePairs(table, result.model, links, to: output, explain: explain)
+            if let review {
+                try LinkOutput.writePairs(table, result.model, result.pairs.filter { $0.probability < config.linkThreshold },
+                                          to: review, explain: true, decisionColumn: true)
+            }
+            print("\(table.leftCount) left and \(table.count - table.leftCount) right records, \(result.candidatePairs) candidate pairs, \(links.count) links.")
+            print(String(format: "read %.2f s, linked %.2f s", loaded.timeIntervalSince(started), Date().timeIntervalSince(loaded)))
+        }
+    }
+
+    struct ConfigCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "config", abstract: "Print a shipped linkage config.")
+        @Argument(help: "Config name.") var name: String
+        func run() throws {
+            guard let text = LinkageConfigs.text(named: name) else {
+                throw ValidationError("No shipped config of that name; there are \(LinkageConfigs.names.joined(separator: ", ")).")
+            }
+            print(text, terminator: "")
+        }
+    }
+}
+
+/// Writing linkage results as CSV.
+enum LinkOutput {
+    /// `record_id,cluster_id` with the cluster's smallest record id (numbers compared as numbers).
+    static func writeClusters(_ table: RecordTable, _ clusterOf: [Int32], to path: String) throws {
+        var best: [Int32: Int] = [:]
+        for (k, rep) in clusterOf.enumerated() {
+            if let b = best[rep] { if idLess(table.ids[k], table.ids[b]) { best[rep] = k } } else { best[rep] = k }
+        }
+        var writer = try ChunkedWriter(path: path)
+        writer.append("record_id,cluster_id\n")
+        for k in 0..<table.count {
+            writer.appendField(table.ids[k]); writer.append(",")
+            writer.appendField(table.ids[best[clusterOf[k]]!]); writer.append("\n")
+        }
+        try writer.close()
+    }
+
+    /// Reads reviewers' decisions: a CSV with `id_l`, `id_r` and `decision` (match, non-match; also
+    /// yes/no, sí/no, 1/0). Rows with an empty decision are still pending and ignored.
+    static func readDecisions(_ path: String) throws -> [ReviewDecision] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("Cannot read the decisions file \(path).")
+        }
+        var parser = CSVParser()
+        var header: [String]?
+        var out: [ReviewDecision] = []
+        var problem: String?
+        func row(_ f: [String], _ line: Int) {
+            guard let h = header else { header = f; return }
+            guard let l = h.firstIndex(of: "id_l"), let r = h.firstIndex(of: "id_r"), let d = h.firstIndex(of: "decision") else {
+                problem = "The decisions file needs columns id_l, id_r and decision."; return
+            }
+            guard max(l, r, d) < f.count else { return }
+            switch TextFolding.fold(f[d]) {
+            case "match", "yes", "si", "1", "true", "m": out.append(ReviewDecision(idL: f[l], idR: f[r], match: true))
+            case "non-match", "non match", "nonmatch", "no", "0", "false", "n": out.append(ReviewDecision(idL: f[l], idR: f[r], match: false))
+            case "": break
+            default: problem = "Line \(line) of the decisions file: write match or non-match in `decision`."
+            }
+        }
+        parser.feed(data, emit: row)
+        parser.finish(emit: row)
+        if let problem { throw ValidationError(problem) }
+        return out
+    }
+
+    /// A probability with six decimals, without `String(format:)` (slow for millions of rows).
+    static func fixed6(_ p: Double) -> String {
+        let v = Int((min(max(p, 0), 1) * 1_000_000).rounded())
+        let frac = String(v % 1_000_000)
+        return "\(v / 1_000_000)." + String(repeating: "0", count: 6 - frac.utf8.count) + frac
+    }
+
+    static func idLess(_ a: String, _ b: String) -> Bool {
+        if let x = Int(a), let y = Int(b) { return x < y }
+        return a.utf8.count != b.utf8.count ? a.utf8.count < b.utf8.count : a < b
+    }
+
+    static func writePairs(_ table: RecordTable, _ model: LinkageModel, _ pairs: [ScoredPair], to path: String,
+                           explain: Bool, decisionColumn: Bool = false) throws {
+        var writer = try ChunkedWriter(path: path)
+        var header = ["id_l", "id_r", "match_probability"]
+        if explain {
+            header.append("match_weight")
+            for f in table.fields { header += ["\(f.name)_level", "\(f.name)_weight"] }
+        }
+        if decisionColumn { header.append("decision") }
+        writer.append(CSVWriter.line(header))
+        for p in pairs {
+            if !explain && !decisionColumn {
+                // The common case, millions of rows: no Foundation formatting.
+                writer.appendField(table.ids[Int(p.i)]); writer.append(",")
+                writer.appendField(table.ids[Int(p.j)]); writer.append(",")
+                writer.append(fixed6(p.probability)); writer.append("\n")
+                continue
+            }
+            var row = [table.ids[Int(p.i)], table.ids[Int(p.j)], fixed6(p.probability)]
+            if explain {
+                row.append(String(format: "%.3f", p.weight))
+                for c in Linker.explain(table, model: model, Int(p.i), Int(p.j)) {
+                    row += [c.level, String(format: "%.3f", c.weight + c.termFrequencyAdjustment)]
+                }
+            }
+            if decisionColumn { row.append("") }
+            writer.append(CSVWriter.line(row))
+        }
+        try writer.close()
+    }
+}
+
+/// Writes text to a file in 1 MiB chunks.
+struct ChunkedWriter {
+    let handle: FileHandle
+    var bytes: [UInt8] = []
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("Cannot write \(path); check that its folder exists and is writable.")
+        }
+        handle = h
+    }
+
+    mutating func append(_ s: String) {
+        bytes.append(contentsOf: s.utf8)
+        if bytes.count >= 1 << 20 { try? handle.write(contentsOf: bytes); bytes.removeAll(keepingCapacity: true) }
+    }
+
+    /// A CSV field, quoted only when it holds a comma, a quote or a line break.
+    mutating func appendField(_ s: String) {
+        if s.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) {
+            append(CSVWriter.line([s]).dropLast().description)
+        } else {
+            append(s)
+        }
+    }
+
+    mutating func close() throws {
+        if !bytes.isEmpty { try handle.write(contentsOf: bytes) }
+        try handle.close()
+    }
+}
