@@ -4,6 +4,8 @@ import PuenteCore
 extension PostgresStore {
     /// The personal columns set to NULL: the event keeps everything statistics count.
     private static let erasing = ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) = NULL" }.joined(separator: ", ")
+    /// The one-by-one columns of older versions emptied, once their values are sealed together.
+    private static let legacyErasing = EventColumns.legacyPersonal.map { "\($0) = NULL" }.joined(separator: ", ")
     private static let anyPersonal = "(" + ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) IS NOT NULL" }
         .joined(separator: " OR ") + ")"
 
@@ -59,7 +61,7 @@ extension PostgresStore {
                     }
                     for (id, sealed) in pending {
                         try await conn.query("""
-                            UPDATE movement_event SET \(unescaped: Self.erasing), person_sealed = \(sealed) WHERE id = \(id)
+                            UPDATE movement_event SET \(unescaped: Self.legacyErasing), person_sealed = \(sealed) WHERE id = \(id)
                             """, logger: logger)
                     }
                     return (last, pending.count)

@@ -343,7 +343,8 @@ public final class PostgresStore: EventStore {
         do { return try await body() } catch let error as PuenteError { throw error } catch let error as PostgresTransactionError {
             // Our own errors inside a transaction arrive wrapped; the transaction was rolled back.
             if let inner = error.closureError as? PuenteError { throw inner }
-            throw PuenteError(.storeFailure, "A PostgreSQL transaction failed and was rolled back.")
+            let state = (error.closureError as? PSQLError)?.serverInfo?[.sqlState] ?? "no SQLSTATE"
+            throw PuenteError(.storeFailure, "A PostgreSQL transaction failed and was rolled back (\(state)).")
         } catch let error as PSQLError {
             if error.code == .connectionError || error.code == .serverClosedConnection || error.code == .failedToAddSSLHandler {
                 throw PuenteError(.storeUnavailable, "Cannot reach the PostgreSQL server; check --database and that the server runs.")

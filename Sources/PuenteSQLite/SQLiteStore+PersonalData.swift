@@ -4,6 +4,8 @@ import PuenteCore
 extension SQLiteStore {
     /// The personal columns set to NULL: the event keeps everything statistics count.
     private static let erasing = ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) = NULL" }.joined(separator: ", ")
+    /// The one-by-one columns of older versions emptied, once their values are sealed together.
+    private static let legacyErasing = EventColumns.legacyPersonal.map { "\($0) = NULL" }.joined(separator: ", ")
     private static let anyPersonal = "(" + ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) IS NOT NULL" }
         .joined(separator: " OR ") + ")"
 
@@ -47,7 +49,7 @@ extension SQLiteStore {
                     guard sealed.map(cipher.needsResealing) == true || legacy.contains(where: { $0 != nil }) else { continue }
                     let context = EventColumns.sealContext(agency: row[1], recordKey: row[2])
                     let fields = try PersonalBundle.open(sealed: sealed, legacy: legacy, cipher: cipher, context: context)
-                    try db.execute(sql: "UPDATE movement_event SET \(Self.erasing), \(EventColumns.sealedColumn) = ? WHERE id = ?",
+                    try db.execute(sql: "UPDATE movement_event SET \(Self.legacyErasing), \(EventColumns.sealedColumn) = ? WHERE id = ?",
                                    arguments: [PersonalBundle.encode(fields).map { cipher.seal($0, field: context) }, row["id"] as Int64])
                     n += 1
                 }
