@@ -3,16 +3,20 @@ import PuenteCore
 
 /// How long personal data is kept (IOM principle 9): after the period, events keep only what statistics
 /// count, and rows in quarantine are deleted. Published aggregates never change.
+///
+/// Each period is the data owner's decision, so none is assumed: an unset period keeps that data.
 public struct RetentionPolicy: Sendable, Equatable {
     /// Years after the event date that names, birth dates and document numbers are kept.
-    public var personalDataYears: Int
+    public var personalDataYears: Int?
     /// Days after an import that its rejected rows (raw personal data awaiting correction) are kept.
-    public var rejectsDays: Int
+    public var rejectsDays: Int?
 
-    public init(personalDataYears: Int = 10, rejectsDays: Int = 365) {
+    public init(personalDataYears: Int? = nil, rejectsDays: Int? = nil) {
         self.personalDataYears = personalDataYears
         self.rejectsDays = rejectsDays
     }
+
+    public var isSet: Bool { personalDataYears != nil || rejectsDays != nil }
 }
 
 /// Applies retention and erasure to a store, recording each in the audit trail.
@@ -28,13 +32,17 @@ public struct DataProtection: Sendable {
     /// Runs the retention policy as of `now`; returns what it erased.
     @discardableResult
     public func applyRetention(_ policy: RetentionPolicy, now: Date = Date(), by actor: String) async throws -> (events: Int, rejects: Int) {
+        guard policy.isSet else { return (0, 0) }
         let today = CivilDate(daysSinceEpoch: Int((now.timeIntervalSince1970 / 86_400).rounded(.down)))
-        let cutoff = CivilDate(year: today.year - policy.personalDataYears, month: today.month, day: min(today.day, 28))!
-        let rejectsBefore = now.addingTimeInterval(-Double(policy.rejectsDays) * 86_400).formatted(.iso8601)
+        // An unset period erases nothing: the cutoff lies before any record.
+        let cutoff = policy.personalDataYears.map { CivilDate(year: today.year - $0, month: today.month, day: min(today.day, 28))! }
+            ?? CivilDate(year: 1, month: 1, day: 1)!
+        let rejectsBefore = policy.rejectsDays.map { now.addingTimeInterval(-Double($0) * 86_400).formatted(.iso8601) } ?? "0000"
         let result = try await store.expirePersonalData(eventsBefore: cutoff, rejectsBefore: rejectsBefore)
         try await audit.record(.init(actor: actor, action: "retention",
                                      target: "events before \(cutoff): \(result.events) erased; rejects before \(rejectsBefore.prefix(10)): \(result.rejects) deleted",
-                                     purpose: "retention \(policy.personalDataYears) years, rejects \(policy.rejectsDays) days"))
+                                     purpose: "retention " + [policy.personalDataYears.map { "\($0) years" }, policy.rejectsDays.map { "rejects \($0) days" }]
+                                        .compactMap { $0 }.joined(separator: ", ")))
         return result
     }
 

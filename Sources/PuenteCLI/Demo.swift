@@ -29,9 +29,8 @@ struct Demo: AsyncParsableCommand {
         say("Generating \(country.uppercased()) \(year) into \(dataDir)/ …")
         let summary = try generator.write(to: dir)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
-        var options = StoreOptions()
-        options.database = database
-        let store = try await options.open()
+        // Parsed like the user's own options, so every store setting (key file included) has its default.
+        let store = try await StoreOptions.parse(["--database", database]).open()
         let importer = Importer(store: store)
         for file in summary.files {
             let report = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))

@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Runs the HTTP server, and the daily retention job beside it, until interrupted (Ctrl-C or SIGTERM shut
+/// Runs the HTTP server, and the daily retention job beside it when periods are set, until interrupted (Ctrl-C or SIGTERM shut
 /// both down gracefully).
 func serve(store: any PuenteStore, host: String, port: Int, threshold: Int = 5, publicStatistics: Bool,
            retention: RetentionPolicy = RetentionPolicy()) async throws {
@@ -43,9 +43,10 @@ func serve(store: any PuenteStore, host: String, port: Int, threshold: Int = 5, 
     let configuration = PuenteServer.Configuration(host: host, port: port, disclosure: DisclosurePolicy(method: .cellKey, threshold: threshold),
                                                    publicStatistics: publicStatistics)
     let app = PuenteServer.application(store: store, configuration: configuration, logger: logger)
-    let services = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: RetentionService(store: store, policy: retention, logger: logger))],
-                                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await services.run()
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+    if retention.isSet { services.append(.init(service: RetentionService(store: store, policy: retention, logger: logger))) }
+    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
 }
 
 /// Applies the retention policy once a day while the server runs (and once at start).
@@ -71,9 +72,12 @@ struct RetentionService: Service {
 }
 
 /// How long personal data is kept: shared by `serve` and `retention run`.
+/// Unset periods keep that data: retention is the data owner's decision, never a default.
 struct RetentionOptions: ParsableArguments {
-    @Option(help: "Years after the event date that names, birth dates and document numbers are kept.") var personalDataYears = 10
-    @Option(help: "Days that rejected rows (raw personal data awaiting correction) are kept after their import.") var rejectsDays = 365
+    @Option(help: "Years after the event date that names, birth dates and document numbers are kept (default: kept).")
+    var personalDataYears: Int?
+    @Option(help: "Days that rejected rows (raw personal data awaiting correction) are kept after their import (default: kept).")
+    var rejectsDays: Int?
 
     var policy: RetentionPolicy { RetentionPolicy(personalDataYears: personalDataYears, rejectsDays: rejectsDays) }
 }
@@ -86,6 +90,7 @@ struct Retention: AsyncParsableCommand {
     @OptionGroup var retention: RetentionOptions
 
     func run() async throws {
+        guard retention.policy.isSet else { throw ValidationError("Give --personal-data-years, --rejects-days or both.") }
         let erased = try await withStore(store) { try await DataProtection(store: $0).applyRetention(retention.policy, by: commandActor) }
         print("Personal data erased from \(erased.events) events; \(erased.rejects) rejected rows deleted.")
     }

@@ -74,4 +74,17 @@ struct CLITests {
         verify = try Audit.Verify.parse(["--database", db, "--expect-head", head])
         await #expect(throws: ExitCode(1)) { try await verify.run() }
     }
+
+    @Test("`puente demo --no-serve` generates, loads and leaves a store with its key file beside it")
+    func demo() async throws {
+        let dir = try Fixtures.tempDir()
+        let db = dir.appendingPathComponent("demo.sqlite").path
+        var demo = try Demo.parse(["--scale", "0.01", "--data-dir", dir.appendingPathComponent("data").path, "--database", db, "--no-serve"])
+        try await demo.run()
+        #expect(FileManager.default.fileExists(atPath: db + ".keys"))
+        let store = try await StoreOptions.parse(["--database", db]).open()
+        let imports = try await store.imports(limit: 5)
+        #expect(imports.count == 2 && imports.allSatisfy { $0.status == .committed && $0.counts.isBalanced && $0.counts.accepted > 0 })
+        try await store.close()
+    }
 }
