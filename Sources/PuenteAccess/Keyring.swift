@@ -8,9 +8,10 @@ import PuenteCore
 /// The keys that seal personal data at rest, with AES-256-GCM (authenticated: an altered value fails to
 /// open). Keys live in a key file or the environment, never in the database.
 ///
-/// A sealed value reads `pe1:<key id>:<base64 of nonce, ciphertext and tag>`; the column name is the
-/// associated data. Rotation: `puente keys add` makes a new key active (old ones stay, so every value
-/// still opens), `puente keys rotate` re-seals stored values with it, `puente keys retire` drops an old
+/// A sealed value reads `pe1:<key id>:<base64 of nonce, ciphertext and tag>`; the associated data is
+/// the column name (for an event's personal fields, also the event's agency and record key).
+/// Rotation: `puente keys add` makes a new key active (old ones stay, so every value still opens),
+/// `puente keys rotate` re-seals stored values with it, `puente keys retire` drops an old
 /// key once nothing uses it. A running server that meets a key id it does not know reloads the file,
 /// so rotation needs no restart.
 public final class Keyring: PersonalDataCipher, @unchecked Sendable {
@@ -43,20 +44,22 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
 
     public func open(_ stored: String, field: String) throws -> String {
         guard stored.hasPrefix(Self.prefix) else { return stored }   // stored before encryption: rotate seals it
+        // Messages name the column only: the rest of the associated data identifies a person's record.
+        let column = field.prefix { $0 != "|" }
         let rest = stored.dropFirst(Self.prefix.count)
         guard let colon = rest.firstIndex(of: ":"), let combined = Data(base64Encoded: String(rest[rest.index(after: colon)...])) else {
-            throw PuenteError(.storeFailure, "A sealed value of \(field) is malformed.")
+            throw PuenteError(.storeFailure, "A sealed value of \(column) is malformed.")
         }
         let id = String(rest[..<colon])
         guard let key = try key(id) else {
-            throw PuenteError(.storeFailure, "A value of \(field) is sealed with key \(id), which the key file does not hold; "
+            throw PuenteError(.storeFailure, "A value of \(column) is sealed with key \(id), which the key file does not hold; "
                 + "restore the key file that goes with this database.")
         }
         do {
             let box = try AES.GCM.SealedBox(combined: combined)
             return String(decoding: try AES.GCM.open(box, using: key, authenticating: Data(field.utf8)), as: UTF8.self)
         } catch {
-            throw PuenteError(.storeFailure, "A sealed value of \(field) does not open with key \(id): it was altered or moved.")
+            throw PuenteError(.storeFailure, "A sealed value of \(column) does not open with key \(id): it was altered or moved.")
         }
     }
 

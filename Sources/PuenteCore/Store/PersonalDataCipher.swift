@@ -14,7 +14,6 @@ public protocol PersonalDataCipher: Sendable {
 }
 
 extension PersonalDataCipher {
-    public func seal(_ clear: String?, field: String) -> String? { clear.map { seal($0, field: field) } }
     public func open(_ stored: String?, field: String) throws -> String? { try stored.map { try open($0, field: field) } }
 
     /// A quarantined row's values, each sealed (column names stay readable: they are the export's layout).

@@ -93,8 +93,9 @@ struct Charts {
 
     // MARK: Charts
 
-    /// Vertical columns, for a time series.
-    func columns(id: String, title: String, rows: [ChartRow], valueHeader: String, downloads: [Download], decimals: Int = 0) -> String {
+    /// Vertical columns, for a time series (or any ordered sequence, with its own `labelHeader`).
+    func columns(id: String, title: String, rows: [ChartRow], labelHeader: String? = nil, valueHeader: String,
+                 downloads: [Download], decimals: Int = 0) -> String {
         let width = 640.0, height = 200.0, left = 48.0, bottom = 24.0
         let maxValue = max(rows.compactMap(\.cell.value).max() ?? 1, 1)
         let step = rows.isEmpty ? 0 : (width - left) / Double(rows.count)
@@ -111,7 +112,7 @@ struct Charts {
                 svg += "<text x=\"\(f(x + w / 2))\" y=\"\(f(height + 16))\" text-anchor=\"middle\">\(HTML.escape(shortPeriod(row.code)))</text>"
             }
         }
-        let table = table(id: "\(id)-table", headers: [state.t("Periodo", "Period"), valueHeader],
+        let table = table(id: "\(id)-table", headers: [labelHeader ?? state.t("Periodo", "Period"), valueHeader],
                           rows: rows.map { [$0.label, number($0.cell, decimals: decimals)] }, marked: rows.map(\.cell.suppressed))
         return figure(id: id, title: title, summary: summary(rows, decimals: decimals), size: (Int(width), Int(height + bottom)),
                       svg: svg, table: table, downloads: downloads)

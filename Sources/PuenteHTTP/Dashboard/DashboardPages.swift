@@ -330,27 +330,10 @@ struct DashboardPages: Sendable {
         let table = context.charts.table(id: "rejections-table", headers: [state.t("Importación", "Import"), state.t("Fecha", "Date"),
                                                                             state.t("Archivo", "File")] + rules, rows: rows)
         // The table by rule is what a data officer acts on, so it is shown; the chart shows the trend.
-        return html + table + context.charts.figure(id: "rejections", title: state.t("Filas rechazadas por importación", "Rejected rows per import"),
-                                                    summary: context.charts.summary(chartRows),
-                                                    size: (640, 134), svg: columnBars(chartRows, context),
-                                                    table: context.charts.table(id: "rejections-totals", headers: [state.t("Importación", "Import"), state.t("Filas rechazadas", "Rejected rows")],
-                                                                                rows: chartRows.map { [$0.label, context.charts.number($0.cell)] }),
-                                                    downloads: [Download(label: "CSV", url: "/api/v1/imports/rejections?format=csv"),
-                                                                Download(label: "JSON", url: "/api/v1/imports/rejections")])
-    }
-
-    /// Bars of the rejected rows of each import (no axis labels but the import number).
-    private func columnBars(_ rows: [ChartRow], _ context: Context) -> String {
-        let maxValue = max(rows.compactMap(\.cell.value).max() ?? 1, 1)
-        let step = min(600.0 / Double(max(rows.count, 1)), 60)
-        var svg = ""
-        for (i, row) in rows.enumerated() {
-            let h = (row.cell.value ?? 0) / maxValue * 100
-            let x = 30 + Double(i) * step
-            svg += "<rect x=\"\(Int(x))\" y=\"\(Int(110 - h))\" width=\"\(Int(max(step * 0.7, 1)))\" height=\"\(Int(h))\"><title>\(HTML.escape(row.label)): \(context.charts.number(row.cell))</title></rect>"
-            svg += "<text x=\"\(Int(x + step * 0.35))\" y=\"126\" text-anchor=\"middle\">\(HTML.escape(row.code))</text>"
-        }
-        return svg
+        return html + table + context.charts.columns(
+            id: "rejections", title: state.t("Filas rechazadas por importación", "Rejected rows per import"), rows: chartRows,
+            labelHeader: state.t("Importación", "Import"), valueHeader: state.t("Filas rechazadas", "Rejected rows"),
+            downloads: [Download(label: "CSV", url: "/api/v1/imports/rejections?format=csv"), Download(label: "JSON", url: "/api/v1/imports/rejections")])
     }
 
     private func imports(_ context: Context) async throws -> String {
