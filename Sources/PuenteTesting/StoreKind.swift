@@ -74,56 +74,52 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
 
     /// The first column of a query run directly on a store's database, as text.
     public static func fetchBehindTheStore(_ sql: String, at location: String) async throws -> [String?] {
-        if location.hasPrefix("postgres") {
-            guard let c = URLComponents(string: location), let host = c.host else { return [] }
-            let config = PostgresClient.Configuration(host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
-                                                      password: c.password, database: String(c.path.dropFirst()), tls: .disable)
-            let client = PostgresClient(configuration: config)
-            return try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                var out: [String?] = []
-                for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(String?.self) { out.append(value) }
-                group.cancelAll()
-                return out
-            }
+        guard location.hasPrefix("postgres") else {
+            return try await DatabaseQueue(path: location).read { db in try String?.fetchAll(db, sql: sql) }
         }
-        let queue = try DatabaseQueue(path: location)
-        return try await queue.read { db in try String?.fetchAll(db, sql: sql) }
+        return try await withPostgres(location) { client in
+            var out: [String?] = []
+            for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(String?.self) { out.append(value) }
+            return out
+        }
     }
 
     /// Runs statements directly on a store's database, bypassing Puente (to simulate tampering).
     public static func executeBehindTheStore(_ statements: [String], at location: String) async throws {
-        if location.hasPrefix("postgres") {
-            guard let c = URLComponents(string: location), let host = c.host else { return }
-            let config = PostgresClient.Configuration(host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
-                                                      password: c.password, database: String(c.path.dropFirst()), tls: .disable)
-            let client = PostgresClient(configuration: config)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                for sql in statements { try await client.query(PostgresQuery(unsafeSQL: sql)) }
-                group.cancelAll()
-            }
-        } else {
-            let queue = try DatabaseQueue(path: location)
-            try await queue.write { db in for sql in statements { try db.execute(sql: sql) } }
+        guard location.hasPrefix("postgres") else {
+            return try await DatabaseQueue(path: location).write { db in for sql in statements { try db.execute(sql: sql) } }
+        }
+        try await withPostgres(location) { client in
+            for sql in statements { try await client.query(PostgresQuery(unsafeSQL: sql)) }
         }
     }
 
     /// Creates an empty database on the server for one test and returns its URL.
     static func freshDatabase(serverURL: String) async throws -> String {
-        guard var c = URLComponents(string: serverURL), let host = c.host else {
+        guard var c = URLComponents(string: serverURL) else {
             throw PuenteError(.invalidArgument, "PUENTE_TEST_POSTGRES_URL is not a postgres:// URL.")
         }
         let name = "puente_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let config = PostgresClient.Configuration(host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
-                                                  password: c.password, database: "postgres", tls: .disable)
-        let client = PostgresClient(configuration: config)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
+        c.path = "/postgres"
+        try await withPostgres(c.string!) { client in
             try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-            group.cancelAll()
         }
         c.path = "/" + name
         return c.string!
+    }
+
+    /// Runs `body` with a client of the database at `url`, outside any store.
+    private static func withPostgres<T: Sendable>(_ url: String, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        guard let c = URLComponents(string: url), let host = c.host else {
+            throw PuenteError(.invalidArgument, "Not a postgres:// URL.")
+        }
+        let database = c.path.count > 1 ? String(c.path.dropFirst()) : "postgres"
+        let client = PostgresClient(configuration: .init(host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
+                                                          password: c.password, database: database, tls: .disable))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
     }
 }
