@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PuenteAccess
 import PuenteCore
 import PuenteLinkage
 
@@ -13,8 +14,87 @@ struct Link: AsyncParsableCommand {
 
           puente link dedupe --input F.csv --config C --output clusters.csv
           puente link pair --left A.csv --right B.csv --config C --output pairs.csv
+          puente link persons                  # the node's stored events, incrementally
+          puente link review                   # pairs waiting for a person's decision
+          puente link decide 12 845 match      # a reviewer's decision, respected by later runs
         """,
-        subcommands: [Dedupe.self, Pair.self, ConfigCommand.self])
+        subcommands: [Dedupe.self, Pair.self, Persons.self, Review.self, Decide.self, ConfigCommand.self])
+
+    struct Persons: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Link the stored events into persons, for person statistics and the review queue.",
+            discussion: """
+            Incremental: events already linked keep their persons and only pairs with a new event are
+            compared, unless --full is given or reviewers decided pairs since the last run. Person ids stay
+            stable across runs. Statistics count persons (returned_persons, repeat_return_share) from the
+            latest run once it covers every committed import.
+            """)
+        @OptionGroup var store: StoreOptions
+        @Option(help: "Linkage config for stored events: a YAML file or a shipped config's name.") var config = "stored-events"
+        @Flag(help: "Compare every pair again instead of only pairs with a new event.") var full = false
+        @Option(help: "Threads (default: all cores).") var threads: Int?
+
+        func run() async throws {
+            var linking = PersonLinking(config: try LinkageConfigs.load(config))
+            linking.full = full
+            linking.threads = threads
+            let started = Date()
+            let run = try await withStore(store) { store in
+                let run = try await linking.run(store: store)
+                try await AuditLog(store: store).record(.init(actor: commandActor, action: "link_persons",
+                                                              target: "link run \(run.id) (\(run.mode))"))
+                return run
+            }
+            print("Link run \(run.id) (\(run.mode)): \(run.events) events of \(run.importIDs.count) imports, \(run.persons) persons; "
+                + "\(run.candidatePairs) pairs compared, \(run.linkedPairs) linked, \(run.reviewPairs) for review "
+                + String(format: "(%.1f s).", Date().timeIntervalSince(started)))
+        }
+    }
+
+    struct Review: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the pairs of stored events waiting for a reviewer (ids, probability, each field's weight).",
+            discussion: "No personal value is printed: open the two events where their data may be seen (the API's review route).")
+        @OptionGroup var store: StoreOptions
+        @Flag(help: "Also list decided pairs with their decisions.") var all = false
+        @Option(help: "At most this many pairs.") var limit = 50
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let pairs = try await withStore(store) { try await $0.reviewPairs(pendingOnly: !all, limit: limit) }
+            if json { print(try JSONText.encode(pairs)); return }
+            if pairs.isEmpty { print(all ? "The review queue is empty." : "No pair is waiting for review."); return }
+            for p in pairs {
+                let decision = p.decision.map { $0 ? "match" : "non-match" } ?? "pending"
+                let fields = p.contributions.map { "\($0.field) \($0.level) \(String(format: "%+.1f", $0.weight))" }.joined(separator: ", ")
+                print("\(p.eventL) \(p.eventR)  p=\(String(format: "%.3f", p.probability))  \(decision)  \(fields)")
+            }
+        }
+    }
+
+    struct Decide: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decide a pair of the review queue: match or non-match; the next `link persons` respects it.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The first event id of the pair.") var left: Int64
+        @Argument(help: "The second event id of the pair.") var right: Int64
+        @Argument(help: "match or non-match.") var decision: String
+
+        func run() async throws {
+            let match: Bool
+            switch decision.lowercased() {
+            case "match", "yes", "si", "sí": match = true
+            case "non-match", "nonmatch", "no": match = false
+            default: throw ValidationError("Write the decision as match or non-match.")
+            }
+            try await withStore(store) { store in
+                try await store.decideReview(eventL: left, eventR: right, match: match, by: commandActor)
+                try await AuditLog(store: store).record(.init(actor: commandActor, action: "link_decision",
+                                                              target: "pair \(min(left, right))-\(max(left, right)) \(match ? "match" : "non-match")"))
+            }
+            print("Recorded: \(match ? "match" : "non-match"). The next `puente link persons` applies it.")
+        }
+    }
 
     struct Dedupe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -35,6 +35,10 @@ public struct Linker: Sendable {
     /// Clerical decisions from earlier runs: they override the model for their pairs.
     public var decisions: [ReviewDecision] = []
 
+    /// Incremental linking: when set, only pairs with at least one new record (`true`) are scored; the
+    /// model is still estimated on every candidate pair, so weights do not drift with batch sizes.
+    public var newRecords: [Bool]?
+
     public init(config: LinkageConfig) { self.config = config }
 
     /// Weight given to a pair a reviewer declared a match (above anything the model gives).
@@ -283,7 +287,9 @@ public struct Linker: Sendable {
             let results: [([ScoredPair], Int)] = parallel(chunks.count) { k in
                 var kept: [ScoredPair] = []
                 var compared = 0
+                let newRecords = self.newRecords
                 forEachPair(chunks[k], rules, leftCount: table.leftCount, firstRuleOnly: true) { i, j in
+                    if let newRecords, !newRecords[i] && !newRecords[j] { return }
                     compared += 1
                     let w = model.score(comparer.pattern(i, j), i, table: table)
                     if w >= floor { kept.append(ScoredPair(i: Int32(i), j: Int32(j), weight: Float(w))) }
@@ -298,10 +304,14 @@ public struct Linker: Sendable {
     }
 
     /// Deduplicates one table: pairs, then clusters at the threshold with the chain guard.
-    public func dedupe(_ table: RecordTable) -> LinkageResult {
+    /// - Parameter seeds: groups of records known to be one person already (incremental linking): they
+    ///   stay together, and new records join them through the usual pairs and guard.
+    public func dedupe(_ table: RecordTable, seeds: [[Int32]] = []) -> LinkageResult {
         var result = scorePairs(table)
         let cannotLink: [Int32: [Int32]]
         (result.pairs, cannotLink) = applyDecisions(result.pairs, table)
+        let seeded = seeds.flatMap { group in group.dropFirst().map { ScoredPair(i: group[0], j: $0, weight: Self.forcedWeight) } }
+        if !seeded.isEmpty { result.pairs = seeded + result.pairs }
         let clustering = Clustering(threshold: config.linkThreshold,
                                     minAgreement: config.clusterGuard?.minAgreement ?? 0.5,
                                     sample: config.clusterGuard?.sample ?? 3)

@@ -163,5 +163,39 @@ enum PostgresSchema {
             // for rows older versions wrote, until `puente keys rotate` moves them.
             "ALTER TABLE movement_event ADD COLUMN person_sealed TEXT",
         ]),
+        ("0006-persons", [
+            // Persons found by `puente link persons`: each linked event's person, the events' cells
+            // with what each opens for its person (statistics count persons from these), the runs, and
+            // the clerical review queue (event ids and comparison weights only, no personal value).
+            "CREATE TABLE person_link (event_id BIGINT PRIMARY KEY, person_id BIGINT NOT NULL)",
+            "CREATE INDEX person_link_person ON person_link (person_id)",
+            "CREATE TABLE person_cell (first_level BIGINT NOT NULL, event_type TEXT NOT NULL, agency TEXT NOT NULL, year BIGINT NOT NULL, month BIGINT NOT NULL, reporting_country TEXT NOT NULL, place TEXT, transport_mode TEXT, sex TEXT NOT NULL, age BIGINT, nationality TEXT, birth_country TEXT, residence_division TEXT, migration_status TEXT, returning_from TEXT, return_type TEXT, child_status TEXT, document_recorded BIGINT NOT NULL, n BIGINT NOT NULL, key_sum BIGINT NOT NULL)",
+            """
+            CREATE TABLE link_run (
+                id BIGSERIAL PRIMARY KEY,
+                mode TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT NOT NULL,
+                import_ids TEXT NOT NULL,
+                events BIGINT NOT NULL,
+                persons BIGINT NOT NULL,
+                candidate_pairs BIGINT NOT NULL,
+                linked_pairs BIGINT NOT NULL,
+                review_pairs BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE link_review (
+                event_l BIGINT NOT NULL,
+                event_r BIGINT NOT NULL,
+                probability DOUBLE PRECISION NOT NULL,
+                contributions TEXT NOT NULL,
+                decision BOOLEAN,
+                decided_by TEXT,
+                decided_at TEXT,
+                PRIMARY KEY (event_l, event_r)
+            )
+            """,
+        ]),
     ]
 }

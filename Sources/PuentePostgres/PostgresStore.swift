@@ -307,19 +307,22 @@ public final class PostgresStore: EventStore {
         return out
     }
 
-    private static func ids(_ rows: PostgresRowSequence) async throws -> [Int64] {
+    static func ids(_ rows: PostgresRowSequence) async throws -> [Int64] {
         var out: [Int64] = []
         for try await id in rows.decode(Int64.self) { out.append(id) }
         return out
     }
 
     private static func deleteRows(of importID: Int64, _ conn: PostgresConnection, _ logger: Logger) async throws {
+        // Its events leave their persons; person statistics wait for the next link run (see `LinkRun`).
+        try await conn.query("DELETE FROM person_link WHERE event_id IN (SELECT id FROM movement_event WHERE import_id = \(importID))",
+                             logger: logger)
         try await conn.query("DELETE FROM movement_event WHERE import_id = \(importID)", logger: logger)
         try await conn.query("DELETE FROM rejected_row WHERE import_id = \(importID)", logger: logger)
         try await conn.query("DELETE FROM event_cell WHERE import_id = \(importID)", logger: logger)
     }
 
-    private static func query(_ sql: String, _ bindings: [CellValue]) throws -> PostgresQuery {
+    static func query(_ sql: String, _ bindings: [CellValue]) throws -> PostgresQuery {
         var binds = PostgresBindings(capacity: bindings.count)
         for b in bindings { try bind(b, into: &binds) }
         return PostgresQuery(unsafeSQL: sql, binds: binds)
@@ -333,7 +336,7 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    private static func cellValue(_ cell: PostgresCell, integer: Bool) throws -> CellValue? {
+    static func cellValue(_ cell: PostgresCell, integer: Bool) throws -> CellValue? {
         if integer { return try cell.decode(Int?.self).map(CellValue.integer) }
         return try cell.decode(String?.self).map(CellValue.text)
     }

@@ -157,6 +157,46 @@ enum SQLiteSchema {
             // for rows older versions wrote, until `puente keys rotate` moves them.
             try db.execute(sql: "ALTER TABLE movement_event ADD COLUMN person_sealed TEXT")
         }
+        m.registerMigration("0006-persons") { db in
+            // Persons found by `puente link persons`: each linked event's person, the events' cells
+            // with what each opens for its person (statistics count persons from these), the runs, and
+            // the clerical review queue (event ids and comparison weights only, no personal value).
+            try db.execute(sql: """
+                CREATE TABLE person_link (
+                    event_id INTEGER PRIMARY KEY,
+                    person_id INTEGER NOT NULL
+                );
+                CREATE INDEX person_link_person ON person_link (person_id);
+                CREATE TABLE person_cell (
+                    first_level INTEGER NOT NULL,
+                    event_type TEXT NOT NULL, agency TEXT NOT NULL, year INTEGER NOT NULL, month INTEGER NOT NULL, reporting_country TEXT NOT NULL, place TEXT, transport_mode TEXT, sex TEXT NOT NULL, age INTEGER, nationality TEXT, birth_country TEXT, residence_division TEXT, migration_status TEXT, returning_from TEXT, return_type TEXT, child_status TEXT, document_recorded INTEGER NOT NULL,
+                    n INTEGER NOT NULL,
+                    key_sum INTEGER NOT NULL
+                );
+                CREATE TABLE link_run (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    mode TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT NOT NULL,
+                    import_ids TEXT NOT NULL,
+                    events INTEGER NOT NULL,
+                    persons INTEGER NOT NULL,
+                    candidate_pairs INTEGER NOT NULL,
+                    linked_pairs INTEGER NOT NULL,
+                    review_pairs INTEGER NOT NULL
+                );
+                CREATE TABLE link_review (
+                    event_l INTEGER NOT NULL,
+                    event_r INTEGER NOT NULL,
+                    probability REAL NOT NULL,
+                    contributions TEXT NOT NULL,
+                    decision INTEGER,
+                    decided_by TEXT,
+                    decided_at TEXT,
+                    PRIMARY KEY (event_l, event_r)
+                );
+                """)
+        }
         return m
     }
 }

@@ -216,6 +216,9 @@ public struct SQLiteStore: EventStore {
     // MARK: Helpers
 
     private static func deleteRows(of importID: Int64, _ db: Database) throws {
+        // Its events leave their persons; person statistics wait for the next link run (see `LinkRun`).
+        try db.execute(sql: "DELETE FROM person_link WHERE event_id IN (SELECT id FROM movement_event WHERE import_id = ?)",
+                       arguments: [importID])
         try db.execute(sql: "DELETE FROM movement_event WHERE import_id = ?", arguments: [importID])
         try db.execute(sql: "DELETE FROM rejected_row WHERE import_id = ?", arguments: [importID])
         try db.execute(sql: "DELETE FROM event_cell WHERE import_id = ?", arguments: [importID])

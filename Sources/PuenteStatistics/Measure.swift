@@ -26,9 +26,17 @@ public enum Measure: String, CaseIterable, Codable, Sendable {
     /// this country's nationals the partner reports (both sources loaded). Break down by
     /// `returning_from` (the partner) and `nationality` (here).
     case mirrorCoverage = "mirror_coverage"
+    /// Distinct persons returned (linked by `puente link persons`): each person once per period, broken
+    /// down by what their first return of the period recorded.
+    case returnedPersons = "returned_persons"
+    /// Share (%) of returns of persons returned before (an earlier return of the same linked person).
+    case repeatReturnShare = "repeat_return_share"
 
     /// Whether the measure is a count of events (published in SDMX), rather than a ratio.
     public var isCount: Bool { [.returns, .entries, .exits, .netMovements, .events].contains(self) }
+
+    /// Whether the measure is computed from linked persons rather than from events.
+    public var needsPersons: Bool { self == .returnedPersons || self == .repeatReturnShare }
 
     public var title: (es: String, en: String) {
         switch self {
@@ -45,6 +53,8 @@ public enum Measure: String, CaseIterable, Codable, Sendable {
         case .coverageMunicipality: ("Cobertura del registro: municipio (%)", "Registration coverage: municipality (%)")
         case .coverageDocument: ("Cobertura del registro: documento (%)", "Registration coverage: document (%)")
         case .mirrorCoverage: ("Cobertura espejo (%)", "Mirror coverage (%)")
+        case .returnedPersons: ("Personas retornadas (personas distintas)", "Returned persons (distinct persons)")
+        case .repeatReturnShare: ("Porcentaje de retornos de personas ya retornadas antes", "Share of returns of persons returned before (%)")
         }
     }
 

@@ -110,12 +110,16 @@ public struct StatisticsEngine: Sendable {
     public let store: any EventStore
     public let reference: ReferenceData
     private let cube: CubeCache
+    private let persons: PersonCubeCache?
     private let population: PopulationIndex
 
+    /// - Parameter store: a store that also keeps linked persons (`PersonStore`) gives the person
+    ///   measures too.
     public init(store: any EventStore, reference: ReferenceData = .shared) {
         self.store = store
         self.reference = reference
         cube = CubeCache(store: store)
+        persons = (store as? any PersonStore).map { PersonCubeCache(events: store, persons: $0) }
         population = PopulationIndex(reference: reference)
     }
 
@@ -157,6 +161,28 @@ public struct StatisticsEngine: Sendable {
                 protector.rate(counts[key]!, denominator: population.population(of: query.by[geo], code: key[geo]), key: key)
             }
             total = StatisticsCell(key: [], value: nil, obsStatus: "O", confStatus: "F")   // no single population
+        case .returnedPersons, .repeatReturnShare:
+            guard let persons else {
+                throw PuenteError(.invalidArgument, "\(query.measure.rawValue) needs a store with linked persons.")
+            }
+            let personSnapshot = try await persons.current()
+            let level = try PersonCubeCache.level(for: query)
+            func counter(_ levels: [PersonFirst]) -> Counter {
+                var c = Counter(snapshot: personSnapshot, query: query, reference: reference)
+                c.partitions = { type in levels.map { PersonCubeCache.partition(type.rawValue, $0) } }
+                return c
+            }
+            if query.measure == .returnedPersons {
+                let (counts, t) = try counter(PersonFirst.allCases.filter { $0 >= level }).count(CountSpec(eventTypes: [.return]))
+                let keys = counts.keys.sorted { $0.lexicographicallyPrecedes($1) }
+                (cells, total) = protector.counts(keys: keys, tallies: keys.map { counts[$0]! }, total: t)
+            } else {
+                let (repeats, repeatTotal) = try counter(PersonFirst.allCases.filter { $0 < .ever }).count(CountSpec(eventTypes: [.return]))
+                let (all, allTotal) = try counter(PersonFirst.allCases).count(CountSpec(eventTypes: [.return]))
+                let keys = Set(repeats.keys).union(all.keys).sorted { $0.lexicographicallyPrecedes($1) }
+                cells = keys.map { protector.ratio(repeats[$0] ?? CellTally(), all[$0] ?? CellTally(), factor: 100, key: $0) }
+                total = protector.ratio(repeatTotal, allTotal, factor: 100, key: [])
+            }
         case .mirrorCoverage:
             let allowed: Set<Dimension> = [.reportingCountry, .returningFrom, .year, .quarter, .month]
             guard Set(query.by).union(query.filters.keys).isSubset(of: allowed) else {
@@ -196,6 +222,8 @@ struct Counter {
     let reference: ReferenceData
     /// Columns read instead of a dimension's own (mirror statistics read the partner's view).
     var columns: [Dimension: CubeColumn] = [:]
+    /// The cube partitions holding an event type's cells (person cubes split each type by level).
+    var partitions: (EventType) -> [String] = { [$0.rawValue] }
 
     /// The column a dimension reads; `count` takes event types apart before it asks.
     func column(_ d: Dimension) -> CubeColumn {
@@ -218,7 +246,7 @@ struct Counter {
         var total = CellTally()
         // Event types are partitions: one pass per type when the breakdown shows them.
         for batch in typePosition == nil ? [types] : types.map({ [$0] }) {
-            let sums = try snapshot.sums(eventTypes: batch.map(\.rawValue), groups: groups, conditions: conditions)
+            let sums = try snapshot.sums(eventTypes: batch.flatMap(partitions), groups: groups, conditions: conditions)
             for g in sums.counts.indices where sums.counts[g] > 0 {
                 var key = dims.isEmpty ? [] : sums.key(at: g)
                 if let p = typePosition { key.insert(batch[0].rawValue, at: p) }

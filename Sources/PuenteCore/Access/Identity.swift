@@ -185,4 +185,4 @@ public protocol AccessStore: Sendable {
 }
 
 /// A store holding both events and access records: what the server and the commands open.
-public protocol PuenteStore: EventStore, AccessStore {}
+public protocol PuenteStore: EventStore, AccessStore, PersonStore {}

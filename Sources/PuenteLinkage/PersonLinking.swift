@@ -1,0 +1,225 @@
+import Foundation
+import PuenteCore
+
+/// Links the stored events of a node into persons: `puente link persons`.
+///
+/// Reads every committed event (personal fields opened in memory only), deduplicates them with the
+/// `stored-events` config (or the caller's), and stores who is who, the person cells statistics count
+/// persons from, and the pairs left for clerical review. Nothing personal is written: links are event
+/// ids, review pairs carry comparison levels and weights.
+///
+/// - Incremental by default: when earlier runs linked some events, only pairs with a new event are
+///   scored and the known persons stay together (new events join them or form new persons). A full run
+///   compares everything again; it happens on the first run, on request, and after new reviewer
+///   decisions (a decision may split a known person).
+/// - Stable person ids: a person keeps the id it had (the id most of its events had), so ids survive
+///   runs; a new person's id is its first event's id.
+/// - Events whose subject withdrew consent to linkage, and events whose personal fields were erased,
+///   are not compared: each counts as a person of its own (erased ones keep the person they had).
+public struct PersonLinking: Sendable {
+    public var config: LinkageConfig
+    public var threads: Int?
+    /// Compare every pair again, not only pairs with a new event.
+    public var full = false
+    /// Subjects (`agency|record key`) not to link: consent to linkage withdrawn.
+    public var excluded: Set<String> = []
+    /// At most this many review pairs are kept per run, the most probable first.
+    public var reviewLimit = 20_000
+
+    public init(config: LinkageConfig) { self.config = config }
+
+    /// The shipped config for stored events.
+    public static func defaultConfig() throws -> LinkageConfig { try LinkageConfigs.load("stored-events") }
+
+    public static func subject(agency: String, recordKey: String) -> String { agency + "|" + recordKey }
+
+    /// One event as the run needs it after linking: small, millions of them.
+    struct EventSlot {
+        var id: Int64
+        var type: UInt8
+        var day: Int32
+        var month: Int32   // year * 12 + month - 1
+        var cell: Int32    // index into the run's distinct cell keys
+        var cellKey: UInt8
+        /// Index in the record table; `erased` or `withdrawn` when the event is not compared.
+        var record: Int32
+        static let erased: Int32 = -1, withdrawn: Int32 = -2
+    }
+
+    public func run(store: any PuenteStore) async throws -> LinkRun {
+        for spec in config.fields {
+            for column in spec.sourceColumns + (spec.typeColumn.map { [$0] } ?? []) where !Self.eventColumns.contains(column) {
+                throw PuenteError(.invalidArgument, "The linkage config's field \(spec.name) reads column \(column); stored events have "
+                    + Self.eventColumns.joined(separator: ", ") + ".")
+            }
+        }
+        let started = Timestamp.now()
+        let committed = try await store.committedImportIDs()
+        let previous = try await store.latestLinkRun()
+        let known = try await store.personLinks()
+        let decided = try await store.reviewPairs(pendingOnly: false, limit: Int.max).filter { $0.decision != nil }
+        let newDecisions = decided.contains { ($0.decidedAt ?? "") > (previous?.finishedAt ?? "") }
+        let incremental = !full && previous != nil && !known.isEmpty && !newDecisions
+
+        // Read the events: the comparison fields into the record table, the rest into slots.
+        var table = RecordTable(fields: config.fields)
+        var slots: [EventSlot] = []
+        var cellIndex: [CellKey: Int32] = [:]
+        var cells: [CellKey] = []
+        var isNew: [Bool] = []
+        let columns = config.fields.map { spec in spec.sourceColumns + (spec.typeColumn.map { [$0] } ?? []) }
+        for importID in committed {
+            try await store.forEachEvent(importID: importID) { e in
+                let key = CellKey(e)
+                let cell: Int32
+                if let c = cellIndex[key] { cell = c } else {
+                    cell = Int32(cells.count)
+                    cellIndex[key] = cell
+                    cells.append(key)
+                }
+                let p = e.person
+                var record = EventSlot.erased
+                if excluded.contains(Self.subject(agency: e.source.agency, recordKey: e.source.recordKey)) {
+                    record = EventSlot.withdrawn
+                } else if p.givenNames != nil || p.surnames != nil || p.birthDate != nil || p.documentNumber != nil {
+                    record = Int32(table.count)
+                    table.append(id: String(e.id)) { f in columns[f].map { Self.value(of: e, column: $0) } }
+                    isNew.append(known[e.id] == nil)
+                }
+                slots.append(EventSlot(id: e.id, type: Self.typeCode(e.type), day: Int32(e.date.daysSinceEpoch),
+                                       month: Int32(e.date.year * 12 + e.date.month - 1), cell: cell, cellKey: e.cellKey,
+                                       record: record))
+            }
+        }
+
+        // Link: all pairs, or only those with a new record, the known persons seeded together.
+        var linker = Linker(config: config)
+        if let threads { linker.threads = max(1, threads) }
+        linker.decisions = decided.map { ReviewDecision(idL: String($0.eventL), idR: String($0.eventR), match: $0.decision!) }
+        var seeds: [[Int32]] = []
+        if incremental {
+            linker.newRecords = isNew
+            var groups: [Int64: [Int32]] = [:]
+            for slot in slots where slot.record >= 0 {
+                if let person = known[slot.id] { groups[person, default: []].append(slot.record) }
+            }
+            seeds = groups.values.filter { $0.count > 1 }.map { $0.sorted() }
+        }
+        let result = linker.dedupe(table, seeds: seeds)
+
+        // Person ids: each cluster keeps the known id most of its events had; otherwise its first event's.
+        var members: [Int32: [Int]] = [:]   // cluster representative → slot indices
+        for (s, slot) in slots.enumerated() where slot.record >= 0 {
+            members[result.clusterOf[Int(slot.record)], default: []].append(s)
+        }
+        var used = Set(known.values)
+        var personOf = [Int64](repeating: 0, count: slots.count)
+        var claims: [(votes: Int, person: Int64, cluster: Int32)] = []
+        for (cluster, list) in members {
+            var votes: [Int64: Int] = [:]
+            for s in list { if let p = known[slots[s].id] { votes[p, default: 0] += 1 } }
+            for (p, v) in votes { claims.append((v, p, cluster)) }
+        }
+        claims.sort { ($0.votes, $1.person) > ($1.votes, $0.person) }
+        var clusterPerson: [Int32: Int64] = [:], claimed = Set<Int64>()
+        for c in claims where clusterPerson[c.cluster] == nil && !claimed.contains(c.person) {
+            clusterPerson[c.cluster] = c.person
+            claimed.insert(c.person)
+        }
+        var nextFresh = (slots.map(\.id).max() ?? 0) + 1
+        nextFresh = max(nextFresh, (used.max() ?? 0) + 1)
+        func fresh(_ preferred: Int64) -> Int64 {
+            if !used.contains(preferred) { used.insert(preferred); return preferred }
+            defer { nextFresh += 1 }
+            used.insert(nextFresh)
+            return nextFresh
+        }
+        for cluster in members.keys.sorted() {
+            let list = members[cluster]!
+            let person = clusterPerson[cluster] ?? fresh(list.map { slots[$0].id }.min()!)
+            for s in list { personOf[s] = person }
+        }
+        for (s, slot) in slots.enumerated() where slot.record < 0 {
+            // Not compared: an erased event keeps its person; a withdrawn one becomes a person of its own.
+            if slot.record == EventSlot.erased, let person = known[slot.id] { personOf[s] = person } else {
+                personOf[s] = fresh(slot.id)
+            }
+        }
+
+        let personCells = Self.personCells(slots: slots, personOf: personOf, cells: cells)
+        var links = PersonLinks()
+        links.eventIDs.reserveCapacity(slots.count)
+        links.personIDs.reserveCapacity(slots.count)
+        for (s, slot) in slots.enumerated() { links.append(event: slot.id, person: personOf[s]) }
+
+        // Review queue: pairs in the uncertain band no reviewer decided yet, with what each field contributed.
+        let decidedPairs = Set(decided.map { "\($0.eventL)-\($0.eventR)" })
+        var review: [ReviewPair] = []
+        for pair in result.pairs where pair.weight < Linker.forcedWeight {
+            let probability = pair.probability
+            guard probability < config.linkThreshold, probability >= config.reviewFloor else { continue }
+            let l = Int64(table.ids[Int(pair.i)])!, r = Int64(table.ids[Int(pair.j)])!
+            guard !decidedPairs.contains("\(min(l, r))-\(max(l, r))") else { continue }
+            let contributions = Linker.explain(table, model: result.model, Int(pair.i), Int(pair.j)).map {
+                ReviewPair.Contribution(field: $0.field, level: $0.level, weight: $0.weight + $0.termFrequencyAdjustment)
+            }
+            review.append(ReviewPair(eventL: l, eventR: r, probability: probability, contributions: contributions))
+            if review.count >= reviewLimit { break }
+        }
+        let linked = result.pairs.filter { $0.weight < Linker.forcedWeight && $0.probability >= config.linkThreshold }.count
+        var run = LinkRun(mode: incremental ? "incremental" : "full", startedAt: started, finishedAt: Timestamp.now(),
+                          importIDs: committed, events: slots.count, persons: Set(personOf).count,
+                          candidatePairs: result.candidatePairs, linkedPairs: linked, reviewPairs: review.count)
+        run.id = try await store.savePersons(run, links: links, cells: personCells, review: review)
+        return run
+    }
+
+    /// Aggregates the events by cell and by the period each opens for its person.
+    static func personCells(slots: [EventSlot], personOf: [Int64], cells: [CellKey]) -> [PersonCell] {
+        var order = Array(slots.indices)
+        order.sort { a, b in
+            let x = slots[a], y = slots[b]
+            return (personOf[a], x.type, x.day, x.id) < (personOf[b], y.type, y.day, y.id)
+        }
+        var tallies: [Int64: CellTally] = [:]   // cell * 8 + level
+        var previous: Int?
+        for s in order {
+            let slot = slots[s]
+            var first = PersonFirst.ever
+            if let p = previous, personOf[p] == personOf[s], slots[p].type == slot.type {
+                let before = slots[p]
+                if before.month / 12 != slot.month / 12 { first = .year }
+                else if before.month / 3 != slot.month / 3 { first = .quarter }
+                else if before.month != slot.month { first = .month }
+                else { first = .none }
+            }
+            tallies[Int64(slot.cell) * 8 + Int64(first.rawValue), default: CellTally()].add(cellKey: slot.cellKey)
+            previous = s
+        }
+        return tallies.map { key, tally in
+            PersonCell(first: PersonFirst(rawValue: Int(key % 8))!, key: cells[Int(key / 8)], tally: tally)
+        }.sorted { ($0.key.year, $0.key.month, $0.first.rawValue) < ($1.key.year, $1.key.month, $1.first.rawValue) }
+    }
+
+    static func typeCode(_ t: EventType) -> UInt8 { UInt8(EventType.allCases.firstIndex(of: t)!) }
+
+    /// An event's value for a column of the `stored-events` layout.
+    static func value(of e: MovementEvent, column: String) -> String {
+        let p = e.person
+        switch column {
+        case "given_names": return p.givenNames ?? ""
+        case "surnames": return p.surnames ?? ""
+        case "birth_date": return p.birthDate?.description ?? ""
+        case "sex": return p.sex == .unknown ? "" : p.sex.rawValue
+        case "document_number": return p.documentNumber ?? ""
+        case "document_type": return p.documentType?.rawValue ?? ""
+        case "nationality": return p.nationality ?? ""
+        case "residence_division": return p.residenceDivision ?? ""
+        default: return ""
+        }
+    }
+
+    /// The columns a config may name for stored events.
+    public static let eventColumns = ["given_names", "surnames", "birth_date", "sex", "document_number", "document_type",
+                                      "nationality", "residence_division"]
+}
