@@ -15,6 +15,24 @@ extension PostgresStore: PersonStore {
         }
     }
 
+    public func events(ids: [Int64]) async throws -> [MovementEvent] {
+        guard !ids.isEmpty else { return [] }
+        let columns = EventColumns.readColumns
+        let integer = columns.map { EventColumns.integerColumns.contains($0) }
+        return try await guarded {
+            var binds = PostgresBindings()
+            binds.append(ids)
+            let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE id = ANY($1) ORDER BY id"
+            var out: [MovementEvent] = []
+            for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+                let cells = row.makeRandomAccess()
+                let values = try (0..<cells.count).map { try Self.cellValue(cells[$0], integer: integer[$0]) }
+                if let event = try EventColumns.event(opening: cipher, from: values) { out.append(event) }
+            }
+            return out
+        }
+    }
+
     public func personLinks() async throws -> [Int64: Int64] {
         try await guarded {
             var out: [Int64: Int64] = [:]

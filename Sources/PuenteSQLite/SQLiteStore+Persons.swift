@@ -17,6 +17,18 @@ extension SQLiteStore: PersonStore {
         }
     }
 
+    public func events(ids: [Int64]) async throws -> [MovementEvent] {
+        guard !ids.isEmpty else { return [] }
+        let columns = EventColumns.readColumns
+        let integer = columns.map { EventColumns.integerColumns.contains($0) }
+        return try await writer.read { db in
+            let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ", "))) ORDER BY id"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(ids)).compactMap { row in
+                try EventColumns.event(opening: cipher, from: columns.indices.map { Self.cellValue(row[$0] as DatabaseValue, integer: integer[$0]) })
+            }
+        }
+    }
+
     public func personLinks() async throws -> [Int64: Int64] {
         try await writer.read { db in
             var out: [Int64: Int64] = [:]

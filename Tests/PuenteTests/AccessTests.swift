@@ -25,6 +25,7 @@ struct AccessTests {
             "GET /api/v1/sdmx/structure": everyone, "GET /api/v1/measures": everyone, "GET /api/v1/codelists": everyone,
             "GET /api/v1/codelists/{id}": everyone,
             "GET /api/v1/audit": ["admin", "auditor"],
+            "GET /api/v1/linkage/review": ["admin", "data_officer"], "POST /api/v1/linkage/review/decision": ["admin", "data_officer"],
         ]
     }()
 

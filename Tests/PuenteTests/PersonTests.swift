@@ -1,5 +1,9 @@
 import Foundation
+import Hummingbird
+import HummingbirdTesting
+import PuenteAccess
 import PuenteCore
+import PuenteHTTP
 import PuenteIngest
 import PuenteLinkage
 import PuenteStatistics
@@ -210,6 +214,52 @@ struct PersonTests {
         }
         try await linking.run(store: store)
         #expect(try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returnedPersons), policy: .unprotected).total.value! > 0)
+        try await store.close()
+    }
+
+    @Test("Reviewers see the pair's records through the API, each read audited, and decide it")
+    func reviewAPI() async throws {
+        let (store, _, _) = try await Self.loaded(.sqliteMemory)
+        try await Self.linking().run(store: store)
+        let access = AccessService(store: store, hasher: PasswordHasher(logCost: 10))
+        try await access.createUser(username: "officer", role: .dataOfficer, password: nil, by: "test")
+        try await access.createUser(username: "stats", role: .statistician, password: nil, by: "test")
+        let officer = try await access.createToken(username: "officer", label: "t", days: 1, by: "test").1
+        let statistician = try await access.createToken(username: "stats", label: "t", days: 1, by: "test").1
+        let auditBefore = try await store.lastAudit()?.sequence ?? 0
+        let app = Application(router: PuenteServer.router(store: store))
+        try await app.test(.router) { client in
+            let refused = try await client.execute(uri: "/api/v1/linkage/review", method: .get,
+                                                   headers: [.authorization: "Bearer \(statistician)"]) { $0.status }
+            #expect(refused == .forbidden)
+            let response = try await client.execute(uri: "/api/v1/linkage/review?limit=5", method: .get,
+                                                    headers: [.authorization: "Bearer \(officer)"]) { $0 }
+            #expect(response.status == .ok)
+            #expect(response.headers[.cacheControl] == "no-store")
+            let items = try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [[String: Any]])
+            #expect((1...5).contains(items.count))
+            let first = try #require(items.first)
+            let left = try #require(first["left"] as? [String: Any]), pair = try #require(first["pair"] as? [String: Any])
+            #expect(left["id"] as? Int64 == pair["event_l"] as? Int64 || left["id"] as? Int == pair["event_l"] as? Int)
+            #expect(left["given_names"] is String || left["surnames"] is String)
+            // One audited read per record shown, with its purpose.
+            let entries = try await store.auditEntries(after: auditBefore, limit: 1_000).filter { $0.action == "read_personal" }
+            let shown = Set(items.flatMap { [($0["left"] as? [String: Any])?["id"], ($0["right"] as? [String: Any])?["id"]] }.compactMap { $0.map { "event \($0)" } })
+            #expect(Set(entries.map(\.target)) == shown)
+            #expect(entries.allSatisfy { $0.actor == "officer" && $0.purpose == "linkage review" })
+
+            let l = try #require(pair["event_l"] as? Int), r = try #require(pair["event_r"] as? Int)
+            let bad = try await client.execute(uri: "/api/v1/linkage/review/decision", method: .post,
+                                               headers: [.authorization: "Bearer \(officer)", .contentType: "application/json"],
+                                               body: ByteBuffer(string: "{\"event_l\": \(l), \"event_r\": \(r), \"decision\": \"maybe\"}")) { $0.status }
+            #expect(bad == .badRequest)
+            let decided = try await client.execute(uri: "/api/v1/linkage/review/decision", method: .post,
+                                                   headers: [.authorization: "Bearer \(officer)", .contentType: "application/json"],
+                                                   body: ByteBuffer(string: "{\"event_l\": \(l), \"event_r\": \(r), \"decision\": \"non-match\"}")) { $0.status }
+            #expect(decided == .ok)
+        }
+        let all = try await store.reviewPairs(pendingOnly: false, limit: 100_000)
+        #expect(all.contains { $0.decision == false && $0.decidedBy == "officer" })
         try await store.close()
     }
 }

@@ -26,6 +26,8 @@ public enum Permission: String, CaseIterable, Codable, Sendable {
     case imports
     /// Rows in quarantine: raw values, personal data.
     case rejects
+    /// The clerical review queue of record linkage: pairs of personal records side by side.
+    case linkageReview = "linkage_review"
     /// The audit trail.
     case audit
     /// Users, roles and tokens.
@@ -38,6 +40,7 @@ public enum Permission: String, CaseIterable, Codable, Sendable {
         case .exactStatistics: [.admin, .statistician]
         case .imports: [.admin, .dataOfficer, .statistician]
         case .rejects: [.admin, .dataOfficer]
+        case .linkageReview: [.admin, .dataOfficer]
         case .audit: [.admin, .auditor]
         case .manageUsers: [.admin]
         }

@@ -8,6 +8,10 @@ public protocol PersonStore: Sendable {
     /// (personal data: callers must be entitled to it). Streams: memory does not grow with the batch.
     func forEachEvent(importID: Int64, _ body: (MovementEvent) throws -> Void) async throws
 
+    /// The events with these ids, in id order, personal fields opened (personal data: callers must be
+    /// entitled to it, and audit the read).
+    func events(ids: [Int64]) async throws -> [MovementEvent]
+
     /// Event id → person id of every linked event.
     func personLinks() async throws -> [Int64: Int64]
 

@@ -38,6 +38,8 @@ enum RoutePolicy {
         "GET /api/v1/imports": .requires(.imports),
         "GET /api/v1/imports/rejections": .requires(.imports),
         "GET /api/v1/audit": .requires(.audit),
+        "GET /api/v1/linkage/review": .requires(.linkageReview),
+        "POST /api/v1/linkage/review/decision": .requires(.linkageReview),
     ]
 
     /// The key of a route as Hummingbird describes it (`/api/v1/codelists/:id` or `{id}`).
