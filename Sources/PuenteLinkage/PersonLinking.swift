@@ -204,7 +204,7 @@ public struct PersonLinking: Sendable {
     static func typeCode(_ t: EventType) -> UInt8 { UInt8(EventType.allCases.firstIndex(of: t)!) }
 
     /// An event's value for a column of the `stored-events` layout.
-    static func value(of e: MovementEvent, column: String) -> String {
+    public static func value(of e: MovementEvent, column: String) -> String {
         let p = e.person
         switch column {
         case "given_names": return p.givenNames ?? ""

@@ -87,4 +87,44 @@ struct CLITests {
         #expect(imports.count == 2 && imports.allSatisfy { $0.status == .committed && $0.counts.isBalanced && $0.counts.accepted > 0 })
         try await store.close()
     }
+
+    @Test("`link encode` and `link match`: persons found on keyed encodings alone, never with another secret")
+    func privacyPreservingLinkage() async throws {
+        let dir = try Fixtures.tempDir()
+        var generate = try Generate.parse(["--country", "SV", "--year", "2016", "--out", dir.path, "--scale", "0.004", "--seed", "9"])
+        try await generate.run()
+        let input = dir.appendingPathComponent("sv-dgme-retornos.csv").path
+        let secret = dir.appendingPathComponent("secret.txt"), other = dir.appendingPathComponent("other.txt")
+        try "the owners' shared secret".write(to: secret, atomically: true, encoding: .utf8)
+        try "somebody else's secret!!".write(to: other, atomically: true, encoding: .utf8)
+        func encode(_ secretFile: URL, _ name: String) async throws -> [String] {
+            let out = dir.appendingPathComponent(name).path
+            var command = try Link.Encode.parse(["--input", input, "--config", "sv-dgme-retornos", "--secret-file", secretFile.path, "--output", out])
+            try await command.run()
+            return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map(String.init)
+        }
+        let a = try await encode(secret, "a.clk.csv"), b = try await encode(other, "b.clk.csv")
+        #expect(a.first == "id,clk" && a.count > 100)
+        #expect(a.dropFirst().allSatisfy { !$0.contains(" ") && $0.split(separator: ",").count == 2 })
+        // No clear name in the encodings.
+        let names = try String(contentsOfFile: input, encoding: .isoLatin1).split(separator: "\n").dropFirst().prefix(20)
+            .map { $0.split(separator: ";").map(String.init) }
+        #expect(names.allSatisfy { row in row.count < 6 || row[3].count < 6 || !a.joined().contains(row[3]) })
+
+        func match(_ left: String, _ right: String) async throws -> [[String]] {
+            let out = dir.appendingPathComponent("pairs.csv").path
+            var command = try Link.Match.parse(["--left", dir.appendingPathComponent(left).path, "--right", dir.appendingPathComponent(right).path,
+                                                "--threshold", "0.9", "--output", out])
+            try await command.run()
+            return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        }
+        // Each record finds itself (or an identical record of the same person) on the encodings alone.
+        let truth = try Fixtures.truthRows(dir.appendingPathComponent("truth/sv-dgme-retornos.truth.csv"))
+        let person = Dictionary(uniqueKeysWithValues: truth.map { ($0["record_key"]!, $0["person_id"]!) })
+        let same = try await match("a.clk.csv", "a.clk.csv")
+        #expect(same.count == a.count - 1)
+        #expect(same.allSatisfy { person[$0[0]] == person[$0[1]] && Double($0[2])! >= 0.9 })
+        // Encodings made with another secret share nothing usable.
+        #expect(try await match("a.clk.csv", "b.clk.csv").isEmpty)
+    }
 }

@@ -11,6 +11,20 @@ extension RecordTable {
     /// - Returns: the number of rows skipped.
     @discardableResult
     public mutating func load(_ url: URL, config: LinkageConfig, side: Side = .left) throws -> Int {
+        try LinkageCSV.forEachRecord(url, config: config, side: side) { id, values in append(id: id, values: values) }
+    }
+}
+
+/// Reading the records of a delimited file through a linkage config's layout.
+public enum LinkageCSV {
+    /// Hands each record's id and, per config field, its raw column texts (then the document type for
+    /// documents with a `type_column`) to `body`, streaming.
+    ///
+    /// Rows with no id are skipped and counted; columns the config names must exist in the header.
+    /// - Returns: the number of rows skipped.
+    @discardableResult
+    public static func forEachRecord(_ url: URL, config: LinkageConfig, side: RecordTable.Side = .left,
+                                     _ body: (String, (Int) -> [String]) -> Void) throws -> Int {
         let right = side == .right ? config.right : nil
         let delimiter = UInt8(ascii: Unicode.Scalar((right?.delimiter ?? config.delimiter ?? ",").utf8.first ?? 44))
         let encodingName = right?.encoding ?? config.encoding ?? "utf-8"
@@ -29,7 +43,7 @@ extension RecordTable {
         var fieldIndices: [[Int]] = []
         var skipped = 0
         var failure: PuenteError?
-        let fields = self.fields
+        let fields = config.fields
         func row(_ values: [String], _ line: Int) {
             guard failure == nil else { return }
             guard let header else {
@@ -68,7 +82,7 @@ extension RecordTable {
             guard idIndex < values.count else { skipped += 1; return }
             let id = values[idIndex].trimmingSpaces()
             if id.isEmpty { skipped += 1; return }
-            append(id: id) { f in fieldIndices[f].map { $0 < values.count ? values[$0] : "" } }
+            body(id) { f in fieldIndices[f].map { $0 < values.count ? values[$0] : "" } }
         }
         while true {
             let chunk = handle.readData(ofLength: 1 << 20)

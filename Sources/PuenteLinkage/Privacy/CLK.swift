@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PuenteCore
 
 /// A Bloom filter of `l` bits, bit 0 first (the big-endian bit order clkhash and anonlink serialise).
 public struct BloomFilter: Sendable, Hashable {
@@ -267,4 +268,89 @@ extension CLKSchema {
 public struct PuenteLinkageError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// The values of `CLKSchema.person` for a record, normalised as Puente compares them, so both nodes
+/// encode the same person the same way whatever their layouts: names folded into words (accents,
+/// case and particles gone), the birth date as `yyyymmdd`, sex as `m` or `f`.
+public struct CLKPersonValues: Sendable {
+    let fields: [FieldSpec]
+    let given: Int, surnames: Int, birth: Int?, sex: Int?
+    let dateFormats: [DateFormat]
+
+    /// Finds the person fields of a linkage config: one `given_names` and one `surnames` field are
+    /// needed; a `date` field and a field named `sex` are used when present.
+    public init(fields: [FieldSpec]) throws {
+        guard let g = fields.firstIndex(where: { $0.type == .givenNames }),
+              let s = fields.firstIndex(where: { $0.type == .surnames }) else {
+            throw PuenteError(.invalidArgument, "Encoding persons needs a given_names and a surnames field in the linkage config.")
+        }
+        self.fields = fields
+        given = g
+        surnames = s
+        birth = fields.firstIndex { $0.type == .date }
+        sex = fields.firstIndex { $0.name == "sex" }
+        dateFormats = birth.map { (fields[$0].formats ?? ["yyyy-MM-dd"]).map(DateFormat.init) } ?? []
+    }
+
+    /// The schema's values (given names, surnames, birth date, sex) from each field's raw texts.
+    public func values(_ raw: (Int) -> [String]) -> [String] {
+        func words(_ f: Int) -> String {
+            SpanishNames.words(raw(f).joined(separator: " ")).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        }
+        var date = ""
+        if let birth, let text = raw(birth).first?.trimmingSpaces(), !text.isEmpty {
+            for format in dateFormats { if let d = format.parse(text) { date = String(d); break } }
+        }
+        return [words(given), words(surnames), date, sex.map { Self.sexCode(raw($0).first ?? "") } ?? ""]
+    }
+
+    /// `m`, `f` or empty, from the usual ways registers write sex.
+    static func sexCode(_ text: String) -> String {
+        switch TextFolding.fold(text) {
+        case "m", "male", "masculino", "hombre", "h", "varon": "m"
+        case "f", "female", "femenino", "mujer": "f"
+        default: ""
+        }
+    }
+}
+
+/// CLK files: `id,clk` with the filter's bytes in base64, as clkhash and anonlink exchange them.
+public enum CLKFile {
+    public static func read(_ url: URL, length: Int = 1024) throws -> (ids: [String], filters: [BloomFilter]) {
+        let file = url.lastPathComponent
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw PuenteError(.notFound, "Cannot open the file; check the path.", at: InputLocation(file: file))
+        }
+        var parser = CSVParser()
+        var ids: [String] = [], filters: [BloomFilter] = []
+        var header: [String]?
+        var failure: PuenteError?
+        func row(_ f: [String], _ line: Int) {
+            guard failure == nil else { return }
+            guard header != nil else {
+                header = f
+                if f.count < 2 || f[0] != "id" || f[1] != "clk" {
+                    failure = PuenteError(.invalidInput, "A CLK file starts with the header id,clk.", at: InputLocation(file: file, row: 0))
+                }
+                return
+            }
+            guard f.count >= 2, let bytes = Data(base64Encoded: f[1]), let filter = BloomFilter(bytes: Array(bytes), length: length) else {
+                failure = PuenteError(.invalidInput, "Expected a base64 Bloom filter of \(length) bits.",
+                                      at: InputLocation(file: file, row: line, field: "clk"))
+                return
+            }
+            ids.append(f[0])
+            filters.append(filter)
+        }
+        parser.feed(data, emit: row)
+        parser.finish(emit: row)
+        if let failure { throw failure }
+        if header == nil { throw PuenteError(.invalidInput, "The file is empty.", at: InputLocation(file: file)) }
+        return (ids, filters)
+    }
+
+    public static func line(id: String, filter: BloomFilter) -> String {
+        CSVWriter.line([id, Data(filter.bytes).base64EncodedString()])
+    }
 }
