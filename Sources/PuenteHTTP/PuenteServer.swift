@@ -169,6 +169,7 @@ public enum PuenteServer {
             return Responses.json(entries)
         }
         LoginRoutes.add(to: router, access: access, limiter: limiter, configuration: configuration)
+        ConsentRoutes.add(to: router, store: store)
 
         // The dashboard: server-rendered pages over the same engine and protection as the API.
         let pages = DashboardPages(engine: engine, store: store, reference: reference, policy: configuration.disclosure)

@@ -38,6 +38,9 @@ enum RoutePolicy {
         "GET /api/v1/imports": .requires(.imports),
         "GET /api/v1/imports/rejections": .requires(.imports),
         "GET /api/v1/audit": .requires(.audit),
+        "POST /api/v1/consents": .requires(.consent),
+        "POST /api/v1/consents/{id}/withdraw": .requires(.consent),
+        "POST /api/v1/consents/search": .requires(.consent),
     ]
 
     /// The key of a route as Hummingbird describes it (`/api/v1/codelists/:id` or `{id}`).
