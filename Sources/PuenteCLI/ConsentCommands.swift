@@ -8,9 +8,10 @@ struct ConsentCommand: AsyncParsableCommand {
         commandName: "consent",
         abstract: "Record, withdraw and list people's consent, one purpose at a time.",
         discussion: """
-        Purposes: \(ConsentPurpose.allCases.map { "\($0.rawValue) (\($0.titleEN))" }.joined(separator: ", ")).
-        A withdrawal stops processing for its purpose: `puente link` leaves the record out from its next
-        run. Each consent and withdrawal is in the audit trail, without the record key.
+        Purposes: \(ConsentPurpose.allCases.map { "\($0.rawValue): \($0.titleEN.lowercased())" }.joined(separator: "; ")).
+
+        A withdrawal stops processing for its purpose: `puente link` leaves the record out from its next run.
+        Each consent, withdrawal and lookup is in the audit trail, without the record key.
         """,
         subcommands: [Record.self, Withdraw.self, List.self])
 
