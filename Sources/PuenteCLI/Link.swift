@@ -55,8 +55,11 @@ struct Link: AsyncParsableCommand {
                 let person = try CLKPersonValues(fields: config.fields)
                 let columns = config.fields.map { spec in spec.sourceColumns + (spec.typeColumn.map { [$0] } ?? []) }
                 try await withStore(store) { store in
+                    // Encodings are made to be shared with another node: subjects who withdrew consent to exchange stay out.
+                    let withdrawn = try await ConsentGate(store: store).excluded(for: .exchange)
                     for id in try await store.committedImportIDs() {
                         try await store.forEachEvent(importID: id) { e in
+                            if PersonLinking.isListed(e, in: withdrawn) { skipped += 1; return }
                             let values = person.values { f in columns[f].map { PersonLinking.value(of: e, column: $0) } }
                             guard !values[0].isEmpty || !values[1].isEmpty else { skipped += 1; return }   // erased: nothing to encode
                             writer.append(CLKFile.line(id: String(e.id), filter: encoder.encode(values)))
@@ -79,7 +82,7 @@ struct Link: AsyncParsableCommand {
             }
             try writer.close()
             print("\(count) records encoded to \(URL(fileURLWithPath: output).lastPathComponent)"
-                + (skipped > 0 ? "; \(skipped) without a name left out." : "."))
+                + (skipped > 0 ? "; \(skipped) left out (no name, or consent to exchange withdrawn)." : "."))
         }
     }
 

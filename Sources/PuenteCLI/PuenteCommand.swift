@@ -14,7 +14,7 @@ public struct PuenteCommand: AsyncParsableCommand {
 
         Every command keeps its data in the store chosen by --database (default: puente.sqlite here).
         """,
-        subcommands: [Demo.self, Generate.self, Ingest.self, Stats.self, SDMXCommand.self, Serve.self, Profiles.self, ProfileCommand.self, Imports.self, Rejects.self, Link.self, Users.self, Tokens.self, Audit.self, Keys.self, Retention.self, Erase.self, Bench.self])
+        subcommands: [Demo.self, Generate.self, Ingest.self, Stats.self, SDMXCommand.self, Serve.self, Profiles.self, ProfileCommand.self, Imports.self, Rejects.self, Link.self, Users.self, Tokens.self, Audit.self, Keys.self, Retention.self, Erase.self, ConsentCommand.self, Bench.self])
 
     public init() {}
 }

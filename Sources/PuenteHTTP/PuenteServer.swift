@@ -170,6 +170,7 @@ public enum PuenteServer {
         }
         LoginRoutes.add(to: router, access: access, limiter: limiter, configuration: configuration)
         LinkageReviewRoutes.add(to: router, store: store, audit: audit)
+        ConsentRoutes.add(to: router, store: store)
 
         // The dashboard: server-rendered pages over the same engine and protection as the API.
         let pages = DashboardPages(engine: engine, store: store, reference: reference, policy: configuration.disclosure)

@@ -14,15 +14,16 @@ import PuenteCore
 ///   decisions (a decision may split a known person).
 /// - Stable person ids: a person keeps the id it had (the id most of its events had), so ids survive
 ///   runs; a new person's id is its first event's id.
-/// - Events whose subject withdrew consent to linkage, and events whose personal fields were erased,
-///   are not compared: each counts as a person of its own (erased ones keep the person they had).
+/// - Events whose subject withdrew consent to linkage (`ConsentGate`), and events whose personal fields
+///   were erased, are not compared: each counts as a person of its own (erased ones keep the person
+///   they had).
 public struct PersonLinking: Sendable {
     public var config: LinkageConfig
     public var threads: Int?
     /// Compare every pair again, not only pairs with a new event.
     public var full = false
-    /// Subjects (`agency|record key`) not to link: consent to linkage withdrawn.
-    public var excluded: Set<String> = []
+    /// Subjects not to link besides those whose consent to linkage is withdrawn in the store.
+    public var excluded: Set<ConsentSubject> = []
     /// At most this many review pairs are kept per run, the most probable first.
     public var reviewLimit = 20_000
 
@@ -31,7 +32,15 @@ public struct PersonLinking: Sendable {
     /// The shipped config for stored events.
     public static func defaultConfig() throws -> LinkageConfig { try LinkageConfigs.load("stored-events") }
 
-    public static func subject(agency: String, recordKey: String) -> String { agency + "|" + recordKey }
+    /// Whether a stored event belongs to one of `subjects`. Stored record keys carry the profile that
+    /// read them (`sv-dgme-retornos:DAM-2016-000001`); a consent names the agency's own key, or the stored one.
+    public static func isListed(_ e: MovementEvent, in subjects: Set<ConsentSubject>) -> Bool {
+        guard !subjects.isEmpty else { return false }
+        let key = e.source.recordKey
+        if subjects.contains(ConsentSubject(agency: e.source.agency, recordKey: key)) { return true }
+        guard let colon = key.firstIndex(of: ":") else { return false }
+        return subjects.contains(ConsentSubject(agency: e.source.agency, recordKey: String(key[key.index(after: colon)...])))
+    }
 
     /// One event as the run needs it after linking: small, millions of them.
     struct EventSlot {
@@ -54,6 +63,7 @@ public struct PersonLinking: Sendable {
             }
         }
         let started = Timestamp.now()
+        let excluded = self.excluded.union(try await ConsentGate(store: store).excluded(for: .linkage))
         let committed = try await store.committedImportIDs()
         let previous = try await store.latestLinkRun()
         let known = try await store.personLinks()
@@ -79,7 +89,7 @@ public struct PersonLinking: Sendable {
                 }
                 let p = e.person
                 var record = EventSlot.erased
-                if excluded.contains(Self.subject(agency: e.source.agency, recordKey: e.source.recordKey)) {
+                if Self.isListed(e, in: excluded) {
                     record = EventSlot.withdrawn
                 } else if p.givenNames != nil || p.surnames != nil || p.birthDate != nil || p.documentNumber != nil {
                     record = Int32(table.count)

@@ -185,7 +185,7 @@ extension PostgresStore: AccessStore {
     }
 
     /// Like `guarded`, but a unique-key violation (SQLSTATE 23505) is a `conflict` with this message.
-    private func uniquelyGuarded<T>(_ message: String, _ body: () async throws -> T) async throws -> T {
+    func uniquelyGuarded<T>(_ message: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await guarded(body)
         } catch let error as PuenteError where error.code == .storeFailure && error.message.contains("23505") {

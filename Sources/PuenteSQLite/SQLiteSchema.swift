@@ -197,6 +197,30 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        m.registerMigration("0007-consent") { db in
+            // Consent per person and purpose. At most one consent in force per subject and purpose (the
+            // partial unique index); withdrawn ones stay as the record of what the person decided.
+            try db.execute(sql: """
+                CREATE TABLE consent_record (
+                    id INTEGER PRIMARY KEY,
+                    agency TEXT NOT NULL,
+                    record_key TEXT NOT NULL,
+                    purpose TEXT NOT NULL,
+                    scope TEXT,
+                    recipients_json TEXT NOT NULL,
+                    given_on TEXT NOT NULL,
+                    language TEXT NOT NULL,
+                    collector TEXT NOT NULL,
+                    guardian INTEGER NOT NULL DEFAULT 0,
+                    recorded_at TEXT NOT NULL,
+                    withdrawn_on TEXT,
+                    withdrawn_by TEXT
+                );
+                CREATE INDEX consent_record_subject ON consent_record (agency, record_key);
+                CREATE UNIQUE INDEX consent_record_in_force ON consent_record (agency, record_key, purpose) WHERE withdrawn_on IS NULL;
+                CREATE INDEX consent_record_withdrawn ON consent_record (purpose, agency, record_key) WHERE withdrawn_on IS NOT NULL;
+                """)
+        }
         return m
     }
 }

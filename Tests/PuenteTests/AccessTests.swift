@@ -16,6 +16,7 @@ struct AccessTests {
         let signedIn = Set(Role.allCases.map(\.rawValue))
         let aggregates: Set<String> = ["admin", "statistician", "data_officer", "regional_analyst", "case_worker"]
         let imports: Set<String> = ["admin", "data_officer", "statistician"]
+        let consent: Set<String> = ["admin", "data_officer", "case_worker"]
         return [
             "GET /health": everyone, "GET /ready": everyone, "GET /openapi.json": everyone, "GET /assets/{file}": everyone,
             "GET /login": everyone, "POST /login": everyone, "POST /logout": signedIn, "GET /api/v1/me": signedIn,
@@ -26,6 +27,7 @@ struct AccessTests {
             "GET /api/v1/codelists/{id}": everyone,
             "GET /api/v1/audit": ["admin", "auditor"],
             "GET /api/v1/linkage/review": ["admin", "data_officer"], "POST /api/v1/linkage/review/decision": ["admin", "data_officer"],
+            "POST /api/v1/consents": consent, "POST /api/v1/consents/{id}/withdraw": consent, "POST /api/v1/consents/search": consent,
         ]
     }()
 
@@ -218,6 +220,111 @@ struct AccessTests {
         try await StoreKind.executeBehindTheStore(["DELETE FROM audit_entry WHERE sequence >= 12"], at: location)
         let remaining = try await store.auditEntries(after: 0, limit: 100)
         #expect(!remaining.contains { $0.hash == head.hash })
+        try await store.close()
+    }
+
+    @Test("Consent over HTTP: recorded, looked up by a POST body, withdrawn once; clear errors; audited without the record key",
+          arguments: StoreKind.available)
+    func consentRoutes(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let access = AccessService(store: store, hasher: PasswordHasher(logCost: 10))
+        try await access.createUser(username: "rosa", role: .caseWorker, password: "una frase larga y segura", by: "test")
+        try await access.createUser(username: "socio", role: .partner, password: nil, by: "test")
+        let caseWorker = try await access.createToken(username: "rosa", label: "t", days: 1, by: "test").1
+        let partner = try await access.createToken(username: "socio", label: "t", days: 1, by: "test").1
+        let key = "R-2016-000123"
+        let app = Application(router: PuenteServer.router(store: store))
+        try await app.test(.router) { client in
+            func post(_ uri: String, _ body: String, token: String? = nil) async throws -> (HTTPResponse.Status, String) {
+                try await client.execute(uri: uri, method: .post, headers: [.authorization: "Bearer \(token ?? caseWorker)", .contentType: "application/json"],
+                                         body: ByteBuffer(string: body)) { ($0.status, String(buffer: $0.body)) }
+            }
+            let (status, body) = try await post("/api/v1/consents", """
+                {"agency": "SV-DGME", "recordKey": "\(key)", "purpose": "linkage", "recipients": ["OIM"], "language": "es", "guardian": true, "date": "2026-03-01"}
+                """)
+            #expect(status == .created, "\(body)")
+            let consent = try JSONDecoder().decode(ConsentRecord.self, from: Data(body.utf8))
+            #expect(consent.purpose == .linkage && consent.collector == "rosa" && consent.guardian && consent.recipients == ["OIM"])
+            #expect(consent.givenOn == CivilDate(iso: "2026-03-01") && consent.inForce)
+
+            // Bad input: the message names the field and what was expected, never the value sent.
+            for (json, field) in [(#"{"agency": "SV-DGME", "recordKey": "k", "purpose": "marketing-x"}"#, "purpose: expected one of linkage"),
+                                  (#"{"agency": "SV-DGME", "purpose": "linkage"}"#, "recordKey: required"),
+                                  (#"{"agency": "SV-DGME", "recordKey": "k", "purpose": "linkage", "guardian": "yes-x"}"#, "guardian: expected true or false"),
+                                  (#"{"agency": "SV-DGME", "recordKey": "k", "purpose": "linkage", "date": "2026-13-01"}"#, "date: expected a date like"),
+                                  (#"{"agency": "SV-DGME", "recordKey": "k", "purpose": "linkage", "date": "2999-01-01"}"#, "date: expected a day not after today"),
+                                  (#"{"agency": "SV DGME-x", "recordKey": "k", "purpose": "linkage"}"#, "agency: expected"),
+                                  (#"{"agency": "SV-DGME", "recordKey": "k", "purpose": "linkage", "language": "spanish-x"}"#, "language: expected"),
+                                  ("agency=SV-DGME", "JSON object")] {
+                let (status, body) = try await post("/api/v1/consents", json)
+                #expect(status == .badRequest && body.contains(field), "\(json): \(body)")
+                #expect(!body.contains("-x") && !body.contains("13-01"), "the value is echoed: \(body)")
+            }
+            // One consent in force per record and purpose.
+            #expect(try await post("/api/v1/consents", #"{"agency": "SV-DGME", "recordKey": "\#(key)", "purpose": "linkage"}"#).0 == .conflict)
+            // Partners may not record or read consent.
+            #expect(try await post("/api/v1/consents/search", #"{"agency": "SV-DGME", "recordKey": "\#(key)"}"#, token: partner).0 == .forbidden)
+
+            let (found, list) = try await post("/api/v1/consents/search", #"{"agency": "SV-DGME", "recordKey": "\#(key)"}"#)
+            #expect(found == .ok)
+            #expect(try JSONDecoder().decode([ConsentRecord].self, from: Data(list.utf8)).map(\.id) == [consent.id])
+
+            #expect(try await post("/api/v1/consents/\(consent.id)/withdraw", #"{"date": "2026-02-01"}"#).0 == .badRequest)   // before it was given
+            let (withdrawn, after) = try await post("/api/v1/consents/\(consent.id)/withdraw", "")
+            #expect(withdrawn == .ok)
+            #expect(try JSONDecoder().decode(ConsentRecord.self, from: Data(after.utf8)).withdrawnOn == .today)
+            #expect(try await post("/api/v1/consents/\(consent.id)/withdraw", "").0 == .conflict)
+            #expect(try await post("/api/v1/consents/999/withdraw", "").0 == .notFound)
+            #expect(try await post("/api/v1/consents/abc/withdraw", "").0 == .badRequest)
+
+            // With a session, a JSON post must carry the session's CSRF token in X-CSRF-Token.
+            let login = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                 body: ByteBuffer(string: "username=rosa&password=una+frase+larga+y+segura")) { $0 }
+            let session = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            let page = try await client.execute(uri: "/", method: .get, headers: [.cookie: session]) { String(buffer: $0.body) }
+            let csrf = String(try #require(page.components(separatedBy: "name=\"csrf\" value=\"").dropFirst().first?.prefix { $0 != "\"" }))
+            let renew = #"{"agency": "SV-DGME", "recordKey": "\#(key)", "purpose": "linkage"}"#
+            #expect(try await client.execute(uri: "/api/v1/consents", method: .post, headers: [.cookie: session, .contentType: "application/json"],
+                                             body: ByteBuffer(string: renew)) { $0.status } == .forbidden)
+            #expect(try await client.execute(uri: "/api/v1/consents", method: .post,
+                                             headers: [.cookie: session, .contentType: "application/json", HTTPFields.Element.Name("X-CSRF-Token")!: csrf],
+                                             body: ByteBuffer(string: renew)) { $0.status } == .created)
+        }
+        // Each decision is in the intact trail, by its id and agency, never by the record key.
+        let entries = try await store.auditEntries(after: 0, limit: 100)
+        let consentEntries = entries.filter { $0.action.hasPrefix("consent_") }
+        #expect(consentEntries.map(\.action) == ["consent_recorded", "consent_read", "consent_withdrawn", "consent_recorded"])
+        #expect(consentEntries[0].target.contains("agency:SV-DGME purpose:linkage guardian") && consentEntries[0].actor == "rosa")
+        #expect(entries.allSatisfy { !$0.target.contains(key) && !($0.purpose ?? "").contains(key) && !$0.target.contains("000123") })
+        #expect(try await AuditLog(store: store).verify().intact)
+        try await store.close()
+    }
+
+    @Test("The consent gate excludes a record once its consent to that purpose is withdrawn, and only for that purpose",
+          arguments: StoreKind.available)
+    func consentGate(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let service = ConsentService(store: store)
+        let gate = ConsentGate(store: store)
+        let kept = try await service.record(.init(agency: "SV-DGME", recordKey: "kept", purpose: "linkage"), by: "rosa")
+        let gone = try await service.record(.init(agency: "SV-DGME", recordKey: "gone", purpose: "linkage", givenOn: "2025-01-10"), by: "rosa")
+        let other = try await service.record(.init(agency: "SV-DGME", recordKey: "other", purpose: "referral"), by: "rosa")
+        _ = try await service.record(.init(agency: "SV-DGME", recordKey: "other", purpose: "linkage"), by: "rosa")
+        #expect(try await gate.excluded(for: .linkage).isEmpty)
+
+        // Withdrawal before the consent was given, in the future, or of an unknown consent is refused.
+        await #expect(throws: PuenteError.self) { try await service.withdraw(id: gone.id, on: "2025-01-09", by: "dpo") }
+        await #expect(throws: PuenteError.self) { try await service.withdraw(id: gone.id, on: "2999-01-01", by: "dpo") }
+        await #expect(throws: PuenteError.self) { try await service.withdraw(id: 9_999, by: "dpo") }
+        try await service.withdraw(id: gone.id, on: "2025-06-30", by: "dpo")
+        try await service.withdraw(id: other.id, by: "dpo")   // referral only: linkage of that record goes on
+
+        let linkage = try await gate.excluded(for: .linkage)
+        #expect(linkage == [ConsentSubject(agency: "SV-DGME", recordKey: "gone")])
+        #expect(!linkage.contains(ConsentSubject(agency: kept.subject.agency, recordKey: kept.subject.recordKey)))
+        #expect(!linkage.contains(ConsentSubject(agency: "SV-DGME", recordKey: "other")))
+        #expect(try await gate.excluded(for: .referral) == [ConsentSubject(agency: "SV-DGME", recordKey: "other")])
+        #expect(try await gate.excluded(for: .reintegration).isEmpty)
         try await store.close()
     }
 

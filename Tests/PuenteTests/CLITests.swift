@@ -75,6 +75,45 @@ struct CLITests {
         await #expect(throws: ExitCode(1)) { try await verify.run() }
     }
 
+    @Test("`puente consent record`, `withdraw` and `list`: stored, audited, and bad input named by its field")
+    func consent() async throws {
+        let dir = try Fixtures.tempDir()
+        let db = dir.appendingPathComponent("consent.sqlite").path
+        let base = ["--database", db, "--agency", "SV-DGME", "--record", "R-77"]
+        var record = try ConsentCommand.Record.parse(base + ["--purpose", "linkage", "--recipient", "OIM", "--recipient", "CARITAS",
+                                                             "--guardian", "--date", "2026-01-15", "--scope", "solo retornos 2016"])
+        try await record.run()
+        var referral = try ConsentCommand.Record.parse(base + ["--purpose", "referral", "--language", "en"])
+        try await referral.run()
+
+        func failure(_ command: some AsyncParsableCommand) async -> String {
+            var command = command
+            do { try await command.run(); return "no error" } catch { return "\(error)" }
+        }
+        #expect(try await failure(ConsentCommand.Record.parse(base + ["--purpose", "marketing"])).contains("purpose: expected one of linkage"))
+        #expect(try await failure(ConsentCommand.Record.parse(base + ["--purpose", "linkage", "--date", "15/01/2026"])).contains("date: expected a date like"))
+        #expect(try await failure(ConsentCommand.Record.parse(base + ["--purpose", "linkage"])).contains("consent in force"))
+        #expect(try await failure(ConsentCommand.Withdraw.parse(["--database", db, "42"])).contains("no consent with that id"))
+
+        var withdraw = try ConsentCommand.Withdraw.parse(["--database", db, "1", "--date", "2026-02-01"])
+        try await withdraw.run()
+        #expect(try await failure(ConsentCommand.Withdraw.parse(["--database", db, "1"])).contains("withdrawn already"))
+        var list = try ConsentCommand.List.parse(base + ["--json"])
+        try await list.run()
+
+        let store = try await StoreOptions.parse(["--database", db]).open()
+        let consents = try await store.consents(of: ConsentSubject(agency: "SV-DGME", recordKey: "R-77"))
+        #expect(consents.map(\.purpose) == [.linkage, .referral])
+        #expect(consents[0].recipients == ["OIM", "CARITAS"] && consents[0].guardian && consents[0].scope == "solo retornos 2016")
+        #expect(consents[0].withdrawnOn == CivilDate(iso: "2026-02-01") && consents[0].withdrawnBy == commandActor)
+        #expect(consents[1].language == "en" && consents[1].inForce && consents[1].collector == commandActor)
+        #expect(try await ConsentGate(store: store).excluded(for: .linkage) == [ConsentSubject(agency: "SV-DGME", recordKey: "R-77")])
+        let audit = try await store.auditEntries(after: 0, limit: 20)
+        #expect(audit.map(\.action) == ["consent_recorded", "consent_recorded", "consent_withdrawn", "consent_read"])
+        #expect(audit.allSatisfy { !$0.target.contains("R-77") })
+        try await store.close()
+    }
+
     @Test("`puente demo --no-serve` generates, loads and leaves a store with its key file beside it")
     func demo() async throws {
         let dir = try Fixtures.tempDir()

@@ -193,15 +193,22 @@ struct PersonTests {
         links = try await store.personLinks()
         #expect(links[pair.eventL] != links[pair.eventR])
 
-        // Consent to linkage withdrawn: the subject's events are not compared and stand alone.
+        // Consent to linkage withdrawn (recorded against the agency's own key): the subject's events are
+        // not compared and stand alone; consent withdrawn for another purpose changes nothing.
         let events = try await Self.linkedEvents(store)
-        let person = try #require(Dictionary(grouping: events, by: \.person).first { $0.value.count > 1 })
+        let person = try #require(Dictionary(grouping: events, by: \.person).first { $0.value.count > 2 })
         let withdrawn = person.value[0].event
-        linking.excluded = [PersonLinking.subject(agency: withdrawn.source.agency, recordKey: withdrawn.source.recordKey)]
-        linking.full = true
-        try await linking.run(store: store)
-        links = try await store.personLinks()
-        #expect(links.values.filter { $0 == links[withdrawn.id] }.count == 1)
+        let subject = ConsentSubject(agency: withdrawn.source.agency, recordKey: Self.bareKey(withdrawn))
+        for purpose in [ConsentPurpose.referral, .linkage] {
+            let consent = try await store.recordConsent(ConsentRecord(subject: subject, purpose: purpose, givenOn: CivilDate(iso: "2026-01-05")!,
+                                                                      language: "es", collector: "caseworker", recordedAt: Timestamp.now()))
+            _ = try await store.withdrawConsent(id: consent.id, on: CivilDate(iso: "2026-02-01")!, by: "caseworker")
+            linking.full = true
+            try await linking.run(store: store)
+            links = try await store.personLinks()
+            let alone = links.values.filter { $0 == links[withdrawn.id] }.count == 1
+            #expect(alone == (purpose == .linkage), "\(purpose)")
+        }
         #expect(links.filter { $0.value == links[person.value[1].event.id] }.count == person.value.count - 1)
 
         // Rolling an import back removes its events' links; person figures wait for the next run.

@@ -207,6 +207,55 @@ struct StoreSuiteTests {
         try await store.close()
     }
 
+    @Test("Consent: recorded per purpose, withdrawn once, listed per record; withdrawn subjects exclude those given again",
+          arguments: StoreKind.available)
+    func consent(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let ana = ConsentSubject(agency: "SV-DGME", recordKey: "R-1"), luis = ConsentSubject(agency: "SV-DGME", recordKey: "R-2")
+        func given(_ subject: ConsentSubject, _ purpose: ConsentPurpose, on day: String = "2026-03-01") -> ConsentRecord {
+            ConsentRecord(subject: subject, purpose: purpose, scope: "solo 2016", recipients: ["OIM", "Glasswing"], givenOn: CivilDate(iso: day)!,
+                          language: "es-SV", collector: "ana.caseworker", guardian: purpose == .referral, recordedAt: "2026-03-01T10:00:00Z")
+        }
+        let linkage = try await store.recordConsent(given(ana, .linkage))
+        let referral = try await store.recordConsent(given(ana, .referral))
+        _ = try await store.recordConsent(given(luis, .linkage))
+        #expect(linkage.id > 0 && referral.id != linkage.id)
+        // A second consent in force for the same record and purpose is refused; another agency's same key is another person.
+        let twice = await #expect(throws: PuenteError.self) { try await store.recordConsent(given(ana, .linkage)) }
+        #expect(twice?.code == .conflict)
+        _ = try await store.recordConsent(given(ConsentSubject(agency: "GT-IGM", recordKey: "R-1"), .linkage))
+
+        // Everything reads back as written.
+        #expect(try await store.consents(of: ana) == [linkage, referral])
+        #expect(try await store.consent(id: referral.id) == referral)
+        #expect(try await store.consent(id: 9_999) == nil)
+        #expect(try await store.consents(of: ConsentSubject(agency: "SV-DGME", recordKey: "R-9")).isEmpty)
+        #expect(try await store.withdrawnSubjects(purpose: .linkage).isEmpty)
+
+        // Withdrawing linkage excludes Ana from linkage only; withdrawing twice or an unknown id is an error.
+        let withdrawn = try await store.withdrawConsent(id: linkage.id, on: CivilDate(iso: "2026-04-02")!, by: "dpo")
+        #expect(withdrawn.withdrawnOn == CivilDate(iso: "2026-04-02") && withdrawn.withdrawnBy == "dpo" && !withdrawn.inForce)
+        #expect(try await store.consent(id: linkage.id) == withdrawn)
+        let again = await #expect(throws: PuenteError.self) { try await store.withdrawConsent(id: linkage.id, on: .today, by: "dpo") }
+        #expect(again?.code == .conflict)
+        #expect(try await store.consent(id: linkage.id)?.withdrawnBy == "dpo")   // the first withdrawal stands
+        let unknown = await #expect(throws: PuenteError.self) { try await store.withdrawConsent(id: 9_999, on: .today, by: "dpo") }
+        #expect(unknown?.code == .notFound)
+        #expect(try await store.withdrawnSubjects(purpose: .linkage) == [ana])
+        #expect(try await store.withdrawnSubjects(purpose: .referral).isEmpty)
+        #expect(try await store.withdrawnSubjects(purpose: .exchange).isEmpty)
+
+        // Consent given again after the withdrawal is in force: the later decision counts.
+        let renewed = try await store.recordConsent(given(ana, .linkage, on: "2026-05-01"))
+        #expect(try await store.withdrawnSubjects(purpose: .linkage).isEmpty)
+        _ = try await store.withdrawConsent(id: renewed.id, on: CivilDate(iso: "2026-06-01")!, by: "dpo")
+        _ = try await store.withdrawConsent(id: referral.id, on: CivilDate(iso: "2026-06-01")!, by: "dpo")
+        #expect(try await store.withdrawnSubjects(purpose: .linkage) == [ana])   // once, though withdrawn twice
+        #expect(try await store.withdrawnSubjects(purpose: .referral) == [ana])
+        #expect(try await store.consents(of: ana).map(\.inForce) == [false, false, false])
+        try await store.close()
+    }
+
     @Test("Rollback removes a batch's events and rejects", arguments: StoreKind.available)
     func rollback(kind: StoreKind) async throws {
         let store = try await kind.makeStore()

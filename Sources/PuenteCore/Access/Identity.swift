@@ -32,6 +32,8 @@ public enum Permission: String, CaseIterable, Codable, Sendable {
     case audit
     /// Users, roles and tokens.
     case manageUsers = "manage_users"
+    /// Recording, withdrawing and looking up people's consent.
+    case consent
 
     /// The roles holding the permission.
     public var roles: Set<Role> {
@@ -43,6 +45,7 @@ public enum Permission: String, CaseIterable, Codable, Sendable {
         case .linkageReview: [.admin, .dataOfficer]
         case .audit: [.admin, .auditor]
         case .manageUsers: [.admin]
+        case .consent: [.admin, .dataOfficer, .caseWorker]
         }
     }
 }
@@ -187,5 +190,5 @@ public protocol AccessStore: Sendable {
     func auditEntries(after: Int64, limit: Int) async throws -> [AuditEntry]
 }
 
-/// A store holding both events and access records: what the server and the commands open.
-public protocol PuenteStore: EventStore, AccessStore, PersonStore {}
+/// A store holding events, access records, persons and consent: what the server and the commands open.
+public protocol PuenteStore: EventStore, AccessStore, PersonStore, ConsentStore {}

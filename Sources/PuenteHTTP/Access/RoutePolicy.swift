@@ -40,6 +40,9 @@ enum RoutePolicy {
         "GET /api/v1/audit": .requires(.audit),
         "GET /api/v1/linkage/review": .requires(.linkageReview),
         "POST /api/v1/linkage/review/decision": .requires(.linkageReview),
+        "POST /api/v1/consents": .requires(.consent),
+        "POST /api/v1/consents/{id}/withdraw": .requires(.consent),
+        "POST /api/v1/consents/search": .requires(.consent),
     ]
 
     /// The key of a route as Hummingbird describes it (`/api/v1/codelists/:id` or `{id}`).
