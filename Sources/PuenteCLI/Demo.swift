@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PuenteCore
 import PuenteIngest
+import PuenteLinkage
 import PuenteSynthetic
 
 struct Demo: AsyncParsableCommand {
@@ -36,8 +37,21 @@ struct Demo: AsyncParsableCommand {
             let report = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
             say("Loaded \(file.file): \(report.accepted) accepted, \(report.rejected) rejected (kept in quarantine), \(report.duplicates) duplicates")
         }
-        say(String(format: "Ready in %.1f s.", Date().timeIntervalSince(started)))
-        if noServe { try await store.close(); return }
+        // Persons, so the dashboard counts people as well as events: before exiting for scripts, in the
+        // background while serving (the returns page shows persons once they are linked).
+        let linking = PersonLinking(config: try PersonLinking.defaultConfig())
+        @Sendable func link() async throws {
+            let run = try await linking.run(store: store)
+            say("Linked \(run.events) events into \(run.persons) persons (\(run.reviewPairs) pairs left for review).")
+        }
+        if noServe {
+            try await link()
+            say(String(format: "Ready in %.1f s.", Date().timeIntervalSince(started)))
+            try await store.close()
+            return
+        }
+        say(String(format: "Ready in %.1f s; linking persons in the background.", Date().timeIntervalSince(started)))
+        Task { do { try await link() } catch { say("Linking persons failed: \(error)") } }
         say("Open http://127.0.0.1:\(port)/ (API: http://127.0.0.1:\(port)/api/v1/stats?measure=returns&by=sex). Stop with Ctrl-C.")
         // The demo's figures are protected aggregates of generated people: published to every visitor.
         do { try await serve(store: store, host: "127.0.0.1", port: port, publicStatistics: true) } catch { try? await store.close(); throw error }

@@ -130,6 +130,13 @@ public struct StatisticsEngine: Sendable {
         return (snapshot.importIDs.count, snapshot.cellCount)
     }
 
+    /// Whether person measures can be computed now: persons were linked, and since then no import was
+    /// committed or rolled back.
+    public func personFiguresAreCurrent() async -> Bool {
+        guard let persons else { return false }
+        return (try? await persons.current()) != nil
+    }
+
     public func run(_ query: StatisticsQuery, policy: DisclosurePolicy = .standard) async throws -> StatisticsTable {
         let snapshot = try await cube.current()
         let counter = Counter(snapshot: snapshot, query: query, reference: reference)

@@ -124,6 +124,9 @@ struct CLITests {
         let store = try await StoreOptions.parse(["--database", db]).open()
         let imports = try await store.imports(limit: 5)
         #expect(imports.count == 2 && imports.allSatisfy { $0.status == .committed && $0.counts.isBalanced && $0.counts.accepted > 0 })
+        // Persons linked over both imports, so the dashboard can count people.
+        let run = try #require(try await store.latestLinkRun())
+        #expect(run.importIDs == imports.map(\.id).sorted() && run.persons > 0 && run.persons < run.events)
         try await store.close()
     }
 

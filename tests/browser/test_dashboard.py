@@ -136,6 +136,22 @@ def test_a_filter_changes_every_chart_and_stays_in_the_url(browser):
     assert Select(browser.find_element(By.NAME, "sex")).first_selected_option.get_attribute("value") == "F"
 
 
+def test_returned_persons_equal_the_api(browser):
+    """The returns page counts linked persons as well as events (the test script links them)."""
+    browser.get(BASE + "/returns")
+    shown = table_rows(browser, "returned-persons-by-month-table")
+    period = Select(browser.find_element(By.NAME, "period")).first_selected_option.get_attribute("value")
+    expected = api(f"/api/v1/stats?measure=returned_persons&by=month&filter=year:{period}")
+    published = {c["key"][0]: c["value"] for c in expected["cells"] if c["key"][0] != "_U"}
+    assert len(shown) == len(published) == 12
+    assert sorted(number(v[0]) for v in shown.values()) == sorted(published.values())
+    # Persons are fewer than returns in a year, and some returns were of persons returned before.
+    returns = api(f"/api/v1/stats?measure=returns&filter=year:{period}")["total"]["value"]
+    persons = api(f"/api/v1/stats?measure=returned_persons&filter=year:{period}")["total"]["value"]
+    assert 0 < persons < returns
+    assert "%" in browser.find_element(By.ID, "repeat-returns").text
+
+
 def test_download_a_chart_as_csv(browser, downloads):
     browser.get(BASE + "/returns?sex=M")
     shown = table_rows(browser, "returns-by-month-table")

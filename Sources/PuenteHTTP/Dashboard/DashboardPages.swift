@@ -214,12 +214,37 @@ struct DashboardPages: Sendable {
                                         measure: .returns, by: [.month], kind: .columns), context)
         html += try await draw(Panel(id: "returns-pyramid", title: Bilingual("Retornos por sexo y edad", "Returns by sex and age"),
                                      measure: .returns, by: [.ageGroup, .sex], kind: .pyramid), context)
+        html += try await persons(context)
         html += try await map(context)
         html += try await topMunicipalities(context)
         html += try await draw(Panel(id: "returns-by-country", title: Bilingual("Retornos por país desde el que se retorna", "Returns by country returned from"),
                                      measure: .returns, by: [.returningFrom], kind: .bars), context)
         html += try await draw(Panel(id: "returns-by-type", title: Bilingual("Retornos por tipo de retorno", "Returns by return type"),
                                      measure: .returns, by: [.returnType], kind: .bars), context)
+        return html
+    }
+
+    /// Returns are events: the same person may be returned several times. Linked persons show how many
+    /// people that was, and how many returns were of people returned before.
+    private func persons(_ context: Context) async throws -> String {
+        let state = context.state
+        guard await engine.personFiguresAreCurrent() else {
+            return "<p class=\"none\" id=\"returned-persons\">" + state.t(
+                "Las personas distintas aparecen cuando los registros se han vinculado (puente link persons) después de la última importación.",
+                "Distinct persons appear once records are linked (puente link persons) after the latest import.") + "</p>"
+        }
+        var html = try await draw(Panel(id: "returned-persons-by-month",
+                                        title: Bilingual("Personas retornadas por mes (cada persona una vez al mes)",
+                                                         "Returned persons by month (each person once a month)"),
+                                        measure: .returnedPersons, by: [.month], kind: .columns), context)
+        let share = try await engine.run(StatisticsQuery(measure: .repeatReturnShare, filters: state.filters(period: context.period)),
+                                         policy: policy)
+        if let value = share.total.value {
+            let text = context.charts.number(value, decimals: 1)
+            html += "<p class=\"note\" id=\"repeat-returns\">" + state.t(
+                "\(text) % de los retornos fueron de personas retornadas antes.",
+                "\(text)% of returns were of persons returned before.") + "</p>"
+        }
         return html
     }
 
