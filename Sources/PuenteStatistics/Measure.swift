@@ -35,6 +35,9 @@ public enum Measure: String, CaseIterable, Codable, Sendable {
     /// Whether the measure is a count of events (published in SDMX), rather than a ratio.
     public var isCount: Bool { [.returns, .entries, .exits, .netMovements, .events].contains(self) }
 
+    /// Whether values are whole numbers (counts of events or of persons), shown without decimals.
+    public var isWhole: Bool { isCount || self == .returnedPersons }
+
     /// Whether the measure is computed from linked persons rather than from events.
     public var needsPersons: Bool { self == .returnedPersons || self == .repeatReturnShare }
 

@@ -125,7 +125,7 @@ struct DashboardPages: Sendable {
         let q = query(panel, context)
         let table = try await engine.run(q, policy: policy)
         let state = context.state
-        let decimals = panel.measure.isCount ? 0 : 1
+        let decimals = panel.measure.isWhole ? 0 : 1
         let title = state.t(panel.title)
         switch panel.kind {
         case .columns, .bars:
