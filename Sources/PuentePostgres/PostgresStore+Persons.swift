@@ -66,34 +66,17 @@ extension PostgresStore: PersonStore {
                 try await conn.query("DELETE FROM person_link", logger: logger)
                 try await conn.query("DELETE FROM person_cell", logger: logger)
                 try await conn.query("DELETE FROM link_review WHERE decision IS NULL", logger: logger)
-                try await conn.copyFrom(table: "person_link", columns: ["event_id", "person_id"], logger: logger) { writer in
-                    var line = CopyTextLine()
-                    for k in 0..<links.count {
-                        line.integer(Int(links.eventIDs[k]))
-                        line.integer(Int(links.personIDs[k]))
-                        line.endRow()
-                        if line.buffer.readableBytes >= 1 << 20 {
-                            try await writer.write(line.buffer)
-                            line.buffer.clear()
-                        }
-                    }
-                    if line.buffer.readableBytes > 0 { try await writer.write(line.buffer) }
+                try await conn.copyRows(into: "person_link", columns: ["event_id", "person_id"], count: links.count, logger: logger) { k, line in
+                    line.integer(Int(links.eventIDs[k]))
+                    line.integer(Int(links.personIDs[k]))
                 }
                 let columns = ["first_level"] + CellColumn.allCases.map(\.rawValue) + ["n", "key_sum"]
-                try await conn.copyFrom(table: "person_cell", columns: columns, logger: logger) { writer in
-                    var line = CopyTextLine()
-                    for c in cells {
-                        line.integer(c.first.rawValue)
-                        c.key.visit(&line)
-                        line.integer(c.tally.count)
-                        line.integer(c.tally.keySum)
-                        line.endRow()
-                        if line.buffer.readableBytes >= 1 << 20 {
-                            try await writer.write(line.buffer)
-                            line.buffer.clear()
-                        }
-                    }
-                    if line.buffer.readableBytes > 0 { try await writer.write(line.buffer) }
+                try await conn.copyRows(into: "person_cell", columns: columns, count: cells.count, logger: logger) { i, line in
+                    let c = cells[i]
+                    line.integer(c.first.rawValue)
+                    c.key.visit(&line)
+                    line.integer(c.tally.count)
+                    line.integer(c.tally.keySum)
                 }
                 for (pair, contributions) in reviewRows {
                     try await conn.query("""

@@ -99,18 +99,10 @@ public final class PostgresStore: EventStore {
                     CREATE TEMP TABLE event_staging ON COMMIT DROP AS SELECT \(columns) FROM movement_event WITH NO DATA
                     """), logger: logger)
                 try await conn.query("ALTER TABLE event_staging ADD COLUMN position BIGINT", logger: logger)
-                try await conn.copyFrom(table: "event_staging", columns: EventColumns.names + ["position"], logger: logger) { writer in
-                    var line = CopyTextLine()
-                    for (position, event) in events.enumerated() {
-                        EventColumns.visit(event, importID: importID, sealing: cipher, &line)
-                        line.integer(position)
-                        line.endRow()
-                        if line.buffer.readableBytes >= 1 << 20 {
-                            try await writer.write(line.buffer)
-                            line.buffer.clear()
-                        }
-                    }
-                    if line.buffer.readableBytes > 0 { try await writer.write(line.buffer) }
+                try await conn.copyRows(into: "event_staging", columns: EventColumns.names + ["position"], count: events.count,
+                                        logger: logger) { position, line in
+                    EventColumns.visit(events[position], importID: importID, sealing: cipher, &line)
+                    line.integer(position)
                 }
                 // The stored keys tell which events were skipped: the first event with a key is the one
                 // stored (the staging rows keep the batch's order), any later one is a duplicate.
@@ -135,21 +127,12 @@ public final class PostgresStore: EventStore {
         let columns = ["import_id"] + CellColumn.allCases.map(\.rawValue) + ["n", "key_sum"]
         try await guarded {
             try await client.withConnection { conn in
-                try await conn.copyFrom(table: "event_cell", columns: columns, logger: logger) { writer in
-                    var line = CopyTextLine()
-                    for i in 0..<cells.count {
-                        let (key, tally) = cells[i]
-                        line.integer(Int(importID))
-                        key.visit(&line)
-                        line.integer(tally.count)
-                        line.integer(tally.keySum)
-                        line.endRow()
-                        if line.buffer.readableBytes >= 1 << 20 {
-                            try await writer.write(line.buffer)
-                            line.buffer.clear()
-                        }
-                    }
-                    if line.buffer.readableBytes > 0 { try await writer.write(line.buffer) }
+                try await conn.copyRows(into: "event_cell", columns: columns, count: cells.count, logger: logger) { i, line in
+                    let (key, tally) = cells[i]
+                    line.integer(Int(importID))
+                    key.visit(&line)
+                    line.integer(tally.count)
+                    line.integer(tally.keySum)
                 }
             }
         }
@@ -361,6 +344,26 @@ public final class PostgresStore: EventStore {
 private struct SourceKey: Hashable {
     var agency: String
     var key: String
+}
+
+extension PostgresConnection {
+    /// COPYs `count` rows into `table`: `row(i, &line)` writes row `i`'s values; rows go to the server
+    /// in chunks of about 1 MiB, so memory stays flat whatever the count.
+    func copyRows(into table: String, columns: [String], count: Int, logger: Logger,
+                  _ row: (Int, inout CopyTextLine) -> Void) async throws {
+        try await copyFrom(table: table, columns: columns, logger: logger) { writer in
+            var line = CopyTextLine()
+            for i in 0..<count {
+                row(i, &line)
+                line.endRow()
+                if line.buffer.readableBytes >= 1 << 20 {
+                    try await writer.write(line.buffer)
+                    line.buffer.clear()
+                }
+            }
+            if line.buffer.readableBytes > 0 { try await writer.write(line.buffer) }
+        }
+    }
 }
 
 /// Rows in COPY's text format: tab-separated, `\\N` for null, backslash escapes for tab, newline,
