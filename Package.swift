@@ -94,6 +94,6 @@ let package = Package(
             "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
             "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI", "PuenteAccess",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
-        ], swiftSettings: strict),
+        ], exclude: ["Fixtures"], swiftSettings: strict),   // read from the source tree by path
     ]
 )
