@@ -118,36 +118,48 @@ public struct PersonLinking: Sendable {
         let result = linker.dedupe(table, seeds: seeds)
 
         // Person ids: each cluster keeps the known id most of its events had; otherwise its first event's.
-        var members: [Int32: [Int]] = [:]   // cluster representative → slot indices
-        for (s, slot) in slots.enumerated() where slot.record >= 0 {
-            members[result.clusterOf[Int(slot.record)], default: []].append(s)
+        // Records grouped by cluster with a counting sort (cluster ids are record indices): no dictionaries.
+        let n = table.count
+        var slotOfRecord = [Int32](repeating: 0, count: n)
+        for (s, slot) in slots.enumerated() where slot.record >= 0 { slotOfRecord[Int(slot.record)] = Int32(s) }
+        var start = [Int32](repeating: 0, count: n + 1)
+        for r in 0..<n { start[Int(result.clusterOf[r]) + 1] += 1 }
+        for c in 0..<n { start[c + 1] += start[c] }
+        var grouped = [Int32](repeating: 0, count: n), fill = start
+        for r in 0..<n {
+            let c = Int(result.clusterOf[r])
+            grouped[Int(fill[c])] = slotOfRecord[r]
+            fill[c] += 1
         }
         var used = Set(known.values)
         var personOf = [Int64](repeating: 0, count: slots.count)
-        var claims: [(votes: Int, person: Int64, cluster: Int32)] = []
-        for (cluster, list) in members {
-            var votes: [Int64: Int] = [:]
-            for s in list { if let p = known[slots[s].id] { votes[p, default: 0] += 1 } }
-            for (p, v) in votes { claims.append((v, p, cluster)) }
+        var claims: [(votes: Int32, person: Int64, cluster: Int32)] = []
+        var votes: [(person: Int64, count: Int32)] = []
+        for c in 0..<n where start[c + 1] > start[c] {
+            votes.removeAll(keepingCapacity: true)
+            for k in Int(start[c])..<Int(start[c + 1]) {
+                guard let p = known[slots[Int(grouped[k])].id] else { continue }
+                if let v = votes.firstIndex(where: { $0.person == p }) { votes[v].count += 1 } else { votes.append((p, 1)) }
+            }
+            for v in votes { claims.append((v.count, v.person, Int32(c))) }
         }
         claims.sort { ($0.votes, $1.person) > ($1.votes, $0.person) }
-        var clusterPerson: [Int32: Int64] = [:], claimed = Set<Int64>()
-        for c in claims where clusterPerson[c.cluster] == nil && !claimed.contains(c.person) {
-            clusterPerson[c.cluster] = c.person
+        var clusterPerson = [Int64](repeating: 0, count: n), claimed = Set<Int64>()
+        for c in claims where clusterPerson[Int(c.cluster)] == 0 && !claimed.contains(c.person) {
+            clusterPerson[Int(c.cluster)] = c.person
             claimed.insert(c.person)
         }
-        var nextFresh = (slots.map(\.id).max() ?? 0) + 1
-        nextFresh = max(nextFresh, (used.max() ?? 0) + 1)
+        var nextFresh = max((slots.map(\.id).max() ?? 0) + 1, (used.max() ?? 0) + 1)
         func fresh(_ preferred: Int64) -> Int64 {
             if !used.contains(preferred) { used.insert(preferred); return preferred }
             defer { nextFresh += 1 }
             used.insert(nextFresh)
             return nextFresh
         }
-        for cluster in members.keys.sorted() {
-            let list = members[cluster]!
-            let person = clusterPerson[cluster] ?? fresh(list.map { slots[$0].id }.min()!)
-            for s in list { personOf[s] = person }
+        for c in 0..<n where start[c + 1] > start[c] {
+            let members = grouped[Int(start[c])..<Int(start[c + 1])]
+            let person = clusterPerson[c] != 0 ? clusterPerson[c] : fresh(members.map { slots[Int($0)].id }.min()!)
+            for s in members { personOf[Int(s)] = person }
         }
         for (s, slot) in slots.enumerated() where slot.record < 0 {
             // Not compared: an erased event keeps its person; a withdrawn one becomes a person of its own.

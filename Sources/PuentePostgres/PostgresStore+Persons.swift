@@ -63,13 +63,16 @@ extension PostgresStore: PersonStore {
         let reviewRows = try review.map { ($0, try JSONText.encode($0.contributions)) }
         return try await guarded {
             try await client.withTransaction(logger: logger) { conn in
+                // The person index is rebuilt after the bulk COPY, which is faster than maintaining it row by row.
                 try await conn.query("DELETE FROM person_link", logger: logger)
+                try await conn.query("DROP INDEX person_link_person", logger: logger)
                 try await conn.query("DELETE FROM person_cell", logger: logger)
                 try await conn.query("DELETE FROM link_review WHERE decision IS NULL", logger: logger)
                 try await conn.copyRows(into: "person_link", columns: ["event_id", "person_id"], count: links.count, logger: logger) { k, line in
                     line.integer(Int(links.eventIDs[k]))
                     line.integer(Int(links.personIDs[k]))
                 }
+                try await conn.query("CREATE INDEX person_link_person ON person_link (person_id)", logger: logger)
                 let columns = ["first_level"] + CellColumn.allCases.map(\.rawValue) + ["n", "key_sum"]
                 try await conn.copyRows(into: "person_cell", columns: columns, count: cells.count, logger: logger) { i, line in
                     let c = cells[i]

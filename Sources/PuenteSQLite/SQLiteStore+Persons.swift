@@ -56,7 +56,9 @@ extension SQLiteStore: PersonStore {
         let importIDs = try JSONText.encode(run.importIDs)
         let reviewRows = try review.map { ($0, try JSONText.encode($0.contributions)) }
         return try await writer.write { db in
-            try db.execute(sql: "DELETE FROM person_link")
+            // The person index is rebuilt after the bulk insert: a million inserts in person order
+            // cost three times as much with it in place.
+            try db.execute(sql: "DELETE FROM person_link; DROP INDEX person_link_person")
             try db.execute(sql: "DELETE FROM person_cell")
             try db.execute(sql: "DELETE FROM link_review WHERE decision IS NULL")
             let link = try db.cachedStatement(sql: "INSERT INTO person_link (event_id, person_id) VALUES (?, ?)")
@@ -70,6 +72,7 @@ extension SQLiteStore: PersonStore {
                     throw PuenteError(.storeFailure, "Storing person links failed: " + String(cString: sqlite3_errstr(status)) + ".")
                 }
             }
+            try db.execute(sql: "CREATE INDEX person_link_person ON person_link (person_id)")
             let cell = try db.cachedStatement(sql: Self.insertPersonCellSQL)
             var binder = SQLiteBinder(statement: cell.sqliteStatement)
             for c in cells {
