@@ -74,11 +74,7 @@ enum LinkageReviewRoutes {
             return response
         }
         router.post("/api/v1/linkage/review/decision") { request, context -> Response in
-            var request = request
-            let body = try await request.collectBody(upTo: context.maxUploadSize)
-            guard let decision = try? JSONDecoder().decode(Decision.self, from: Data(body.readableBytesView)) else {
-                throw PuenteError(.invalidArgument, "Send JSON with event_l, event_r (event ids) and decision (match or non-match).")
-            }
+            let decision = try await JSONBody.decode(Decision.self, from: request, context: context)
             let match: Bool
             switch decision.decision {
             case "match": match = true
