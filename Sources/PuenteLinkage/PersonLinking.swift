@@ -71,36 +71,22 @@ public struct PersonLinking: Sendable {
         let newDecisions = decided.contains { ($0.decidedAt ?? "") > (previous?.finishedAt ?? "") }
         let incremental = !full && previous != nil && !known.isEmpty && !newDecisions
 
-        // Read the events: the comparison fields into the record table, the rest into slots.
-        var table = RecordTable(fields: config.fields)
-        var slots: [EventSlot] = []
-        var cellIndex: [CellKey: Int32] = [:]
-        var cells: [CellKey] = []
-        var isNew: [Bool] = []
-        let columns = config.fields.map { spec in spec.sourceColumns + (spec.typeColumn.map { [$0] } ?? []) }
+        // Read the events: the store streams and opens them on this thread while another normalises the
+        // previous batch into the record table and slots (each half is about half the reading time).
+        let intake = EventIntake(linking: self, known: known, excluded: excluded)
+        var batch: [MovementEvent] = []
+        batch.reserveCapacity(EventIntake.batchSize)
         for importID in committed {
             try await store.forEachEvent(importID: importID) { e in
-                let key = CellKey(e)
-                let cell: Int32
-                if let c = cellIndex[key] { cell = c } else {
-                    cell = Int32(cells.count)
-                    cellIndex[key] = cell
-                    cells.append(key)
+                batch.append(e)
+                if batch.count == EventIntake.batchSize {
+                    intake.submit(batch)
+                    batch.removeAll(keepingCapacity: true)
                 }
-                let p = e.person
-                var record = EventSlot.erased
-                if Self.isListed(e, in: excluded) {
-                    record = EventSlot.withdrawn
-                } else if p.givenNames != nil || p.surnames != nil || p.birthDate != nil || p.documentNumber != nil {
-                    record = Int32(table.count)
-                    table.append(id: String(e.id)) { f in columns[f].map { Self.value(of: e, column: $0) } }
-                    isNew.append(known[e.id] == nil)
-                }
-                slots.append(EventSlot(id: e.id, type: Self.typeCode(e.type), day: Int32(e.date.daysSinceEpoch),
-                                       month: Int32(e.date.year * 12 + e.date.month - 1), cell: cell, cellKey: e.cellKey,
-                                       record: record))
             }
         }
+        intake.submit(batch)
+        let (table, slots, cells, isNew) = intake.finish()
 
         // Link: all pairs, or only those with a new record, the known persons seeded together.
         var linker = Linker(config: config)
@@ -194,6 +180,67 @@ public struct PersonLinking: Sendable {
                           candidatePairs: result.candidatePairs, linkedPairs: linked, reviewPairs: review.count)
         run.id = try await store.savePersons(run, links: links, cells: personCells, review: review)
         return run
+    }
+
+    /// Normalises batches of events on a queue of its own while the store reads the next batch. Its state
+    /// is touched only on that queue (hence `@unchecked Sendable`); `finish` waits for the last batch.
+    final class EventIntake: @unchecked Sendable {
+        static let batchSize = 8_192
+        let linking: PersonLinking
+        let known: [Int64: Int64]
+        let excluded: Set<ConsentSubject>
+        let columns: [[String]]
+        private let queue = DispatchQueue(label: "puente.link.intake")
+        /// At most two batches wait, so memory stays flat while the reader runs ahead.
+        private let slotsFree = DispatchSemaphore(value: 2)
+        private var table: RecordTable
+        private var slots: [EventSlot] = []
+        private var cellIndex: [CellKey: Int32] = [:]
+        private var cells: [CellKey] = []
+        private var isNew: [Bool] = []
+
+        init(linking: PersonLinking, known: [Int64: Int64], excluded: Set<ConsentSubject>) {
+            self.linking = linking
+            self.known = known
+            self.excluded = excluded
+            table = RecordTable(fields: linking.config.fields)
+            columns = linking.config.fields.map { spec in spec.sourceColumns + (spec.typeColumn.map { [$0] } ?? []) }
+        }
+
+        func submit(_ events: [MovementEvent]) {
+            guard !events.isEmpty else { return }
+            slotsFree.wait()
+            queue.async {
+                for e in events { self.add(e) }
+                self.slotsFree.signal()
+            }
+        }
+
+        func finish() -> (RecordTable, [EventSlot], [CellKey], [Bool]) {
+            queue.sync { (table, slots, cells, isNew) }
+        }
+
+        private func add(_ e: MovementEvent) {
+            let key = CellKey(e)
+            let cell: Int32
+            if let c = cellIndex[key] { cell = c } else {
+                cell = Int32(cells.count)
+                cellIndex[key] = cell
+                cells.append(key)
+            }
+            let p = e.person
+            var record = EventSlot.erased
+            if PersonLinking.isListed(e, in: excluded) {
+                record = EventSlot.withdrawn
+            } else if p.givenNames != nil || p.surnames != nil || p.birthDate != nil || p.documentNumber != nil {
+                record = Int32(table.count)
+                table.append(id: String(e.id)) { f in columns[f].map { PersonLinking.value(of: e, column: $0) } }
+                isNew.append(known[e.id] == nil)
+            }
+            slots.append(EventSlot(id: e.id, type: PersonLinking.typeCode(e.type), day: Int32(e.date.daysSinceEpoch),
+                                   month: Int32(e.date.year * 12 + e.date.month - 1), cell: cell, cellKey: e.cellKey,
+                                   record: record))
+        }
     }
 
     /// Aggregates the events by cell and by the period each opens for its person.
