@@ -53,7 +53,7 @@ struct Link: AsyncParsableCommand {
             if stored {
                 let config = try PersonLinking.defaultConfig()
                 let person = try CLKPersonValues(fields: config.fields)
-                let columns = config.fields.map { spec in spec.sourceColumns + (spec.typeColumn.map { [$0] } ?? []) }
+                let columns = config.fields.map(\.readColumns)
                 try await withStore(store) { store in
                     // Encodings are made to be shared with another node: subjects who withdrew consent to exchange stay out.
                     let withdrawn = try await ConsentGate(store: store).excluded(for: .exchange)

@@ -57,7 +57,7 @@ public struct PersonLinking: Sendable {
 
     public func run(store: any PuenteStore) async throws -> LinkRun {
         for spec in config.fields {
-            for column in spec.sourceColumns + (spec.typeColumn.map { [$0] } ?? []) where !Self.eventColumns.contains(column) {
+            for column in spec.readColumns where !Self.eventColumns.contains(column) {
                 throw PuenteError(.invalidArgument, "The linkage config's field \(spec.name) reads column \(column); stored events have "
                     + Self.eventColumns.joined(separator: ", ") + ".")
             }
@@ -73,7 +73,7 @@ public struct PersonLinking: Sendable {
 
         // Read the events: the store streams and opens them on this thread while another normalises the
         // previous batch into the record table and slots (each half is about half the reading time).
-        let intake = EventIntake(linking: self, known: known, excluded: excluded)
+        let intake = EventIntake(fields: config.fields, known: known, excluded: excluded)
         var batch: [MovementEvent] = []
         batch.reserveCapacity(EventIntake.batchSize)
         for importID in committed {
@@ -186,7 +186,6 @@ public struct PersonLinking: Sendable {
     /// is touched only on that queue (hence `@unchecked Sendable`); `finish` waits for the last batch.
     final class EventIntake: @unchecked Sendable {
         static let batchSize = 8_192
-        let linking: PersonLinking
         let known: [Int64: Int64]
         let excluded: Set<ConsentSubject>
         let columns: [[String]]
@@ -199,12 +198,11 @@ public struct PersonLinking: Sendable {
         private var cells: [CellKey] = []
         private var isNew: [Bool] = []
 
-        init(linking: PersonLinking, known: [Int64: Int64], excluded: Set<ConsentSubject>) {
-            self.linking = linking
+        init(fields: [FieldSpec], known: [Int64: Int64], excluded: Set<ConsentSubject>) {
             self.known = known
             self.excluded = excluded
-            table = RecordTable(fields: linking.config.fields)
-            columns = linking.config.fields.map { spec in spec.sourceColumns + (spec.typeColumn.map { [$0] } ?? []) }
+            table = RecordTable(fields: fields)
+            columns = fields.map(\.readColumns)
         }
 
         func submit(_ events: [MovementEvent]) {

@@ -181,6 +181,8 @@ public struct FieldSpec: Codable, Sendable {
     }
 
     public var sourceColumns: [String] { columns ?? column.map { [$0] } ?? [] }
+    /// Every column the field reads: its source columns, then the document type column if any.
+    public var readColumns: [String] { sourceColumns + (typeColumn.map { [$0] } ?? []) }
     public var termFrequency: Bool { tf ?? (type == .surnames || type == .givenNames) }
     /// Number of agreement levels above "missing" (level 0).
     public var levelCount: Int {
