@@ -117,7 +117,7 @@ struct Link: AsyncParsableCommand {
             abstract: "Link the stored events into persons, for person statistics and the review queue.",
             discussion: """
             Incremental: events already linked keep their persons and only pairs with a new event are
-            compared, unless --full is given or reviewers decided pairs since the last run. Person ids stay
+            compared, unless --full is given or a reviewer's decision is not honoured by the stored persons yet. Person ids stay
             stable across runs. Statistics count persons (returned_persons, repeat_return_share) from the
             latest run once it covers every committed import.
             """)

@@ -10,8 +10,8 @@ import PuenteCore
 ///
 /// - Incremental by default: when earlier runs linked some events, only pairs with a new event are
 ///   scored and the known persons stay together (new events join them or form new persons). A full run
-///   compares everything again; it happens on the first run, on request, and after new reviewer
-///   decisions (a decision may split a known person).
+///   compares everything again; it happens on the first run, on request, and when a reviewer's decision
+///   is not honoured by the stored persons yet (a non-match may split a known person).
 /// - Stable person ids: a person keeps the id it had (the id most of its events had), so ids survive
 ///   runs; a new person's id is its first event's id.
 /// - Events whose subject withdrew consent to linkage (`ConsentGate`), and events whose personal fields
@@ -68,8 +68,13 @@ public struct PersonLinking: Sendable {
         let previous = try await store.latestLinkRun()
         let known = try await store.personLinks()
         let decided = try await store.reviewPairs(pendingOnly: false, limit: Int.max).filter { $0.decision != nil }
-        let newDecisions = decided.contains { ($0.decidedAt ?? "") > (previous?.finishedAt ?? "") }
-        let incremental = !full && previous != nil && !known.isEmpty && !newDecisions
+        // A decision the stored persons do not honour yet (a match split, a non-match joined) needs every
+        // pair again: a non-match may split a known person. Derived from the links, not from clocks.
+        let unhonoured = decided.contains { d in
+            guard let l = known[d.eventL], let r = known[d.eventR] else { return false }
+            return (l == r) != d.decision!
+        }
+        let incremental = !full && previous != nil && !known.isEmpty && !unhonoured
 
         // Read the events: the store streams and opens them on this thread while another normalises the
         // previous batch into the record table and slots (each half is about half the reading time).
