@@ -74,54 +74,53 @@ public struct Importer: Sendable {
         let request = ImportRequest(profile: profile.id, agency: profile.agency, file: file, contentHash: hash)
         let importID = dryRun ? 0 : try await store.startImport(request)
         report.importID = dryRun ? nil : importID
-        var harmoniser = Harmoniser(profile: profile, reference: reference)
+        var harmonisers: [Harmoniser] = []
         var header: [String]?
-        var rejectIDColumn: Int?
         var resolving: [Int64] = []
         var writing: Task<Written, any Error>?
         var cells = CellAccumulator()
-        var cellKeys = CellKeyGenerator()
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         do {
-            try await reader.forEachBatch { records, fraction in
-                var events: [MovementEvent] = []
-                events.reserveCapacity(records.count)
-                var rejects: [RejectedRow] = []
-                for record in records {
-                    guard let h = header else {
-                        try harmoniser.bind(header: record.fields, file: file)
-                        header = record.fields
-                        rejectIDColumn = record.fields.firstIndex(of: RejectedRow.idColumn)
-                        continue
+            try await reader.forEachBatch { batch, fraction in
+                var records = batch[...]
+                if header == nil {
+                    guard let first = records.first else { return }
+                    var harmoniser = Harmoniser(profile: profile, reference: reference)
+                    try harmoniser.bind(header: first.fields, file: file)
+                    header = first.fields
+                    harmonisers = Array(repeating: harmoniser, count: workers)
+                    records = records.dropFirst()
+                }
+                let context = BatchContext(file: file, header: header!, importID: importID, firstRow: report.read + 1,
+                                           checkColumnCount: reader.format.type == .csv, store: dryRun ? nil : store)
+                // Each worker harmonises and seals its share; the shares come back in file order.
+                let share = max(2_000, (records.count + workers - 1) / workers)
+                let parts = await withTaskGroup(of: Prepared.self) { group in
+                    for (worker, start) in stride(from: records.startIndex, to: records.endIndex, by: share).enumerated() {
+                        let slice = records[start..<min(start + share, records.endIndex)]
+                        let harmoniser = harmonisers[worker], offset = start - records.startIndex
+                        group.addTask { Self.prepare(slice, offset: offset, worker: worker, harmoniser: harmoniser, context) }
                     }
-                    report.read += 1
-                    if let c = rejectIDColumn, c < record.fields.count, let id = Int64(record.fields[c]) { resolving.append(id) }
-                    let outcome: Harmoniser.Outcome
-                    if let expected = record.unreadable {
-                        outcome = .rejected([RejectionReason(rule: "unreadable", field: "(record)", expected: expected)])
-                    } else if reader.format.type == .csv && record.fields.count != h.count {
-                        outcome = .rejected([RejectionReason(rule: "column_count", field: "(record)",
-                                                             expected: "\(h.count) fields, as in the header")])
-                    } else {
-                        outcome = harmoniser.harmonise(record.fields, file: file, row: report.read)
-                    }
-                    switch outcome {
-                    case .accepted(var event):
-                        // Duplicates, within the file or with stored records, are the store's to skip:
-                        // keeping a set of keys here would grow with the file.
-                        event.cellKey = cellKeys.next()
-                        events.append(event)
-                        if dryRun, report.preview!.count < previewSize { report.preview!.append(event) }
-                    case .rejected(let reasons):
-                        report.rejected += 1
-                        for rule in Set(reasons.map(\.rule)) { report.rejectionsByRule[rule, default: 0] += 1 }
-                        let row = RejectedRow(importID: importID, file: file, row: report.read,
-                                              values: Self.values(record, header: h), reasons: reasons)
-                        rejects.append(row)
-                        if dryRun, report.previewRejects!.count < previewSize { report.previewRejects!.append(row) }
-                    }
+                    var parts: [Prepared] = []
+                    for await part in group { parts.append(part) }
+                    return parts.sorted { $0.worker < $1.worker }
+                }
+                var events = SealedEvents(), rejects: [RejectedRow] = []
+                for part in parts {
+                    harmonisers[part.worker] = part.harmoniser
+                    events.append(contentsOf: part.events)
+                    rejects += part.rejects
+                    resolving += part.resolving
+                }
+                report.read += records.count
+                report.rejected += rejects.count
+                for row in rejects {
+                    for rule in Set(row.reasons.map(\.rule)) { report.rejectionsByRule[rule, default: 0] += 1 }
                 }
                 if dryRun {
                     report.accepted += events.count
+                    report.preview!.append(contentsOf: events.events.prefix(max(0, previewSize - report.preview!.count)))
+                    report.previewRejects!.append(contentsOf: rejects.prefix(max(0, previewSize - report.previewRejects!.count)))
                 } else {
                     let written = try await writing?.value
                     if !rejects.isEmpty { try await store.quarantine(rejects, in: importID) }
@@ -147,11 +146,69 @@ public struct Importer: Sendable {
         return report
     }
 
-    private typealias Written = (events: [MovementEvent], result: AppendResult)
+    /// What every worker needs to know about the batch it shares.
+    private struct BatchContext: Sendable {
+        var file: String
+        var header: [String]
+        var importID: Int64
+        /// The row number of the batch's first record (1-based, after the header).
+        var firstRow: Int
+        /// CSV rows must have as many fields as the header; other formats name their fields.
+        var checkColumnCount: Bool
+        /// The store that seals accepted events; nil for a dry run, which stores nothing.
+        var store: (any EventStore)?
+        var rejectIDColumn: Int? { header.firstIndex(of: RejectedRow.idColumn) }
+    }
+
+    /// One worker's share of a batch, harmonised: accepted events sealed for the store, rejects with
+    /// their reasons, and the harmoniser with what it learnt (its memo of spellings) for the next batch.
+    private struct Prepared: Sendable {
+        var worker: Int
+        var harmoniser: Harmoniser
+        var events = SealedEvents()
+        var rejects: [RejectedRow] = []
+        var resolving: [Int64] = []
+    }
+
+    private static func prepare(_ records: ArraySlice<SourceRecord>, offset: Int, worker: Int, harmoniser: Harmoniser,
+                                _ context: BatchContext) -> Prepared {
+        var part = Prepared(worker: worker, harmoniser: harmoniser)
+        var accepted: [MovementEvent] = []
+        accepted.reserveCapacity(records.count)
+        var cellKeys = CellKeyGenerator()
+        let h = context.header, rejectIDColumn = context.rejectIDColumn
+        for (i, record) in records.enumerated() {
+            let row = context.firstRow + offset + i
+            if let c = rejectIDColumn, c < record.fields.count, let id = Int64(record.fields[c]) { part.resolving.append(id) }
+            let outcome: Harmoniser.Outcome
+            if let expected = record.unreadable {
+                outcome = .rejected([RejectionReason(rule: "unreadable", field: "(record)", expected: expected)])
+            } else if context.checkColumnCount && record.fields.count != h.count {
+                outcome = .rejected([RejectionReason(rule: "column_count", field: "(record)",
+                                                     expected: "\(h.count) fields, as in the header")])
+            } else {
+                outcome = part.harmoniser.harmonise(record.fields, file: context.file, row: row)
+            }
+            switch outcome {
+            case .accepted(var event):
+                // Duplicates, within the file or with stored records, are the store's to skip:
+                // keeping a set of keys here would grow with the file.
+                event.cellKey = cellKeys.next()
+                accepted.append(event)
+            case .rejected(let reasons):
+                part.rejects.append(RejectedRow(importID: context.importID, file: context.file, row: row,
+                                                values: values(record, header: h), reasons: reasons))
+            }
+        }
+        part.events = context.store?.seal(accepted) ?? SealedEvents(unsealed: accepted)
+        return part
+    }
+
+    private typealias Written = (events: SealedEvents, result: AppendResult)
 
     /// Starts storing a batch while the caller reads the next one.
-    private static func write(_ events: [MovementEvent], to importID: Int64, in store: any EventStore) -> Task<Written, any Error> {
-        Task { (events, events.isEmpty ? AppendResult(stored: 0, duplicatePositions: []) : try await store.append(events, to: importID)) }
+    private static func write(_ events: SealedEvents, to importID: Int64, in store: any EventStore) -> Task<Written, any Error> {
+        Task { (events, try await store.append(events, to: importID)) }
     }
 
     /// Adds a finished write to the report (what the store skipped were duplicates) and counts the
@@ -162,7 +219,7 @@ public struct Importer: Sendable {
         report.duplicates += written.result.duplicatePositions.count
         var skipped = written.result.duplicatePositions.makeIterator()
         var nextSkipped = skipped.next()
-        for (position, event) in written.events.enumerated() {
+        for (position, event) in written.events.events.enumerated() {
             if position == nextSkipped { nextSkipped = skipped.next(); continue }
             cells.add(event)
         }

@@ -88,7 +88,9 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func append(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult {
+    public func seal(_ events: [MovementEvent]) -> SealedEvents { SealedEvents(events, sealing: cipher) }
+
+    public func append(_ events: SealedEvents, to importID: Int64) async throws -> AppendResult {
         guard !events.isEmpty else { return AppendResult(stored: 0, duplicatePositions: []) }
         let columns = EventColumns.names.joined(separator: ", ")
         return try await guarded {
@@ -101,7 +103,7 @@ public final class PostgresStore: EventStore {
                 try await conn.query("ALTER TABLE event_staging ADD COLUMN position BIGINT", logger: logger)
                 try await conn.copyRows(into: "event_staging", columns: EventColumns.names + ["position"], count: events.count,
                                         logger: logger) { position, line in
-                    EventColumns.visit(events[position], importID: importID, sealing: cipher, &line)
+                    EventColumns.visit(events, at: position, importID: importID, &line)
                     line.integer(position)
                 }
                 // The stored keys tell which events were skipped: the first event with a key is the one
@@ -113,7 +115,7 @@ public final class PostgresStore: EventStore {
                 var stored = Set<SourceKey>(minimumCapacity: events.count)
                 for try await (agency, key) in inserted.decode((String, String).self) { stored.insert(SourceKey(agency: agency, key: key)) }
                 var duplicates: [Int] = []
-                for (position, event) in events.enumerated()
+                for (position, event) in events.events.enumerated()
                 where stored.remove(SourceKey(agency: event.source.agency, key: event.source.recordKey)) == nil {
                     duplicates.append(position)
                 }

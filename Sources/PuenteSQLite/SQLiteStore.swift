@@ -61,16 +61,19 @@ public struct SQLiteStore: EventStore {
         + Array(repeating: "?", count: EventColumns.names.count).joined(separator: ", ")
         + ") ON CONFLICT (agency, record_key) DO NOTHING"
 
-    public func append(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult {
-        try await writer.write { db in
+    public func seal(_ events: [MovementEvent]) -> SealedEvents { SealedEvents(events, sealing: cipher) }
+
+    public func append(_ events: SealedEvents, to importID: Int64) async throws -> AppendResult {
+        guard !events.isEmpty else { return AppendResult(stored: 0, duplicatePositions: []) }
+        return try await writer.write { db in
             // Bound through SQLite's C API on GRDB's prepared statement: about twice as fast as
             // building StatementArguments for each of millions of rows.
             let statement = try db.cachedStatement(sql: Self.insertSQL)
             var binder = SQLiteBinder(statement: statement.sqliteStatement)
             var duplicates: [Int] = []
-            for (position, event) in events.enumerated() {
+            for position in 0..<events.count {
                 binder.index = 1
-                EventColumns.visit(event, importID: importID, sealing: cipher, &binder)
+                EventColumns.visit(events, at: position, importID: importID, &binder)
                 let status = sqlite3_step(binder.statement)
                 sqlite3_reset(binder.statement)
                 guard status == SQLITE_DONE else {

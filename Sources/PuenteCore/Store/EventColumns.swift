@@ -21,11 +21,11 @@ public enum EventColumns {
     /// What the stores select to read events back: `id`, `names`, then `legacyPersonal`.
     public static var readColumns: [String] { ["id"] + names + legacyPersonal }
 
-    /// Hands each column value of `event`, in `names` order, to `visitor`, personal ones sealed: the
-    /// path the stores' bulk loaders take.
+    /// Hands each column value of `batch.events[i]`, in `names` order, to `visitor`, with its personal
+    /// fields as sealed in the batch: the path the stores' bulk loaders take.
     @inlinable
-    public static func visit(_ e: MovementEvent, importID: Int64, sealing cipher: some PersonalDataCipher,
-                             _ v: inout some EventColumnVisitor) {
+    public static func visit(_ batch: SealedEvents, at i: Int, importID: Int64, _ v: inout some EventColumnVisitor) {
+        let e = batch.events[i]
         let p = e.person, r = e.returnDetails
         v.integer(Int(importID)); v.text(e.source.agency); v.text(e.source.recordKey); v.text(e.source.file)
         v.integer(e.source.row); v.text(e.type.rawValue); v.text(e.date.description); v.integer(e.date.daysSinceEpoch)
@@ -35,7 +35,7 @@ public enum EventColumns {
         v.text(p.residenceCountry); v.text(p.residenceDivision); v.text(p.documentType?.rawValue)
         v.text(p.migrationStatus?.rawValue); v.text(r?.returningFrom); v.text(r?.returnType?.rawValue)
         v.text(r?.childStatus?.rawValue); v.integer(r?.daysAbroad); v.integer(Int(e.cellKey))
-        v.text(PersonalBundle.encode(p).map { cipher.seal($0, field: sealContext(agency: e.source.agency, recordKey: e.source.recordKey)) })
+        v.text(batch.personal[i])
     }
 
     /// What a person's sealed fields are bound to (associated data): the column and the event's identity,

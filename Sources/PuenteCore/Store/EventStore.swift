@@ -14,8 +14,12 @@ public protocol EventStore: Sendable {
     /// The committed batch with this content, if the file was imported before.
     func committedImport(contentHash: String) async throws -> ImportRecord?
 
+    /// Seals events' personal fields with the store's keys, ready for `append`. Pure computation: it
+    /// may run on any thread, while the store writes something else.
+    func seal(_ events: [MovementEvent]) -> SealedEvents
+
     /// Stores events in the batch; an event whose `(agency, recordKey)` is already stored is skipped.
-    func append(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult
+    func append(_ events: SealedEvents, to importID: Int64) async throws -> AppendResult
 
     /// Adds cell counts of the batch's stored events (several calls may repeat a key: counts add up).
     func appendCells(_ cells: CellBatch, to importID: Int64) async throws
@@ -70,6 +74,11 @@ public protocol EventStore: Sendable {
 }
 
 extension EventStore {
+    /// Seals and stores events in one step, for callers with no other work to overlap.
+    public func append(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult {
+        try await append(seal(events), to: importID)
+    }
+
     /// Commits a batch that resolves no earlier rejects.
     public func finishImport(_ importID: Int64, counts: ImportCounts) async throws {
         try await finishImport(importID, counts: counts, resolving: [])

@@ -1,0 +1,35 @@
+/// Events ready for a store: each with its personal fields already sealed (`EventColumns.names`'
+/// `person_sealed`). Sealing is the costliest part of storing an event and needs no database, so an
+/// import seals the next batch on its own threads while the store writes the previous one.
+public struct SealedEvents: Sendable {
+    public var events: [MovementEvent]
+    /// The sealed personal bundle of `events[i]`; nil when the event has no personal fields.
+    public var personal: [String?]
+
+    public init(_ events: [MovementEvent], sealing cipher: some PersonalDataCipher) {
+        self.events = events
+        personal = events.map { e in
+            PersonalBundle.encode(e.person).map {
+                cipher.seal($0, field: EventColumns.sealContext(agency: e.source.agency, recordKey: e.source.recordKey))
+            }
+        }
+    }
+
+    /// Events that will not be stored (a dry run's preview): nothing is sealed, and storing them would
+    /// store no personal fields.
+    public init(unsealed events: [MovementEvent]) {
+        self.events = events
+        personal = Array(repeating: nil, count: events.count)
+    }
+
+    public init() { events = []; personal = [] }
+
+    public var count: Int { events.count }
+    public var isEmpty: Bool { events.isEmpty }
+
+    /// Joins batches sealed apart (by parallel workers), in order.
+    public mutating func append(contentsOf other: SealedEvents) {
+        events.append(contentsOf: other.events)
+        personal.append(contentsOf: other.personal)
+    }
+}
