@@ -95,8 +95,21 @@ public final class PostgresStore: EventStore {
         let columns = EventColumns.names.joined(separator: ", ")
         return try await guarded {
             try await client.withTransaction(logger: logger) { conn in
-                // COPY into a temporary table, then one INSERT … ON CONFLICT: COPY is PostgreSQL's fast
-                // path but cannot skip duplicates itself.
+                // COPY straight into the table: PostgreSQL's fast path, and a new extract holds no stored
+                // keys. COPY cannot skip a duplicate, though: it stops at the first one (a re-import or an
+                // overlapping extract), and the batch then goes the slower way that skips them.
+                try await conn.query("SAVEPOINT direct_copy", logger: logger)
+                do {
+                    try await conn.copyRows(into: "movement_event", columns: EventColumns.names, count: events.count,
+                                            logger: logger) { position, line in
+                        EventColumns.visit(events, at: position, importID: importID, &line)
+                    }
+                    try await conn.query("RELEASE SAVEPOINT direct_copy", logger: logger)
+                    return AppendResult(stored: events.count, duplicatePositions: [])
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                    try await conn.query("ROLLBACK TO SAVEPOINT direct_copy", logger: logger)
+                }
+                // COPY into a temporary table, then one INSERT … ON CONFLICT.
                 try await conn.query(PostgresQuery(unsafeSQL: """
                     CREATE TEMP TABLE event_staging ON COMMIT DROP AS SELECT \(columns) FROM movement_event WITH NO DATA
                     """), logger: logger)

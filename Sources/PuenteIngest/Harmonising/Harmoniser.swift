@@ -79,6 +79,12 @@ public struct Harmoniser: Sendable {
         return code
     }
 
+    /// Whether `text` holds a control character other than tab, line feed and carriage return.
+    private static func hasControlCharacters(_ text: String) -> Bool {
+        let isControl = { (b: UInt8) in b < 0x20 && b != 0x09 && b != 0x0A && b != 0x0D }
+        return text.utf8.withContiguousStorageIfAvailable { $0.contains(where: isControl) } ?? text.utf8.contains(where: isControl)
+    }
+
     /// Harmonises one data row (`row` is 1-based, after the header).
     public mutating func harmonise(_ fields: [String], file: String, row: Int) -> Outcome {
         var reasons: [RejectionReason] = []
@@ -123,7 +129,7 @@ public struct Harmoniser: Sendable {
         // Control characters are never register text: they mean binary data or a broken export.
         for column in profile.columns {
             let i = columnOf[column.field.ordinal]
-            if i >= 0, i < fields.count, fields[i].utf8.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) {
+            if i >= 0, i < fields.count, Self.hasControlCharacters(fields[i]) {
                 reject("text_characters", column.field, "text without control characters")
             }
         }
