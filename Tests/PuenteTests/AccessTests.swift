@@ -356,6 +356,28 @@ struct AccessTests {
         try await store.close()
     }
 
+    @Test("Sealed values, in bulk or one by one, open with their own associated data only, at every length")
+    func sealing() throws {
+        let keyring = Keyring.forTesting()
+        // Lengths 0…47 cover every base64 padding; the accented names cover multi-byte UTF-8.
+        let clears = (0..<48).map { String(repeating: "x", count: $0) } + ["José Ñúñez", "12:María-5:Pérez"]
+        let values = clears.enumerated().map { (clear: $1, field: "person_sealed|AG|key-\($0)") }
+        let bulk = keyring.seal(values)
+        let single = values.map { keyring.seal($0.clear, field: $0.field) }
+        for (i, value) in values.enumerated() {
+            for sealed in [bulk[i], single[i]] {
+                #expect(try keyring.open(sealed, field: value.field) == value.clear)
+                #expect(throws: PuenteError.self) { try keyring.open(sealed, field: "person_sealed|AG|other") }
+                // pe1:<key id>:<base64 of a 12-byte nonce, the ciphertext and a 16-byte tag>, as Foundation reads it.
+                let body = try #require(sealed.split(separator: ":", maxSplits: 2).last)
+                #expect(Data(base64Encoded: String(body))?.count == 12 + value.clear.utf8.count + 16)
+            }
+        }
+        // Every seal draws a fresh nonce: the same value never seals the same way twice.
+        let same = keyring.seal(Array(repeating: (clear: "Ana", field: "f"), count: 1_000))
+        #expect(Set(same).count == same.count)
+    }
+
     @Test("Password hashes verify only the right password and carry their own salt")
     func hashing() throws {
         let hasher = PasswordHasher(logCost: 10)

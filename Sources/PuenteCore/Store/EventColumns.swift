@@ -99,11 +99,20 @@ public enum PersonalBundle {
 
     public static func encode(_ fields: [String?]) -> String? {
         guard fields.contains(where: { $0 != nil }) else { return nil }
-        var out = ""
-        for field in fields {
-            if let field { out += "\(field.utf8.count):" + field } else { out += "-" }
+        // Written into one allocation: an import encodes a bundle per event.
+        var capacity = 0
+        for field in fields { capacity += field.map { $0.utf8.count + 21 } ?? 1 }
+        return String(unsafeUninitializedCapacity: capacity) { out in
+            var o = 0
+            func put(_ bytes: some Sequence<UInt8>) { for b in bytes { out[o] = b; o += 1 } }
+            for field in fields {
+                guard var text = field else { put(CollectionOfOne(UInt8(ascii: "-"))); continue }
+                put(String(text.utf8.count).utf8)
+                put(CollectionOfOne(UInt8(ascii: ":")))
+                text.withUTF8 { put($0) }
+            }
+            return o
         }
-        return out
     }
 
     /// The four fields (given names, surnames, birth date, document number); nil when malformed.

@@ -6,6 +6,8 @@
 /// in `PuenteAccess`. `field` is bound to the ciphertext, so a value moved to another column fails to open.
 public protocol PersonalDataCipher: Sendable {
     func seal(_ clear: String, field: String) -> String
+    /// Seals many values, each with its own associated data (`field`), in order.
+    func seal(_ values: [(clear: String, field: String)]) -> [String]
     /// Throws when the key is unknown or the value was altered; clear values stored before encryption
     /// was introduced are returned as they are.
     func open(_ stored: String, field: String) throws -> String
@@ -14,6 +16,11 @@ public protocol PersonalDataCipher: Sendable {
 }
 
 extension PersonalDataCipher {
+    /// One by one, for ciphers with nothing faster.
+    public func seal(_ values: [(clear: String, field: String)]) -> [String] {
+        values.map { seal($0.clear, field: $0.field) }
+    }
+
     public func open(_ stored: String?, field: String) throws -> String? { try stored.map { try open($0, field: field) } }
 
     /// A quarantined row's values, each sealed (column names stay readable: they are the export's layout).

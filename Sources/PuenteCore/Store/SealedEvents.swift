@@ -8,11 +8,15 @@ public struct SealedEvents: Sendable {
 
     public init(_ events: [MovementEvent], sealing cipher: some PersonalDataCipher) {
         self.events = events
-        personal = events.map { e in
-            PersonalBundle.encode(e.person).map {
-                cipher.seal($0, field: EventColumns.sealContext(agency: e.source.agency, recordKey: e.source.recordKey))
-            }
+        var bundles: [(clear: String, field: String)] = [], sealedAt: [Int] = []
+        bundles.reserveCapacity(events.count)
+        for (i, e) in events.enumerated() {
+            guard let bundle = PersonalBundle.encode(e.person) else { continue }
+            bundles.append((bundle, EventColumns.sealContext(agency: e.source.agency, recordKey: e.source.recordKey)))
+            sealedAt.append(i)
         }
+        personal = Array(repeating: nil, count: events.count)
+        for (i, sealed) in zip(sealedAt, cipher.seal(bundles)) { personal[i] = sealed }
     }
 
     /// Events that will not be stored (a dry run's preview): nothing is sealed, and storing them would
