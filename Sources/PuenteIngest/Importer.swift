@@ -76,10 +76,38 @@ public struct Importer: Sendable {
         report.importID = dryRun ? nil : importID
         var harmonisers: [Harmoniser] = []
         var header: [String]?
+        var rowsHanded = 0
         var resolving: [Int64] = []
+        /// Three stages overlap: the file is read while the previous batch is harmonised and sealed
+        /// (one worker per core) and the one before that is stored.
+        var harmonising: Task<Harmonised, Never>?
         var writing: Task<Written, any Error>?
         var cells = CellAccumulator()
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+        /// Counts a harmonised batch, quarantines its rejects and starts storing its events.
+        func absorb(_ batch: Harmonised) async throws {
+            harmonisers = batch.harmonisers
+            resolving += batch.resolving
+            report.read += batch.rows
+            report.rejected += batch.rejects.count
+            for row in batch.rejects {
+                for rule in Set(row.reasons.map(\.rule)) { report.rejectionsByRule[rule, default: 0] += 1 }
+            }
+            if dryRun {
+                report.accepted += batch.events.count
+                report.preview!.append(contentsOf: batch.events.events.prefix(max(0, previewSize - report.preview!.count)))
+                report.previewRejects!.append(contentsOf: batch.rejects.prefix(max(0, previewSize - report.previewRejects!.count)))
+            } else {
+                let written = try await writing?.value
+                if !batch.rejects.isEmpty { try await store.quarantine(batch.rejects, in: importID) }
+                writing = Self.write(batch.events, to: importID, in: store)
+                // Counting the previous batch's cells overlaps with storing this one.
+                if let written { try await tally(written, into: &report, cells: &cells, importID) }
+            }
+            progress?(ImportProgress(rowsRead: report.read, fractionRead: batch.fractionRead))
+        }
+
         do {
             try await reader.forEachBatch { batch, fraction in
                 var records = batch[...]
@@ -91,45 +119,18 @@ public struct Importer: Sendable {
                     harmonisers = Array(repeating: harmoniser, count: workers)
                     records = records.dropFirst()
                 }
-                let context = BatchContext(file: file, header: header!, importID: importID, firstRow: report.read + 1,
+                let context = BatchContext(file: file, header: header!, importID: importID, firstRow: rowsHanded + 1,
                                            checkColumnCount: reader.format.type == .csv, store: dryRun ? nil : store)
-                // Each worker harmonises and seals its share; the shares come back in file order.
-                let share = max(2_000, (records.count + workers - 1) / workers)
-                let parts = await withTaskGroup(of: Prepared.self) { group in
-                    for (worker, start) in stride(from: records.startIndex, to: records.endIndex, by: share).enumerated() {
-                        let slice = records[start..<min(start + share, records.endIndex)]
-                        let harmoniser = harmonisers[worker], offset = start - records.startIndex
-                        group.addTask { Self.prepare(slice, offset: offset, worker: worker, harmoniser: harmoniser, context) }
-                    }
-                    var parts: [Prepared] = []
-                    for await part in group { parts.append(part) }
-                    return parts.sorted { $0.worker < $1.worker }
+                rowsHanded += records.count
+                // The previous batch's harmonisers (with what they learnt) go on to this one.
+                let previous = await harmonising?.value
+                let learnt = previous?.harmonisers ?? harmonisers
+                harmonising = Task {
+                    await Self.harmonise(records, harmonisers: learnt, fractionRead: fraction, context)
                 }
-                var events = SealedEvents(), rejects: [RejectedRow] = []
-                for part in parts {
-                    harmonisers[part.worker] = part.harmoniser
-                    events.append(contentsOf: part.events)
-                    rejects += part.rejects
-                    resolving += part.resolving
-                }
-                report.read += records.count
-                report.rejected += rejects.count
-                for row in rejects {
-                    for rule in Set(row.reasons.map(\.rule)) { report.rejectionsByRule[rule, default: 0] += 1 }
-                }
-                if dryRun {
-                    report.accepted += events.count
-                    report.preview!.append(contentsOf: events.events.prefix(max(0, previewSize - report.preview!.count)))
-                    report.previewRejects!.append(contentsOf: rejects.prefix(max(0, previewSize - report.previewRejects!.count)))
-                } else {
-                    let written = try await writing?.value
-                    if !rejects.isEmpty { try await store.quarantine(rejects, in: importID) }
-                    writing = Self.write(events, to: importID, in: store)
-                    // Counting the previous batch's cells overlaps with storing this one.
-                    if let written { try await tally(written, into: &report, cells: &cells, importID) }
-                }
-                progress?(ImportProgress(rowsRead: report.read, fractionRead: fraction))
+                if let previous { try await absorb(previous) }
             }
+            if let last = await harmonising?.value { harmonising = nil; try await absorb(last) }
             if let previous = writing { try await tally(try await previous.value, into: &report, cells: &cells, importID); writing = nil }
             if !cells.isEmpty { try await store.appendCells(cells.take(), to: importID) }
             if header == nil {
@@ -139,6 +140,7 @@ public struct Importer: Sendable {
             report.resolvedRejects = Set(resolving).count
             if !dryRun { try await store.finishImport(importID, counts: report.counts, resolving: resolving) }
         } catch {
+            _ = await harmonising?.value
             if let previous = writing { _ = try? await previous.value }
             if !dryRun { try? await store.rollbackImport(importID) }
             throw error
@@ -158,6 +160,40 @@ public struct Importer: Sendable {
         /// The store that seals accepted events; nil for a dry run, which stores nothing.
         var store: (any EventStore)?
         var rejectIDColumn: Int? { header.firstIndex(of: RejectedRow.idColumn) }
+    }
+
+    /// A batch harmonised by all workers, their shares joined in file order.
+    private struct Harmonised: Sendable {
+        var harmonisers: [Harmoniser]
+        var rows: Int
+        var fractionRead: Double
+        var events = SealedEvents()
+        var rejects: [RejectedRow] = []
+        var resolving: [Int64] = []
+    }
+
+    /// Harmonises and seals a batch, each worker (one per harmoniser) taking a share.
+    private static func harmonise(_ records: ArraySlice<SourceRecord>, harmonisers: [Harmoniser], fractionRead: Double,
+                                  _ context: BatchContext) async -> Harmonised {
+        let share = max(2_000, (records.count + harmonisers.count - 1) / harmonisers.count)
+        let parts = await withTaskGroup(of: Prepared.self) { group in
+            for (worker, start) in stride(from: records.startIndex, to: records.endIndex, by: share).enumerated() {
+                let slice = records[start..<min(start + share, records.endIndex)]
+                let harmoniser = harmonisers[worker], offset = start - records.startIndex
+                group.addTask { prepare(slice, offset: offset, worker: worker, harmoniser: harmoniser, context) }
+            }
+            var parts: [Prepared] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.worker < $1.worker }
+        }
+        var batch = Harmonised(harmonisers: harmonisers, rows: records.count, fractionRead: fractionRead)
+        for part in parts {
+            batch.harmonisers[part.worker] = part.harmoniser
+            batch.events.append(contentsOf: part.events)
+            batch.rejects += part.rejects
+            batch.resolving += part.resolving
+        }
+        return batch
     }
 
     /// One worker's share of a batch, harmonised: accepted events sealed for the store, rejects with
