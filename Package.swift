@@ -44,9 +44,12 @@ let package = Package(
         .target(name: "PuenteSynthetic", dependencies: ["PuenteCore", "PuenteReference", "PuenteIngest"],
                 resources: [.copy("Names")],
                 swiftSettings: strict),
-        // Accounts, password hashing, sessions and tokens, the hash-chained audit trail.
+        // OpenSSL's libcrypto from the system (Debian's libssl-dev): AES-GCM with a context kept across
+        // values, for sealing millions of personal fields on import.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        // Accounts, password hashing, sessions and tokens, the hash-chained audit trail, sealing keys.
         .target(name: "PuenteAccess", dependencies: [
-            "PuenteCore", .product(name: "Crypto", package: "swift-crypto"),
+            "PuenteCore", "COpenSSL", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ], swiftSettings: strict),
         // Record linkage: Spanish name comparisons, Fellegi–Sunter with EM, blocking, clustering, and

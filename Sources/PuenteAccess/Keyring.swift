@@ -40,10 +40,34 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         return Self.seal(clear, field: field, keyID: id, key: key, nonce: nonce)
     }
 
-    /// Seals many values under one look at the keys: an import seals a value per event, millions of times.
+    /// Seals many values under one look at the keys and one expanded key (`GCMSealer`): an import seals
+    /// a value per event, millions of times.
     public func seal(_ values: [(clear: String, field: String)]) -> [String] {
-        let (id, key, nonces) = lock.withLock { (activeID, keys[activeID]!, values.map { _ in self.nonces.next() }) }
-        return values.indices.map { Self.seal(values[$0].clear, field: values[$0].field, keyID: id, key: key, nonce: nonces[$0]) }
+        let (id, key) = lock.withLock { (activeID, keys[activeID]!) }
+        var nonces = [UInt8](repeating: 0, count: values.count * GCMSealer.nonceSize)
+        nonces.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
+        let sealer = GCMSealer(key: key)
+        var boxed = [UInt8](repeating: 0, count: 512)
+        var head = Self.prefix + id + ":"
+        return head.withUTF8 { head in
+            nonces.withUnsafeBytes { nonces in
+                values.indices.map { i in
+                    var clear = values[i].clear, field = values[i].field
+                    return clear.withUTF8 { clear in
+                        field.withUTF8 { field in
+                            let size = GCMSealer.nonceSize + clear.count + GCMSealer.tagSize
+                            if boxed.count < size { boxed = [UInt8](repeating: 0, count: 2 * size) }
+                            let nonce = UnsafeRawBufferPointer(rebasing: nonces[(i * GCMSealer.nonceSize)...].prefix(GCMSealer.nonceSize))
+                            return boxed.withUnsafeMutableBufferPointer { out in
+                                sealer.seal(clear, aad: field, nonce: nonce, into: out.baseAddress!)
+                                return Base64.encode([UnsafeRawBufferPointer(head), UnsafeRawBufferPointer(start: out.baseAddress, count: size)],
+                                                     keepingFirst: 1)
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// `prefix`, the key id, `:` and the base64 of nonce, ciphertext and tag, built straight from the
