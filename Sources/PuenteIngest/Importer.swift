@@ -255,9 +255,9 @@ public struct Importer: Sendable {
         report.duplicates += written.result.duplicatePositions.count
         var skipped = written.result.duplicatePositions.makeIterator()
         var nextSkipped = skipped.next()
-        for (position, event) in written.events.events.enumerated() {
+        for position in written.events.events.indices {
             if position == nextSkipped { nextSkipped = skipped.next(); continue }
-            cells.add(event)
+            cells.add(written.events.events[position])
         }
         if cells.count >= cellFlushThreshold || cells.isSaturated { try await store.appendCells(cells.take(), to: importID) }
     }

@@ -135,19 +135,20 @@ public struct CellAccumulator: Sendable {
     /// Whether some column is close to the 65,535 values a flush can number.
     public var isSaturated: Bool { numbering.isSaturated }
 
-    public mutating func add(_ event: MovementEvent) {
-        let p = event.person, r = event.returnDetails
+    /// Borrows the event: copying it would retain and release each of its strings, per stored row.
+    public mutating func add(_ event: borrowing MovementEvent) {
         var key = PackedCellKey()
         // One call per column, no array: this runs for every stored event.
         func put(_ text: String?, _ column: Int) { key.set(column, numbering.number(text, column: column)) }
-        put(event.type.rawValue, 0); put(event.source.agency, 1); put(event.reportingCountry, 2); put(p.sex.rawValue, 3)
-        put(event.place, 4); put(event.transportMode?.rawValue, 5); put(p.nationality, 6); put(p.birthCountry, 7)
-        put(p.residenceDivision, 8); put(p.migrationStatus?.rawValue, 9); put(r?.returningFrom, 10)
-        put(r?.returnType?.rawValue, 11); put(r?.childStatus?.rawValue, 12)
+        put(event.type.rawValue, 0); put(event.source.agency, 1); put(event.reportingCountry, 2); put(event.person.sex.rawValue, 3)
+        put(event.place, 4); put(event.transportMode?.rawValue, 5); put(event.person.nationality, 6)
+        put(event.person.birthCountry, 7); put(event.person.residenceDivision, 8)
+        put(event.person.migrationStatus?.rawValue, 9); put(event.returnDetails?.returningFrom, 10)
+        put(event.returnDetails?.returnType?.rawValue, 11); put(event.returnDetails?.childStatus?.rawValue, 12)
         key.year = Int16(truncatingIfNeeded: event.date.year)
         key.month = UInt8(truncatingIfNeeded: event.date.month)
-        key.age = p.age.map { Int16(clamping: $0) } ?? -1
-        key.documentRecorded = !(p.documentNumber ?? "").isEmpty
+        key.age = event.person.age.map { Int16(clamping: $0) } ?? -1
+        key.documentRecorded = !(event.person.documentNumber?.isEmpty ?? true)
         cells[key, default: CellTally()].add(cellKey: event.cellKey)
     }
 

@@ -25,17 +25,22 @@ public enum EventColumns {
     /// fields as sealed in the batch: the path the stores' bulk loaders take.
     @inlinable
     public static func visit(_ batch: SealedEvents, at i: Int, importID: Int64, _ v: inout some EventColumnVisitor) {
-        let e = batch.events[i]
-        let p = e.person, r = e.returnDetails
+        visit(batch.events[i], sealed: batch.personal[i], importID: importID, &v)
+    }
+
+    /// Borrowed, not copied: a copy of an event retains and releases each of its strings, per stored row.
+    @inlinable
+    static func visit(_ e: borrowing MovementEvent, sealed: String?, importID: Int64, _ v: inout some EventColumnVisitor) {
         v.integer(Int(importID)); v.text(e.source.agency); v.text(e.source.recordKey); v.text(e.source.file)
         v.integer(e.source.row); v.text(e.type.rawValue); v.text(e.date.description); v.integer(e.date.daysSinceEpoch)
         v.integer(e.date.year); v.integer(e.date.month); v.text(e.reportingCountry); v.text(e.place)
-        v.text(e.transportMode?.rawValue); v.text(p.sex.rawValue)
-        v.integer(p.age); v.text(p.nationality); v.text(p.birthCountry)
-        v.text(p.residenceCountry); v.text(p.residenceDivision); v.text(p.documentType?.rawValue)
-        v.text(p.migrationStatus?.rawValue); v.text(r?.returningFrom); v.text(r?.returnType?.rawValue)
-        v.text(r?.childStatus?.rawValue); v.integer(r?.daysAbroad); v.integer(Int(e.cellKey))
-        v.text(batch.personal[i])
+        v.text(e.transportMode?.rawValue); v.text(e.person.sex.rawValue)
+        v.integer(e.person.age); v.text(e.person.nationality); v.text(e.person.birthCountry)
+        v.text(e.person.residenceCountry); v.text(e.person.residenceDivision); v.text(e.person.documentType?.rawValue)
+        v.text(e.person.migrationStatus?.rawValue); v.text(e.returnDetails?.returningFrom)
+        v.text(e.returnDetails?.returnType?.rawValue); v.text(e.returnDetails?.childStatus?.rawValue)
+        v.integer(e.returnDetails?.daysAbroad); v.integer(Int(e.cellKey))
+        v.text(sealed)
     }
 
     /// What a person's sealed fields are bound to (associated data): the column and the event's identity,

@@ -10,9 +10,9 @@ public struct SealedEvents: Sendable {
         self.events = events
         var bundles: [(clear: String, field: String)] = [], sealedAt: [Int] = []
         bundles.reserveCapacity(events.count)
-        for (i, e) in events.enumerated() {
-            guard let bundle = PersonalBundle.encode(e.person) else { continue }
-            bundles.append((bundle, EventColumns.sealContext(agency: e.source.agency, recordKey: e.source.recordKey)))
+        for i in events.indices {
+            guard let bundle = PersonalBundle.encode(events[i].person) else { continue }
+            bundles.append((bundle, EventColumns.sealContext(agency: events[i].source.agency, recordKey: events[i].source.recordKey)))
             sealedAt.append(i)
         }
         personal = Array(repeating: nil, count: events.count)
