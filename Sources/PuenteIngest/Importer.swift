@@ -74,20 +74,21 @@ public struct Importer: Sendable {
         let request = ImportRequest(profile: profile.id, agency: profile.agency, file: file, contentHash: hash)
         let importID = dryRun ? 0 : try await store.startImport(request)
         report.importID = dryRun ? nil : importID
-        var harmonisers: [Harmoniser] = []
+        var harmonisers: HarmoniserPool?
         var header: [String]?
         var rowsHanded = 0
         var resolving: [Int64] = []
-        /// Three stages overlap: the file is read while the previous batch is harmonised and sealed
-        /// (one worker per core) and the one before that is stored.
-        var harmonising: Task<Harmonised, Never>?
-        var writing: Task<Written, any Error>?
+        // The stages overlap: batches are harmonised and sealed (shared out among the cores) while the
+        // file goes on being read, and stored while later ones are harmonised. Up to `batchesAhead`
+        // batches are harmonised at once and up to `writesInFlight` queue for the store, each write
+        // starting when the one before it ends: the store's writer, the one stage that cannot be
+        // shared out, then seldom waits, and memory stays bounded.
+        var harmonising: [Task<Harmonised, Never>] = []
+        var writes: [Task<Written, any Error>] = []
         var cells = CellAccumulator()
-        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-        /// Counts a harmonised batch, quarantines its rejects and starts storing its events.
+        /// Counts a harmonised batch and queues it for the store.
         func absorb(_ batch: Harmonised) async throws {
-            harmonisers = batch.harmonisers
             resolving += batch.resolving
             report.read += batch.rows
             report.rejected += batch.rejects.count
@@ -99,11 +100,9 @@ public struct Importer: Sendable {
                 report.preview!.append(contentsOf: batch.events.events.prefix(max(0, previewSize - report.preview!.count)))
                 report.previewRejects!.append(contentsOf: batch.rejects.prefix(max(0, previewSize - report.previewRejects!.count)))
             } else {
-                let written = try await writing?.value
-                if !batch.rejects.isEmpty { try await store.quarantine(batch.rejects, in: importID) }
-                writing = Self.write(batch.events, to: importID, in: store)
-                // Counting the previous batch's cells overlaps with storing this one.
-                if let written { try await tally(written, into: &report, cells: &cells, importID) }
+                writes.append(Self.write(batch, after: writes.last, to: importID, in: store))
+                // Counting a stored batch's cells overlaps with storing the next ones.
+                if writes.count > Self.writesInFlight { try await tally(try await writes.removeFirst().value, into: &report, cells: &cells, importID) }
             }
             progress?(ImportProgress(rowsRead: report.read, fractionRead: batch.fractionRead))
         }
@@ -116,22 +115,18 @@ public struct Importer: Sendable {
                     var harmoniser = Harmoniser(profile: profile, reference: reference)
                     try harmoniser.bind(header: first.fields, file: file)
                     header = first.fields
-                    harmonisers = Array(repeating: harmoniser, count: workers)
+                    harmonisers = HarmoniserPool(harmoniser)
                     records = records.dropFirst()
                 }
                 let context = BatchContext(file: file, header: header!, importID: importID, firstRow: rowsHanded + 1,
                                            checkColumnCount: reader.format.type == .csv, store: dryRun ? nil : store)
                 rowsHanded += records.count
-                // The previous batch's harmonisers (with what they learnt) go on to this one.
-                let previous = await harmonising?.value
-                let learnt = previous?.harmonisers ?? harmonisers
-                harmonising = Task {
-                    await Self.harmonise(records, harmonisers: learnt, fractionRead: fraction, context)
-                }
-                if let previous { try await absorb(previous) }
+                let pool = harmonisers!
+                harmonising.append(Task { await Self.harmonise(records, with: pool, fractionRead: fraction, context) })
+                if harmonising.count > Self.batchesAhead { try await absorb(await harmonising.removeFirst().value) }
             }
-            if let last = await harmonising?.value { harmonising = nil; try await absorb(last) }
-            if let previous = writing { try await tally(try await previous.value, into: &report, cells: &cells, importID); writing = nil }
+            while !harmonising.isEmpty { try await absorb(await harmonising.removeFirst().value) }
+            while !writes.isEmpty { try await tally(try await writes.removeFirst().value, into: &report, cells: &cells, importID) }
             if !cells.isEmpty { try await store.appendCells(cells.take(), to: importID) }
             if header == nil {
                 throw PuenteError(.invalidInput, "The file is empty: expected a header row and data rows.",
@@ -140,8 +135,8 @@ public struct Importer: Sendable {
             report.resolvedRejects = Set(resolving).count
             if !dryRun { try await store.finishImport(importID, counts: report.counts, resolving: resolving) }
         } catch {
-            _ = await harmonising?.value
-            if let previous = writing { _ = try? await previous.value }
+            for batch in harmonising { _ = await batch.value }
+            for write in writes { _ = try? await write.value }
             if !dryRun { try? await store.rollbackImport(importID) }
             throw error
         }
@@ -164,7 +159,6 @@ public struct Importer: Sendable {
 
     /// A batch harmonised by all workers, their shares joined in file order.
     private struct Harmonised: Sendable {
-        var harmonisers: [Harmoniser]
         var rows: Int
         var fractionRead: Double
         var events = SealedEvents()
@@ -172,23 +166,40 @@ public struct Importer: Sendable {
         var resolving: [Int64] = []
     }
 
-    /// Harmonises and seals a batch, each worker (one per harmoniser) taking a share.
-    private static func harmonise(_ records: ArraySlice<SourceRecord>, harmonisers: [Harmoniser], fractionRead: Double,
+    /// Batches harmonised at once while the file is read, at most.
+    static let batchesAhead = 2
+
+    /// Harmonisers bound to the file's header, lent to workers one at a time. Each keeps what it learnt
+    /// (its memo of spellings) for the next share it is lent for.
+    private final class HarmoniserPool: @unchecked Sendable {
+        private let lock = NSLock()
+        private let prototype: Harmoniser
+        private var idle: [Harmoniser] = []
+        init(_ prototype: Harmoniser) { self.prototype = prototype }
+        func borrow() -> Harmoniser { lock.withLock { idle.popLast() ?? prototype } }
+        func giveBack(_ harmoniser: Harmoniser) { lock.withLock { idle.append(harmoniser) } }
+    }
+
+    /// Harmonises and seals a batch, in one share per core.
+    private static func harmonise(_ records: ArraySlice<SourceRecord>, with pool: HarmoniserPool, fractionRead: Double,
                                   _ context: BatchContext) async -> Harmonised {
-        let share = max(2_000, (records.count + harmonisers.count - 1) / harmonisers.count)
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let share = max(2_000, (records.count + workers - 1) / workers)
         let parts = await withTaskGroup(of: Prepared.self) { group in
             for (worker, start) in stride(from: records.startIndex, to: records.endIndex, by: share).enumerated() {
-                let slice = records[start..<min(start + share, records.endIndex)]
-                let harmoniser = harmonisers[worker], offset = start - records.startIndex
-                group.addTask { prepare(slice, offset: offset, worker: worker, harmoniser: harmoniser, context) }
+                let slice = records[start..<min(start + share, records.endIndex)], offset = start - records.startIndex
+                group.addTask {
+                    var harmoniser = pool.borrow()
+                    defer { pool.giveBack(harmoniser) }
+                    return prepare(slice, offset: offset, worker: worker, harmoniser: &harmoniser, context)
+                }
             }
             var parts: [Prepared] = []
             for await part in group { parts.append(part) }
             return parts.sorted { $0.worker < $1.worker }
         }
-        var batch = Harmonised(harmonisers: harmonisers, rows: records.count, fractionRead: fractionRead)
+        var batch = Harmonised(rows: records.count, fractionRead: fractionRead)
         for part in parts {
-            batch.harmonisers[part.worker] = part.harmoniser
             batch.events.append(contentsOf: part.events)
             batch.rejects += part.rejects
             batch.resolving += part.resolving
@@ -197,18 +208,17 @@ public struct Importer: Sendable {
     }
 
     /// One worker's share of a batch, harmonised: accepted events sealed for the store, rejects with
-    /// their reasons, and the harmoniser with what it learnt (its memo of spellings) for the next batch.
+    /// their reasons.
     private struct Prepared: Sendable {
         var worker: Int
-        var harmoniser: Harmoniser
         var events = SealedEvents()
         var rejects: [RejectedRow] = []
         var resolving: [Int64] = []
     }
 
-    private static func prepare(_ records: ArraySlice<SourceRecord>, offset: Int, worker: Int, harmoniser: Harmoniser,
+    private static func prepare(_ records: ArraySlice<SourceRecord>, offset: Int, worker: Int, harmoniser: inout Harmoniser,
                                 _ context: BatchContext) -> Prepared {
-        var part = Prepared(worker: worker, harmoniser: harmoniser)
+        var part = Prepared(worker: worker)
         var accepted: [MovementEvent] = []
         accepted.reserveCapacity(records.count)
         var cellKeys = CellKeyGenerator()
@@ -223,7 +233,7 @@ public struct Importer: Sendable {
                 outcome = .rejected([RejectionReason(rule: "column_count", field: "(record)",
                                                      expected: "\(h.count) fields, as in the header")])
             } else {
-                outcome = part.harmoniser.harmonise(record.fields, file: context.file, row: row)
+                outcome = harmoniser.harmonise(record.fields, file: context.file, row: row)
             }
             switch outcome {
             case .accepted(var event):
@@ -242,9 +252,18 @@ public struct Importer: Sendable {
 
     private typealias Written = (events: SealedEvents, result: AppendResult)
 
-    /// Starts storing a batch while the caller reads the next one.
-    private static func write(_ events: SealedEvents, to importID: Int64, in store: any EventStore) -> Task<Written, any Error> {
-        Task { (events, try await store.append(events, to: importID)) }
+    /// Batches harmonised and waiting for the store, at most: enough to keep the writer busy, few
+    /// enough to bound memory.
+    static let writesInFlight = 2
+
+    /// Stores a batch (rejects to quarantine, events appended) once the write before it has ended.
+    private static func write(_ batch: Harmonised, after previous: Task<Written, any Error>?, to importID: Int64,
+                              in store: any EventStore) -> Task<Written, any Error> {
+        Task {
+            _ = try await previous?.value
+            if !batch.rejects.isEmpty { try await store.quarantine(batch.rejects, in: importID) }
+            return (batch.events, try await store.append(batch.events, to: importID))
+        }
     }
 
     /// Adds a finished write to the report (what the store skipped were duplicates) and counts the
