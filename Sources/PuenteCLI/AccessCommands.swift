@@ -247,7 +247,7 @@ struct Keys: AsyncParsableCommand {
             guard let file = store.keyFileURL else { throw ValidationError("Keys from $PUENTE_KEYS are managed where they are kept; use a key file to add one here.") }
             _ = try store.keyring()   // creates the file on a new node
             let id = try Keyring.addKey(file: file)
-            try await withStore(store) { try await AuditLog(store: $0).record(.init(actor: commandActor, action: "config", target: "key added:\(id)")) }
+            _ = try await withStore(store) { try await AuditLog(store: $0).record(.init(actor: commandActor, action: "config", target: "key added:\(id)")) }
             print("Key \(id) added and active. Now run `puente keys rotate` to re-seal stored data with it.")
         }
     }
