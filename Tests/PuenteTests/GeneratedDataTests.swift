@@ -74,6 +74,32 @@ struct GeneratedDataTests {
         try await store.close()
     }
 
+    @Test("Rows keep their numbers and keys through batches harmonised in parallel shares", arguments: StoreKind.available)
+    func rowsKeepTheirPlace(kind: StoreKind) async throws {
+        let (dir, summary) = try Fixtures.generated(country: "GT", seed: 5, scale: 0.1)
+        let file = try #require(summary.files.first { $0.profile == "gt-igm-retornos" })
+        let store = try await kind.makeStore()
+        var importer = Importer(store: store)
+        importer.batchSize = 3_000   // several batches, each larger than one share
+        let report = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
+        let truth = try Fixtures.truthRows(dir.appendingPathComponent("truth/\(file.profile).truth.csv"))
+        #expect(report.read == truth.count && truth.count > 3 * importer.batchSize)
+        let wellFormed = Set(truth.filter { $0["malformed"]!.isEmpty }.map { Int($0["row"]!)! })
+        let malformed = Set(truth.filter { !$0["malformed"]!.isEmpty }.map { Int($0["row"]!)! })
+
+        let events = try await store.events(importID: try #require(report.importID), limit: 1_000_000)
+        #expect(events.count == report.accepted && wellFormed.count == report.accepted + report.duplicates)
+        for event in events {
+            // The stored row number leads back to the row of the file the event came from.
+            let row = truth[event.source.row - 1]
+            #expect(event.source.recordKey == "\(file.profile):" + row["record_key"]!)
+            #expect(wellFormed.contains(event.source.row))
+        }
+        let rejects = try await store.rejectedRows(importID: report.importID, limit: 1_000_000)
+        #expect(Set(rejects.map(\.row)) == malformed && rejects.count == malformed.count)
+        try await store.close()
+    }
+
     @Test("A record repeated within a file is stored once and counted as a duplicate; alternative names resolve", arguments: StoreKind.available)
     func duplicateWithinFile(kind: StoreKind) async throws {
         let dir = try Fixtures.tempDir()
