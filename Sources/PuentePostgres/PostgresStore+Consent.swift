@@ -10,17 +10,22 @@ extension PostgresStore: ConsentStore {
     public func recordConsent(_ consent: ConsentRecord) async throws -> ConsentRecord {
         let recipients = try JSONText.encode(consent.recipients)
         // The partial unique index decides, so two clerks recording the same consent at once get one row.
-        return try await uniquelyGuarded(Self.inForceMessage) {
+        // ON CONFLICT rather than a failed insert: the server would log the failing key (the record's).
+        return try await guarded {
             let rows = try await client.query("""
                 INSERT INTO consent_record (agency, record_key, purpose, scope, recipients_json, given_on, language, collector, guardian,
                                             recorded_at, withdrawn_on, withdrawn_by)
                 VALUES (\(consent.subject.agency), \(consent.subject.recordKey), \(consent.purpose.rawValue), \(consent.scope), \(recipients),
                         \(consent.givenOn.description), \(consent.language), \(consent.collector), \(consent.guardian ? 1 : 0),
                         \(consent.recordedAt), \(consent.withdrawnOn?.description), \(consent.withdrawnBy))
+                ON CONFLICT (agency, record_key, purpose) WHERE withdrawn_on IS NULL DO NOTHING
                 RETURNING id
                 """, logger: logger)
+            var inserted: Int64?
+            for try await id in rows.decode(Int64.self) { inserted = id }
+            guard let inserted else { throw PuenteError(.conflict, Self.inForceMessage) }
             var stored = consent
-            for try await id in rows.decode(Int64.self) { stored.id = id }
+            stored.id = inserted
             return stored
         }
     }

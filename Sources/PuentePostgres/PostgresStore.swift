@@ -95,19 +95,26 @@ public final class PostgresStore: EventStore {
         let columns = EventColumns.names.joined(separator: ", ")
         return try await guarded {
             try await client.withTransaction(logger: logger) { conn in
-                // COPY straight into the table: PostgreSQL's fast path, and a new extract holds no stored
-                // keys. COPY cannot skip a duplicate, though: it stops at the first one (a re-import or an
-                // overlapping extract), and the batch then goes the slower way that skips them.
-                try await conn.query("SAVEPOINT direct_copy", logger: logger)
-                do {
-                    try await conn.copyRows(into: "movement_event", columns: EventColumns.names, count: events.count,
-                                            logger: logger) { position, line in
-                        EventColumns.visit(events, at: position, importID: importID, &line)
+                // COPY straight into the table is PostgreSQL's fast path, but it cannot skip a stored key:
+                // it would fail, and the server would log the failing row. So the batch's keys are looked
+                // up first (appends take turns, so none can be stored in between), and only a batch with a
+                // key stored or repeated (a re-import, an overlapping extract) goes the slower way.
+                try await conn.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
+                var seen = Set<SourceKey>(minimumCapacity: events.count)
+                let repeated = !events.events.allSatisfy { seen.insert(SourceKey(agency: $0.source.agency, key: $0.source.recordKey)).inserted }
+                if !repeated {
+                    let agencies = events.events.map(\.source.agency), keys = events.events.map(\.source.recordKey)
+                    let stored = try await Self.ids(conn.query("""
+                        SELECT m.id FROM unnest(\(agencies)::text[], \(keys)::text[]) AS k (agency, record_key)
+                        JOIN movement_event m ON m.agency = k.agency AND m.record_key = k.record_key LIMIT 1
+                        """, logger: logger))
+                    if stored.isEmpty {
+                        try await conn.copyRows(into: "movement_event", columns: EventColumns.names, count: events.count,
+                                                logger: logger) { position, line in
+                            EventColumns.visit(events, at: position, importID: importID, &line)
+                        }
+                        return AppendResult(stored: events.count, duplicatePositions: [])
                     }
-                    try await conn.query("RELEASE SAVEPOINT direct_copy", logger: logger)
-                    return AppendResult(stored: events.count, duplicatePositions: [])
-                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-                    try await conn.query("ROLLBACK TO SAVEPOINT direct_copy", logger: logger)
                 }
                 // COPY into a temporary table, then one INSERT … ON CONFLICT.
                 try await conn.query(PostgresQuery(unsafeSQL: """
@@ -353,6 +360,11 @@ public final class PostgresStore: EventStore {
             throw PuenteError(.storeFailure, "PostgreSQL refused a statement (\(error.serverInfo?[.sqlState] ?? "no SQLSTATE")).")
         }
     }
+}
+
+extension PostgresStore {
+    /// The advisory lock appends take turns on (any fixed number; this one spells "Puente").
+    static let appendLock: Int64 = 0x5075_656E_7465
 }
 
 /// An event's identity in its agency's system.
