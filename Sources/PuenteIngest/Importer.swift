@@ -274,9 +274,11 @@ public struct Importer: Sendable {
         report.duplicates += written.result.duplicatePositions.count
         var skipped = written.result.duplicatePositions.makeIterator()
         var nextSkipped = skipped.next()
-        for position in written.events.events.indices {
-            if position == nextSkipped { nextSkipped = skipped.next(); continue }
-            cells.add(written.events.events[position])
+        written.events.events.withUnsafeBufferPointer { events in
+            for position in events.indices {
+                if position == nextSkipped { nextSkipped = skipped.next(); continue }
+                cells.add(events[position])
+            }
         }
         if cells.count >= cellFlushThreshold || cells.isSaturated { try await store.appendCells(cells.take(), to: importID) }
     }

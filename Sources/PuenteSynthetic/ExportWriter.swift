@@ -28,7 +28,9 @@ struct ExportWriter {
 
     init(profile: SourceProfile, url: URL) throws {
         self.profile = profile
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw PuenteError(.invalidArgument, "Cannot create \(url.path); check that the output folder is writable.")
+        }
         handle = try FileHandle(forWritingTo: url)
         encoding = profile.format.encoding ?? .utf8
         delimiter = Character(profile.format.delimiter)

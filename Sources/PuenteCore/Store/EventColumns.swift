@@ -25,7 +25,8 @@ public enum EventColumns {
     /// fields as sealed in the batch: the path the stores' bulk loaders take.
     @inlinable
     public static func visit(_ batch: SealedEvents, at i: Int, importID: Int64, _ v: inout some EventColumnVisitor) {
-        visit(batch.events[i], sealed: batch.personal[i], importID: importID, &v)
+        // Through a buffer: an array's subscript would copy the event (retaining all its strings).
+        batch.events.withUnsafeBufferPointer { visit($0[i], sealed: batch.personal[i], importID: importID, &v) }
     }
 
     /// Borrowed, not copied: a copy of an event retains and releases each of its strings, per stored row.

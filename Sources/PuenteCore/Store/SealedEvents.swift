@@ -10,10 +10,13 @@ public struct SealedEvents: Sendable {
         self.events = events
         var bundles: [(clear: String, field: String)] = [], sealedAt: [Int] = []
         bundles.reserveCapacity(events.count)
-        for i in events.indices {
-            guard let bundle = PersonalBundle.encode(events[i].person) else { continue }
-            bundles.append((bundle, EventColumns.sealContext(agency: events[i].source.agency, recordKey: events[i].source.recordKey)))
-            sealedAt.append(i)
+        // Through a buffer: an array's subscript would copy each event (retaining all its strings).
+        events.withUnsafeBufferPointer { events in
+            for i in events.indices {
+                guard let bundle = PersonalBundle.encode(events[i].person) else { continue }
+                bundles.append((bundle, EventColumns.sealContext(agency: events[i].source.agency, recordKey: events[i].source.recordKey)))
+                sealedAt.append(i)
+            }
         }
         personal = Array(repeating: nil, count: events.count)
         for (i, sealed) in zip(sealedAt, cipher.seal(bundles)) { personal[i] = sealed }
