@@ -327,16 +327,16 @@ public final class PostgresStore: EventStore {
         try await conn.query("DELETE FROM event_cell WHERE import_id = \(importID)", logger: logger)
     }
 
-    static func query(_ sql: String, _ bindings: [CellValue]) throws -> PostgresQuery {
+    static func query(_ sql: String, _ bindings: [CellValue]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: bindings.count)
-        for b in bindings { try bind(b, into: &binds) }
+        for b in bindings { bind(b, into: &binds) }
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
-    private static func bind(_ value: CellValue?, into binds: inout PostgresBindings) throws {
+    private static func bind(_ value: CellValue?, into binds: inout PostgresBindings) {
         switch value {
-        case .text(let s)?: try binds.append(s)
-        case .integer(let i)?: try binds.append(i)
+        case .text(let s)?: binds.append(s)
+        case .integer(let i)?: binds.append(i)
         case nil: binds.appendNull()
         }
     }
