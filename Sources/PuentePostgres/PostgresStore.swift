@@ -100,10 +100,17 @@ public final class PostgresStore: EventStore {
                 // up first (appends take turns, so none can be stored in between), and only a batch with a
                 // key stored or repeated (a re-import, an overlapping extract) goes the slower way.
                 try await conn.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
-                var seen = Set<SourceKey>(minimumCapacity: events.count)
-                let repeated = !events.events.allSatisfy { seen.insert(SourceKey(agency: $0.source.agency, key: $0.source.recordKey)).inserted }
+                // One pass through the buffer, as for the rows themselves, so no event is copied.
+                var seen = Set<SourceKey>(minimumCapacity: events.count), repeated = false
+                var agencies: [String] = [], keys: [String] = []
+                agencies.reserveCapacity(events.count); keys.reserveCapacity(events.count)
+                events.events.withUnsafeBufferPointer { batch in
+                    for i in batch.indices where !repeated {
+                        agencies.append(batch[i].source.agency); keys.append(batch[i].source.recordKey)
+                        repeated = !seen.insert(SourceKey(agency: agencies[i], key: keys[i])).inserted
+                    }
+                }
                 if !repeated {
-                    let agencies = events.events.map(\.source.agency), keys = events.events.map(\.source.recordKey)
                     let stored = try await Self.ids(conn.query("""
                         SELECT m.id FROM unnest(\(agencies)::text[], \(keys)::text[]) AS k (agency, record_key)
                         JOIN movement_event m ON m.agency = k.agency AND m.record_key = k.record_key LIMIT 1
