@@ -34,14 +34,17 @@ public enum PuenteServer {
         }
     }
 
-    /// The protection a request asks for. Exact values need a role entitled to them, and a purpose.
+    /// The protection a request asks for. Anything but the cell key method publishes exact values
+    /// (suppression only leaves gaps, which a second query with another filter fills by subtraction), so
+    /// it needs a role entitled to exact figures, and a purpose.
     static func policy(_ requested: String?, _ configuration: Configuration, identity: Identity?) throws -> DisclosurePolicy {
         guard let requested else { return configuration.disclosure }
         guard let method = DisclosurePolicy.Method(rawValue: requested) else {
-            throw PuenteError(.invalidArgument, "Allowed protection: ckm (ad-hoc queries, the default), suppression (fixed tables), or none for entitled roles.")
+            throw PuenteError(.invalidArgument, "Allowed protection: ckm (the cell key method, the default), or suppression and none (exact values) for entitled roles.")
         }
-        if method == .none, identity?.role.holds(.exactStatistics) != true {
-            throw PuenteError(identity == nil ? .unauthenticated : .forbidden, "Unprotected figures are only for roles entitled to them.")
+        if method != .cellKey, identity?.role.holds(.exactStatistics) != true {
+            throw PuenteError(identity == nil ? .unauthenticated : .forbidden,
+                              "Exact figures, with or without suppressed cells, are only for roles entitled to them; ask with protection=ckm.")
         }
         var policy = configuration.disclosure
         policy.method = method
@@ -84,22 +87,26 @@ public enum PuenteServer {
             let format = try StatisticsFormat.named(q.get("format") ?? "json")
             let policy = try Self.policy(q.get("protection"), configuration, identity: context.identity)
             let purpose = q.get("purpose")
-            if policy.method == .none {
+            if policy.method != .cellKey {
                 guard let purpose, (3...200).contains(purpose.count) else {
-                    throw PuenteError(.invalidArgument, "Unprotected figures need a purpose: add purpose=… (3 to 200 characters) to say why.")
+                    throw PuenteError(.invalidArgument, "Exact figures need a purpose: add purpose=… (3 to 200 characters) to say why.")
                 }
                 // A statistician's exact figures are those of their own country.
                 if let country = context.identity?.user.country {
+                    // Mirror coverage sets the partners' own reports beside ours: not this country's data.
+                    guard query.measure != .mirrorCoverage else {
+                        throw PuenteError(.forbidden, "mirror_coverage compares with partners' records, which are not limited to your country: ask with protection=ckm.")
+                    }
                     if let asked = query.filters[.reportingCountry], asked != [country] {
-                        throw PuenteError(.forbidden, "Unprotected figures are limited to your country's data.")
+                        throw PuenteError(.forbidden, "Exact figures are limited to your country's data.")
                     }
                     query.filters[.reportingCountry] = [country]
                 }
             }
             let table = try await engine.run(query, policy: policy)
             let body = try table.rendered(as: format, flow: flow)
-            // Files leaving the node, and every unprotected figure, are exports in the audit trail.
-            if format != .json || policy.method == .none {
+            // Files leaving the node, and every exact figure, are exports in the audit trail.
+            if format != .json || policy.method != .cellKey {
                 let target = "stats measure=\(query.measure.rawValue) by=\(query.by.map(\.rawValue).joined(separator: ",")) "
                     + "format=\(format.rawValue) protection=\(policy.method.rawValue)"
                 try await audit.record(.init(actor: context.identity?.user.username ?? "anonymous", action: "export", target: target,

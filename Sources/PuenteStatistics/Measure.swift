@@ -91,8 +91,12 @@ extension Measure {
                     CountSpec(eventTypes: [.return], conditions: [recorded(.age)]), 100)
         case .unaccompaniedShare:
             let unaccompanied = CubeCondition(column: .childStatus) { $0 == .text(ChildStatus.unaccompanied.rawValue) }
+            // Children whose status was not recorded count in neither part.
+            let known = CubeCondition(column: .childStatus) {
+                $0 == .text(ChildStatus.unaccompanied.rawValue) || $0 == .text(ChildStatus.accompanied.rawValue)
+            }
             return (CountSpec(eventTypes: [.return], conditions: [childAge, unaccompanied]),
-                    CountSpec(eventTypes: [.return], conditions: [childAge]), 100)
+                    CountSpec(eventTypes: [.return], conditions: [childAge, known]), 100)
         case .coverageSex:
             let known = CubeCondition(column: .sex) { $0 != nil && $0 != .text(Sex.unknown.rawValue) }
             return (CountSpec(eventTypes: all, conditions: [known]), CountSpec(eventTypes: all), 100)

@@ -164,8 +164,12 @@ public struct StatisticsEngine: Sendable {
             }
             let (counts, _) = try counter.count(CountSpec(eventTypes: [.return]))
             let keys = counts.keys.sorted { $0.lexicographicallyPrecedes($1) }
-            cells = keys.map { key in
-                protector.rate(counts[key]!, denominator: population.population(of: query.by[geo], code: key[geo]), key: key)
+            // A rate times its public population gives the count back: withheld as the counts would be.
+            let withheld = protector.withheld(keys: keys, tallies: keys.map { counts[$0]! })
+            cells = keys.indices.map { i in
+                let key = keys[i]
+                if let status = withheld[i] { return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: status) }
+                return protector.rate(counts[key]!, denominator: population.population(of: query.by[geo], code: key[geo]), key: key)
             }
             total = StatisticsCell(key: [], value: nil, obsStatus: "O", confStatus: "F")   // no single population
         case .returnedPersons, .repeatReturnShare:
@@ -187,7 +191,7 @@ public struct StatisticsEngine: Sendable {
                 let (repeats, repeatTotal) = try counter(PersonFirst.allCases.filter { $0 < .ever }).count(CountSpec(eventTypes: [.return]))
                 let (all, allTotal) = try counter(PersonFirst.allCases).count(CountSpec(eventTypes: [.return]))
                 let keys = Set(repeats.keys).union(all.keys).sorted { $0.lexicographicallyPrecedes($1) }
-                cells = keys.map { protector.ratio(repeats[$0] ?? CellTally(), all[$0] ?? CellTally(), factor: 100, key: $0) }
+                cells = protector.ratios(keys: keys, numerators: repeats, denominators: all, factor: 100)
                 total = protector.ratio(repeatTotal, allTotal, factor: 100, key: [])
             }
         case .mirrorCoverage:
@@ -202,15 +206,14 @@ public struct StatisticsEngine: Sendable {
                                    columns: [.reportingCountry: .nationality, .returningFrom: .reportingCountry])
             let (partner, partnerTotal) = try mirrored.count(CountSpec(eventTypes: [.exit]))
             let keys = Set(here.keys).union(partner.keys).sorted { $0.lexicographicallyPrecedes($1) }
-            cells = keys.map { protector.ratio(here[$0] ?? CellTally(), partner[$0] ?? CellTally(), factor: 100, key: $0) }
+            cells = protector.ratios(keys: keys, numerators: here, denominators: partner, factor: 100)
             total = protector.ratio(hereTotal, partnerTotal, factor: 100, key: [])
         default:
             let ratio = query.measure.ratio!
             let (numerators, numeratorTotal) = try counter.count(ratio.numerator)
             let (denominators, denominatorTotal) = try counter.count(ratio.denominator)
             let keys = Set(numerators.keys).union(denominators.keys).sorted { $0.lexicographicallyPrecedes($1) }
-            cells = keys.map { protector.ratio(numerators[$0] ?? CellTally(), denominators[$0] ?? CellTally(),
-                                               factor: ratio.factor, key: $0) }
+            cells = protector.ratios(keys: keys, numerators: numerators, denominators: denominators, factor: ratio.factor)
             total = protector.ratio(numeratorTotal, denominatorTotal, factor: ratio.factor, key: [])
         }
         if let period = query.by.firstIndex(where: { [.year, .quarter, .month].contains($0) }) {
@@ -289,21 +292,33 @@ struct Protector {
         return StatisticsCell(key: key, value: Double(value), obsStatus: policy.method == .cellKey ? "E" : "A")
     }
 
-    func counts(keys: [[String]], tallies: [CellTally], total: CellTally) -> ([StatisticsCell], StatisticsCell) {
-        var cells = zip(keys, tallies).map { cell($0, $1) }
+    /// The cells of a table whose count may not be published, by CONF_STATUS: `A` too small, and under
+    /// suppression `D` for the complements that would let a margin reveal a small one.
+    func withheld(keys: [[String]], tallies: [CellTally]) -> [String?] {
+        var suppressed = tallies.map { published($0).small }
+        var out: [String?] = suppressed.map { $0 ? "A" : nil }
         if policy.method == .suppression {
-            var suppressed = cells.map(\.suppressed)
-            let secondary = ComplementarySuppression.apply(keys: keys, values: tallies.map(\.count), suppressed: &suppressed)
-            for i in secondary {
-                cells[i] = StatisticsCell(key: keys[i], value: nil, obsStatus: "Q", confStatus: "D")
+            for i in ComplementarySuppression.apply(keys: keys, values: tallies.map(\.count), suppressed: &suppressed) {
+                out[i] = "D"
             }
+        }
+        return out
+    }
+
+    func counts(keys: [[String]], tallies: [CellTally], total: CellTally) -> ([StatisticsCell], StatisticsCell) {
+        let withheld = withheld(keys: keys, tallies: tallies)
+        let cells = keys.indices.map { i in
+            withheld[i].map { StatisticsCell(key: keys[i], value: nil, obsStatus: "Q", confStatus: $0) } ?? cell(keys[i], tallies[i])
         }
         return (cells, cell([], total))
     }
 
-    /// Net figures: each term published on its own, then combined; suppressed when a term is.
+    /// Net figures: each term published on its own, then combined; withheld when a term is (with its
+    /// complements, so no term's table reveals a small count either).
     func differences(keys: [[String]], terms: [(counts: [[String]: CellTally], total: CellTally, sign: Int)]) -> ([StatisticsCell], StatisticsCell) {
-        func combine(_ key: [String], _ tallies: [(CellTally, Int)]) -> StatisticsCell {
+        let withheld = terms.map { term in self.withheld(keys: keys, tallies: keys.map { term.counts[$0] ?? CellTally() }) }
+        func combine(_ key: [String], _ tallies: [(CellTally, Int)], withheld: String?) -> StatisticsCell {
+            if let withheld { return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: withheld) }
             var value = 0
             for (t, sign) in tallies {
                 let (v, small) = published(t)
@@ -312,8 +327,24 @@ struct Protector {
             }
             return StatisticsCell(key: key, value: Double(value), obsStatus: policy.method == .cellKey ? "E" : "A")
         }
-        let cells = keys.map { key in combine(key, terms.map { ($0.counts[key] ?? CellTally(), $0.sign) }) }
-        return (cells, combine([], terms.map { ($0.total, $0.sign) }))
+        let cells = keys.indices.map { i in
+            combine(keys[i], terms.map { ($0.counts[keys[i]] ?? CellTally(), $0.sign) },
+                    withheld: withheld.lazy.compactMap { $0[i] }.min())
+        }
+        return (cells, combine([], terms.map { ($0.total, $0.sign) }, withheld: nil))
+    }
+
+    /// Ratios of a table: numerator and denominator counts each withheld as a count table would be.
+    func ratios(keys: [[String]], numerators: [[String]: CellTally], denominators: [[String]: CellTally],
+                factor: Double) -> [StatisticsCell] {
+        let n = keys.map { numerators[$0] ?? CellTally() }, d = keys.map { denominators[$0] ?? CellTally() }
+        let withheldN = withheld(keys: keys, tallies: n), withheldD = withheld(keys: keys, tallies: d)
+        return keys.indices.map { i in
+            if let status = [withheldN[i], withheldD[i]].compactMap({ $0 }).min() {
+                return StatisticsCell(key: keys[i], value: nil, obsStatus: "Q", confStatus: status)
+            }
+            return ratio(n[i], d[i], factor: factor, key: keys[i])
+        }
     }
 
     /// A ratio of two protected counts; suppressed when either is small, absent when the denominator is 0.

@@ -50,8 +50,21 @@ struct HTTPTests {
         try await app.test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/ready", method: .get) { #expect($0.status == .ok) }
-            // A fixed table: the small cell is suppressed, and its complement too, as the total is published.
-            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression", method: .get) { response in
+            // Suppression publishes exact values with gaps, which a second query fills: not for anonymous callers.
+            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression&purpose=bulletin", method: .get) { response in
+                #expect(response.status == .unauthorized)
+            }
+            // For an entitled role, with a purpose: the small cell is suppressed, and its complement too, as
+            // the total is published.
+            let access = AccessService(store: store)
+            try await access.createUser(username: "stat", role: .statistician, password: nil, by: "test")
+            let statToken = try await access.createToken(username: "stat", label: "test", days: 1, by: "test").1
+            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression", method: .get,
+                                     headers: [.authorization: "Bearer \(statToken)"]) { response in
+                #expect(response.status == .badRequest)   // no purpose given
+            }
+            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression&purpose=bulletin", method: .get,
+                                     headers: [.authorization: "Bearer \(statToken)"]) { response in
                 #expect(response.status == .ok)
                 let table = try JSONDecoder().decode(StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
                 #expect(table.total.value == 22)
@@ -100,7 +113,6 @@ struct HTTPTests {
             }
             try await client.execute(uri: "/api/v1/codelists/NOPE", method: .get) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/api/v1/imports", method: .get) { #expect($0.status == .unauthorized) }
-            let access = AccessService(store: store)
             try await access.createUser(username: "officer", role: .dataOfficer, password: nil, by: "test")
             let token = try await access.createToken(username: "officer", label: "test", days: 1, by: "test").1
             try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"]) { response in

@@ -1,6 +1,7 @@
 import Foundation
 import PuenteCore
 import PuenteIngest
+import PuenteStatistics
 import PuenteSynthetic
 import PuenteTesting
 import Testing
@@ -10,6 +11,7 @@ private let testProfileYAML = """
     id: test-retornos
     title: Registro de prueba
     agency: TEST
+    register: test-retornos
     reportingCountry: SLV
     format: {type: csv, delimiter: ";", encoding: utf-8}
     columns:
@@ -79,6 +81,7 @@ struct IngestTests {
         #expect(text.contains { $0.contains("YYYY.DD") })
         #expect(text.contains { $0.contains("`recordKey` is fed by no column") })
         #expect(text.contains { $0.contains("eventType") })
+        #expect(text.contains { $0.contains("`register`") })   // records are keyed on the register, not the profile
     }
 
     @Test("YAML syntax errors and duplicate keys name their line")
@@ -299,6 +302,51 @@ struct IngestTests {
         let importID = try #require(report.importID)
         let event = try #require(try await store.events(importID: importID, limit: 1).first)
         #expect(event.person.age == 25)   // 15 March 1990 → 25 on 10 March 2016, not 26
+        try await store.close()
+    }
+
+    @Test("A profile copied under a new id recognises the records the old one stored")
+    func recordsKeyedOnTheRegister() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let first = try write(header + "1;10/03/2016;M;30;San Salvador;San Salvador\n2;11/03/2016;F;25;San Salvador;San Salvador\n")
+        #expect(try await Importer(store: store).importFile(first, profile: try testProfile()).accepted == 2)
+        // A new layout of the same register: the statistician copies the profile under another id.
+        let copy = try testProfile { $0.id = "test-retornos-2017" }
+        let second = try write(header + "2;11/03/2016;F;25;San Salvador;San Salvador\n3;12/03/2016;M;40;San Salvador;San Salvador\n",
+                               "export-2017.csv")
+        let report = try await Importer(store: store).importFile(second, profile: copy)
+        #expect(report.accepted == 1 && report.duplicates == 1)
+        #expect(try await store.countCells(groupBy: []).first?.count == 3)
+        // Another register of the same agency keeps its own record ids.
+        let other = try testProfile { $0.id = "test-movimientos"; $0.register = "test-movimientos" }
+        let movements = try write(header + "1;13/03/2016;M;33;San Salvador;San Salvador\n2;14/03/2016;F;52;San Salvador;San Salvador\n",
+                                  "movimientos.csv")
+        #expect(try await Importer(store: store).importFile(movements, profile: other).accepted == 2)
+        try await store.close()
+    }
+
+    @Test("A child's blank unaccompanied flag is unknown, and the unaccompanied share leaves it out of both parts")
+    func blankUnaccompaniedFlag() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let profile = try testProfile {
+            $0.columns.append(.init(name: "NNA", field: .unaccompanied))
+            $0.values[.unaccompanied] = ["true": ["SI"], "false": ["NO"]]
+        }
+        // Children: one unaccompanied, one accompanied, two with a blank flag; and an adult with a blank flag.
+        let rows = ["1;10/03/2016;M;12;San Salvador;San Salvador;SI", "2;10/03/2016;F;9;San Salvador;San Salvador;NO",
+                    "3;10/03/2016;F;15;San Salvador;San Salvador;", "4;10/03/2016;M;7;San Salvador;San Salvador;",
+                    "5;10/03/2016;M;30;San Salvador;San Salvador;"]
+        let url = try write(header.dropLast() + ";NNA\n" + rows.joined(separator: "\n") + "\n")
+        let report = try await Importer(store: store).importFile(url, profile: profile)
+        #expect(report.accepted == 5)
+        let events = try await store.events(importID: try #require(report.importID), limit: 10)
+        let status = Dictionary(uniqueKeysWithValues: events.map { ($0.source.row, $0.returnDetails?.childStatus) })
+        #expect(status == [1: .unaccompanied, 2: .accompanied, 3: nil, 4: nil, 5: .adult])
+        let share = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .unaccompaniedShare), policy: .unprotected)
+        #expect(share.total.value == 50)   // 1 of the 2 children whose status is known
+        let byStatus = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returns, by: [.childStatus]),
+                                                                    policy: .unprotected)
+        #expect(byStatus.cells.first { $0.key == ["_U"] }?.value == 2)
         try await store.close()
     }
 }

@@ -236,60 +236,6 @@ struct StatisticsTests {
         try await store.close()
     }
 
-    @Test("An attacker differencing overlapping queries and margins does not recover small cells")
-    func differencingAttack() async throws {
-        // 100 municipalities, each with 1 to 4 women (the secret) and 10 to 29 men.
-        let units = ReferenceData.shared.geography("SLV")!.baseUnits.codes.prefix(100).map(\.id)
-        var events: [MovementEvent] = []
-        var women: [String: Int] = [:]
-        for (i, unit) in units.enumerated() {
-            women[unit] = 1 + i % 4
-            for j in 0..<(women[unit]! + 10 + i % 20) {
-                events.append(Fixtures.event(key: "\(unit)-\(j)", sex: j < women[unit]! ? .female : .male, age: 20 + j % 40,
-                                             division: unit))
-            }
-        }
-        let store = try await StoreKind.sqliteMemory.makeStore()
-        try await load(randomKeys(events), into: store)
-        let engine = StatisticsEngine(store: store)
-
-        func attack(_ policy: DisclosurePolicy) async throws -> Int {
-            func table(_ by: String, _ filter: String? = nil) async throws -> [[String]: Double] {
-                var out: [[String]: Double] = [:]
-                // Asked three times: a noise that changed between requests would average out.
-                for _ in 0..<3 {
-                    let t = try await engine.run(try StatisticsQuery.parse(measure: "returns", by: by, filter: filter), policy: policy)
-                    for c in t.cells { out[c.key, default: 0] += (c.value ?? 0) / 3 }
-                }
-                return out
-            }
-            let totals = try await table("municipality")
-            let bySex = try await table("municipality,sex")
-            let byAge = try await table("municipality,sex,age_broad")
-            let totalsByAge = try await table("municipality,age_broad")
-            var recovered = 0
-            for unit in units {
-                // Route 1: the municipality's total minus its men. Route 2: the same by broad age group.
-                var estimates = [(totals[[unit]] ?? 0) - (bySex[[unit, "M"]] ?? 0)]
-                var viaAges = 0.0
-                for age in ["Y0T14", "Y15T64", "Y_GE65"] {
-                    viaAges += (totalsByAge[[unit, age]] ?? 0) - (byAge[[unit, "M", age]] ?? 0)
-                }
-                estimates.append(viaAges)
-                if let direct = bySex[[unit, "F"]], direct > 0 { estimates.append(direct) }
-                let guess = (estimates.reduce(0, +) / Double(estimates.count)).rounded()
-                if Int(guess) == women[unit] { recovered += 1 }
-            }
-            return recovered
-        }
-        // Without protection the attack works, so it is a real attack …
-        #expect(try await attack(.unprotected) == units.count)
-        // … and with the cell key method it recovers few cells, no more often than a blind guess would.
-        let recovered = try await attack(.standard)
-        #expect(recovered < units.count / 2, "recovered \(recovered) of \(units.count)")
-        try await store.close()
-    }
-
     @Test("Fixed tables: no row or column is left with a single suppressed cell")
     func complementarySuppression() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()

@@ -208,13 +208,17 @@ public struct Harmoniser: Sendable {
         }
         var details: ReturnDetails?
         if type == .return {
-            let child: ChildStatus? = age.map { $0 >= 18 ? .adult : (unaccompanied == true ? .unaccompanied : .accompanied) }
+            // A child whose flag is blank is of unknown status, not accompanied: a blank would bias the share down.
+            let child: ChildStatus? = age.flatMap { age in
+                age >= 18 ? .adult : unaccompanied.map { $0 ? .unaccompanied : .accompanied }
+            }
             details = ReturnDetails(returningFrom: returningFrom, returnType: returnType, childStatus: child,
                                     daysAbroad: daysAbroad)
         }
-        // Without a record key of its own, a row is identified by its content: the same row imported
-        // again is then recognised as a duplicate.
-        let key = "\(profile.id):" + (recordKey ?? "row-" + ContentKey.of(fields))
+        // A record is identified within its agency by its register and the register's own id (not by
+        // the profile's name, which a statistician may copy). Without an id of its own, a row is
+        // identified by its content: the same row imported again is then recognised as a duplicate.
+        let key = "\(profile.register):" + (recordKey ?? "row-" + ContentKey.of(fields))
         return .accepted(MovementEvent(
             source: SourceReference(agency: profile.agency, file: file, row: row, recordKey: key),
             type: type, date: eventDate, reportingCountry: profile.reportingCountry, place: place,

@@ -53,7 +53,7 @@ private struct NodeReader {
         problems.append(ProfileProblem(line: node?.mark?.line, message: message))
     }
 
-    static let topKeys: Set<String> = ["id", "title", "agency", "reportingCountry", "format", "columns", "constants",
+    static let topKeys: Set<String> = ["id", "title", "agency", "register", "reportingCountry", "format", "columns", "constants",
                                        "values", "dateFormats", "twoDigitYearPivot", "ageRange", "required"]
     static var fieldList: String { Field.allCases.map(\.rawValue).joined(separator: ", ") }
 
@@ -67,6 +67,12 @@ private struct NodeReader {
         }
         let id = text(top, "id"), title = text(top, "title", optional: true) ?? id
         let agency = text(top, "agency"), country = text(top, "reportingCountry")
+        if top["register"] == nil {
+            problems.append(ProfileProblem(line: top.mark?.line, message: "Missing key `register`: name the agency's register "
+                + "the export comes from (e.g. `register: retornos`). Records are recognised by agency, register and record "
+                + "id, so keep it when you copy the profile for a new layout of the same register."))
+        }
+        let register = text(top, "register", optional: true)
         let format = self.format(top["format"])
         let columns = self.columns(top["columns"])
         let constants = self.constants(top["constants"])
@@ -85,7 +91,7 @@ private struct NodeReader {
         if country.count != 3 || country.uppercased() != country {
             problem(top["reportingCountry"], "reportingCountry is an ISO 3166-1 alpha-3 code such as SLV, GTM or HND.")
         }
-        return SourceProfile(id: id, title: title ?? id, agency: agency, reportingCountry: country, format: format,
+        return SourceProfile(id: id, title: title ?? id, agency: agency, register: register ?? id, reportingCountry: country, format: format,
                              columns: columns, constants: constants, values: values, dateFormats: dateFormats,
                              twoDigitYearPivot: pivot, ageRange: ageRange, required: required)
     }

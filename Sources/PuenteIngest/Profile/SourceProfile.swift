@@ -91,6 +91,10 @@ public struct SourceProfile: Hashable, Sendable {
     public var title: String
     /// Agency that produces the export, e.g. `SV-DGME`; record keys are unique per agency.
     public var agency: String
+    /// The agency's register the export comes from, e.g. `sv-dgme-retornos`. A record is identified by
+    /// agency, register and the register's own record id, never by the profile's name: a copy of the
+    /// profile under another id still recognises the records it reads again.
+    public var register: String
     /// ISO alpha-3 of the reporting country.
     public var reportingCountry: String
     public var format: Format
@@ -110,13 +114,14 @@ public struct SourceProfile: Hashable, Sendable {
     /// Fields that must be present for a row to be accepted.
     public var required: [Field]
 
-    public init(id: String, title: String, agency: String, reportingCountry: String, format: Format = Format(),
+    public init(id: String, title: String, agency: String, register: String? = nil, reportingCountry: String, format: Format = Format(),
                 columns: [Column], constants: [Field: String] = [:], values: [Field: [String: [String]]] = [:],
                 dateFormats: [String], twoDigitYearPivot: Int = 30, ageRange: ClosedRange<Int> = 0...120,
                 required: [Field] = []) {
         self.id = id
         self.title = title
         self.agency = agency
+        self.register = register ?? id
         self.reportingCountry = reportingCountry
         self.format = format
         self.columns = columns
@@ -136,6 +141,9 @@ extension SourceProfile {
     public func problems() -> [String] {
         var out: [String] = []
         if id.isEmpty { out.append("Give the profile an `id`.") }
+        if register.isEmpty || register.contains(":") {
+            out.append("Give the profile a `register`: the name of the agency's register the export comes from, without `:`.")
+        }
         if format.delimiter.utf8.count != 1 { out.append("format.delimiter must be a single character.") }
         let mapped = Set(columns.map(\.field)).union(constants.keys)
         for field in required where !mapped.contains(field) && !(field == .surnames && mapped.contains(.firstSurname)) {
