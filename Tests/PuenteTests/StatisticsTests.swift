@@ -261,6 +261,57 @@ struct StatisticsTests {
         try await store.close()
     }
 
+    @Test("Fixed tables of net movements: a small term is withheld with its complements, so no total solves it")
+    func complementarySuppressionOfDerivedMeasures() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        // Entries and exits at three municipalities; one has only 2 entries by women.
+        var events: [MovementEvent] = []
+        for (d, division) in ["SV-0614", "SV-0101", "SV-0501"].enumerated() {
+            for type in [EventType.entry, .exit] {
+                for sex in [Sex.female, .male] {
+                    let n = d == 0 && type == .entry && sex == .female ? 2 : 12 + d * 3 + (sex == .male ? 1 : 0)
+                    for i in 0..<n {
+                        events.append(Fixtures.event(key: "\(division)\(type)\(sex)\(i)", type: type, sex: sex, division: division))
+                    }
+                }
+            }
+        }
+        try await load(events, into: store)
+        let engine = StatisticsEngine(store: store)
+        let net = try await engine.run(StatisticsQuery(measure: .netMovements, by: [.municipality, .sex]), policy: .fixedTable)
+        let entries = try await engine.run(StatisticsQuery(measure: .entries, by: [.municipality, .sex]), policy: .fixedTable)
+        // Every net cell whose entries are withheld in the entries table is withheld too; else the exits
+        // (published in full) and the net would give the entries back.
+        for cell in entries.cells where cell.suppressed {
+            #expect(net.cells.first { $0.key == cell.key }?.suppressed == true, "\(cell.key)")
+        }
+        let withheld = net.cells.filter(\.suppressed)
+        #expect(withheld.filter { $0.confStatus == "A" }.map(\.key) == [["SV-0614", "F"]])
+        #expect(withheld.contains { $0.confStatus == "D" })
+        for d in 0..<2 {
+            for (_, line) in Dictionary(grouping: net.cells, by: { $0.key[1 - d] }) { #expect(line.filter(\.suppressed).count != 1) }
+        }
+        try await store.close()
+    }
+
+    @Test("Fixed tables of shares: a small numerator is withheld with a complement, so the published total does not solve it")
+    func complementarySuppressionOfShares() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        var events: [MovementEvent] = []
+        for (d, division) in ["SV-0614", "SV-0101", "SV-0501"].enumerated() {
+            let children = d == 0 ? 2 : 10 + d
+            for i in 0..<(children + 20) {
+                events.append(Fixtures.event(key: "\(division)-\(i)", age: i < children ? 10 : 30, division: division))
+            }
+        }
+        try await load(events, into: store)
+        let share = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .childShare, by: [.municipality]),
+                                                                 policy: .fixedTable)
+        #expect(share.cells.filter { $0.confStatus == "A" }.map(\.key) == [["SV-0614"]])
+        #expect(share.cells.filter { $0.confStatus == "D" }.count == 1)   // the smallest other numerator
+        try await store.close()
+    }
+
     @Test("SDMX-CSV and SDMX-JSON keys are unique and every code is in the flow's code lists")
     func sdmxOutputs() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
