@@ -53,14 +53,26 @@ struct Imports: AsyncParsableCommand {
         func run() async throws {
             let records = try await withStore(store) { try await $0.imports(limit: limit) }
             if records.isEmpty { print("No imports yet. Load a file with `puente ingest --profile NAME FILE`."); return }
+            // A pending batch counts nothing: an import running now, or one that was interrupted.
+            let pending = records.filter { $0.status == .pending }
+            if !pending.isEmpty {
+                print("WARNING: \(pending.count) pending import(s) count nothing: " + pending.map { "\($0.id) (\($0.request.file), since \($0.startedAt))" }
+                    .joined(separator: ", ") + ". Unless an import is running now, complete each by importing its file again, "
+                    + "or remove it with `puente imports rollback ID`.\n")
+            }
             for r in records {
-                print("\(r.id)\t\(r.status.rawValue)\t\(r.startedAt)\t\(r.request.profile)\t\(r.request.file)\tread \(r.counts.read), accepted \(r.counts.accepted), rejected \(r.counts.rejected), duplicates \(r.counts.duplicates)")
+                print("\(r.id)\t\(r.status == .pending ? "PENDING" : r.status.rawValue)\t\(r.startedAt)\t\(r.request.profile)\t\(r.request.file)"
+                      + (r.request.mode == .replace ? "\treplace" : "")
+                      + "\tread \(r.counts.read), accepted \(r.counts.accepted), rejected \(r.counts.rejected), duplicates \(r.counts.duplicates)"
+                      + (r.counts.replaced > 0 ? ", replaced \(r.counts.replaced)" : ""))
             }
         }
     }
 
     struct Rollback: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a batch's events and rejects; statistics drop them at once.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a batch's events and rejects; statistics drop them at once.",
+            discussion: "A record the batch counted counts again in another batch that holds a copy of it (the previous version, or a duplicate).")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Batch id, as `puente imports list` shows it.") var id: Int64
 

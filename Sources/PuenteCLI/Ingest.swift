@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PuenteAccess
 import PuenteCore
 import PuenteIngest
 
@@ -7,8 +8,10 @@ struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load agency exports through a source profile; rejected rows go to quarantine.",
         discussion: """
-        Every row read is accepted, rejected with its reasons (see `puente rejects list`) or skipped as a
-        duplicate of a record already stored. Importing the same file again changes nothing. Files may be
+        Every row read is accepted, rejected with its reasons (see `puente rejects list`) or kept as a
+        duplicate of a record already counted. Importing the same file again changes nothing. When an
+        agency re-exports corrected records under the same keys, --replace makes the file's versions count
+        instead (the previous ones are kept, and count again if the import is rolled back). Files may be
         CSV, JSON Lines or XLSX as the profile says, plain or gzip-compressed.
         `puente profiles` lists the shipped profiles; give a path to use your own.
         """)
@@ -18,6 +21,8 @@ struct Ingest: AsyncParsableCommand {
     @Option(help: "Report format: text or json (keys read, accepted, rejected, duplicates, …).") var report: String = "text"
     @Flag(help: "Read and check the files without storing anything; show the first rows as they would be stored and the first rejects.")
     var dryRun = false
+    @Flag(help: "The files correct records already stored: their versions count from now on (audited; the previous versions are kept).")
+    var replace = false
     @Argument(help: "Export files to load.") var files: [String]
 
     func validate() throws {
@@ -37,9 +42,14 @@ struct Ingest: AsyncParsableCommand {
                 }
                 let started = Date()
                 let meter = ProgressMeter(label: (file as NSString).lastPathComponent)
-                let r = try await importer.importFile(URL(fileURLWithPath: file), profile: profile, dryRun: dryRun,
-                                                      progress: { meter.update($0) })
+                let r = try await importer.importFile(URL(fileURLWithPath: file), profile: profile, mode: replace ? .replace : .add,
+                                                      dryRun: dryRun, progress: { meter.update($0) })
                 meter.finish()
+                if replace, !dryRun, !r.alreadyImported, let id = r.importID {
+                    // Replacing what statistics count is a change to published figures: it is in the audit trail.
+                    try await AuditLog(store: store).record(.init(actor: commandActor, action: "import_replace",
+                                                                  target: "import:\(id) replaced:\(r.replaced)", purpose: "correction"))
+                }
                 reports.append(r)
                 if report == "text" { printText(r, seconds: Date().timeIntervalSince(started)) }
             }
@@ -54,12 +64,13 @@ struct Ingest: AsyncParsableCommand {
 
     private func printText(_ r: ImportReport, seconds: Double) {
         if r.alreadyImported {
-            print("\(r.file): already imported as batch \(r.importID ?? 0); nothing changed.")
-            return
+            print("\(r.file): already imported as batch \(r.importID ?? 0); " + (dryRun ? "importing it again would change nothing." : "nothing changed."))
+            if !dryRun { return }
         }
         print("\(r.file): read \(r.read) = accepted \(r.accepted) + rejected \(r.rejected) + duplicates \(r.duplicates)"
               + (dryRun ? " (dry run, nothing stored; duplicates of stored records are not looked up)" : ", batch \(r.importID ?? 0)")
               + String(format: " in %.1f s", seconds))
+        if r.replaced > 0 { print("  \(r.replaced) accepted rows replaced the previous version of their record (kept, no longer counted)") }
         for (rule, n) in r.rejectionsByRule.sorted(by: { $0.key < $1.key }) { print("  rejected by \(rule): \(n)") }
         if r.resolvedRejects > 0 { print("  corrections of \(r.resolvedRejects) earlier rejects") }
         guard dryRun else { return }

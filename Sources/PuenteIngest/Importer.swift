@@ -12,11 +12,15 @@ public struct ImportReport: Codable, Hashable, Sendable {
     public var accepted: Int
     public var rejected: Int
     public var duplicates: Int
+    /// Of the accepted rows, those that replaced a previous version of their record (`ImportMode.replace`).
+    public var replaced: Int = 0
+    public var mode: ImportMode = .add
     /// Rejected rows per rule id.
     public var rejectionsByRule: [String: Int]
     /// Earlier rejects this file carried corrections of (its `puente_reject_id` column).
     public var resolvedRejects: Int
-    /// True when the same file had been imported before and nothing was read again.
+    /// True when the same file had been imported before: nothing was stored again (and, but for a dry
+    /// run's preview, nothing read again).
     public var alreadyImported: Bool
     public var dryRun: Bool
     /// Dry runs only: the first rows as they would be stored, and the first rejects. Personal data,
@@ -24,7 +28,9 @@ public struct ImportReport: Codable, Hashable, Sendable {
     public var preview: [MovementEvent]?
     public var previewRejects: [RejectedRow]?
 
-    public var counts: ImportCounts { ImportCounts(read: read, accepted: accepted, rejected: rejected, duplicates: duplicates) }
+    public var counts: ImportCounts {
+        ImportCounts(read: read, accepted: accepted, rejected: rejected, duplicates: duplicates, replaced: replaced)
+    }
 }
 
 /// How far an import has got, for progress bars and log lines.
@@ -55,7 +61,10 @@ public struct Importer: Sendable {
     ///
     /// Reading and harmonising the next rows overlaps with storing the previous ones, so both cores
     /// of a small server work.
-    public func importFile(_ url: URL, profile: SourceProfile, dryRun: Bool = false,
+    ///
+    /// In `replace` mode, the file's version of each record counts from the commit on, and the version it
+    /// replaces is kept (rolling this import back makes it count again).
+    public func importFile(_ url: URL, profile: SourceProfile, mode: ImportMode = .add, dryRun: Bool = false,
                            progress: (@Sendable (ImportProgress) -> Void)? = nil) async throws -> ImportReport {
         let file = url.lastPathComponent
         var reader = try ExportReader(url: url, format: profile.format, keys: profile.columns.map(\.name))
@@ -64,16 +73,20 @@ public struct Importer: Sendable {
         var report = ImportReport(importID: nil, file: file, profile: profile.id, read: 0, accepted: 0, rejected: 0,
                                   duplicates: 0, rejectionsByRule: [:], resolvedRejects: 0, alreadyImported: false,
                                   dryRun: dryRun, preview: dryRun ? [] : nil, previewRejects: dryRun ? [] : nil)
+        report.mode = mode
         if let previous = try await store.committedImport(contentHash: hash) {
             report.importID = previous.id
-            report.read = previous.counts.read
-            report.duplicates = previous.counts.read
             report.alreadyImported = true
-            return report
+            // A dry run still previews the file: what it holds is what the person checking it wants to see.
+            if !dryRun {
+                report.read = previous.counts.read
+                report.duplicates = previous.counts.read
+                return report
+            }
         }
-        let request = ImportRequest(profile: profile.id, agency: profile.agency, file: file, contentHash: hash)
+        let request = ImportRequest(profile: profile.id, agency: profile.agency, file: file, contentHash: hash, mode: mode)
         let importID = dryRun ? 0 : try await store.startImport(request)
-        report.importID = dryRun ? nil : importID
+        if !dryRun { report.importID = importID }
         var harmonisers: HarmoniserPool?
         var header: [String]?
         var rowsHanded = 0
@@ -133,7 +146,11 @@ public struct Importer: Sendable {
                                   at: InputLocation(file: file))
             }
             report.resolvedRejects = Set(resolving).count
-            if !dryRun { try await store.finishImport(importID, counts: report.counts, resolving: resolving) }
+            if !dryRun {
+                // Duplicates are settled at the commit, against the batches committed by then.
+                let final = try await store.finishImport(importID, counts: report.counts, resolving: resolving)
+                (report.accepted, report.duplicates, report.replaced) = (final.accepted, final.duplicates, final.replaced)
+            }
         } catch {
             for batch in harmonising { _ = await batch.value }
             for write in writes { _ = try? await write.value }

@@ -64,7 +64,7 @@ public struct PersonLinking: Sendable {
         }
         let started = Timestamp.now()
         let excluded = self.excluded.union(try await ConsentGate(store: store).excluded(for: .linkage))
-        let committed = try await store.committedImportIDs()
+        let committed = try await store.committedImports()
         let previous = try await store.latestLinkRun()
         let known = try await store.personLinks()
         let decided = try await store.reviewPairs(pendingOnly: false, limit: Int.max).filter { $0.decision != nil }
@@ -81,8 +81,8 @@ public struct PersonLinking: Sendable {
         let intake = EventIntake(fields: config.fields, known: known, excluded: excluded)
         var batch: [MovementEvent] = []
         batch.reserveCapacity(EventIntake.batchSize)
-        for importID in committed {
-            try await store.forEachEvent(importID: importID) { e in
+        for committedImport in committed {
+            try await store.forEachEvent(importID: committedImport.id) { e in
                 batch.append(e)
                 if batch.count == EventIntake.batchSize {
                     intake.submit(batch)
@@ -181,7 +181,7 @@ public struct PersonLinking: Sendable {
         }
         let linked = result.pairs.filter { $0.weight < Linker.forcedWeight && $0.probability >= config.linkThreshold }.count
         var run = LinkRun(mode: incremental ? "incremental" : "full", startedAt: started, finishedAt: Timestamp.now(),
-                          importIDs: committed, events: slots.count, persons: Set(personOf).count,
+                          imports: committed, events: slots.count, persons: Set(personOf).count,
                           candidatePairs: result.candidatePairs, linkedPairs: linked, reviewPairs: review.count)
         run.id = try await store.savePersons(run, links: links, cells: personCells, review: review)
         return run

@@ -221,5 +221,19 @@ enum PostgresSchema {
             "CREATE UNIQUE INDEX consent_record_in_force ON consent_record (agency, record_key, purpose) WHERE withdrawn_on IS NULL",
             "CREATE INDEX consent_record_withdrawn ON consent_record (purpose, agency, record_key) WHERE withdrawn_on IS NOT NULL",
         ]),
+        ("0008-counted-records", [
+            // Every accepted row is stored, and `counted` says which copy of a record counts: duplicates
+            // are settled against committed batches only, a rollback lets another copy count, and a
+            // correction replaces a record while the previous version is kept (see `CountedRecords`).
+            "ALTER TABLE movement_event ADD COLUMN counted INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE movement_event DROP CONSTRAINT movement_event_agency_record_key_key",
+            "CREATE UNIQUE INDEX movement_event_counted_key ON movement_event (agency, record_key) WHERE counted = 1",
+            "CREATE INDEX movement_event_uncounted_key ON movement_event (agency, record_key) WHERE counted = 0",
+            "CREATE INDEX movement_event_uncounted_batch ON movement_event (import_id) WHERE counted = 0",
+            "ALTER TABLE import_batch ADD COLUMN mode TEXT NOT NULL DEFAULT 'add'",
+            "ALTER TABLE import_batch ADD COLUMN revision BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE import_batch ADD COLUMN rows_replaced BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE link_run ADD COLUMN import_revisions TEXT",
+        ]),
     ]
 }

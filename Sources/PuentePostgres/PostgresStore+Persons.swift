@@ -5,7 +5,7 @@ extension PostgresStore: PersonStore {
     public func forEachEvent(importID: Int64, _ body: (MovementEvent) throws -> Void) async throws {
         let columns = EventColumns.readColumns
         let integer = columns.map { EventColumns.integerColumns.contains($0) }
-        let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = $1 ORDER BY id"
+        let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = $1 AND counted = 1 ORDER BY id"
         try await guarded {
             for try await row in try await client.query(Self.query(sql, [.integer(Int(importID))]), logger: logger) {
                 let cells = row.makeRandomAccess()
@@ -47,11 +47,12 @@ extension PostgresStore: PersonStore {
     public func latestLinkRun() async throws -> LinkRun? {
         try await guarded {
             let rows = try await client.query("""
-                SELECT id, mode, started_at, finished_at, import_ids, events, persons, candidate_pairs, linked_pairs, review_pairs
-                FROM link_run ORDER BY id DESC LIMIT 1
+                SELECT id, mode, started_at, finished_at, import_ids, events, persons, candidate_pairs, linked_pairs, review_pairs,
+                import_revisions FROM link_run ORDER BY id DESC LIMIT 1
                 """, logger: logger)
-            for try await r in rows.decode((Int64, String, String, String, String, Int, Int, Int, Int, Int).self) {
-                return LinkRun(id: r.0, mode: r.1, startedAt: r.2, finishedAt: r.3, importIDs: try JSONText.decode(r.4), events: r.5,
+            for try await r in rows.decode((Int64, String, String, String, String, Int, Int, Int, Int, Int, String?).self) {
+                return LinkRun(id: r.0, mode: r.1, startedAt: r.2, finishedAt: r.3,
+                               imports: try CommittedImport.decode(ids: r.4, revisions: r.10), events: r.5,
                                persons: r.6, candidatePairs: r.7, linkedPairs: r.8, reviewPairs: r.9)
             }
             return nil
@@ -59,7 +60,7 @@ extension PostgresStore: PersonStore {
     }
 
     public func savePersons(_ run: LinkRun, links: PersonLinks, cells: [PersonCell], review: [ReviewPair]) async throws -> Int64 {
-        let importIDs = try JSONText.encode(run.importIDs)
+        let importIDs = try JSONText.encode(run.importIDs), importRevisions = try JSONText.encode(run.importRevisions)
         let reviewRows = try review.map { ($0, try JSONText.encode($0.contributions)) }
         return try await guarded {
             try await client.withTransaction(logger: logger) { conn in
@@ -89,8 +90,9 @@ extension PostgresStore: PersonStore {
                         """, logger: logger)
                 }
                 let ids = try await Self.ids(conn.query("""
-                    INSERT INTO link_run (mode, started_at, finished_at, import_ids, events, persons, candidate_pairs, linked_pairs, review_pairs)
-                    VALUES (\(run.mode), \(run.startedAt), \(run.finishedAt), \(importIDs), \(run.events), \(run.persons),
+                    INSERT INTO link_run (mode, started_at, finished_at, import_ids, import_revisions, events, persons, candidate_pairs,
+                    linked_pairs, review_pairs)
+                    VALUES (\(run.mode), \(run.startedAt), \(run.finishedAt), \(importIDs), \(importRevisions), \(run.events), \(run.persons),
                             \(run.candidatePairs), \(run.linkedPairs), \(run.reviewPairs))
                     RETURNING id
                     """, logger: logger))

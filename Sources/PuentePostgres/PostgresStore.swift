@@ -64,16 +64,19 @@ public final class PostgresStore: EventStore {
     public func startImport(_ request: ImportRequest) async throws -> Int64 {
         try await guarded {
             try await client.withTransaction(logger: logger) { conn in
+                try await conn.query("SELECT pg_advisory_xact_lock(\(Self.countingLock))", logger: logger)
+                // A pending batch of the same content is what an interrupted import left: discard it.
                 let stale = try await Self.ids(conn.query("""
                     SELECT id FROM import_batch WHERE content_hash = \(request.contentHash) AND status = 'pending'
                     """, logger: logger))
                 for id in stale {
-                    try await Self.deleteRows(of: id, conn, logger)
+                    try await Self.retire(id, conn, logger)
                     try await conn.query("DELETE FROM import_batch WHERE id = \(id)", logger: logger)
                 }
                 let rows = try await Self.ids(conn.query("""
-                    INSERT INTO import_batch (profile, agency, file, content_hash, status, started_at)
-                    VALUES (\(request.profile), \(request.agency), \(request.file), \(request.contentHash), 'pending', \(Timestamp.now()))
+                    INSERT INTO import_batch (profile, agency, file, content_hash, mode, status, started_at)
+                    VALUES (\(request.profile), \(request.agency), \(request.file), \(request.contentHash), \(request.mode.rawValue),
+                            'pending', \(Timestamp.now()))
                     RETURNING id
                     """, logger: logger))
                 return rows[0]
@@ -92,59 +95,35 @@ public final class PostgresStore: EventStore {
 
     public func append(_ events: SealedEvents, to importID: Int64) async throws -> AppendResult {
         guard !events.isEmpty else { return AppendResult(stored: 0, duplicatePositions: []) }
-        let columns = EventColumns.names.joined(separator: ", ")
         return try await guarded {
             try await client.withTransaction(logger: logger) { conn in
-                // COPY straight into the table is PostgreSQL's fast path, but it cannot skip a stored key:
-                // it would fail, and the server would log the failing row. So the batch's keys are looked
-                // up first (appends take turns, so none can be stored in between), and only a batch with a
-                // key stored or repeated (a re-import, an overlapping extract) goes the slower way.
-                try await conn.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
+                // The batch's keys are looked up, then its rows COPYed straight into the table, each marked
+                // counted or not. Writers of counted rows take turns, so no counted copy of a key can be
+                // stored in between (and no COPY fails on the unique index, which would log the row).
+                try await conn.query("SELECT pg_advisory_xact_lock(\(Self.countingLock))", logger: logger)
                 // One pass through the buffer, as for the rows themselves, so no event is copied.
-                var seen = Set<SourceKey>(minimumCapacity: events.count), repeated = false
                 var agencies: [String] = [], keys: [String] = []
                 agencies.reserveCapacity(events.count); keys.reserveCapacity(events.count)
                 events.events.withUnsafeBufferPointer { batch in
-                    for i in batch.indices where !repeated {
-                        agencies.append(batch[i].source.agency); keys.append(batch[i].source.recordKey)
-                        repeated = !seen.insert(SourceKey(agency: agencies[i], key: keys[i])).inserted
-                    }
+                    for e in batch { agencies.append(e.source.agency); keys.append(e.source.recordKey) }
                 }
-                if !repeated {
-                    let stored = try await Self.ids(conn.query("""
-                        SELECT m.id FROM unnest(\(agencies)::text[], \(keys)::text[]) AS k (agency, record_key)
-                        JOIN movement_event m ON m.agency = k.agency AND m.record_key = k.record_key LIMIT 1
-                        """, logger: logger))
-                    if stored.isEmpty {
-                        try await conn.copyRows(into: "movement_event", columns: EventColumns.names, count: events.count,
-                                                logger: logger) { position, line in
-                            EventColumns.visit(events, at: position, importID: importID, &line)
-                        }
-                        return AppendResult(stored: events.count, duplicatePositions: [])
-                    }
+                var counted = Set<SourceKey>()
+                let stored = try await conn.query("""
+                    SELECT m.agency, m.record_key FROM unnest(\(agencies)::text[], \(keys)::text[]) AS k (agency, record_key)
+                    JOIN movement_event m ON m.agency = k.agency AND m.record_key = k.record_key AND m.counted = 1
+                    """, logger: logger)
+                for try await (agency, key) in stored.decode((String, String).self) { counted.insert(SourceKey(agency: agency, key: key)) }
+                // The first copy of a key not counted yet counts; any other is a duplicate.
+                var duplicates: [Int] = []
+                var counts = [Bool](repeating: false, count: events.count)
+                for i in 0..<events.count where counted.insert(SourceKey(agency: agencies[i], key: keys[i])).inserted {
+                    counts[i] = true
                 }
-                // COPY into a temporary table, then one INSERT … ON CONFLICT.
-                try await conn.query(PostgresQuery(unsafeSQL: """
-                    CREATE TEMP TABLE event_staging ON COMMIT DROP AS SELECT \(columns) FROM movement_event WITH NO DATA
-                    """), logger: logger)
-                try await conn.query("ALTER TABLE event_staging ADD COLUMN position BIGINT", logger: logger)
-                try await conn.copyRows(into: "event_staging", columns: EventColumns.names + ["position"], count: events.count,
+                for i in 0..<events.count where !counts[i] { duplicates.append(i) }
+                try await conn.copyRows(into: "movement_event", columns: EventColumns.names + ["counted"], count: events.count,
                                         logger: logger) { position, line in
                     EventColumns.visit(events, at: position, importID: importID, &line)
-                    line.integer(position)
-                }
-                // The stored keys tell which events were skipped: the first event with a key is the one
-                // stored (the staging rows keep the batch's order), any later one is a duplicate.
-                let inserted = try await conn.query(PostgresQuery(unsafeSQL: """
-                    INSERT INTO movement_event (\(columns)) SELECT \(columns) FROM event_staging ORDER BY position
-                    ON CONFLICT (agency, record_key) DO NOTHING RETURNING agency, record_key
-                    """), logger: logger)
-                var stored = Set<SourceKey>(minimumCapacity: events.count)
-                for try await (agency, key) in inserted.decode((String, String).self) { stored.insert(SourceKey(agency: agency, key: key)) }
-                var duplicates: [Int] = []
-                for (position, event) in events.events.enumerated()
-                where stored.remove(SourceKey(agency: event.source.agency, key: event.source.recordKey)) == nil {
-                    duplicates.append(position)
+                    line.integer(counts[position] ? 1 : 0)
                 }
                 return AppendResult(stored: events.count - duplicates.count, duplicatePositions: duplicates)
             }
@@ -180,22 +159,44 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func finishImport(_ importID: Int64, counts: ImportCounts, resolving: [Int64]) async throws {
+    public func finishImport(_ importID: Int64, counts: ImportCounts, resolving: [Int64]) async throws -> ImportCounts {
         try await guarded {
             try await client.withTransaction(logger: logger) { conn in
+                try await conn.query("SELECT pg_advisory_xact_lock(\(Self.countingLock))", logger: logger)
+                var mode: String?
+                for try await m in try await conn.query("""
+                    SELECT mode FROM import_batch WHERE id = \(importID) AND status = 'pending' FOR UPDATE
+                    """, logger: logger).decode(String.self) { mode = m }
+                guard let mode else {
+                    throw PuenteError(.conflict, "Import \(importID) is not pending; it may have been rolled back.")
+                }
+                try await Self.prepareWorkTables(conn, logger)
+                try await conn.query(PostgresQuery(unsafeSQL: CountedRecords.collectTakeovers(batch: importID,
+                                                                                              replace: mode == ImportMode.replace.rawValue)),
+                                     logger: logger)
+                try await conn.query(PostgresQuery(unsafeSQL: CountedRecords.collectDisplaced), logger: logger)
+                let replaced = try await Self.count(conn.query("""
+                    SELECT COUNT(*) FROM counted_off o JOIN import_batch b ON b.id = o.batch_id WHERE b.status = 'committed'
+                    """, logger: logger))
+                for statement in CountedRecords.switchCounting { try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                let duplicates = try await Self.count(conn.query("""
+                    SELECT COUNT(*) FROM movement_event WHERE import_id = \(importID) AND counted = 0
+                    """, logger: logger))
+                var final = counts
+                final.accepted = counts.accepted + counts.duplicates - duplicates
+                final.duplicates = duplicates
+                final.replaced = replaced
                 if !resolving.isEmpty {
                     try await conn.query("""
                         UPDATE rejected_row SET resolved_by = \(importID) WHERE id = ANY(\(resolving)) AND resolved_by IS NULL
                         """, logger: logger)
                 }
-                let updated = try await Self.ids(conn.query("""
-                    UPDATE import_batch SET status = 'committed', rows_read = \(counts.read), rows_accepted = \(counts.accepted),
-                    rows_rejected = \(counts.rejected), rows_duplicate = \(counts.duplicates)
-                    WHERE id = \(importID) AND status = 'pending' RETURNING id
-                    """, logger: logger))
-                guard updated.count == 1 else {
-                    throw PuenteError(.conflict, "Import \(importID) is not pending; it may have been rolled back.")
-                }
+                try await conn.query("""
+                    UPDATE import_batch SET status = 'committed', rows_read = \(final.read), rows_accepted = \(final.accepted),
+                    rows_rejected = \(final.rejected), rows_duplicate = \(final.duplicates), rows_replaced = \(final.replaced)
+                    WHERE id = \(importID)
+                    """, logger: logger)
+                return final
             }
         }
     }
@@ -203,12 +204,13 @@ public final class PostgresStore: EventStore {
     public func rollbackImport(_ importID: Int64) async throws {
         try await guarded {
             try await client.withTransaction(logger: logger) { conn in
-                let found = try await Self.ids(conn.query(
-                    "UPDATE import_batch SET status = 'rolled_back' WHERE id = \(importID) RETURNING id", logger: logger))
+                try await conn.query("SELECT pg_advisory_xact_lock(\(Self.countingLock))", logger: logger)
+                let found = try await Self.ids(conn.query("SELECT id FROM import_batch WHERE id = \(importID) FOR UPDATE", logger: logger))
                 guard found.count == 1 else {
                     throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
                 }
-                try await Self.deleteRows(of: importID, conn, logger)
+                try await Self.retire(importID, conn, logger)
+                try await conn.query("UPDATE import_batch SET status = 'rolled_back' WHERE id = \(importID)", logger: logger)
                 try await conn.query("UPDATE rejected_row SET resolved_by = NULL WHERE resolved_by = \(importID)", logger: logger)
             }
         }
@@ -265,7 +267,7 @@ public final class PostgresStore: EventStore {
     public func events(importID: Int64, limit: Int) async throws -> [MovementEvent] {
         try await guarded {
             let columns = EventColumns.readColumns
-            let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = $1 ORDER BY source_row LIMIT $2"
+            let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = $1 AND counted = 1 ORDER BY source_row LIMIT $2"
             var out: [MovementEvent] = []
             let integer = columns.map { EventColumns.integerColumns.contains($0) }
             for try await row in try await client.query(Self.query(sql, [.integer(Int(importID)), .integer(limit)]), logger: logger) {
@@ -277,9 +279,12 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func committedImportIDs() async throws -> [Int64] {
+    public func committedImports() async throws -> [CommittedImport] {
         try await guarded {
-            try await Self.ids(client.query("SELECT id FROM import_batch WHERE status = 'committed' ORDER BY id", logger: logger))
+            var out: [CommittedImport] = []
+            let rows = try await client.query("SELECT id, revision FROM import_batch WHERE status = 'committed' ORDER BY id", logger: logger)
+            for try await (id, revision) in rows.decode((Int64, Int).self) { out.append(CommittedImport(id: id, revision: revision)) }
+            return out
         }
     }
 
@@ -304,17 +309,19 @@ public final class PostgresStore: EventStore {
 
     // MARK: Helpers
 
-    private static let importColumns = "id, profile, agency, file, content_hash, status, started_at, rows_read, rows_accepted, rows_rejected, rows_duplicate"
+    private static let importColumns = "id, profile, agency, file, content_hash, status, started_at, rows_read, rows_accepted, rows_rejected, rows_duplicate, mode, rows_replaced"
 
     private func fetchImports(_ sql: String, _ bindings: [CellValue]) async throws -> [ImportRecord] {
         var out: [ImportRecord] = []
         let rows = try await client.query(Self.query(sql, bindings), logger: logger)
         for try await row in rows {
-            let (id, profile, agency, file, hash, status, started, read, accepted, rejected, duplicates) =
-                try row.decode((Int64, String, String, String, String, String, String, Int, Int, Int, Int).self)
-            out.append(ImportRecord(id: id, request: ImportRequest(profile: profile, agency: agency, file: file, contentHash: hash),
+            let (id, profile, agency, file, hash, status, started, read, accepted, rejected, duplicates, mode, replaced) =
+                try row.decode((Int64, String, String, String, String, String, String, Int, Int, Int, Int, String, Int).self)
+            out.append(ImportRecord(id: id, request: ImportRequest(profile: profile, agency: agency, file: file, contentHash: hash,
+                                                                   mode: ImportMode(rawValue: mode) ?? .add),
                                     status: ImportStatus(rawValue: status) ?? .pending, startedAt: started,
-                                    counts: ImportCounts(read: read, accepted: accepted, rejected: rejected, duplicates: duplicates)))
+                                    counts: ImportCounts(read: read, accepted: accepted, rejected: rejected, duplicates: duplicates,
+                                                         replaced: replaced)))
         }
         return out
     }
@@ -325,13 +332,32 @@ public final class PostgresStore: EventStore {
         return out
     }
 
-    private static func deleteRows(of importID: Int64, _ conn: PostgresConnection, _ logger: Logger) async throws {
+    static func count(_ rows: PostgresRowSequence) async throws -> Int {
+        var out = 0
+        for try await n in rows.decode(Int.self) { out = n }
+        return out
+    }
+
+    /// Removes a batch's rows; each record it counted counts in its successor's row (`CountedRecords`).
+    private static func retire(_ importID: Int64, _ conn: PostgresConnection, _ logger: Logger) async throws {
+        try await prepareWorkTables(conn, logger)
+        try await conn.query(PostgresQuery(unsafeSQL: CountedRecords.collectSuccessors(of: importID)), logger: logger)
         // Its events leave their persons; person statistics wait for the next link run (see `LinkRun`).
         try await conn.query("DELETE FROM person_link WHERE event_id IN (SELECT id FROM movement_event WHERE import_id = \(importID))",
                              logger: logger)
         try await conn.query("DELETE FROM movement_event WHERE import_id = \(importID)", logger: logger)
         try await conn.query("DELETE FROM rejected_row WHERE import_id = \(importID)", logger: logger)
         try await conn.query("DELETE FROM event_cell WHERE import_id = \(importID)", logger: logger)
+        for statement in CountedRecords.switchCounting { try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+    }
+
+    /// The work tables of `CountedRecords`, empty, for this transaction.
+    private static func prepareWorkTables(_ conn: PostgresConnection, _ logger: Logger) async throws {
+        for table in ["counted_on", "counted_off"] {
+            try await conn.query(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE IF NOT EXISTS \(table) \(CountedRecords.workTableColumns) ON COMMIT DELETE ROWS"),
+                                 logger: logger)
+            try await conn.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table)"), logger: logger)
+        }
     }
 
     static func query(_ sql: String, _ bindings: [CellValue]) -> PostgresQuery {
@@ -370,8 +396,9 @@ public final class PostgresStore: EventStore {
 }
 
 extension PostgresStore {
-    /// The advisory lock appends take turns on (any fixed number; this one spells "Puente").
-    static let appendLock: Int64 = 0x5075_656E_7465
+    /// The advisory lock writers of counted rows take turns on: appends, commits, rollbacks (any fixed
+    /// number; this one spells "Puente").
+    static let countingLock: Int64 = 0x5075_656E_7465
 }
 
 /// An event's identity in its agency's system.

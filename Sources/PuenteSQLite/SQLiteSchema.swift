@@ -221,6 +221,60 @@ enum SQLiteSchema {
                 CREATE INDEX consent_record_withdrawn ON consent_record (purpose, agency, record_key) WHERE withdrawn_on IS NOT NULL;
                 """)
         }
+        m.registerMigration("0008-counted-records") { db in
+            // Every accepted row is stored, and `counted` says which copy of a record counts: duplicates
+            // are settled against committed batches only, a rollback lets another copy count, and a
+            // correction replaces a record while the previous version is kept (see `CountedRecords`).
+            // SQLite cannot drop the old table-wide unique key in place: the table is rebuilt, ids kept.
+            try db.execute(sql: """
+                CREATE TABLE movement_event_counted (
+                    id INTEGER PRIMARY KEY,
+                    import_id INTEGER NOT NULL REFERENCES import_batch (id),
+                    agency TEXT NOT NULL,
+                    record_key TEXT NOT NULL,
+                    source_file TEXT NOT NULL,
+                    source_row INTEGER NOT NULL,
+                    event_type TEXT NOT NULL,
+                    event_date TEXT NOT NULL,
+                    event_day INTEGER NOT NULL,
+                    year INTEGER NOT NULL,
+                    month INTEGER NOT NULL,
+                    reporting_country TEXT NOT NULL,
+                    place TEXT,
+                    transport_mode TEXT,
+                    given_names TEXT,
+                    surnames TEXT,
+                    sex TEXT NOT NULL,
+                    birth_date TEXT,
+                    age INTEGER,
+                    nationality TEXT,
+                    birth_country TEXT,
+                    residence_country TEXT,
+                    residence_division TEXT,
+                    document_type TEXT,
+                    document_number TEXT,
+                    migration_status TEXT,
+                    returning_from TEXT,
+                    return_type TEXT,
+                    child_status TEXT,
+                    days_abroad INTEGER,
+                    cell_key INTEGER NOT NULL DEFAULT 0,
+                    person_sealed TEXT,
+                    counted INTEGER NOT NULL DEFAULT 1
+                );
+                INSERT INTO movement_event_counted SELECT *, 1 FROM movement_event;
+                DROP TABLE movement_event;
+                ALTER TABLE movement_event_counted RENAME TO movement_event;
+                CREATE INDEX movement_event_import ON movement_event (import_id, source_row);
+                CREATE UNIQUE INDEX movement_event_counted_key ON movement_event (agency, record_key) WHERE counted = 1;
+                CREATE INDEX movement_event_uncounted_key ON movement_event (agency, record_key) WHERE counted = 0;
+                CREATE INDEX movement_event_uncounted_batch ON movement_event (import_id) WHERE counted = 0;
+                ALTER TABLE import_batch ADD COLUMN mode TEXT NOT NULL DEFAULT 'add';
+                ALTER TABLE import_batch ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE import_batch ADD COLUMN rows_replaced INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE link_run ADD COLUMN import_revisions TEXT;
+                """)
+        }
         return m
     }
 }

@@ -6,7 +6,7 @@ extension SQLiteStore: PersonStore {
     public func forEachEvent(importID: Int64, _ body: (MovementEvent) throws -> Void) async throws {
         let columns = EventColumns.readColumns
         let integer = columns.map { EventColumns.integerColumns.contains($0) }
-        let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = ? ORDER BY id"
+        let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = ? AND counted = 1 ORDER BY id"
         // A read transaction on the calling task: the closure is not Sendable, so no pool hop.
         try writer.unsafeReentrantRead { db in
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: [importID])
@@ -42,7 +42,8 @@ extension SQLiteStore: PersonStore {
         try await writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM link_run ORDER BY id DESC LIMIT 1").map { r in
                 LinkRun(id: r["id"], mode: r["mode"], startedAt: r["started_at"], finishedAt: r["finished_at"],
-                        importIDs: try JSONText.decode(r["import_ids"]), events: r["events"], persons: r["persons"],
+                        imports: try CommittedImport.decode(ids: r["import_ids"], revisions: r["import_revisions"]),
+                        events: r["events"], persons: r["persons"],
                         candidatePairs: r["candidate_pairs"], linkedPairs: r["linked_pairs"], reviewPairs: r["review_pairs"])
             }
         }
@@ -53,7 +54,7 @@ extension SQLiteStore: PersonStore {
         + Array(repeating: "?", count: CellColumn.allCases.count + 3).joined(separator: ", ") + ")"
 
     public func savePersons(_ run: LinkRun, links: PersonLinks, cells: [PersonCell], review: [ReviewPair]) async throws -> Int64 {
-        let importIDs = try JSONText.encode(run.importIDs)
+        let importIDs = try JSONText.encode(run.importIDs), importRevisions = try JSONText.encode(run.importRevisions)
         let reviewRows = try review.map { ($0, try JSONText.encode($0.contributions)) }
         return try await writer.write { db in
             // The person index is rebuilt after the bulk insert: a million inserts in person order
@@ -94,9 +95,9 @@ extension SQLiteStore: PersonStore {
                     """, arguments: [pair.eventL, pair.eventR, pair.probability, contributions])
             }
             try db.execute(sql: """
-                INSERT INTO link_run (mode, started_at, finished_at, import_ids, events, persons, candidate_pairs, linked_pairs, review_pairs)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [run.mode, run.startedAt, run.finishedAt, importIDs, run.events, run.persons,
+                INSERT INTO link_run (mode, started_at, finished_at, import_ids, import_revisions, events, persons, candidate_pairs,
+                linked_pairs, review_pairs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [run.mode, run.startedAt, run.finishedAt, importIDs, importRevisions, run.events, run.persons,
                                  run.candidatePairs, run.linkedPairs, run.reviewPairs])
             return db.lastInsertedRowID
         }

@@ -41,11 +41,15 @@ public struct SQLiteStore: EventStore {
             // A pending batch of the same content is what an interrupted import left: discard it.
             let stale = try Int64.fetchAll(db, sql: "SELECT id FROM import_batch WHERE content_hash = ? AND status = 'pending'",
                                            arguments: [request.contentHash])
-            for id in stale { try Self.deleteRows(of: id, db) ; try db.execute(sql: "DELETE FROM import_batch WHERE id = ?", arguments: [id]) }
+            for id in stale {
+                try Self.retire(id, db)
+                try db.execute(sql: "DELETE FROM import_batch WHERE id = ?", arguments: [id])
+            }
             try db.execute(sql: """
-                INSERT INTO import_batch (profile, agency, file, content_hash, status, started_at)
-                VALUES (?, ?, ?, ?, 'pending', ?)
-                """, arguments: [request.profile, request.agency, request.file, request.contentHash, Timestamp.now()])
+                INSERT INTO import_batch (profile, agency, file, content_hash, mode, status, started_at)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?)
+                """, arguments: [request.profile, request.agency, request.file, request.contentHash, request.mode.rawValue,
+                                 Timestamp.now()])
             return db.lastInsertedRowID
         }
     }
@@ -57,9 +61,16 @@ public struct SQLiteStore: EventStore {
         }
     }
 
-    static let insertSQL = "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", "))) VALUES ("
-        + Array(repeating: "?", count: EventColumns.names.count).joined(separator: ", ")
-        + ") ON CONFLICT (agency, record_key) DO NOTHING"
+    /// Inserts a row, counted unless its record already counts somewhere (the partial unique index on
+    /// counted rows answers the lookup), and says which.
+    static let insertSQL: String = {
+        let names = EventColumns.names
+        let agency = names.firstIndex(of: "agency")! + 1, key = names.firstIndex(of: "record_key")! + 1
+        return "INSERT INTO movement_event (\(names.joined(separator: ", ")), counted) VALUES ("
+            + names.indices.map { "?\($0 + 1)" }.joined(separator: ", ")
+            + ", NOT EXISTS (SELECT 1 FROM movement_event WHERE agency = ?\(agency) AND record_key = ?\(key) AND counted = 1))"
+            + " RETURNING counted"
+    }()
 
     public func seal(_ events: [MovementEvent]) -> SealedEvents { SealedEvents(events, sealing: cipher) }
 
@@ -74,12 +85,14 @@ public struct SQLiteStore: EventStore {
             for position in 0..<events.count {
                 row.removeAll()
                 EventColumns.visit(events, at: position, importID: importID, &row)
+                // With RETURNING, the row is stored during the first step, which hands back `counted`.
                 let status = row.bound(to: statement) { sqlite3_step(statement) }
+                let counted = status == SQLITE_ROW && sqlite3_column_int(statement, 0) == 1
                 sqlite3_reset(statement)
-                guard status == SQLITE_DONE else {
+                guard status == SQLITE_ROW else {
                     throw PuenteError(.storeFailure, "Storing an event failed: " + String(cString: sqlite3_errstr(status)) + ".")
                 }
-                if sqlite3_changes(db.sqliteConnection) == 0 { duplicates.append(position) }
+                if !counted { duplicates.append(position) }
             }
             return AppendResult(stored: events.count - duplicates.count, duplicatePositions: duplicates)
         }
@@ -121,17 +134,32 @@ public struct SQLiteStore: EventStore {
         }
     }
 
-    public func finishImport(_ importID: Int64, counts: ImportCounts, resolving: [Int64]) async throws {
+    public func finishImport(_ importID: Int64, counts: ImportCounts, resolving: [Int64]) async throws -> ImportCounts {
         try await writer.write { db in
+            guard let mode = try String.fetchOne(db, sql: "SELECT mode FROM import_batch WHERE id = ? AND status = 'pending'",
+                                                 arguments: [importID]) else {
+                throw PuenteError(.conflict, "Import \(importID) is not pending; it may have been rolled back.")
+            }
+            try Self.prepareWorkTables(db)
+            try db.execute(sql: CountedRecords.collectTakeovers(batch: importID, replace: mode == ImportMode.replace.rawValue))
+            try db.execute(sql: CountedRecords.collectDisplaced)
+            let replaced = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM counted_off o JOIN import_batch b ON b.id = o.batch_id WHERE b.status = 'committed'
+                """) ?? 0
+            for statement in CountedRecords.switchCounting { try db.execute(sql: statement) }
+            let duplicates = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM movement_event WHERE import_id = ? AND counted = 0",
+                                              arguments: [importID]) ?? 0
+            var final = counts
+            final.accepted = counts.accepted + counts.duplicates - duplicates
+            final.duplicates = duplicates
+            final.replaced = replaced
             let resolve = try db.cachedStatement(sql: "UPDATE rejected_row SET resolved_by = ? WHERE id = ? AND resolved_by IS NULL")
             for id in resolving { try resolve.execute(arguments: [importID, id]) }
             try db.execute(sql: """
                 UPDATE import_batch SET status = 'committed', rows_read = ?, rows_accepted = ?, rows_rejected = ?,
-                rows_duplicate = ? WHERE id = ? AND status = 'pending'
-                """, arguments: [counts.read, counts.accepted, counts.rejected, counts.duplicates, importID])
-            guard db.changesCount == 1 else {
-                throw PuenteError(.conflict, "Import \(importID) is not pending; it may have been rolled back.")
-            }
+                rows_duplicate = ?, rows_replaced = ? WHERE id = ?
+                """, arguments: [final.read, final.accepted, final.rejected, final.duplicates, final.replaced, importID])
+            return final
         }
     }
 
@@ -140,7 +168,7 @@ public struct SQLiteStore: EventStore {
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM import_batch WHERE id = ?", arguments: [importID]) == 1 else {
                 throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
             }
-            try Self.deleteRows(of: importID, db)
+            try Self.retire(importID, db)
             try db.execute(sql: "UPDATE rejected_row SET resolved_by = NULL WHERE resolved_by = ?", arguments: [importID])
             try db.execute(sql: "UPDATE import_batch SET status = 'rolled_back' WHERE id = ?", arguments: [importID])
         }
@@ -183,7 +211,7 @@ public struct SQLiteStore: EventStore {
     public func events(importID: Int64, limit: Int) async throws -> [MovementEvent] {
         try await writer.read { db in
             let columns = EventColumns.readColumns
-            let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = ? ORDER BY source_row LIMIT ?"
+            let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = ? AND counted = 1 ORDER BY source_row LIMIT ?"
             return try Row.fetchAll(db, sql: sql, arguments: [importID, limit]).compactMap { row in
                 try EventColumns.event(opening: cipher, from: columns.indices.map {
                     Self.cellValue(row[$0] as DatabaseValue, integer: EventColumns.integerColumns.contains(columns[$0]))
@@ -192,9 +220,11 @@ public struct SQLiteStore: EventStore {
         }
     }
 
-    public func committedImportIDs() async throws -> [Int64] {
+    public func committedImports() async throws -> [CommittedImport] {
         try await writer.read { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM import_batch WHERE status = 'committed' ORDER BY id")
+            try Row.fetchAll(db, sql: "SELECT id, revision FROM import_batch WHERE status = 'committed' ORDER BY id").map {
+                CommittedImport(id: $0[0], revision: $0[1])
+            }
         }
     }
 
@@ -218,21 +248,33 @@ public struct SQLiteStore: EventStore {
 
     // MARK: Helpers
 
-    private static func deleteRows(of importID: Int64, _ db: Database) throws {
+    /// Removes a batch's rows; each record it counted counts in its successor's row (`CountedRecords`).
+    private static func retire(_ importID: Int64, _ db: Database) throws {
+        try prepareWorkTables(db)
+        try db.execute(sql: CountedRecords.collectSuccessors(of: importID))
         // Its events leave their persons; person statistics wait for the next link run (see `LinkRun`).
         try db.execute(sql: "DELETE FROM person_link WHERE event_id IN (SELECT id FROM movement_event WHERE import_id = ?)",
                        arguments: [importID])
         try db.execute(sql: "DELETE FROM movement_event WHERE import_id = ?", arguments: [importID])
         try db.execute(sql: "DELETE FROM rejected_row WHERE import_id = ?", arguments: [importID])
         try db.execute(sql: "DELETE FROM event_cell WHERE import_id = ?", arguments: [importID])
+        for statement in CountedRecords.switchCounting { try db.execute(sql: statement) }
+    }
+
+    /// The work tables of `CountedRecords`, empty, for this transaction.
+    private static func prepareWorkTables(_ db: Database) throws {
+        for table in ["counted_on", "counted_off"] {
+            try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS \(table) \(CountedRecords.workTableColumns)")
+            try db.execute(sql: "DELETE FROM \(table)")
+        }
     }
 
     private static func importRecord(_ r: Row) -> ImportRecord {
         ImportRecord(id: r["id"], request: ImportRequest(profile: r["profile"], agency: r["agency"], file: r["file"],
-                                                         contentHash: r["content_hash"]),
+                                                         contentHash: r["content_hash"], mode: ImportMode(rawValue: r["mode"]) ?? .add),
                      status: ImportStatus(rawValue: r["status"]) ?? .pending, startedAt: r["started_at"],
                      counts: ImportCounts(read: r["rows_read"], accepted: r["rows_accepted"], rejected: r["rows_rejected"],
-                                          duplicates: r["rows_duplicate"]))
+                                          duplicates: r["rows_duplicate"], replaced: r["rows_replaced"]))
     }
 
     /// Binds column values in order to a raw statement (`index` is 1-based).

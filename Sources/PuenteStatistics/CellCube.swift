@@ -31,7 +31,8 @@ enum CubeColumn: Int, CaseIterable, Sendable {
 /// The cells of one event type, column by column, each value a code into the cube's dictionary.
 struct CubePartition: Sendable {
     var columns: [[UInt16]] = Array(repeating: [], count: CubeColumn.allCases.count)
-    var counts: [UInt32] = []
+    /// Signed: a batch may hold negative counts for records it no longer counts (see `EventStore.forEachCell`).
+    var counts: [Int32] = []
     var keySums: [UInt32] = []
     var importIDs: [Int64] = []
 
@@ -56,7 +57,7 @@ struct CubeSnapshot: Sendable {
         for column in CubeColumn.allCases {
             partition.columns[column.rawValue].append(try code(column.value(of: key), in: column))
         }
-        partition.counts.append(UInt32(clamping: tally.count))
+        partition.counts.append(Int32(clamping: tally.count))
         // Only the sum modulo 256 matters to the cell key method.
         partition.keySums.append(UInt32(tally.keySum & 0xFF))
         partition.importIDs.append(importID)
@@ -95,8 +96,10 @@ actor CubeCache {
     let store: any EventStore
     private var snapshot = CubeSnapshot()
     private var snapshotGeneration = 0
+    /// The committed batches (with their revisions) the snapshot reflects.
+    private var snapshotImports: [CommittedImport] = []
     /// The refresh under way, with the committed batches it brings the cube to.
-    private var inFlight: (target: [Int64], generation: Int, task: Task<CubeSnapshot, any Error>)?
+    private var inFlight: (target: [CommittedImport], generation: Int, task: Task<CubeSnapshot, any Error>)?
     private var generations = 0
 
     init(store: any EventStore) {
@@ -104,17 +107,18 @@ actor CubeCache {
     }
 
     func current() async throws -> CubeSnapshot {
-        let committed = try await store.committedImportIDs()
-        if committed == snapshot.importIDs { return snapshot }
+        let committed = try await store.committedImports()
+        if committed == snapshotImports { return snapshot }
         // Queries arriving together share one refresh.
         if let f = inFlight, f.target == committed { return try await f.task.value }
         // A newer state: refresh on top of the refresh under way, if any, so work is not repeated.
         let previous = inFlight?.task
-        let (base, store) = (snapshot, self.store)
+        let (base, baseImports, store) = (snapshot, snapshotImports, self.store)
+        let previousTarget = inFlight?.target
         let task = Task { () async throws -> CubeSnapshot in
-            var start = base
-            if let previous, let done = try? await previous.value { start = done }
-            return try await Self.refresh(start, to: committed, from: store)
+            var (start, startImports) = (base, baseImports)
+            if let previous, let previousTarget, let done = try? await previous.value { (start, startImports) = (done, previousTarget) }
+            return try await Self.refresh(start, from: startImports, to: committed, store: store)
         }
         generations += 1
         let generation = generations
@@ -124,20 +128,23 @@ actor CubeCache {
         // Callers may resume out of order: never replace a newer snapshot with an older one.
         if generation > snapshotGeneration {
             snapshot = result
+            snapshotImports = committed
             snapshotGeneration = generation
         }
         return result
     }
 
-    private static func refresh(_ base: CubeSnapshot, to committed: [Int64], from store: any EventStore) async throws -> CubeSnapshot {
+    /// Drops the batches no longer committed, or whose revision changed, and loads the new ones.
+    private static func refresh(_ base: CubeSnapshot, from loadedImports: [CommittedImport], to committed: [CommittedImport],
+                                store: any EventStore) async throws -> CubeSnapshot {
         var next = base
         let now = Set(committed)
-        let gone = Set(base.importIDs).subtracting(now)
+        let gone = Set(loadedImports.filter { !now.contains($0) }.map(\.id))
         if !gone.isEmpty { next.remove(imports: gone) }
         let loaded = Set(next.importIDs)
-        for id in committed where !loaded.contains(id) {
-            try await store.forEachCell(importID: id) { key, tally in try next.add(key, tally, importID: id) }
-            next.importIDs.append(id)
+        for batch in committed where !loaded.contains(batch.id) {
+            try await store.forEachCell(importID: batch.id) { key, tally in try next.add(key, tally, importID: batch.id) }
+            next.importIDs.append(batch.id)
         }
         next.importIDs.sort()
         return next

@@ -24,8 +24,8 @@ actor PersonCubeCache {
         guard let run = try await persons.latestLinkRun() else {
             throw PuenteError(.invalidArgument, "Persons are not linked yet: run `puente link persons` to count persons.")
         }
-        let committed = try await events.committedImportIDs()
-        guard run.importIDs == committed else {
+        let committed = try await events.committedImports()
+        guard run.imports == committed else {
             throw PuenteError(.invalidArgument, "Imports changed since persons were last linked; run `puente link persons` again "
                 + "to count persons.")
         }
@@ -36,7 +36,7 @@ actor PersonCubeCache {
             key.eventType = Self.partition(key.eventType, cell.first)
             try snapshot.add(key, cell.tally, importID: run.id)
         }
-        snapshot.importIDs = committed
+        snapshot.importIDs = committed.map(\.id)
         loaded = (run.id, snapshot)
         return snapshot
     }

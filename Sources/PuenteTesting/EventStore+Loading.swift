@@ -41,6 +41,7 @@ extension EventStore {
                 sums[group, default: CellTally()].keySum += tally.keySum
             }
         }
-        return sums.map { CountCell(key: $0.key, count: $0.value.count, keySum: $0.value.keySum) }
+        // A batch's cells may hold negative counts for records it no longer counts: only sums are counts.
+        return sums.filter { $0.value.count != 0 }.map { CountCell(key: $0.key, count: $0.value.count, keySum: $0.value.keySum) }
     }
 }

@@ -313,4 +313,89 @@ struct StoreSuiteTests {
         #expect(try await store.imports(limit: 10).count == 1)
         try await store.close()
     }
+
+    // MARK: Which copy of a record counts
+
+    /// Records counted by sex, through the committed cells as statistics read them.
+    private func countedBySex(_ store: any EventStore) async throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for cell in try await store.countCells(groupBy: [.sex]) { out[cell.key[0]?.description ?? "", default: 0] += cell.count }
+        return out
+    }
+
+    /// Stores events as a batch, counting the cells of those the store counted, and commits it.
+    @discardableResult
+    private func load(_ store: any EventStore, _ hash: String, _ events: [MovementEvent], mode: ImportMode = .add,
+                      commit: Bool = true) async throws -> (id: Int64, counts: ImportCounts) {
+        let id = try await store.startImport(ImportRequest(profile: "test", agency: "TEST", file: "\(hash).csv", contentHash: hash,
+                                                           mode: mode))
+        let result = try await store.appendCounted(events, to: id)
+        let offered = ImportCounts(read: events.count, accepted: result.stored, duplicates: result.duplicatePositions.count)
+        guard commit else { return (id, offered) }
+        return (id, try await store.finishImport(id, counts: offered))
+    }
+
+    @Test("A duplicate of a record in a batch still pending counts when its own batch commits first, whatever becomes of the other",
+          arguments: StoreKind.available)
+    func duplicatesOfPendingBatches(kind: StoreKind) async throws {
+        for aCommits in [false, true] {
+            let store = try await kind.makeStore()
+            // A is interrupted (or slow) with k1 and k2 stored; B reads k2 and k3 meanwhile and commits.
+            let (a, _) = try await load(store, "a", [Fixtures.event(key: "k1"), Fixtures.event(key: "k2")], commit: false)
+            let (_, bCounts) = try await load(store, "b", [Fixtures.event(key: "k2", sex: .female), Fixtures.event(key: "k3")])
+            #expect(bCounts == ImportCounts(read: 2, accepted: 2, duplicates: 0), "B counts k2: A has not committed")
+            #expect(try await countedBySex(store) == ["F": 1, "M": 1])
+            if aCommits {
+                // A commits after B: its k2 is the duplicate now, and each record counts once.
+                let aCounts = try await store.finishImport(a, counts: ImportCounts(read: 2, accepted: 2))
+                #expect(aCounts == ImportCounts(read: 2, accepted: 1, duplicates: 1))
+                #expect(try await countedBySex(store) == ["F": 1, "M": 2])
+            } else {
+                // A is rolled back: what B read still counts.
+                try await store.rollbackImport(a)
+                #expect(try await countedBySex(store) == ["F": 1, "M": 1])
+            }
+            #expect(try await store.imports(limit: 10).map(\.counts).allSatisfy(\.isBalanced))
+            try await store.close()
+        }
+    }
+
+    @Test("Rolling back a committed batch lets the duplicates other batches kept of its records count", arguments: StoreKind.available)
+    func rollbackRestoresDuplicates(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let (a, _) = try await load(store, "a", [Fixtures.event(key: "k1"), Fixtures.event(key: "k2")])
+        let (b, bCounts) = try await load(store, "b", [Fixtures.event(key: "k2", sex: .female), Fixtures.event(key: "k3")])
+        #expect(bCounts == ImportCounts(read: 2, accepted: 1, duplicates: 1))
+        #expect(try await countedBySex(store) == ["M": 3])
+        let before = try await store.committedImports().first { $0.id == b }!
+        try await store.rollbackImport(a)
+        // B's copy of k2 counts now (k1 was A's alone), its cells follow, and B's revision says it changed.
+        #expect(try await countedBySex(store) == ["F": 1, "M": 1])
+        let after = try await store.committedImports()
+        #expect(after.map(\.id) == [b] && after[0].revision > before.revision)
+        #expect(Set(try await store.events(importID: b, limit: 10).map(\.source.recordKey)) == ["k2", "k3"])
+        try await store.close()
+    }
+
+    @Test("A correction imported in replace mode counts instead of the record it corrects, which is kept and counts again on rollback",
+          arguments: StoreKind.available)
+    func corrections(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let (a, _) = try await load(store, "a", [Fixtures.event(key: "k1"), Fixtures.event(key: "k2")])
+        // Added again without replace: a duplicate, nothing changes.
+        let (_, plain) = try await load(store, "plain", [Fixtures.event(key: "k1", sex: .female)])
+        #expect(plain == ImportCounts(read: 1, accepted: 0, duplicates: 1))
+        #expect(try await countedBySex(store) == ["M": 2])
+        // The agency corrects k1's sex and adds k3.
+        let (c, cCounts) = try await load(store, "c", [Fixtures.event(key: "k1", sex: .female), Fixtures.event(key: "k3")], mode: .replace)
+        #expect(cCounts == ImportCounts(read: 2, accepted: 2, duplicates: 0, replaced: 1))
+        #expect(try await countedBySex(store) == ["F": 1, "M": 2])
+        #expect(try await store.events(importID: a, limit: 10).map(\.source.recordKey) == ["k2"])
+        #expect(try await store.imports(limit: 10).first { $0.id == c }?.request.mode == .replace)
+        // Rolled back, the previous version counts again (not the plain duplicate).
+        try await store.rollbackImport(c)
+        #expect(try await countedBySex(store) == ["M": 2])
+        #expect(Set(try await store.events(importID: a, limit: 10).map(\.source.recordKey)) == ["k1", "k2"])
+        try await store.close()
+    }
 }

@@ -18,21 +18,29 @@ public protocol EventStore: Sendable {
     /// may run on any thread, while the store writes something else.
     func seal(_ events: [MovementEvent]) -> SealedEvents
 
-    /// Stores events in the batch; an event whose `(agency, recordKey)` is already stored is skipped.
+    /// Stores events in the batch. An event whose `(agency, recordKey)` is already counted (in any
+    /// batch, committed or pending) is stored as a duplicate that counts nowhere, and its position is
+    /// returned; `finishImport` settles which copy counts.
     func append(_ events: SealedEvents, to importID: Int64) async throws -> AppendResult
 
-    /// Adds cell counts of the batch's stored events (several calls may repeat a key: counts add up).
+    /// Adds cell counts of the batch's counted events (several calls may repeat a key: counts add up).
     func appendCells(_ cells: CellBatch, to importID: Int64) async throws
 
     /// Keeps rejected rows of the batch in quarantine.
     func quarantine(_ rows: [RejectedRow], in importID: Int64) async throws
 
-    /// Commits the batch with its final counts; its events become visible to statistics at once. The
-    /// rejects in `resolving` (earlier rows this batch read corrected versions of) are resolved by it in
-    /// the same transaction.
-    func finishImport(_ importID: Int64, counts: ImportCounts, resolving: [Int64]) async throws
+    /// Commits the batch; its events become visible to statistics at once. Duplicates are settled
+    /// against committed batches only: a record this batch holds as a duplicate of one in a batch still
+    /// pending counts here now (the pending copy becomes the duplicate), and in `replace` mode this batch's
+    /// version replaces a committed one, which is kept. Cell counts follow every change in the same
+    /// transaction. The rejects in `resolving` (earlier rows this batch read corrected versions of) are
+    /// resolved by it. Returns the final counts (`counts` with duplicates settled).
+    @discardableResult
+    func finishImport(_ importID: Int64, counts: ImportCounts, resolving: [Int64]) async throws -> ImportCounts
 
     /// Removes a batch's events and rejects, reopens the rejects it resolved, and marks it rolled back.
+    /// A record it counted counts again in the batch that holds its previous version or its duplicate
+    /// (committed batches first), so rolling a batch back never loses a record another batch read.
     func rollbackImport(_ importID: Int64) async throws
 
     /// Import batches, newest first.
@@ -49,10 +57,11 @@ public protocol EventStore: Sendable {
     /// Events of one batch in row order (personal data: callers must be entitled to it).
     func events(importID: Int64, limit: Int) async throws -> [MovementEvent]
 
-    /// Ids of the committed batches, ascending: what statistics must reflect at this moment.
-    func committedImportIDs() async throws -> [Int64]
+    /// The committed batches with their revisions, ascending: what statistics must reflect at this moment.
+    func committedImports() async throws -> [CommittedImport]
 
-    /// Hands every stored cell of one batch to `body`, streaming.
+    /// Hands every stored cell of one batch to `body`, streaming. A key may come several times, with
+    /// negative counts for records the batch no longer counts: the sums are what it counts.
     func forEachCell(importID: Int64, _ body: (CellKey, CellTally) throws -> Void) async throws
 
     /// Erases the personal fields (names, birth date, document number) of the events with these keys in
@@ -80,9 +89,13 @@ extension EventStore {
     }
 
     /// Commits a batch that resolves no earlier rejects.
-    public func finishImport(_ importID: Int64, counts: ImportCounts) async throws {
+    @discardableResult
+    public func finishImport(_ importID: Int64, counts: ImportCounts) async throws -> ImportCounts {
         try await finishImport(importID, counts: counts, resolving: [])
     }
+
+    /// Ids of the committed batches, ascending.
+    public func committedImportIDs() async throws -> [Int64] { try await committedImports().map(\.id) }
 
     /// Outstanding (unresolved) rejects.
     public func rejectedRows(importID: Int64?, limit: Int) async throws -> [RejectedRow] {

@@ -5,19 +5,44 @@ public struct ImportRequest: Hashable, Codable, Sendable {
     public var file: String
     /// SHA-256 (hex) of the file's bytes: the same file is recognised whatever its name.
     public var contentHash: String
+    public var mode: ImportMode
 
-    public init(profile: String, agency: String, file: String, contentHash: String) {
+    public init(profile: String, agency: String, file: String, contentHash: String, mode: ImportMode = .add) {
         self.profile = profile
         self.agency = agency
         self.file = file
         self.contentHash = contentHash
+        self.mode = mode
+    }
+}
+
+/// What an import does with a record whose key is already counted.
+public enum ImportMode: String, Codable, Sendable, CaseIterable {
+    /// The record stored first counts; a later copy is kept as a duplicate that counts nowhere, and counts
+    /// instead if the batch holding the first is rolled back.
+    case add
+    /// The agency re-exported corrected records: this batch's version counts from its commit, the previous
+    /// one is kept (and counts again if this batch is rolled back).
+    case replace
+}
+
+/// A committed batch as statistics see it. `revision` grows whenever the records it counts change after
+/// its commit (a rollback elsewhere made one of its duplicates count, or a correction replaced one of its
+/// records), so whatever was computed from it knows to compute again.
+public struct CommittedImport: Hashable, Codable, Sendable {
+    public var id: Int64
+    public var revision: Int
+
+    public init(id: Int64, revision: Int = 0) {
+        self.id = id
+        self.revision = revision
     }
 }
 
 /// The lifecycle of an import batch. Only committed batches count in statistics.
 public enum ImportStatus: String, Codable, Sendable {
     /// Rows are being written; invisible to queries. A batch left pending by a killed import is
-    /// discarded when the same file is imported again.
+    /// discarded when the same file is imported again, or rolled back by hand.
     case pending
     case committed
     case rolledBack = "rolled_back"
@@ -26,15 +51,20 @@ public enum ImportStatus: String, Codable, Sendable {
 /// Counts every import ends with: `read == accepted + rejected + duplicates`.
 public struct ImportCounts: Hashable, Codable, Sendable {
     public var read: Int
+    /// Rows stored and counted.
     public var accepted: Int
     public var rejected: Int
+    /// Rows stored whose record was already counted: kept, counted nowhere.
     public var duplicates: Int
+    /// Of the accepted rows, those that replaced a previous version of their record (`ImportMode.replace`).
+    public var replaced: Int
 
-    public init(read: Int = 0, accepted: Int = 0, rejected: Int = 0, duplicates: Int = 0) {
+    public init(read: Int = 0, accepted: Int = 0, rejected: Int = 0, duplicates: Int = 0, replaced: Int = 0) {
         self.read = read
         self.accepted = accepted
         self.rejected = rejected
         self.duplicates = duplicates
+        self.replaced = replaced
     }
 
     public var isBalanced: Bool { read == accepted + rejected + duplicates }

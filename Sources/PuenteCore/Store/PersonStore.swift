@@ -81,19 +81,23 @@ public struct LinkRun: Codable, Hashable, Sendable {
     /// The committed batches the run covers, ascending: person statistics are current while these are
     /// exactly the committed ones.
     public var importIDs: [Int64]
+    /// Each batch's revision when the run read it, in `importIDs` order (a changed revision means the
+    /// records a batch counts changed, so the persons are out of date too).
+    public var importRevisions: [Int]
     public var events: Int
     public var persons: Int
     public var candidatePairs: Int
     public var linkedPairs: Int
     public var reviewPairs: Int
 
-    public init(id: Int64 = 0, mode: String, startedAt: String, finishedAt: String, importIDs: [Int64], events: Int,
+    public init(id: Int64 = 0, mode: String, startedAt: String, finishedAt: String, imports: [CommittedImport], events: Int,
                 persons: Int, candidatePairs: Int, linkedPairs: Int, reviewPairs: Int) {
         self.id = id
         self.mode = mode
         self.startedAt = startedAt
         self.finishedAt = finishedAt
-        self.importIDs = importIDs
+        self.importIDs = imports.map(\.id)
+        self.importRevisions = imports.map(\.revision)
         self.events = events
         self.persons = persons
         self.candidatePairs = candidatePairs
@@ -101,9 +105,14 @@ public struct LinkRun: Codable, Hashable, Sendable {
         self.reviewPairs = reviewPairs
     }
 
+    /// The committed batches the run covers, with their revisions.
+    public var imports: [CommittedImport] {
+        importIDs.indices.map { CommittedImport(id: importIDs[$0], revision: $0 < importRevisions.count ? importRevisions[$0] : 0) }
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, mode, events, persons
-        case startedAt = "started_at", finishedAt = "finished_at", importIDs = "import_ids"
+        case startedAt = "started_at", finishedAt = "finished_at", importIDs = "import_ids", importRevisions = "import_revisions"
         case candidatePairs = "candidate_pairs", linkedPairs = "linked_pairs", reviewPairs = "review_pairs"
     }
 }
@@ -147,5 +156,15 @@ public struct ReviewPair: Codable, Hashable, Sendable {
     enum CodingKeys: String, CodingKey {
         case probability, contributions, decision
         case eventL = "event_l", eventR = "event_r", decidedBy = "decided_by", decidedAt = "decided_at"
+    }
+}
+
+extension CommittedImport {
+    /// Batches as a link run stores them: ids and revisions as two JSON arrays, in the same order. Runs
+    /// stored before batches had revisions have none: revision 0, as those batches had then.
+    public static func decode(ids: String, revisions: String?) throws -> [CommittedImport] {
+        let ids: [Int64] = try JSONText.decode(ids)
+        let revisions: [Int] = try revisions.map { try JSONText.decode($0) } ?? []
+        return ids.indices.map { CommittedImport(id: ids[$0], revision: $0 < revisions.count ? revisions[$0] : 0) }
     }
 }

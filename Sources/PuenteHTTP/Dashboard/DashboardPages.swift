@@ -42,7 +42,7 @@ struct DashboardPages: Sendable {
         case .overview: body = try await overview(context)
         case .returns: body = try await returns(context)
         case .movements: body = try await movements(context)
-        case .quality: body = try await quality(context)
+        case .quality: body = try await quality(context, showsImports: identity?.role.holds(.imports) == true)
         case .imports: body = try await imports(context)
         }
         return layout(page, context, identity: identity, body: body)
@@ -294,10 +294,12 @@ struct DashboardPages: Sendable {
         return html
     }
 
-    private func quality(_ context: Context) async throws -> String {
+    /// - Parameter showsImports: rejections per import (file names, row counts) are what the
+    ///   `imports` permission guards in the API; the page shows them to the same roles only.
+    private func quality(_ context: Context, showsImports: Bool) async throws -> String {
         let state = context.state
         var html = try await coverage(context)
-        html += try await rejections(context)
+        if showsImports { html += try await rejections(context) }
         // Mirror coverage needs the partner's exports; shown when they are loaded.
         let mirror = Panel(id: "mirror-coverage", title: Bilingual(Measure.mirrorCoverage.title.es, Measure.mirrorCoverage.title.en),
                            measure: .mirrorCoverage, by: [.returningFrom], kind: .bars,
@@ -376,7 +378,12 @@ struct DashboardPages: Sendable {
              charts.number(Double(r.counts.read)), charts.number(Double(r.counts.accepted)), charts.number(Double(r.counts.rejected)),
              charts.number(Double(r.counts.duplicates))]
         })
-        return "<section><h2>\(state.t("Importaciones recientes", "Recent imports"))</h2>"
+        // A pending batch counts nothing: an import running now, or one that was interrupted and waits.
+        let pending = records.filter { $0.status == .pending }
+        let warning = pending.isEmpty ? "" : "<p class=\"warning\" id=\"pending-imports\" role=\"alert\">" + state.t(
+            "\(pending.count) importación(es) en curso no cuentan nada: \(pending.map { "#\($0.id)" }.joined(separator: ", ")). Si ninguna importación se está ejecutando, complete cada una importando de nuevo su archivo, o retírela con puente imports rollback.",
+            "\(pending.count) pending import(s) count nothing: \(pending.map { "#\($0.id)" }.joined(separator: ", ")). Unless an import is running now, complete each by importing its file again, or remove it with puente imports rollback.") + "</p>"
+        return "<section><h2>\(state.t("Importaciones recientes", "Recent imports"))</h2>" + warning
             + "<p>\(state.t("Cada importación termina con leídas = aceptadas + rechazadas + duplicadas. Las filas rechazadas quedan en cuarentena para su corrección (puente rejects list).", "Every import ends with read = accepted + rejected + duplicates. Rejected rows stay in quarantine for correction (puente rejects list)."))</p>"
             + table + "<p class=\"dl\">\(state.t("Descargar", "Download")): <a href=\"/api/v1/imports\" download>JSON</a></p></section>"
             + (try await rejections(context))
