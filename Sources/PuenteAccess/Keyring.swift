@@ -150,35 +150,58 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         return Keyring(keys: keys, active: active, file: file)
     }
 
+    /// Reads a key file, which must be readable by its owner only.
     public static func load(file: URL) throws -> Keyring {
+        if let mode = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            throw PuenteError(.forbidden, "The key file can be read or written by other accounts (mode \(String(mode & 0o777, radix: 8))): "
+                + "make it private with `chmod 600 \(file.path)`.", at: InputLocation(file: file.path))
+        }
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
             throw PuenteError(.storeUnavailable, "Cannot read the key file; check its path and permissions.", at: InputLocation(file: file.path))
         }
         return try parse(text, file: file)
     }
 
-    /// Writes a key file with one new key, readable by its owner only. Refuses to overwrite one.
-    @discardableResult
-    public static func create(file: URL) throws -> Keyring {
+    /// A keyring with one new key, for a new node, not written yet: `save()` writes it once the store
+    /// is known to hold nothing sealed with other keys.
+    public static func generate(file: URL) -> Keyring {
+        let id = newKeyID()
+        return Keyring(keys: [id: SymmetricKey(size: .bits256)], active: id, file: file)
+    }
+
+    /// Writes the keyring to its file, readable by its owner only. Refuses to overwrite a key file.
+    public func save() throws {
+        guard let file else { throw PuenteError(.invalidArgument, "These keys have no file to be written to.") }
         guard !FileManager.default.fileExists(atPath: file.path) else {
             throw PuenteError(.conflict, "A key file exists there already; Puente never overwrites keys.", at: InputLocation(file: file.path))
         }
-        let ring = Keyring(keys: ["k1": SymmetricKey(size: .bits256)], active: "k1", file: file)
-        try ring.write(to: file)
+        try write(to: file)
+    }
+
+    /// Writes a key file with one new key, readable by its owner only. Refuses to overwrite one.
+    @discardableResult
+    public static func create(file: URL) throws -> Keyring {
+        let ring = generate(file: file)
+        try ring.save()
         return ring
     }
 
     /// Adds a key and makes it active; the others stay so every stored value still opens.
     public static func addKey(file: URL) throws -> String {
         let ring = try load(file: file)
-        let next = (ring.keys.keys.compactMap { Int($0.dropFirst()) }.max() ?? 0) + 1
-        let id = "k\(next)"
+        let id = newKeyID()
         ring.lock.withLock {
             ring.keys[id] = SymmetricKey(size: .bits256)
             ring.activeID = id
         }
         try ring.write(to: file)
         return id
+    }
+
+    /// A random key id (`k` and 8 hex digits): two nodes, or a key file created by mistake beside a
+    /// database, never hold different keys under the same id.
+    static func newKeyID() -> String {
+        "k" + (0..<4).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
 
     /// Removes a key that is not active (the caller checks that no stored value uses it).
@@ -211,10 +234,12 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         guard FileManager.default.createFile(atPath: temporary.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw PuenteError(.storeUnavailable, "Cannot write the key file; check the folder is writable.", at: InputLocation(file: file.path))
         }
-        if FileManager.default.fileExists(atPath: file.path) {
-            _ = try FileManager.default.replaceItemAt(file, withItemAt: temporary)
-        } else {
-            try FileManager.default.moveItem(at: temporary, to: file)
+        // rename(2) replaces the old file in one step. (Foundation's `replaceItemAt` on Linux moved the
+        // key file away and left only the old keys, hidden in the temporary file.)
+        guard rename(temporary.path, file.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw PuenteError(.storeUnavailable, "Cannot replace the key file (\(reason)); it is unchanged.", at: InputLocation(file: file.path))
         }
     }
 }

@@ -234,7 +234,8 @@ struct Keys: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let ring = try store.keyring()
+            try await withStore(store) { _ in }   // checks the keys open the store (and creates them on a new node)
+            let ring = try store.keyring().ring
             print("Keys: \(store.keyFileURL?.path ?? "$PUENTE_KEYS"); active \(ring.activeKeyID); held \(ring.keyIDs.joined(separator: ", ")).")
         }
     }
@@ -245,10 +246,11 @@ struct Keys: AsyncParsableCommand {
 
         func run() async throws {
             guard let file = store.keyFileURL else { throw ValidationError("Keys from $PUENTE_KEYS are managed where they are kept; use a key file to add one here.") }
-            _ = try store.keyring()   // creates the file on a new node
-            let id = try Keyring.addKey(file: file)
-            _ = try await withStore(store) { try await AuditLog(store: $0).record(.init(actor: commandActor, action: "config", target: "key added:\(id)")) }
-            print("Key \(id) added and active. Now run `puente keys rotate` to re-seal stored data with it.")
+            try await withStore(store) { store in   // checks the keys open the store (and creates them on a new node)
+                let id = try Keyring.addKey(file: file)
+                try await AuditLog(store: store).record(.init(actor: commandActor, action: "config", target: "key added:\(id)"))
+                print("Key \(id) added and active. Now run `puente keys rotate` to re-seal stored data with it.")
+            }
         }
     }
 
@@ -263,7 +265,7 @@ struct Keys: AsyncParsableCommand {
                 try await AuditLog(store: store).record(.init(actor: commandActor, action: "config", target: "keys rotated rows:\(changed)"))
                 return changed
             }
-            print("Re-sealed \(changed) rows with key \(try store.keyring().activeKeyID).")
+            print("Re-sealed \(changed) rows with key \(try store.keyring().ring.activeKeyID).")
         }
     }
 

@@ -33,23 +33,38 @@ struct StoreOptions: ParsableArguments {
         return URL(fileURLWithPath: "puente.keys")
     }
 
-    /// The keys; a missing key file is created with a fresh key (a new node), and the operator told.
-    func keyring() throws -> Keyring {
+    /// The keys, from the key file or `PUENTE_KEYS`. A missing key file gives new keys, not written yet
+    /// (`isNew`): `open()` writes them once it knows the store holds nothing sealed with other keys.
+    func keyring() throws -> (ring: Keyring, isNew: Bool) {
         guard let url = keyFileURL else {
-            return try Keyring.parse(ProcessInfo.processInfo.environment["PUENTE_KEYS"] ?? "")
+            return (try Keyring.parse(ProcessInfo.processInfo.environment["PUENTE_KEYS"] ?? ""), false)
         }
-        if !FileManager.default.fileExists(atPath: url.path) {
-            try Keyring.create(file: url)
-            printError("Created the key file \(url.path) that seals personal data. Back it up apart from the database: without it names and documents cannot be read.")
-        }
-        return try Keyring.load(file: url)
+        if !FileManager.default.fileExists(atPath: url.path) { return (Keyring.generate(file: url), true) }
+        return (try Keyring.load(file: url), false)
     }
 
-    /// Opens the store and applies pending migrations.
+    /// Opens the store, applies pending migrations and checks that the keys open its personal data.
+    /// New keys are written to their file only then: keys created beside a database that holds data
+    /// sealed with other keys (a command run from another folder) would seal new rows nobody can read.
     func open() async throws -> any PuenteStore {
-        let store = try StoreOptions.open(resolvedURL, cipher: try keyring())
-        try await store.migrate()
-        return store
+        let (ring, isNew) = try keyring()
+        let store = try StoreOptions.open(resolvedURL, cipher: ring)
+        do {
+            try await store.migrate()
+            try await store.checkKeys()
+            if isNew {
+                try ring.save()
+                printError("Created the key file \(keyFileURL!.path) that seals personal data. Back it up apart from the database: without it names and documents cannot be read.")
+            }
+            return store
+        } catch let error as PuenteError where error == .keysDoNotOpenStore && isNew {
+            try? await store.close()
+            throw PuenteError(.conflict, "There is no key file at \(keyFileURL!.path), and this database holds personal data sealed "
+                + "with other keys. Give the node's key file with --key-file or PUENTE_KEY_FILE; no new key was created.")
+        } catch {
+            try? await store.close()
+            throw error
+        }
     }
 
     static func sqlitePath(_ url: String) -> String? {

@@ -9,6 +9,25 @@ extension PostgresStore {
     private static let anyPersonal = "(" + ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) IS NOT NULL" }
         .joined(separator: " OR ") + ")"
 
+    public func checkKeys() async throws {
+        var event: (String, String, String)?, values: String?
+        try await guarded {
+            let rows = try await client.query("""
+                SELECT agency, record_key, person_sealed FROM movement_event WHERE person_sealed IS NOT NULL LIMIT 1
+                """, logger: logger)
+            for try await row in rows.decode((String, String, String).self) { event = row }
+            for try await v in try await client.query("SELECT values_json FROM rejected_row LIMIT 1", logger: logger).decode(String.self) {
+                values = v
+            }
+        }
+        do {
+            if let (agency, key, sealed) = event { _ = try cipher.open(sealed, field: EventColumns.sealContext(agency: agency, recordKey: key)) }
+            if let values { _ = try cipher.open(values: JSONText.decode(values)) }
+        } catch {
+            throw PuenteError.keysDoNotOpenStore
+        }
+    }
+
     public func erasePersonalData(agency: String, recordKeys: [String]) async throws -> Int {
         try await guarded {
             let rows = try await client.query("""

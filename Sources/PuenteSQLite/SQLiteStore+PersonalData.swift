@@ -9,6 +9,20 @@ extension SQLiteStore {
     private static let anyPersonal = "(" + ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) IS NOT NULL" }
         .joined(separator: " OR ") + ")"
 
+    public func checkKeys() async throws {
+        let sample = try await writer.read { db in
+            (try Row.fetchOne(db, sql: "SELECT agency, record_key, person_sealed FROM movement_event WHERE person_sealed IS NOT NULL LIMIT 1")
+                .map { ($0[0] as String, $0[1] as String, $0[2] as String) },
+             try String.fetchOne(db, sql: "SELECT values_json FROM rejected_row LIMIT 1"))
+        }
+        do {
+            if let (agency, key, sealed) = sample.0 { _ = try cipher.open(sealed, field: EventColumns.sealContext(agency: agency, recordKey: key)) }
+            if let values = sample.1 { _ = try cipher.open(values: JSONText.decode(values)) }
+        } catch {
+            throw PuenteError.keysDoNotOpenStore
+        }
+    }
+
     public func erasePersonalData(agency: String, recordKeys: [String]) async throws -> Int {
         try await writer.write { db in
             var n = 0

@@ -130,6 +130,47 @@ struct CLITests {
         try await store.close()
     }
 
+    @Test("Keys: random ids, private files only, and never a new key file for a database sealed with other keys")
+    func keyFiles() async throws {
+        let dir = try Fixtures.tempDir()
+        var generate = try Generate.parse(["--country", "HN", "--year", "2024", "--out", dir.path, "--scale", "0.005"])
+        try await generate.run()
+        let db = dir.appendingPathComponent("node.sqlite").path
+        var ingest = try Ingest.parse(["--database", db, "--profile", "hn-inm-retornos", dir.appendingPathComponent("hn-inm-retornos.csv").path])
+        try await ingest.run()
+        let keyFile = db + ".keys"
+        let first = try String(contentsOfFile: keyFile, encoding: .utf8)
+        #expect(!first.contains("active k1\n"))   // random ids: another node's (or file's) k1 is never taken for this one
+        // Run from elsewhere, with no key file there: refused, and nothing created.
+        let elsewhere = dir.appendingPathComponent("elsewhere.keys").path
+        await #expect(throws: PuenteError.self) { _ = try await StoreOptions.parse(["--database", db, "--key-file", elsewhere]).open() }
+        #expect(!FileManager.default.fileExists(atPath: elsewhere))
+        // Another node's key file is refused too.
+        let other = dir.appendingPathComponent("other.sqlite").path
+        let otherStore = try await StoreOptions.parse(["--database", other]).open()   // an empty store: its keys are created
+        try await otherStore.close()
+        await #expect(throws: PuenteError.self) { _ = try await StoreOptions.parse(["--database", db, "--key-file", other + ".keys"]).open() }
+        // A key file others can read is refused until it is made private.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile)
+        await #expect(throws: PuenteError.self) { _ = try await StoreOptions.parse(["--database", db]).open() }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyFile)
+        let store = try await StoreOptions.parse(["--database", db]).open()
+        try await store.close()
+        // A key added gets a fresh random id too, the file is replaced in one step (nothing else left
+        // beside it), and the data still opens.
+        var add = try Keys.Add.parse(["--database", db])
+        try await add.run()
+        let ids = try String(contentsOfFile: keyFile, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("k") }.map { $0.split(separator: " ")[0] }
+        #expect(ids.count == 2 && Set(ids).count == 2 && ids.allSatisfy { $0.count == 9 })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".keys") }.sorted()
+                == ["node.sqlite.keys", "other.sqlite.keys"])
+        var rotate = try Keys.Rotate.parse(["--database", db])
+        try await rotate.run()
+        let reopened = try await StoreOptions.parse(["--database", db]).open()
+        #expect(try await reopened.events(importID: 1, limit: 1).first?.person.givenNames != nil)
+        try await reopened.close()
+    }
+
     @Test("`link encode` and `link match`: persons found on keyed encodings alone, never with another secret")
     func privacyPreservingLinkage() async throws {
         let dir = try Fixtures.tempDir()

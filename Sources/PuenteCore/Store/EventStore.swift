@@ -73,6 +73,11 @@ public protocol EventStore: Sendable {
     /// quarantine of imports started before `rejectsBefore` (ISO 8601). Returns both counts.
     func expirePersonalData(eventsBefore: CivilDate, rejectsBefore: String) async throws -> (events: Int, rejects: Int)
 
+    /// Opens a sealed value of each kind the store holds (an event's personal fields, a row in
+    /// quarantine) with the store's keys, and throws when they do not open: keys that are not the ones the
+    /// data was sealed with would seal new rows that the node's own keys cannot read.
+    func checkKeys() async throws
+
     /// Seals again, with the cipher's active key, every stored personal value that is clear or under
     /// another key, in short transactions (the node keeps serving); returns how many rows changed.
     @discardableResult
@@ -101,4 +106,11 @@ extension EventStore {
     public func rejectedRows(importID: Int64?, limit: Int) async throws -> [RejectedRow] {
         try await rejectedRows(importID: importID, includeResolved: false, limit: limit)
     }
+}
+
+/// The error of `EventStore.checkKeys`.
+extension PuenteError {
+    public static let keysDoNotOpenStore = PuenteError(
+        .conflict, "The keys given do not open the personal data this database holds: they are not this node's keys. "
+            + "Give the node's key file with --key-file or PUENTE_KEY_FILE (or its keys in PUENTE_KEYS).")
 }
