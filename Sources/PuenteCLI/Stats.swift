@@ -22,6 +22,8 @@ struct Stats: AsyncParsableCommand {
     @Option(help: "table, json, csv, sdmx-csv or sdmx-json.") var format: String = "table"
     @Option(help: "Disclosure threshold: published counts from 1 to N-1 are suppressed.") var threshold: Int = 5
     @Option(help: "ckm (cell key method), suppression (fixed tables) or none (exact).") var protection: String = "ckm"
+    @Option(help: "Rates: any (census figures, else estimates, flagged) or census (rates over estimated populations left out).")
+    var population: String = "any"
 
     func run() async throws {
         let published: StatisticsFormat?
@@ -29,8 +31,10 @@ struct Stats: AsyncParsableCommand {
         guard let method = DisclosurePolicy.Method(rawValue: protection) else {
             throw ValidationError("--protection takes ckm, suppression or none.")
         }
-        let query: StatisticsQuery
+        guard ["any", "census"].contains(population) else { throw ValidationError("--population takes any or census.") }
+        var query: StatisticsQuery
         do { query = try StatisticsQuery.parse(measure: measure, by: by, filter: filter) } catch { throw ValidationError("\(error)") }
+        query.censusPopulationOnly = population == "census"
         let table = try await withStore(store) { store in
             try await StatisticsEngine(store: store).run(query, policy: DisclosurePolicy(method: method, threshold: max(threshold, 1)))
         }

@@ -106,6 +106,7 @@ enum OpenAPIDocument {
             {"name": "filter", "in": "query", "description": "Comma-separated DIMENSION:CODE, e.g. year:2016,department:SV-CH", "schema": {"type": "string"}},
             {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv", "sdmx-csv", "sdmx-json"], "default": "json"}},
             {"name": "protection", "in": "query", "description": "ckm (cell key method, the default and the only protection open to every caller); suppression (exact values with small cells and their complements suppressed) and none (exact values) for administrators and statisticians, limited to their country and given with a purpose", "schema": {"type": "string", "enum": ["ckm", "suppression", "none"]}},
+            {"name": "population", "in": "query", "description": "Rates per 1,000: any (census figures where shipped, else estimates; each cell's populationBasis says which) or census (rates over estimated populations are left out, obsStatus O)", "schema": {"type": "string", "enum": ["any", "census"], "default": "any"}},
             {"name": "purpose", "in": "query", "description": "Why exact values are needed (required with protection=suppression or none; recorded in the audit trail)", "schema": {"type": "string"}}],
           "responses": {"200": {"description": "The table", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StatisticsTable"}}, "text/csv": {"schema": {"type": "string"}},
                           "application/vnd.sdmx.data+csv; version=2.0.0": {"schema": {"type": "string"}}, "application/vnd.sdmx.data+json; version=2.0.0": {"schema": {"type": "object"}}}},
@@ -163,7 +164,9 @@ enum OpenAPIDocument {
           "obsStatus": {"type": "string", "description": "SDMX OBS_STATUS: A normal, E perturbed by the cell key method, Q suppressed, M/O no denominator or population"},
           "confStatus": {"type": "string", "description": "SDMX CONF_STATUS: F free, A primary suppression, D secondary suppression"},
           "changePrevious": {"type": ["number", "null"], "description": "Change on the previous period, percent"},
-          "changeYearAgo": {"type": ["number", "null"], "description": "Change on the same period a year before, percent"}}},
+          "changeYearAgo": {"type": ["number", "null"], "description": "Change on the same period a year before, percent"},
+          "populationBasis": {"type": "string", "enum": ["census", "census_unverified", "estimated"], "description": "Rates only: the population divided by is a census figure, a census figure from a secondary source not verified, or an estimate (a department's census population shared by area, or a sum including one)"},
+          "populationReference": {"type": "string", "description": "Rates only: the census date or year of the population"}}},
         "StatisticsTable": {"type": "object", "required": ["measure", "dimensions", "cells", "total", "protection"], "properties": {
           "measure": {"type": "string"}, "dimensions": {"type": "array", "items": {"type": "string"}},
           "filters": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},

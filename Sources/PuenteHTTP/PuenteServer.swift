@@ -84,6 +84,11 @@ public enum PuenteServer {
                     + Measure.allCases.map(\.rawValue).joined(separator: ", ") + ".")
             }
             var query = try StatisticsQuery.parse(measure: measure, by: q.get("by"), filter: q.get("filter"), reference: reference)
+            switch q.get("population") ?? "any" {
+            case "any": break
+            case "census": query.censusPopulationOnly = true
+            default: throw PuenteError(.invalidArgument, "Allowed population: any (the default: census figures, else estimates, flagged) or census.")
+            }
             let format = try StatisticsFormat.named(q.get("format") ?? "json")
             let policy = try Self.policy(q.get("protection"), configuration, identity: context.identity)
             let purpose = q.get("purpose")

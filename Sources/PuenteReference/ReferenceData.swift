@@ -11,8 +11,12 @@ public struct ReferenceData: Sendable {
     public let geographies: [String: Geography]
     /// Border crossing points, airports, seaports and reception centres.
     public let places: [Place]
-    /// Estimated population per base unit code (`SV-0614`), with how it was obtained.
+    /// Population per base unit code (`SV-0614`), with how it was obtained.
     public let population: [String: PopulationFigure]
+    /// Census population per department (`SV-SS`).
+    public let departmentPopulation: [String: PopulationFigure]
+    /// 2024 census population of El Salvador's municipalities of 2024 (`SV-M0101`), where shipped.
+    public let municipality2024Population: [String: PopulationFigure]
     /// ISO 3166-2 department of every base unit (`SV-0614` → `SV-SS`).
     public let departmentOfUnit: [String: String]
     /// Codes of the base units (municipalities, or El Salvador's districts) of every geography.
@@ -103,6 +107,8 @@ public struct ReferenceData: Sendable {
         geographies = geos
         self.places = places
         population = PopulationFigure.estimate(geographies: geos)
+        departmentPopulation = PopulationFigure.departments()
+        municipality2024Population = PopulationFigure.municipalities2024()
         baseUnitIDs = Set(geos.values.flatMap { $0.baseUnits.codes.map(\.id) })
         // Units of later geography versions (stored for events since a reform) have departments too.
         departmentOfUnit = Dictionary(geos.values.flatMap { geo in

@@ -7,11 +7,15 @@ public struct StatisticsQuery: Hashable, Sendable {
     public var by: [Dimension]
     /// Dimension → accepted codes (OR within a dimension, AND across).
     public var filters: [Dimension: [String]]
+    /// Rates only: divide by census populations alone; a rate whose population is estimated (or a census
+    /// figure not verified) is left out, flagged, instead of published.
+    public var censusPopulationOnly: Bool
 
-    public init(measure: Measure, by: [Dimension] = [], filters: [Dimension: [String]] = [:]) {
+    public init(measure: Measure, by: [Dimension] = [], filters: [Dimension: [String]] = [:], censusPopulationOnly: Bool = false) {
         self.measure = measure
         self.by = by
         self.filters = filters
+        self.censusPopulationOnly = censusPopulationOnly
     }
 
     /// Parses the textual form shared by the CLI and the API: `by` as `sex,age_group`, filters as
@@ -72,8 +76,14 @@ public struct StatisticsCell: Codable, Hashable, Sendable {
     /// breakdown has a period and both values are published.
     public var changePrevious: Double?
     public var changeYearAgo: Double?
+    /// Rates only: how the population divided by was obtained (`census`, `census_unverified`: a census
+    /// figure from a secondary source, or `estimated`: not a census figure), and its census date or year.
+    public var populationBasis: String?
+    public var populationReference: String?
 
     public var suppressed: Bool { obsStatus == "Q" }
+    /// A rate over a population that is not a verified census figure.
+    public var estimatedPopulation: Bool { populationBasis.map { $0 != PopulationFigure.Basis.census.rawValue } ?? false }
     public var perturbed: Bool { obsStatus == "E" }
 
     public init(key: [String], value: Double?, obsStatus: String = "A", confStatus: String = "F") {
@@ -168,8 +178,18 @@ public struct StatisticsEngine: Sendable {
             let withheld = protector.withheld(keys: keys, tallies: keys.map { counts[$0]! })
             cells = keys.indices.map { i in
                 let key = keys[i]
-                if let status = withheld[i] { return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: status) }
-                return protector.rate(counts[key]!, denominator: population.population(of: query.by[geo], code: key[geo]), key: key)
+                let figure = population.figure(of: query.by[geo], code: key[geo])
+                var cell: StatisticsCell
+                if let status = withheld[i] {
+                    cell = StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: status)
+                } else if query.censusPopulationOnly, let figure, figure.basis != .census {
+                    cell = StatisticsCell(key: key, value: nil, obsStatus: "O", confStatus: "F")   // asked for census rates only
+                } else {
+                    cell = protector.rate(counts[key]!, denominator: figure?.population, key: key)
+                }
+                cell.populationBasis = figure?.basis.rawValue
+                cell.populationReference = figure?.reference
+                return cell
             }
             total = StatisticsCell(key: [], value: nil, obsStatus: "O", confStatus: "F")   // no single population
         case .returnedPersons, .repeatReturnShare:
@@ -368,27 +388,41 @@ struct Protector {
     static func round(_ v: Double) -> Double { (v * 100).rounded() / 100 }
 }
 
-/// Population of the areas rates are computed for, from the shipped reference data.
+/// Population of the areas rates are computed for, from the shipped reference data: census figures
+/// where there are (departments and countries always; municipalities where the shipped tables have
+/// them; El Salvador's municipalities of 2024 from the 2024 census), with their basis.
 struct PopulationIndex: Sendable {
     static let dimensions: [Dimension] = [.municipality, .department, .municipality2024, .reportingCountry]
-    private let byDimension: [Dimension: [String: Double]]
+    private let byDimension: [Dimension: [String: PopulationFigure]]
 
     init(reference: ReferenceData) {
-        var out: [Dimension: [String: Double]] = [:]
+        var out: [Dimension: [String: PopulationFigure]] = [.municipality: reference.population,
+                                                            .department: reference.departmentPopulation]
+        // A 2024 municipality without its own census figure sums its districts: census only if they all are.
+        var districts: [String: [PopulationFigure]] = [:]
         for (unit, figure) in reference.population {
-            out[.municipality, default: [:]][unit] = figure.population
-            for d in [Dimension.department, .municipality2024] {
-                let code = d.code(.text(unit), reference: reference)
-                if code != "_U" { out[d, default: [:]][code, default: 0] += figure.population }
-            }
+            let code = Dimension.municipality2024.code(.text(unit), reference: reference)
+            if code != "_U", code != unit { districts[code, default: []].append(figure) }
         }
+        var municipalities2024 = reference.municipality2024Population
+        for (code, figures) in districts where municipalities2024[code] == nil {
+            let census = figures.allSatisfy { $0.basis == .census }
+            municipalities2024[code] = PopulationFigure(population: figures.map(\.population).reduce(0, +),
+                                                        basis: census ? .census : .estimated,
+                                                        reference: Set(figures.map(\.reference)).sorted().joined(separator: ", "))
+        }
+        out[.municipality2024] = municipalities2024
         for (country, geography) in reference.geographies {
-            out[.reportingCountry, default: [:]][country] = geography.baseUnits.codes.reduce(0) { $0 + (reference.population[$1.id]?.population ?? 0) }
+            let departments = Set(geography.baseUnits.codes.compactMap(\.parent)).compactMap { reference.departmentPopulation[$0] }
+            guard !departments.isEmpty else { continue }
+            out[.reportingCountry, default: [:]][country] = PopulationFigure(
+                population: departments.map(\.population).reduce(0, +), basis: .census,
+                reference: Set(departments.map(\.reference)).sorted().joined(separator: ", "))
         }
         byDimension = out
     }
 
-    func population(of d: Dimension, code: String) -> Double? { byDimension[d]?[code] }
+    func figure(of d: Dimension, code: String) -> PopulationFigure? { byDimension[d]?[code] }
 }
 
 /// Changes on the previous period and on the same period a year before.

@@ -4,12 +4,17 @@ import PuenteCore
 extension StatisticsTable {
     /// CSV with one column per dimension, then `value`, `obs_status`, `conf_status` and the changes;
     /// the total last, with `_T` in every dimension column. Suppressed values are empty and flagged.
+    ///
+    /// Rates carry two more columns: `population_basis` (`census`, `census_unverified` or `estimated`) and
+    /// `population_reference` (the census date or year).
     public func csv() -> String {
+        let rates = measure == .returnsPer1000
         var out = CSVWriter.line(dimensions.map(\.rawValue) + ["value", "obs_status", "conf_status", "change_previous_pct",
-                                                                "change_year_ago_pct"])
+                                                                "change_year_ago_pct"] + (rates ? ["population_basis", "population_reference"] : []))
         for cell in cells + [totalRow] {
             out += CSVWriter.line(cell.key + [Self.format(cell.value), cell.obsStatus, cell.confStatus,
-                                              Self.format(cell.changePrevious), Self.format(cell.changeYearAgo)])
+                                              Self.format(cell.changePrevious), Self.format(cell.changeYearAgo)]
+                                  + (rates ? [cell.populationBasis ?? "", cell.populationReference ?? ""] : []))
         }
         return out
     }

@@ -214,9 +214,10 @@ enum RegisterErrorsRates {
 
 /// Reads a shipped division file straight from the source tree (not through the code under test).
 enum ResourceCSVForTests {
-    static func rows(named name: String) -> [[String: String]] {
+    /// Rows of a shipped CSV file, split naively: only columns before any quoted field are reliable.
+    static func rows(named name: String, folder: String = "divisions") -> [[String: String]] {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Sources/PuenteReference/Data/divisions/\(name)")
+            .appendingPathComponent("Sources/PuenteReference/Data/\(folder)/\(name)")
         let text = try! String(contentsOf: url, encoding: .utf8)
         var lines = text.split(whereSeparator: \.isNewline).map(String.init)
         let header = lines.removeFirst().split(separator: ",").map(String.init)

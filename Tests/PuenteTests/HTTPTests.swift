@@ -92,6 +92,13 @@ struct HTTPTests {
                 #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
                 #expect(String(buffer: response.body).hasPrefix("month,value,obs_status,conf_status,change_previous_pct,change_year_ago_pct\n"))
             }
+            try await client.execute(uri: "/api/v1/stats?measure=returns_per_1000&by=department&population=census", method: .get) { response in
+                let table = try JSONDecoder().decode(StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
+                #expect(response.status == .ok && table.cells.allSatisfy { $0.populationBasis == "census" })
+            }
+            try await client.execute(uri: "/api/v1/stats?measure=returns_per_1000&by=department&population=guessed", method: .get) { response in
+                #expect(response.status == .badRequest && String(buffer: response.body).contains("census"))
+            }
             try await client.execute(uri: "/api/v1/stats?measure=deaths", method: .get) { response in
                 #expect(response.status == .badRequest)
                 let body = String(buffer: response.body)
@@ -137,7 +144,7 @@ struct HTTPTests {
 
 /// The JSON shape clients read, decoded independently of the server's types.
 struct StatisticsTableView: Decodable {
-    struct Cell: Decodable { var key: [String]; var value: Double?; var obsStatus: String; var confStatus: String }
+    struct Cell: Decodable { var key: [String]; var value: Double?; var obsStatus: String; var confStatus: String; var populationBasis: String? }
     var cells: [Cell]
     var total: Cell
 }

@@ -106,11 +106,10 @@ struct StatisticsTests {
             #expect(try await run(measure, "source,month") == expected, "\(measure)")
         }
 
-        // Returns per 1,000 inhabitants by department, over the shipped population of its units.
-        let reference = ReferenceData.shared
+        // Returns per 1,000 inhabitants by department, over the department's census population.
         var population: [String: Double] = [:]
-        for (unit, figure) in reference.population where unit.hasPrefix("SV-") {
-            if let iso = deptISO[String(unit.dropFirst(3).prefix(2))] { population[iso, default: 0] += figure.population }
+        for row in ResourceCSVForTests.rows(named: "departamentos_poblacion_censo.csv", folder: "population") where row["country_iso3"] == "SLV" {
+            population[row["iso_3166_2"]!] = Double(row["population"]!)
         }
         var perDepartment: [String: Int] = [:]
         for e in returns { perDepartment[department(e), default: 0] += 1 }
@@ -157,6 +156,60 @@ struct StatisticsTests {
         #expect(table.cells.first { $0.key == ["SLV", "MEX"] }?.value == 75)
         await #expect(throws: PuenteError.self) {
             try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .mirrorCoverage, by: [.sex]))
+        }
+        try await store.close()
+    }
+
+    @Test("Rates divide by census figures where shipped, flag every other population, and leave those out when asked for census only")
+    func ratesAndTheirPopulations() async throws {
+        // The shipped tables, read here: a municipality with a census figure, one with a figure from an
+        // unverified secondary source (grade C, the last column) and one without.
+        let municipal = ResourceCSVForTests.rows(named: "slv_municipios_censo2007_full.csv", folder: "population")
+        let lines = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/PuenteReference/Data/population/slv_municipios_censo2007_full.csv"),
+                               encoding: .utf8).split(whereSeparator: \.isNewline).dropFirst()
+        let gradeOf = Dictionary(uniqueKeysWithValues: lines.map { line in
+            (String(line.prefix(4)), String(line.split(separator: ",", omittingEmptySubsequences: false).last!)) })
+        let censusRow = try #require(municipal.first { Double($0["pop_total"]!) != nil && ["A", "B"].contains(gradeOf[$0["muni_code"]!]) })
+        let unverifiedRow = try #require(municipal.first { Double($0["pop_total"]!) != nil && gradeOf[$0["muni_code"]!] == "C" })
+        let missingRow = try #require(municipal.first { $0["pop_total"]!.isEmpty })
+        let (census, unverified, missing) = ("SV-" + censusRow["muni_code"]!, "SV-" + unverifiedRow["muni_code"]!, "SV-" + missingRow["muni_code"]!)
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        var events: [MovementEvent] = []
+        for unit in [census, unverified, missing] {
+            for i in 0..<120 { events.append(Fixtures.event(key: "\(unit)-\(i)", division: unit)) }
+        }
+        try await load(events, into: store)
+        let engine = StatisticsEngine(store: store)
+        let rates = try await engine.run(StatisticsQuery(measure: .returnsPer1000, by: [.municipality]), policy: .unprotected)
+        func cell(_ t: StatisticsTable, _ code: String) throws -> StatisticsCell { try #require(t.cells.first { $0.key == [code] }) }
+        let censusCell = try cell(rates, census)
+        #expect(censusCell.value == (120 / Double(censusRow["pop_total"]!)! * 1000 * 100).rounded() / 100)
+        #expect(censusCell.populationBasis == "census" && censusCell.populationReference == "2007-05-12")
+        #expect(try cell(rates, unverified).populationBasis == "census_unverified")
+        #expect(try cell(rates, missing).populationBasis == "estimated" && cell(rates, missing).value != nil)
+        // Census only: the others are left out, flagged, and the census one is unchanged.
+        let censusOnly = try await engine.run(StatisticsQuery(measure: .returnsPer1000, by: [.municipality], censusPopulationOnly: true),
+                                              policy: .unprotected)
+        #expect(try cell(censusOnly, census).value == censusCell.value)
+        for code in [unverified, missing] {
+            #expect(try cell(censusOnly, code).value == nil && cell(censusOnly, code).obsStatus == "O")
+        }
+        // The CSV carries the basis; the 2024 municipalities divide by the 2024 census where shipped.
+        #expect(rates.csv().hasPrefix("municipality,value,obs_status,conf_status,change_previous_pct,change_year_ago_pct,population_basis,population_reference\n"))
+        let districts = ResourceCSVForTests.rows(named: "slv_distritos_2024.csv")
+        let municipality2024 = try #require(districts.first { "SV-" + $0["distrito_code"]! == census }?["mun2024_code"])
+        let row2024 = ResourceCSVForTests.rows(named: "slv_municipios2024_censos_1992_2007_2024.csv", folder: "population")
+            .first { $0["mun2024_code"] == municipality2024 }
+        let by2024 = try await engine.run(StatisticsQuery(measure: .returnsPer1000, by: [.municipality2024]), policy: .unprotected)
+        let cell2024 = try cell(by2024, "SV-M" + municipality2024)
+        let returns2024 = 120 * [census, unverified, missing].filter { unit in
+            districts.contains { "SV-" + $0["distrito_code"]! == unit && $0["mun2024_code"] == municipality2024 }
+        }.count
+        if let pop = row2024.flatMap({ Double($0["pop_census_2024"]!) }) {
+            #expect(cell2024.value == (Double(returns2024) / pop * 1000 * 100).rounded() / 100 && cell2024.populationReference == "2024")
+        } else {
+            #expect(cell2024.populationBasis == "estimated")
         }
         try await store.close()
     }

@@ -22,7 +22,8 @@ struct Charts {
     func number(_ cell: StatisticsCell?, decimals: Int = 0) -> String {
         guard let cell else { return "0" }
         guard let value = cell.value else { return cell.suppressed ? "x" : "—" }
-        return number(value, decimals: decimals)
+        // A rate over a population that is not a verified census figure is marked (see `estimateNote`).
+        return number(value, decimals: decimals) + (cell.estimatedPopulation ? "*" : "")
     }
 
     func number(_ value: Double, decimals: Int = 0) -> String {
@@ -182,7 +183,7 @@ struct Charts {
             let cls = switch cell {
             case nil: "q-none"
             case let c? where c.suppressed: "supp"
-            case let c?: "q\(shade(c.value ?? 0))"
+            case let c?: "q\(shade(c.value ?? 0))" + (c.estimatedPopulation ? " est" : "")
             }
             svg += "<path class=\"\(cls)\" d=\"\(unit.path)\"><title>\(HTML.escape(unit.name)): \(cell.map { number($0, decimals: decimals) } ?? "0")</title></path>"
             rows.append(ChartRow(code: unit.id, label: unit.name, cell: cell ?? StatisticsCell.zero))
@@ -196,7 +197,16 @@ struct Charts {
         let table = table(id: "\(id)-table", headers: [state.t("Unidad", "Unit"), state.t("Código", "Code"), valueHeader],
                           rows: sorted.map { [$0.label, $0.code, number($0.cell, decimals: decimals)] }, marked: sorted.map(\.cell.suppressed))
         return figure(id: id, title: title, summary: summary(sorted, decimals: decimals), size: (map.width, map.height + 30),
-                      svg: svg, table: table, downloads: downloads)
+                      svg: svg, table: table, downloads: downloads) + estimateNote(Array(values.values))
+    }
+
+    /// The note explaining `*`, when some rate of `cells` divides by a population that is not a verified
+    /// census figure.
+    func estimateNote(_ cells: [StatisticsCell]) -> String {
+        guard cells.contains(where: \.estimatedPopulation) else { return "" }
+        return "<p class=\"note estimate\">" + state.t(
+            "* Tasa sobre una población estimada (la población censal del departamento repartida por superficie) o tomada de una fuente secundaria sin verificar; en el mapa, con borde punteado. Para solo tasas censales: population=census en la API.",
+            "* Rate over an estimated population (the department's census population shared by area) or one from an unverified secondary source; dotted outline on the map. For census-based rates only: population=census in the API.") + "</p>"
     }
 
     // MARK: Helpers

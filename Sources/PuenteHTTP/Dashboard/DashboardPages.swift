@@ -206,6 +206,7 @@ struct DashboardPages: Sendable {
             Download(label: state.t("CSV por 1 000 hab.", "CSV per 1,000"), url: $0.url) })
             .map { "<a href=\"\(HTML.escape($0.url))\" download>\(HTML.escape($0.label))</a>" }.joined(separator: " ")
         return "<section><h2>\(state.t("Municipios con más retornos", "Municipalities with most returns"))</h2>\(table)"
+            + charts.estimateNote(top.compactMap { rateOf[$0.key[0]] })
             + "<p class=\"dl\">\(state.t("Descargar", "Download")): \(links)</p></section>"
     }
 
