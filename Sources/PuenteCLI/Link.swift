@@ -139,7 +139,8 @@ struct Link: AsyncParsableCommand {
             }
             print("Link run \(run.id) (\(run.mode)): \(run.events) events of \(run.importIDs.count) imports, \(run.persons) persons; "
                 + "\(run.candidatePairs) pairs compared, \(run.linkedPairs) linked, \(run.reviewPairs) for review "
-                + String(format: "(%.1f s).", Date().timeIntervalSince(started)))
+                + String(format: "(%.1f s); ", Date().timeIntervalSince(started))
+                + "\(run.oversizedBlocks) blocks too large to compare (\(run.oversizedRecords) records compared under the other rules only).")
         }
     }
 
@@ -205,7 +206,7 @@ struct Link: AsyncParsableCommand {
         func run() async throws {
             let config = try LinkageConfigs.load(self.config)
             let started = Date()
-            var table = RecordTable(fields: config.fields)
+            var table = RecordTable(fields: config.fields, placeholders: config.placeholderValues)
             let skipped = try table.load(URL(fileURLWithPath: input), config: config)
             let loaded = Date()
             var linker = Linker(config: config)
@@ -224,9 +225,8 @@ struct Link: AsyncParsableCommand {
                 + "\(linked.count) pairs at probability ≥ \(config.linkThreshold), \(clusters) clusters; "
                 + "\(result.guardedJoins) joins refused by the chain guard.")
             print(String(format: "read %.2f s, linked %.2f s", loaded.timeIntervalSince(started), Date().timeIntervalSince(loaded)))
-            if result.oversizedBlocks > 0 {
-                print("Note: \(result.oversizedBlocks) blocks were too large to compare; add a key to the blocking rules.")
-            }
+            print("\(result.oversizedBlocks) blocks too large to compare (\(result.oversizedRecords) records compared under the other rules only)"
+                  + (result.oversizedBlocks > 0 ? "; add a key to the blocking rules." : "."))
         }
     }
 
@@ -249,7 +249,7 @@ struct Link: AsyncParsableCommand {
             var config = try LinkageConfigs.load(self.config)
             if oneToOne { config.oneToOne = true }
             let started = Date()
-            var table = RecordTable(fields: config.fields)
+            var table = RecordTable(fields: config.fields, placeholders: config.placeholderValues)
             try table.load(URL(fileURLWithPath: left), config: config, side: .left)
             table.markLeftSide()
             try table.load(URL(fileURLWithPath: right), config: config, side: .right)

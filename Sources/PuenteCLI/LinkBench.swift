@@ -65,7 +65,7 @@ struct LinkBenchCommand: AsyncParsableCommand {
         if let threads { linker.threads = max(1, threads) }
         let truth = { try LinkBench.truth(dir.appendingPathComponent("truth/\(profile).truth.csv")) }
         let started = Date()
-        var table = RecordTable(fields: config.fields)
+        var table = RecordTable(fields: config.fields, placeholders: config.placeholderValues)
         if mode == .dedupe {
             try table.load(file, config: config)
             let loaded = Date()

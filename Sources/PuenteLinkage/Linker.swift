@@ -18,8 +18,10 @@ public struct LinkageResult: Sendable {
     /// For deduplication: the cluster of each record, as the index of its representative record.
     public var clusterOf: [Int32] = []
     public var candidatePairs: Int
-    /// Blocks skipped because they held more than `max_block_size` records.
+    /// Blocks skipped because they held more than `max_block_size` records, and the records in them
+    /// (each is still compared under the other rules).
     public var oversizedBlocks: Int
+    public var oversizedRecords: Int = 0
     /// Joins of groups refused by the chain guard.
     public var guardedJoins: Int = 0
 }
@@ -84,8 +86,8 @@ public struct Linker: Sendable {
     /// A slice of work: groups `groups` of rule `rule`.
     struct Chunk { var rule: Int; var groups: Range<Int> }
 
-    func makeRules(_ table: RecordTable) -> (rules: [Rule], oversized: Int) {
-        var oversized = 0
+    func makeRules(_ table: RecordTable) -> (rules: [Rule], oversized: Int, oversizedRecords: Int) {
+        var oversized = 0, oversizedRecords = 0
         let specs = table.fields
         let rules: [Rule] = config.blocking.map { ruleKeys in
             var parts: [(Int, BlockingKey)] = []
@@ -114,7 +116,13 @@ public struct Linker: Sendable {
                 var e = s + 1
                 let k = keys[Int(order[s])]
                 while e < order.count && keys[Int(order[e])] == k { e += 1 }
-                if e - s > maxBlockSize { oversized += 1 } else if e - s > 1 {
+                if e - s > maxBlockSize {
+                    // Skipped under this rule: its records lose the rule's key, so later rules do not take
+                    // their pairs for compared already.
+                    oversized += 1
+                    oversizedRecords += e - s
+                    for a in s..<e { keys[Int(order[a])] = 0 }
+                } else if e - s > 1 {
                     if table.leftCount == 0 { groups.append((s, e)) } else {
                         // Pair mode: only blocks with records from both sides.
                         let left = order[s..<e].contains { Int($0) < table.leftCount }
@@ -126,7 +134,7 @@ public struct Linker: Sendable {
             }
             return Rule(keys: keys, order: order, groups: groups, fields: Set(parts.map(\.0)))
         }
-        return (rules, oversized)
+        return (rules, oversized, oversizedRecords)
     }
 
     func pairCount(_ g: (start: Int, end: Int)) -> Int { let n = g.end - g.start; return n * (n - 1) / 2 }
@@ -278,7 +286,7 @@ public struct Linker: Sendable {
 
     /// Scores every candidate pair and keeps those at or above the review floor.
     public func scorePairs(_ table: RecordTable) -> LinkageResult {
-        let (rules, oversized) = makeRules(table)
+        let (rules, oversized, oversizedRecords) = makeRules(table)
         let chunks = self.chunks(rules)
         return table.arena.withUnsafeBufferPointer { arena in
             let comparer = Comparer(table: table, arena: arena)
@@ -299,7 +307,7 @@ public struct Linker: Sendable {
             var pairs = results.flatMap(\.0)
             pairs.sort { ($0.weight, $1.i, $1.j) > ($1.weight, $0.i, $0.j) }
             return LinkageResult(model: model, pairs: pairs, candidatePairs: results.reduce(0) { $0 + $1.1 },
-                                 oversizedBlocks: oversized)
+                                 oversizedBlocks: oversized, oversizedRecords: oversizedRecords)
         }
     }
 

@@ -183,6 +183,7 @@ public struct PersonLinking: Sendable {
         var run = LinkRun(mode: incremental ? "incremental" : "full", startedAt: started, finishedAt: Timestamp.now(),
                           imports: committed, events: slots.count, persons: Set(personOf).count,
                           candidatePairs: result.candidatePairs, linkedPairs: linked, reviewPairs: review.count)
+        (run.oversizedBlocks, run.oversizedRecords) = (result.oversizedBlocks, result.oversizedRecords)
         run.id = try await store.savePersons(run, links: links, cells: personCells, review: review)
         return run
     }

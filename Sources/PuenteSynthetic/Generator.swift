@@ -49,6 +49,12 @@ public struct Generator {
     private let reference: ReferenceData
     private let errors = RegisterErrors.standard
 
+    /// The random stream of the errors added after the first ones (`RegisterErrors`), one per row.
+    private static func extraErrors(_ options: GeneratorOptions, register: UInt64, row: Int) -> RandomSource {
+        var seeder = RandomSource(seed: options.seed &* 0x9E37_79B9 &+ UInt64(options.year) &+ register << 40 &+ UInt64(row))
+        return RandomSource(seed: seeder.next())
+    }
+
     public init(options: GeneratorOptions, reference: ReferenceData = .shared) throws {
         guard let scenario = Scenario.named(options.country) else {
             throw PuenteError(.invalidArgument, "Puente generates data for SV, GT or HN; use --country with one of them.")
@@ -137,8 +143,13 @@ public struct Generator {
             let unaccompanied = child && rng.chance(fromMexico ? 0.45 : 0.25)
             let returnType: ReturnType = rng.chance(fromMexico ? 0.9 : 0.97) ? .deportation : (rng.chance(0.7) ? .assisted : .spontaneous)
             var errs: [String] = []
-            let names = errors.names(of: person, uppercase: scenario.uppercaseNames, rng: &rng, errors: &errs)
-            let recordedBirth = errors.birthDate(person.birthDate, rng: &rng, errors: &errs)
+            var extra = Self.extraErrors(options, register: 1, row: n)
+            var names = errors.names(of: person, uppercase: scenario.uppercaseNames, rng: &rng, errors: &errs)
+            let recordedBirth = errors.heapedOrPlaceholder(errors.birthDate(person.birthDate, rng: &rng, errors: &errs),
+                                                           extra: &extra, errors: &errs)
+            if let married = errors.marriedSecondSurname(of: person, age: age, uppercase: scenario.uppercaseNames, extra: &extra, errors: &errs) {
+                names.second = married
+            }
             var v: [Field: RecordedValue] = [
                 .recordKey: .text(scenario.returnKey(options.year, n + 1)), .eventDate: .date(date),
                 .givenNames: .text(names.given), .firstSurname: .text(names.first), .secondSurname: .text(names.second),
@@ -163,7 +174,7 @@ public struct Generator {
                 v[.documentType] = .code(rng.chance(0.7) ? DocumentType.birthCertificate.rawValue : DocumentType.none.rawValue)
             } else if let id = person.nationalID, !rng.chance(errors.documentMissing) {
                 v[.documentType] = .code(DocumentType.nationalID.rawValue)
-                v[.documentNumber] = .text(id)
+                v[.documentNumber] = .text(errors.documentPlaceholder(extra: &extra, errors: &errs) ?? id)
             } else if !errs.contains("document_missing") {
                 errs.append("document_missing")
                 v[.documentType] = .code(DocumentType.travelDocument.rawValue)
@@ -252,8 +263,13 @@ public struct Generator {
         for (n, m) in movements.enumerated() {
             let person = persons[m.person]
             var errs: [String] = []
-            let names = errors.names(of: person, uppercase: scenario.uppercaseNames, rng: &rng, errors: &errs)
-            let birth = errors.birthDate(person.birthDate, rng: &rng, errors: &errs)
+            var extra = Self.extraErrors(options, register: 2, row: n)
+            var names = errors.names(of: person, uppercase: scenario.uppercaseNames, rng: &rng, errors: &errs)
+            let birth = errors.heapedOrPlaceholder(errors.birthDate(person.birthDate, rng: &rng, errors: &errs), extra: &extra, errors: &errs)
+            if let married = errors.marriedSecondSurname(of: person, age: person.birthDate.age(on: m.date), uppercase: scenario.uppercaseNames,
+                                                         extra: &extra, errors: &errs) {
+                names.second = married
+            }
             let national = person.nationality == scenario.country
             let status: MigrationStatus = national ? .national : (rng.chance(0.08) ? .resident : rng.chance(0.1) ? .transit : .visitor)
             let key = scenario.movementKey(options.year, n + 1)
@@ -270,7 +286,7 @@ public struct Generator {
             // Central Americans cross land borders with their national identity card (CA-4 agreement).
             if m.place.kind == .land, let id = person.nationalID, ["SLV", "GTM", "HND", "NIC"].contains(person.nationality) {
                 v[.documentType] = .code(DocumentType.nationalID.rawValue)
-                v[.documentNumber] = .text(id)
+                v[.documentNumber] = .text(errors.documentPlaceholder(extra: &extra, errors: &errs) ?? id)
             } else if let passport = m.passport {
                 v[.documentType] = .code(DocumentType.passport.rawValue)
                 v[.documentNumber] = .text(passport)

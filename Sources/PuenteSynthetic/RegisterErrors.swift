@@ -16,6 +16,15 @@ struct RegisterErrors {
     var documentMissing = 0.04
     /// Share of rows that no profile can accept (impossible dates, unknown codes, missing keys).
     var malformed = 0.003
+    /// Share of records whose birth date is a system's placeholder, 1 January 1900 (typed where unknown).
+    var birthDatePlaceholder = 0.005
+    /// Share of records whose birth date was heaped on 1 January of the right year (only the year known).
+    var birthDateHeaped = 0.01
+    /// Share of records with a placeholder for the document number (`S/N`, `NO TIENE`, `000000`).
+    var documentPlaceholder = 0.01
+    /// Share of adult women recorded under a married name: the second surname replaced by `de` and the
+    /// husband's (`López de García`).
+    var marriedName = 0.04
 
     static let standard = RegisterErrors()
 
@@ -47,6 +56,40 @@ struct RegisterErrors {
             return swapped
         }
         return date
+    }
+
+    // The errors below draw from a stream of their own (`extra`, one per row), so that every other value
+    // of a generated file stays what it was before they were added.
+
+    /// The recorded birth date replaced by a placeholder or heaped on 1 January, sometimes.
+    func heapedOrPlaceholder(_ birth: CivilDate?, extra: inout RandomSource, errors: inout [String]) -> CivilDate? {
+        guard let birth else { return nil }
+        if extra.chance(birthDatePlaceholder) {
+            errors.append("birth_date_placeholder")
+            return CivilDate(year: 1900, month: 1, day: 1)
+        }
+        if birth.month != 1 || birth.day != 1, extra.chance(birthDateHeaped) {
+            errors.append("birth_date_heaped")
+            return CivilDate(year: birth.year, month: 1, day: 1)
+        }
+        return birth
+    }
+
+    /// What a clerk typed for a document number not at hand, sometimes instead of the number.
+    func documentPlaceholder(extra: inout RandomSource, errors: inout [String]) -> String? {
+        guard extra.chance(documentPlaceholder) else { return nil }
+        errors.append("document_placeholder")
+        return ["S/N", "NO TIENE", "000000", "N/A"][extra.int(0...3)]
+    }
+
+    /// An adult woman's second surname as a married name, sometimes.
+    func marriedSecondSurname(of person: TruePerson, age: Int, uppercase: Bool, extra: inout RandomSource,
+                              errors: inout [String]) -> String? {
+        guard person.sex == .female, age >= 20, extra.chance(marriedName) else { return nil }
+        errors.append("married_name")
+        let husband = ["García", "Hernández", "López", "Martínez", "Pérez", "Rodríguez", "Flores", "Ramírez", "Cruz", "Morales"][extra.int(0...9)]
+        let name = "de " + husband
+        return uppercase ? name.uppercased() : name
     }
 
     static func typo(_ s: String, rng: inout RandomSource) -> String {

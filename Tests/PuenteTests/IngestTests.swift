@@ -325,6 +325,32 @@ struct IngestTests {
         try await store.close()
     }
 
+    @Test("Placeholders for unknown values are stored as missing, so documents and birth dates are counted only when real")
+    func placeholdersAreMissing() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let profile = try testProfile {
+            $0.columns += [.init(name: "NOMBRE", field: .givenNames), .init(name: "NACIMIENTO", field: .birthDate),
+                           .init(name: "DUI", field: .documentNumber)]
+            $0.placeholders = [.document: ["EN TRAMITE"]]
+        }
+        let rows = ["1;10/03/2016;M;30;San Salvador;San Salvador;Ana;05/03/1986;01234567-8",
+                    "2;10/03/2016;F;41;San Salvador;San Salvador;NN;01/01/1900;S/N",
+                    "3;10/03/2016;F;25;San Salvador;San Salvador;N/N;00/00/0000;NO TIENE",
+                    "4;10/03/2016;M;33;San Salvador;San Salvador;Luis;;000000",
+                    "5;10/03/2016;M;52;San Salvador;San Salvador;José;;En trámite"]
+        let url = try write(header.dropLast() + ";NOMBRE;NACIMIENTO;DUI\n" + rows.joined(separator: "\n") + "\n")
+        let report = try await Importer(store: store).importFile(url, profile: profile)
+        #expect(report.accepted == 5 && report.rejected == 0)
+        let events = try await store.events(importID: try #require(report.importID), limit: 10).sorted { $0.source.row < $1.source.row }
+        #expect(events.map { $0.person.documentNumber != nil } == [true, false, false, false, false])
+        #expect(events.map { $0.person.birthDate != nil } == [true, false, false, false, false])
+        #expect(events.map { $0.person.givenNames != nil } == [true, false, false, true, true])
+        #expect(events.map(\.person.age) == [30, 41, 25, 33, 52])   // the age column, not a birth in 1900
+        let coverage = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .coverageDocument), policy: .unprotected)
+        #expect(coverage.total.value == 20)
+        try await store.close()
+    }
+
     @Test("A child's blank unaccompanied flag is unknown, and the unaccompanied share leaves it out of both parts")
     func blankUnaccompaniedFlag() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()

@@ -102,6 +102,47 @@ struct LinkageTests {
         #expect(levels[2] == [5, 5, 0])   // a passport number is not compared with an ID card's
     }
 
+    @Test("Placeholders for unknown values are missing, not values every record carrying them shares")
+    func placeholders() throws {
+        let config = try LinkageConfig.load(yaml: """
+            id_column: id
+            fields:
+              - {name: given, type: given_names, column: g}
+              - {name: birth, type: date, column: b, formats: [dd/MM/yyyy]}
+              - {name: doc, type: document, column: d}
+            blocking: [[given]]
+            placeholders: {document: [EN TRAMITE DE RENOVACION]}
+            """)
+        var table = RecordTable(fields: config.fields, placeholders: config.placeholderValues)
+        let rows = [["NN", "01/01/1900", "S/N"], ["N.N.", "00/00/0000", "000000"], ["Ana", "05/03/1990", "NO TIENE"],
+                    ["Ana", "05/03/1990", "en trámite de renovación"], ["Ana", "05/03/1990", "01234567-8"]]
+        for (k, r) in rows.enumerated() { table.append(id: "\(k)") { [[r[$0]]][0] } }
+        for f in 0..<3 {
+            for k in 0..<4 { #expect(table.columns[f].value[k] == 0 || (k >= 2 && f < 2), "field \(f), row \(k)") }
+        }
+        #expect(table.columns[2].value[4] != 0 && table.columns[1].value[2] != 0)   // real values stay
+        #expect(throws: PuenteError.self) { try LinkageConfig.load(yaml: "id_column: id\nfields: [{name: g, type: given_names, column: g}]\nblocking: [[g]]\nplaceholders: {passport: [X]}\n") }
+    }
+
+    @Test("A block too large for one rule leaves its pairs to the other rules, and the run says how many records it held")
+    func oversizedBlocks() throws {
+        let config = try LinkageConfig.load(yaml: """
+            id_column: id
+            fields:
+              - {name: sex, type: exact, column: s}
+              - {name: birth, type: date, column: b, formats: [yyyy-MM-dd]}
+            blocking: [[sex], [birth]]
+            """)
+        var table = RecordTable(fields: config.fields)
+        // Twelve women: too many for the first rule's block; six pairs share a birth date.
+        for k in 0..<12 { table.append(id: "\(k)") { [["F"], ["1990-01-\(10 + k / 2)"]][$0] } }
+        var linker = Linker(config: config)
+        linker.maxBlockSize = 5
+        let result = linker.dedupe(table)
+        #expect(result.oversizedBlocks == 1 && result.oversizedRecords == 12)
+        #expect(result.candidatePairs == 6)
+    }
+
     // MARK: Privacy-preserving encodings
 
     @Test("CLKs reproduce clkhash bit for bit on its own test vectors")

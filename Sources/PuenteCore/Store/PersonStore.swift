@@ -89,6 +89,10 @@ public struct LinkRun: Codable, Hashable, Sendable {
     public var candidatePairs: Int
     public var linkedPairs: Int
     public var reviewPairs: Int
+    /// Blocks skipped as too large in this run, and the records in them (compared under the other
+    /// rules only). Reported by the run, not stored.
+    public var oversizedBlocks = 0
+    public var oversizedRecords = 0
 
     public init(id: Int64 = 0, mode: String, startedAt: String, finishedAt: String, imports: [CommittedImport], events: Int,
                 persons: Int, candidatePairs: Int, linkedPairs: Int, reviewPairs: Int) {

@@ -27,11 +27,23 @@ public struct Harmoniser: Sendable {
     /// times, so each is folded and resolved once.
     private var memo = [[String: String?]](repeating: [:], count: Field.allCases.count)
     private var divisionMemo: [DivisionKey: String?] = [:]
+    /// The placeholder kind of each field that may hold one (`Field.ordinal`), and the list in force.
+    private let placeholderKind: [Placeholders.Kind?]
+    private let placeholders: Placeholders
     private struct DivisionKey: Hashable { var municipality: String; var department: String?; var version: Int }
 
     public init(profile: SourceProfile, reference: ReferenceData = .shared, today: CivilDate = .today) {
         self.profile = profile
         self.reference = reference
+        placeholders = Placeholders.standard.adding(profile.placeholders)
+        placeholderKind = Field.allCases.sorted { $0.ordinal < $1.ordinal }.map { field -> Placeholders.Kind? in
+            switch field {
+            case .documentNumber: .document
+            case .birthDate: .date
+            case .givenNames, .surnames, .firstSurname, .secondSurname: .name
+            default: nil
+            }
+        }
         countries = CountryResolver(reference: reference)
         divisions = DivisionResolver(reference: reference)
         patterns = profile.dateFormats.compactMap(DatePattern.init)
@@ -88,12 +100,14 @@ public struct Harmoniser: Sendable {
     /// Harmonises one data row (`row` is 1-based, after the header).
     public mutating func harmonise(_ fields: [String], file: String, row: Int) -> Outcome {
         var reasons: [RejectionReason] = []
-        let columnOf = self.columnOf
+        let columnOf = self.columnOf, placeholderKind = self.placeholderKind, placeholders = self.placeholders
         func raw(_ field: Field) -> String? {
             let i = columnOf[field.ordinal]
             if i >= 0 {
                 guard i < fields.count else { return nil }
                 let v = fields[i].trimmingSpaces()
+                // "S/N", "NO TIENE", "000000", "00/00/0000": missing, not a value.
+                if let kind = placeholderKind[field.ordinal], placeholders.contains(v, kind) { return nil }
                 return v.isEmpty ? nil : v
             }
             return profile.constants[field]
@@ -144,7 +158,7 @@ public struct Harmoniser: Sendable {
             reject("exit_after_entry", .eventDate, "an exit on or after the entry date of the same record")
         }
         let sex = coded(.sex, Sex.self)
-        let birth = date(.birthDate)
+        let birth = date(.birthDate).flatMap { Placeholders.isPlaceholderBirthDate($0) ? nil : $0 }
         var age: Int?
         if let text = raw(.age) {
             if let a = Int(text), profile.ageRange.contains(a) { age = a } else {

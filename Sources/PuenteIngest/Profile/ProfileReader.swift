@@ -54,7 +54,7 @@ private struct NodeReader {
     }
 
     static let topKeys: Set<String> = ["id", "title", "agency", "register", "reportingCountry", "format", "columns", "constants",
-                                       "values", "dateFormats", "twoDigitYearPivot", "ageRange", "required"]
+                                       "values", "dateFormats", "twoDigitYearPivot", "ageRange", "required", "placeholders"]
     static var fieldList: String { Field.allCases.map(\.rawValue).joined(separator: ", ") }
 
     mutating func profile(_ root: Node?) -> SourceProfile? {
@@ -87,13 +87,14 @@ private struct NodeReader {
             }
         }
         let required = fields(top["required"], key: "required")
+        let placeholders = self.placeholders(top["placeholders"])
         guard let id, let agency, let country, let format, let columns, let dateFormats else { return nil }
         if country.count != 3 || country.uppercased() != country {
             problem(top["reportingCountry"], "reportingCountry is an ISO 3166-1 alpha-3 code such as SLV, GTM or HND.")
         }
         return SourceProfile(id: id, title: title ?? id, agency: agency, register: register ?? id, reportingCountry: country, format: format,
                              columns: columns, constants: constants, values: values, dateFormats: dateFormats,
-                             twoDigitYearPivot: pivot, ageRange: ageRange, required: required)
+                             twoDigitYearPivot: pivot, ageRange: ageRange, required: required, placeholders: placeholders)
     }
 
     mutating func text(_ map: Node.Mapping, _ key: String, optional: Bool = false) -> String? {
@@ -171,6 +172,24 @@ private struct NodeReader {
         for (key, value) in map {
             guard let name = key.scalar?.string, !name.isEmpty else { problem(key, "A column header must be text."); continue }
             if let f = field(value, context: "columns") { out.append(SourceProfile.Column(name: name, field: f)) }
+        }
+        return out
+    }
+
+    /// `placeholders: {document: [S/N], date: [...], name: [...]}`: values added to the standard list.
+    mutating func placeholders(_ node: Node?) -> [Placeholders.Kind: [String]] {
+        guard let node else { return [:] }
+        let kinds = Placeholders.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let map = node.mapping else { problem(node, "`placeholders` maps \(kinds) to lists of values that mean missing."); return [:] }
+        var out: [Placeholders.Kind: [String]] = [:]
+        for (key, value) in map {
+            guard let kind = key.scalar.flatMap({ Placeholders.Kind(rawValue: $0.string) }) else {
+                problem(key, "`\(key.scalar?.string ?? "?")` in placeholders is not a kind; the kinds are \(kinds)."); continue
+            }
+            guard let list = value.sequence, list.allSatisfy({ $0.scalar != nil }) else {
+                problem(value, "placeholders.\(kind.rawValue) must be a list of text values."); continue
+            }
+            out[kind] = list.compactMap(\.scalar?.string)
         }
         return out
     }

@@ -113,11 +113,13 @@ public struct SourceProfile: Hashable, Sendable {
     public var ageRange: ClosedRange<Int>
     /// Fields that must be present for a row to be accepted.
     public var required: [Field]
+    /// Values this agency types for "unknown", added to `Placeholders.standard`: read as missing.
+    public var placeholders: [Placeholders.Kind: [String]]
 
     public init(id: String, title: String, agency: String, register: String? = nil, reportingCountry: String, format: Format = Format(),
                 columns: [Column], constants: [Field: String] = [:], values: [Field: [String: [String]]] = [:],
                 dateFormats: [String], twoDigitYearPivot: Int = 30, ageRange: ClosedRange<Int> = 0...120,
-                required: [Field] = []) {
+                required: [Field] = [], placeholders: [Placeholders.Kind: [String]] = [:]) {
         self.id = id
         self.title = title
         self.agency = agency
@@ -131,6 +133,7 @@ public struct SourceProfile: Hashable, Sendable {
         self.twoDigitYearPivot = twoDigitYearPivot
         self.ageRange = ageRange
         self.required = required
+        self.placeholders = placeholders
     }
 
     public func column(for field: Field) -> Column? { columns.first { $0.field == field } }

@@ -22,6 +22,8 @@ import Yams
 ///   default 3).
 /// - `random_pairs` (pairs sampled to estimate u, default 1,000,000), `em_max_pairs` (candidate pairs
 ///   per blocking rule used by EM, default 2,000,000).
+/// - `placeholders` (optional): values meaning "unknown" by kind (`document`, `date`, `name`), read as
+///   missing, added to the standard list (`Placeholders`).
 /// - `right` (pair mode, optional): `id_column`, `delimiter`, `encoding` and `columns` (field name →
 ///   column or columns) of the right file when its layout differs from the left's.
 public struct LinkageConfig: Codable, Sendable {
@@ -37,11 +39,20 @@ public struct LinkageConfig: Codable, Sendable {
     public var randomPairs: Int?
     public var emMaxPairs: Int?
     public var right: Side?
+    /// Values meaning "unknown", by kind (`document`, `date`, `name`), added to `Placeholders.standard`.
+    public var placeholders: [String: [String]]?
 
     enum CodingKeys: String, CodingKey {
         case idColumn = "id_column", delimiter, encoding, fields, blocking, threshold
         case reviewThreshold = "review_threshold", oneToOne = "one_to_one", clusterGuard = "cluster_guard"
-        case randomPairs = "random_pairs", emMaxPairs = "em_max_pairs", right
+        case randomPairs = "random_pairs", emMaxPairs = "em_max_pairs", right, placeholders
+    }
+
+    /// The placeholder list in force: the standard one and the config's own.
+    public var placeholderValues: Placeholders {
+        var extra: [Placeholders.Kind: [String]] = [:]
+        for (kind, values) in placeholders ?? [:] { if let k = Placeholders.Kind(rawValue: kind) { extra[k] = values } }
+        return Placeholders.standard.adding(extra)
     }
 
     public init(idColumn: String, delimiter: String? = nil, encoding: String? = nil, fields: [FieldSpec],
@@ -110,6 +121,9 @@ public struct LinkageConfig: Codable, Sendable {
             }
         }
         if let d = delimiter, d.utf8.count != 1 { throw fail("`delimiter` must be one character.") }
+        for kind in (placeholders ?? [:]).keys where Placeholders.Kind(rawValue: kind) == nil {
+            throw fail("`placeholders` takes the kinds " + Placeholders.Kind.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+        }
         for t in [linkThreshold, reviewThreshold ?? 0.5] where !(0...1).contains(t) {
             throw fail("Thresholds are match probabilities between 0 and 1.")
         }
@@ -141,6 +155,18 @@ public struct ColumnList: Codable, Sendable, Hashable {
 }
 
 /// What a field holds, which decides how it is normalised and compared.
+extension FieldKind {
+    /// The kind of placeholder a field of this type may hold.
+    var placeholderKind: Placeholders.Kind? {
+        switch self {
+        case .givenNames, .surnames: .name
+        case .date: .date
+        case .document: .document
+        case .exact, .text: nil
+        }
+    }
+}
+
 public enum FieldKind: String, Codable, Sendable {
     /// Given names, possibly compound (`José Luis`). Levels: exact, one compound contains the other,
     /// Jaro–Winkler ≥ 0.92, ≥ 0.80, different.

@@ -34,11 +34,14 @@ public struct RecordTable: Sendable {
     public internal(set) var leftCount: Int = 0
     private var documentTypes: [String: UInt64] = [:]
     private let dateFormats: [[DateFormat]]
+    /// Values that mean "unknown" (`S/N`, `NN`, `01/01/1900`): read as missing.
+    private let placeholders: Placeholders
 
     public var count: Int { ids.count }
     public var fields: [FieldSpec] { columns.map(\.spec) }
 
-    public init(fields: [FieldSpec]) {
+    public init(fields: [FieldSpec], placeholders: Placeholders = .standard) {
+        self.placeholders = placeholders
         columns = fields.map { FieldColumn(spec: $0) }
         dateFormats = fields.map { spec in (spec.formats ?? ["yyyy-MM-dd"]).map(DateFormat.init) }
     }
@@ -48,7 +51,11 @@ public struct RecordTable: Sendable {
     public mutating func append(id: String, values: (Int) -> [String]) {
         ids.append(id)
         for f in columns.indices {
-            let raw = values(f)
+            var raw = values(f)
+            // A placeholder is missing: taken for a value it would join every record that carries it.
+            if let kind = columns[f].spec.type.placeholderKind, let first = raw.first, placeholders.contains(first, kind) {
+                raw[0] = ""
+            }
             switch columns[f].spec.type {
             case .givenNames:
                 let words = SpanishNames.words(raw.joined(separator: " "))
@@ -74,14 +81,13 @@ public struct RecordTable: Sendable {
                 if let text = raw.first?.trimmingSpaces(), !text.isEmpty {
                     for format in dateFormats[f] { if let d = format.parse(text) { v = UInt64(d); break } }
                 }
+                if v != 0, v < 1901_00_00 { v = 0 }   // born in 1900 or before: a system's placeholder date
                 columns[f].value.append(v)
             case .document:
                 var bytes: [UInt8] = []
                 for b in TextFolding.fold(raw.first ?? "").utf8 where (0x30...0x39).contains(b) || (0x61...0x7A).contains(b) {
                     bytes.append(b)
                 }
-                // Placeholders clerks type for "none" (all zeros) are missing.
-                if bytes.allSatisfy({ $0 == 0x30 }) { bytes = [] }
                 let ref = store(bytes)
                 columns[f].a.append(ref)
                 columns[f].value.append(bytes.isEmpty ? 0 : hashBytes(bytes))

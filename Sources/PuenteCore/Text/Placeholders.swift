@@ -1,0 +1,51 @@
+/// What clerks type when a value is unknown or absent ("S/N", "NO TIENE", "000000", "01/01/1900"): read
+/// as missing, never as a document, name or birth date. Taken for real values, they would join every
+/// record that carries them in record linkage and count as recorded documents in coverage figures.
+///
+/// The standard list ships with Puente; a source profile or a linkage config adds its own values under
+/// `placeholders` (`document`, `date`, `name`). Values match ignoring case, accents and extra spaces.
+public struct Placeholders: Hashable, Sendable {
+    public enum Kind: String, CaseIterable, Codable, Sendable {
+        case document, date, name
+    }
+
+    private var values: [Kind: Set<String>]
+
+    public static let standard = Placeholders(values: [
+        .document: ["s/n", "sn", "s n", "s/d", "n/a", "na", "n/d", "nd", "no tiene", "no tiene documento", "sin documento",
+                    "sin doc", "ninguno", "ninguna", "no porta", "no presenta", "no aplica", "pendiente", "en tramite",
+                    "desconocido", "no sabe", "no indica", "sin dato", "sin datos", "x", "xx", "xxx", "xxxx"],
+        .date: ["00/00/0000", "0000-00-00", "00-00-0000", "0/0/0000", "sin dato", "sin datos", "no sabe", "desconocida",
+                "desconocido", "no indica", "n/a", "s/d", "nd", "n/d"],
+        .name: ["nn", "n/n", "n n", "n.n.", "sin nombre", "sin apellido", "desconocido", "desconocida", "no sabe", "ignorado",
+                "ignorada", "no indica", "sin dato", "x", "xx", "xxx"],
+    ].mapValues { Set($0.map { TextFolding.fold($0) }) })
+
+    public init(values: [Kind: Set<String>]) { self.values = values }
+
+    /// This list with `extra` values added (as written: they are folded here).
+    public func adding(_ extra: [Kind: [String]]) -> Placeholders {
+        var out = self
+        for (kind, list) in extra { out.values[kind, default: []].formUnion(list.map { TextFolding.fold($0) }) }
+        return out
+    }
+
+    /// Whether `text` stands for a missing value of this kind. Besides the list: documents of one digit
+    /// repeated (`000000`, `99999999`) and anything with no letter or digit at all (`-`, `--`, `.`).
+    public func contains(_ text: some StringProtocol, _ kind: Kind) -> Bool {
+        let folded = TextFolding.fold(text)
+        guard !folded.isEmpty else { return false }
+        if values[kind]?.contains(folded) == true { return true }
+        let alphanumerics = folded.unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+        if alphanumerics.isEmpty { return true }
+        if kind == .document, folded.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) }),
+           Set(folded.unicodeScalars).count == 1 {
+            return true
+        }
+        return false
+    }
+
+    /// A birth date recorded as 1 January 1900 or earlier is the placeholder of a system that needs a
+    /// date: nobody registered at a border today was born then.
+    public static func isPlaceholderBirthDate(_ date: CivilDate) -> Bool { date.year <= 1900 }
+}
