@@ -61,11 +61,15 @@ public struct AuditLog: Sendable {
         public var intact: Bool { brokenAt == nil }
     }
 
-    /// Walks the whole trail, recomputing every hash and link.
-    public func verify(pageSize: Int = 5_000) async throws -> Verification {
+    /// Walks the whole trail, recomputing every hash and link. An edited, deleted or reordered entry
+    /// breaks the chain; entries removed from the end leave a shorter chain that is valid, so they show
+    /// only against a head recorded earlier outside the database (`expectedHead`, e.g. from a daily
+    /// report): it must be the hash of an entry still in the trail.
+    public func verify(expectedHead: String? = nil, pageSize: Int = 5_000) async throws -> Verification {
         var previous = AuditEntry.genesisHash
         var expected: Int64 = 1
         var count = 0
+        var headFound = expectedHead == nil || expectedHead == AuditEntry.genesisHash
         while true {
             let page = try await store.auditEntries(after: expected - 1, limit: pageSize)
             for entry in page {
@@ -79,13 +83,16 @@ public struct AuditLog: Sendable {
                 if Self.hash(of: entry) != entry.hash {
                     return Verification(entries: count, brokenAt: entry.sequence, problem: "entry \(entry.sequence) was changed after it was written")
                 }
+                if entry.hash == expectedHead { headFound = true }
                 previous = entry.hash
                 expected += 1
             }
             if page.count < pageSize { break }
         }
-        // A gap in the middle shows above; entries deleted from the end are caught by the head hash a
-        // node publishes (see `puente audit verify --expect-head`).
+        guard headFound else {
+            return Verification(entries: count, brokenAt: expected,
+                                problem: "the expected head is not in the trail: entries after \(expected - 1) were removed from the end")
+        }
         return Verification(entries: count, brokenAt: nil, problem: nil)
     }
 }

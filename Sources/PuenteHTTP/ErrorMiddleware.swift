@@ -20,13 +20,32 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .tooManyRequests: .tooManyRequests
             default: .badRequest
             }
-            return Responses.error(status: status, code: error.code.rawValue, message: error.message)
+            guard status == .internalServerError else {
+                return Responses.error(status: status, code: error.code.rawValue, message: error.message)
+            }
+            // Puente's own messages never hold request or stored values, so the log may have them whole.
+            let reference = Self.reference()
+            context.logger.error("Request failed", metadata: ["puente.error.reference": "\(reference)", "puente.error.code": "\(error.code.rawValue)",
+                                                              "puente.error.message": "\(error.message)"])
+            return Responses.error(status: status, code: error.code.rawValue, message: error.message + " (reference \(reference) in the server log)")
         } catch let error as HTTPError {
             return Responses.error(status: error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
         } catch {
-            context.logger.error("Request failed", metadata: ["puente.error.type": "\(type(of: error))"])
-            return Responses.error(status: .internalServerError, code: "internal", message: "Puente could not answer; the server log has details.")
+            // Another library's error may quote a value it was given: the log gets its type, domain and
+            // code, never its description.
+            let reference = Self.reference()
+            let bridged = error as NSError
+            context.logger.error("Request failed", metadata: [
+                "puente.error.reference": "\(reference)", "puente.error.type": "\(type(of: error))",
+                "puente.error.domain": "\(bridged.domain)", "puente.error.code": "\(bridged.code)"])
+            return Responses.error(status: .internalServerError, code: "internal",
+                                   message: "Puente could not answer; the server log has details under reference \(reference).")
         }
+    }
+
+    /// A short random id that ties an error response to its line in the server log.
+    static func reference() -> String {
+        (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
 }
 

@@ -206,20 +206,26 @@ struct AccessTests {
         let dropGuard = location.hasPrefix("postgres")
             ? ["DROP TRIGGER audit_entry_append_only ON audit_entry"]
             : ["DROP TRIGGER audit_entry_no_update", "DROP TRIGGER audit_entry_no_delete"]
+        let original = try #require(try await store.auditEntries(after: 6, limit: 1).first)
         try await StoreKind.executeBehindTheStore(dropGuard + ["UPDATE audit_entry SET target = 'stats 99' WHERE sequence = 7"], at: location)
         verification = try await log.verify()
         #expect(verification.brokenAt == 7 && verification.problem?.contains("changed") == true)
+        // Put back exactly as it was, the chain is whole again: so what follows fails for its own reason.
+        try await StoreKind.executeBehindTheStore(["UPDATE audit_entry SET target = '\(original.target)' WHERE sequence = 7"], at: location)
+        #expect(try await log.verify().intact)
 
-        try await StoreKind.executeBehindTheStore(["UPDATE audit_entry SET target = 'stats 6' WHERE sequence = 7",
-                                                   "DELETE FROM audit_entry WHERE sequence = 12"], at: location)
+        // Truncating the end leaves a valid but shorter chain: only the head recorded earlier shows it.
+        try await StoreKind.executeBehindTheStore(["DELETE FROM audit_entry WHERE sequence >= 16"], at: location)
+        #expect(try await log.verify().intact)
+        verification = try await log.verify(expectedHead: head.hash)
+        #expect(verification.brokenAt == 16 && verification.problem?.contains("removed from the end") == true)
+        let earlierHead = try #require(try await store.auditEntries(after: 14, limit: 1).first)
+        #expect(try await log.verify(expectedHead: earlierHead.hash).intact)
+
+        // Deleting an entry in the middle breaks the chain where it was.
+        try await StoreKind.executeBehindTheStore(["DELETE FROM audit_entry WHERE sequence = 12"], at: location)
         verification = try await log.verify()
-        // Entry 7's original target is unknown to the test, so restore-by-guess fails at 7 or the gap at 12.
-        #expect(!verification.intact)
-
-        // Truncating the end leaves a valid but shorter chain: the recorded head is then missing.
-        try await StoreKind.executeBehindTheStore(["DELETE FROM audit_entry WHERE sequence >= 12"], at: location)
-        let remaining = try await store.auditEntries(after: 0, limit: 100)
-        #expect(!remaining.contains { $0.hash == head.hash })
+        #expect(verification.brokenAt == 12 && verification.problem?.contains("missing") == true)
         try await store.close()
     }
 

@@ -43,6 +43,27 @@ struct HTTPTests {
         try await store.close()
     }
 
+    @Test("A failure the server did not expect answers 500 with a reference to its log line, and no detail of the error")
+    func unexpectedFailure() async throws {
+        let (store, location) = try await StoreKind.sqliteFile.makeStoreWithLocation()
+        let access = AccessService(store: store)
+        try await access.createUser(username: "officer", role: .dataOfficer, password: nil, by: "test")
+        let token = try await access.createToken(username: "officer", label: "test", days: 1, by: "test").1
+        let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"]) { #expect($0.status == .ok) }
+            // A table gone behind the server's back: the database library's own error, which quotes the SQL.
+            try await StoreKind.executeBehindTheStore(["DROP TABLE rejected_row", "ALTER TABLE import_batch RENAME TO import_batch_gone"], at: location)
+            try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
+                #expect(response.status == .internalServerError)
+                let body = String(buffer: response.body)
+                #expect(body.range(of: "reference [0-9a-f]{12}", options: .regularExpression) != nil, "\(body)")
+                #expect(!body.contains("import_batch") && !body.contains("SELECT"))
+            }
+        }
+        try await store.close()
+    }
+
     @Test("Health, statistics with suppression, bad queries and code lists")
     func endpoints() async throws {
         let store = try await loadedStore()
