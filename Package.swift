@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Domain values, code lists, store protocols and errors. No I/O, no dependencies.
@@ -72,6 +73,7 @@ let package = Package(
         .target(name: "PuenteHTTP", dependencies: [
             "PuenteCore", "PuenteReference", "PuenteStatistics", "PuenteAccess",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Assets")], swiftSettings: strict),
         // The `puente` commands: parse options, pick the store, run services.

@@ -23,13 +23,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Disclosure threshold: published counts from 1 to N-1 are suppressed.") var threshold = 5
     @Flag(help: "Publish the disclosure-protected statistics (dashboard and /api/v1/stats) to anonymous visitors.")
     var publicStatistics = false
+    @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp(
+        "Address of a reverse proxy in front of the node (repeat for several): from it, Forwarded or X-Forwarded-For names the client.",
+        valueName: "ip"))
+    var trustedProxies: [String] = []
     @OptionGroup var retention: RetentionOptions
 
     func run() async throws {
         guard threshold >= 1 else { throw ValidationError("--threshold must be 1 or more; every published figure is protected.") }
         try await withStore(store) { store in
             try await serve(store: store, host: host, port: port, threshold: threshold, publicStatistics: publicStatistics,
-                            retention: retention.policy)
+                            trustedProxies: Set(trustedProxies), retention: retention.policy)
         }
     }
 }
@@ -37,11 +41,12 @@ struct Serve: AsyncParsableCommand {
 /// Runs the HTTP server, and the daily retention job beside it when periods are set, until interrupted (Ctrl-C or SIGTERM shut
 /// both down gracefully).
 func serve(store: any PuenteStore, host: String, port: Int, threshold: Int = 5, publicStatistics: Bool,
-           retention: RetentionPolicy = RetentionPolicy()) async throws {
+           trustedProxies: Set<String> = [], retention: RetentionPolicy = RetentionPolicy()) async throws {
     var logger = Logger(label: "puente")
     logger.logLevel = .info
-    let configuration = PuenteServer.Configuration(host: host, port: port, disclosure: DisclosurePolicy(method: .cellKey, threshold: threshold),
+    var configuration = PuenteServer.Configuration(host: host, port: port, disclosure: DisclosurePolicy(method: .cellKey, threshold: threshold),
                                                    publicStatistics: publicStatistics)
+    configuration.trustedProxies = trustedProxies
     let app = PuenteServer.application(store: store, configuration: configuration, logger: logger)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
     if retention.isSet { services.append(.init(service: RetentionService(store: store, policy: retention, logger: logger))) }

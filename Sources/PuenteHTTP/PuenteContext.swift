@@ -8,8 +8,9 @@ public struct PuenteContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Who is asking; nil for anonymous requests.
     public var identity: Identity?
-    /// The client's IP address, for rate limits and the audit trail (nil in in-process tests).
-    public let address: String?
+    /// The client's IP address, for rate limits and the audit trail (nil in in-process tests); behind a
+    /// trusted proxy, the address it forwarded (`ClientAddressMiddleware`).
+    public internal(set) var address: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -23,6 +23,9 @@ public enum PuenteServer {
         public var secureCookies: Bool
         /// Password attempts allowed per client address and minute (a burst of that many, then evenly).
         public var loginAttemptsPerMinute = 10
+        /// Addresses of the reverse proxies in front of the node: from them alone, `Forwarded` and
+        /// `X-Forwarded-For` name the client (for the login limiter and the audit trail).
+        public var trustedProxies: Set<String> = []
 
         public init(host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard,
                     publicStatistics: Bool = false, secureCookies: Bool = true) {
@@ -57,6 +60,7 @@ public enum PuenteServer {
         let access = AccessService(store: store)
         let audit = access.audit
         let limiter = RateLimiter()
+        router.add(middleware: ClientAddressMiddleware(trusted: configuration.trustedProxies))
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AccessMiddleware(access: access, publicStatistics: configuration.publicStatistics, limiter: limiter))

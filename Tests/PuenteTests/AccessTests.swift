@@ -362,6 +362,40 @@ struct AccessTests {
         try await store.close()
     }
 
+    @Test("Behind a trusted proxy, the forwarded client address counts for the login limiter and the audit trail; from anyone else the headers are ignored")
+    func trustedProxy() async throws {
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwarded: nil, xForwardedFor: "203.0.113.9", trusted: ["10.0.0.1"]) == "10.0.0.2")
+        #expect(ClientAddress.resolve(peer: "10.0.0.1", forwarded: nil, xForwardedFor: "198.51.100.4, 203.0.113.9", trusted: ["10.0.0.1"])
+                == "203.0.113.9")   // the hop the trusted proxy saw; the left part is the client's own claim
+        #expect(ClientAddress.resolve(peer: "10.0.0.1", forwarded: nil, xForwardedFor: "198.51.100.4, 10.0.0.3", trusted: ["10.0.0.1", "10.0.0.3"])
+                == "198.51.100.4")
+        #expect(ClientAddress.resolve(peer: "10.0.0.1", forwarded: "for=192.0.2.60;proto=https, for=\"[2001:db8::17]:4711\"",
+                                      xForwardedFor: "203.0.113.9", trusted: ["10.0.0.1"]) == "2001:db8::17")
+
+        for trusted in [true, false] {
+            let store = try await StoreKind.sqliteMemory.makeStore()
+            var configuration = PuenteServer.Configuration(publicStatistics: true)
+            configuration.loginAttemptsPerMinute = 2
+            if trusted { configuration.trustedProxies = ["127.0.0.1"] }
+            let app = Application(router: PuenteServer.router(store: store, configuration: configuration))
+            // A real server on loopback: the peer is 127.0.0.1, as a proxy on the same host would be.
+            try await app.test(.live) { client in
+                func attempt(from address: String) async throws -> HTTPResponse.Status {
+                    try await client.execute(uri: "/login", method: .post,
+                                             headers: [.contentType: "application/x-www-form-urlencoded", HTTPFields.Element.Name("X-Forwarded-For")!: address],
+                                             body: ByteBuffer(string: "username=a&password=b")) { $0.status }
+                }
+                for _ in 0..<3 { _ = try await attempt(from: "198.51.100.7") }
+                #expect(try await attempt(from: "198.51.100.7") == .tooManyRequests)
+                // Another client: its own bucket behind the trusted proxy; the same one when the header is ignored.
+                #expect(try await attempt(from: "198.51.100.8") == (trusted ? .unauthorized : .tooManyRequests))
+            }
+            let addresses = try await store.auditEntries(after: 0, limit: 50).compactMap(\.address)
+            #expect(addresses.contains("198.51.100.8") == trusted && addresses.contains("127.0.0.1") == !trusted)
+            try await store.close()
+        }
+    }
+
     @Test("Sealed values, in bulk or one by one, open with their own associated data only, at every length")
     func sealing() throws {
         let keyring = Keyring.forTesting()
