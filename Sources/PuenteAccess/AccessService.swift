@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PuenteCore
 
 /// Who is asking: an account and the credential it came with.
@@ -98,7 +99,7 @@ public struct AccessService: Sendable {
         guard Self.validUsername(username), var user = try await store.user(named: username), !user.disabled,
               let hash = user.passwordHash else {
             // Spend the time a real check takes, so timing does not reveal which usernames exist.
-            _ = hasher.verify(password, against: Self.decoyHash)
+            _ = hasher.verify(password, against: Self.decoyHash(for: hasher))
             try await audit.record(.init(actor: "anonymous", action: "login_failed", target: "unknown account", address: address))
             return .refused
         }
@@ -116,9 +117,12 @@ public struct AccessService: Sendable {
             try await audit.record(.init(actor: username, action: "login_failed", target: "user:\(username)", address: address))
             return user.lockedUntil.flatMap(Self.date).map { $0 > now } == true ? .locked : .refused
         }
-        if user.failedLogins != 0 || user.lockedUntil != nil {
+        let rehash = hasher.needsRehash(hash)
+        if user.failedLogins != 0 || user.lockedUntil != nil || rehash {
             user.failedLogins = 0
             user.lockedUntil = nil
+            // A hash made with weaker parameters than today's is replaced now, while the password is at hand.
+            if rehash { user.passwordHash = try hasher.hash(password) }
             try await store.updateUser(user)
         }
         let secret = Secret.generate(prefix: "ps_")
@@ -163,7 +167,18 @@ public struct AccessService: Sendable {
     // MARK: Time
 
     /// A fixed scrypt hash of a random password, verified against when the account does not exist.
-    static let decoyHash = (try? PasswordHasher().hash(Secret.generate(prefix: ""))) ?? ""
+    /// A hash with the hasher's own parameters, made once per parameters: checking a password against it
+    /// takes as long as checking a real account's.
+    static func decoyHash(for hasher: PasswordHasher) -> String {
+        decoys.withLock { cache in
+            let key = [hasher.logCost, hasher.blockSize, hasher.parallelism]
+            if let known = cache[key] { return known }
+            let made = (try? hasher.hash(Secret.generate(prefix: ""))) ?? ""
+            cache[key] = made
+            return made
+        }
+    }
+    private static let decoys = Mutex<[[Int]: String]>([:])
 
     static func stamp(_ date: Date) -> String { date.formatted(.iso8601) }
     static func date(_ text: String) -> Date? { try? Date(text, strategy: .iso8601) }

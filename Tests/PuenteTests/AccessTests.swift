@@ -430,6 +430,26 @@ struct AccessTests {
         #expect(!hasher.verify("correct horse battery", against: a.replacingOccurrences(of: "scrypt$10", with: "scrypt$11")))
     }
 
+    @Test("scrypt meets OWASP's minimum by default, and a weaker stored hash is replaced at the next successful login")
+    func rehashOnLogin() async throws {
+        let standard = PasswordHasher()
+        #expect(standard.logCost == 17 && standard.blockSize == 8 && standard.parallelism == 1)
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        try await AccessService(store: store, hasher: PasswordHasher(logCost: 10)).createUser(
+            username: "ana", role: .statistician, password: "una frase larga y segura", by: "test")
+        let stronger = AccessService(store: store, hasher: PasswordHasher(logCost: 11))
+        // A wrong password changes nothing; the right one replaces the hash with today's parameters.
+        _ = try await stronger.login(username: "ana", password: "no es la frase!!", address: nil)
+        #expect(try await store.user(named: "ana")?.passwordHash?.hasPrefix("scrypt$10$") == true)
+        guard case .success = try await stronger.login(username: "ana", password: "una frase larga y segura", address: nil) else {
+            Issue.record("the right password was refused"); return
+        }
+        let rehashed = try #require(try await store.user(named: "ana")?.passwordHash)
+        #expect(rehashed.hasPrefix("scrypt$11$8$1$") && PasswordHasher(logCost: 11).verify("una frase larga y segura", against: rehashed))
+        #expect(!PasswordHasher(logCost: 11).needsRehash(rehashed) && PasswordHasher(logCost: 12).needsRehash(rehashed))
+        try await store.close()
+    }
+
     @Test("Retention and erasure go through the audit trail with their reason; an erasure needs one")
     func retentionAndErasure() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
