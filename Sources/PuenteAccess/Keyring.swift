@@ -18,16 +18,29 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     private let lock = NSLock()
     private var keys: [String: SymmetricKey]
     private var activeID: String
+    /// The secret of the records' cell keys (`cellkey` in the key file). Key files written before it
+    /// existed derive it from their first key, and pin it the next time they are written.
+    private let cellKeySecret: SymmetricKey
     /// The file the keys came from, reread when a value names an unknown key.
     private let file: URL?
     private var nonces = NonceSource()
 
     static let prefix = "pe1:"
 
-    init(keys: [String: SymmetricKey], active: String, file: URL?) {
+    init(keys: [String: SymmetricKey], active: String, file: URL?, cellKeySecret: SymmetricKey? = nil) {
         self.keys = keys
         activeID = active
         self.file = file
+        self.cellKeySecret = cellKeySecret ?? HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: keys[keys.keys.min()!]!, info: Data("puente cell keys".utf8), outputByteCount: 32)
+    }
+
+    public func cellKey(agency: String, recordKey: String) -> UInt8 {
+        var mac = HMAC<SHA256>(key: cellKeySecret)
+        mac.update(data: Data(agency.utf8))
+        mac.update(data: [0x1F])
+        mac.update(data: Data(recordKey.utf8))
+        return mac.finalize().withUnsafeBytes { $0[0] }
     }
 
     public var activeKeyID: String { lock.withLock { activeID } }
@@ -130,7 +143,7 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     /// also be separated by `;` (for the `PUENTE_KEYS` variable).
     public static func parse(_ text: String, file: URL? = nil) throws -> Keyring {
         var keys: [String: SymmetricKey] = [:]
-        var active: String?
+        var active: String?, cellKey: SymmetricKey?
         let source = file?.lastPathComponent ?? "PUENTE_KEYS"
         for (n, line) in text.split(whereSeparator: { $0 == "\n" || $0 == ";" }).enumerated() {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
@@ -139,6 +152,13 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
                 throw PuenteError(.invalidInput, "Expected `active ID` or `ID KEY`.", at: InputLocation(file: source, row: n + 1))
             }
             if first == "active" { active = words[1]; continue }
+            if first == "cellkey" {
+                guard let bytes = Data(base64Encoded: words[1]), bytes.count == 32 else {
+                    throw PuenteError(.invalidInput, "Expected a 256-bit secret in base64 (44 characters).", at: InputLocation(file: source, row: n + 1, field: first))
+                }
+                cellKey = SymmetricKey(data: bytes)
+                continue
+            }
             guard let bytes = Data(base64Encoded: words[1]), bytes.count == 32 else {
                 throw PuenteError(.invalidInput, "Expected a 256-bit key in base64 (44 characters).", at: InputLocation(file: source, row: n + 1, field: first))
             }
@@ -147,7 +167,7 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         guard let active, keys[active] != nil else {
             throw PuenteError(.invalidInput, "The keys need an `active ID` line naming one of them.", at: InputLocation(file: source))
         }
-        return Keyring(keys: keys, active: active, file: file)
+        return Keyring(keys: keys, active: active, file: file, cellKeySecret: cellKey)
     }
 
     /// Reads a key file, which must be readable by its owner only.
@@ -166,7 +186,7 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     /// is known to hold nothing sealed with other keys.
     public static func generate(file: URL) -> Keyring {
         let id = newKeyID()
-        return Keyring(keys: [id: SymmetricKey(size: .bits256)], active: id, file: file)
+        return Keyring(keys: [id: SymmetricKey(size: .bits256)], active: id, file: file, cellKeySecret: SymmetricKey(size: .bits256))
     }
 
     /// Writes the keyring to its file, readable by its owner only. Refuses to overwrite a key file.
@@ -224,6 +244,7 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         # Puente personal-data keys (AES-256-GCM). Keep this file away from the database and its backups,
         # and back it up separately: without it the personal data cannot be read.
         active \(active)
+        cellkey \(cellKeySecret.withUnsafeBytes { Data($0) }.base64EncodedString())
 
         """
         for id in keys.keys.sorted() {

@@ -238,7 +238,6 @@ public struct Importer: Sendable {
         var part = Prepared(worker: worker)
         var accepted: [MovementEvent] = []
         accepted.reserveCapacity(records.count)
-        var cellKeys = CellKeyGenerator()
         let h = context.header, rejectIDColumn = context.rejectIDColumn
         for (i, record) in records.enumerated() {
             let row = context.firstRow + offset + i
@@ -253,10 +252,9 @@ public struct Importer: Sendable {
                 outcome = harmoniser.harmonise(record.fields, file: context.file, row: row)
             }
             switch outcome {
-            case .accepted(var event):
+            case .accepted(let event):
                 // Duplicates, within the file or with stored records, are the store's to skip:
-                // keeping a set of keys here would grow with the file.
-                event.cellKey = cellKeys.next()
+                // keeping a set of keys here would grow with the file. Sealing gives the cell keys.
                 accepted.append(event)
             case .rejected(let reasons):
                 part.rejects.append(RejectedRow(importID: context.importID, file: context.file, row: row,
@@ -313,25 +311,6 @@ public struct Importer: Sendable {
 
     /// Cell keys for the cell key method: uniform on 0…255 and independent of the record. A fast
     /// generator (SplitMix64) seeded from the system's: keys need no secrecy beyond the store's.
-    struct CellKeyGenerator {
-        private var state: UInt64 = UInt64.random(in: .min ... .max)
-        private var buffered: UInt64 = 0
-        private var left = 0
-
-        mutating func next() -> UInt8 {
-            if left == 0 {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                buffered = z ^ (z >> 31)
-                left = 8
-            }
-            defer { buffered >>= 8; left -= 1 }
-            return UInt8(truncatingIfNeeded: buffered)
-        }
-    }
-
     static func sha256(of url: URL) throws -> String {
         let handle = try ExportReader.open(url)
         defer { try? handle.close() }

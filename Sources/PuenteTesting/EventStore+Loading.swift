@@ -5,10 +5,12 @@ extension EventStore {
     /// load whole batches without the importer (which counts cells across batches itself).
     @discardableResult
     public func appendCounted(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult {
-        let result = try await append(events, to: importID)
+        // Counted as sealed: sealing gives each event its cell key, as the importer's events get theirs.
+        let sealed = seal(events)
+        let result = try await append(sealed, to: importID)
         let skipped = Set(result.duplicatePositions)
         var cells = CellAccumulator()
-        for (position, event) in events.enumerated() where !skipped.contains(position) { cells.add(event) }
+        for (position, event) in sealed.events.enumerated() where !skipped.contains(position) { cells.add(event) }
         try await appendCells(cells.take(), to: importID)
         return result
     }

@@ -2,9 +2,11 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import PuenteAccess
 import PuenteCore
 import PuenteIngest
 import PuenteReference
+import PuenteSQLite
 import PuenteStatistics
 import PuenteSynthetic
 import PuenteTesting
@@ -25,9 +27,6 @@ struct StatisticsTests {
         return id
     }
 
-    private func randomKeys(_ events: [MovementEvent]) -> [MovementEvent] {
-        events.map { var e = $0; e.cellKey = UInt8.random(in: 0...255); return e }
-    }
 
     @Test("Every measure equals a plain loop over the stored events", arguments: StoreKind.available)
     func measuresMatchEvents(kind: StoreKind) async throws {
@@ -219,6 +218,33 @@ struct StatisticsTests {
         try await store.close()
     }
 
+    @Test("A file rolled back and imported again publishes the same perturbed figures: cell keys come from the records")
+    func cellKeysFollowRecords() async throws {
+        let (dir, summary) = try Fixtures.generated(country: "SV", seed: 21, scale: 0.02)
+        let file = try #require(summary.files.first { $0.profile == "sv-dgme-retornos" })
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let engine = StatisticsEngine(store: store)
+        let query = StatisticsQuery(measure: .returns, by: [.department, .sex])
+        func load() async throws -> Int64 {
+            try #require(try await Importer(store: store).importFile(dir.appendingPathComponent(file.file),
+                                                                     profile: try ProfileCatalogue.load(file.profile)).importID)
+        }
+        let first = try await load()
+        let published = try await engine.run(query)
+        #expect(published.cells.contains { $0.perturbed && $0.value != nil })
+        try await store.rollbackImport(first)
+        _ = try await load()
+        #expect(try await engine.run(query) == published)
+        // Another node's keys give other cell keys: the noise is not computable without them.
+        let other = try SQLiteStore(path: ":memory:", cipher: Keyring.generate(file: URL(fileURLWithPath: "/nonexistent/keys")))
+        try await other.migrate()
+        _ = try #require(try await Importer(store: other).importFile(dir.appendingPathComponent(file.file),
+                                                                     profile: try ProfileCatalogue.load(file.profile)).importID)
+        #expect(try await StatisticsEngine(store: other).run(query) != published)
+        try await store.close()
+        try await other.close()
+    }
+
     @Test("A query reflects a commit at once, and a rollback", arguments: StoreKind.available)
     func freshness(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
@@ -290,7 +316,7 @@ struct StatisticsTests {
         for i in 0..<400 {
             events.append(Fixtures.event(key: "e\(i)", date: "2016-0\(i % 9 + 1)-10", sex: i % 3 == 0 ? .female : .male, age: 15 + i % 50))
         }
-        try await load(randomKeys(events), into: store)
+        try await load(events, into: store)
         let engine = StatisticsEngine(store: store)
         let a = try await engine.run(try StatisticsQuery.parse(measure: "returns", by: "sex,month", filter: nil))
         let b = try await engine.run(try StatisticsQuery.parse(measure: "returns", by: "month,sex", filter: "sex:F"))
@@ -384,7 +410,7 @@ struct StatisticsTests {
         let store = try await StoreKind.sqliteMemory.makeStore()
         var events: [MovementEvent] = []
         for i in 0..<300 { events.append(Fixtures.event(key: "s\(i)", date: "2016-0\(i % 9 + 1)-10", sex: i % 2 == 0 ? .female : .male, age: i % 80)) }
-        try await load(randomKeys(events), into: store)
+        try await load(events, into: store)
         let table = try await StatisticsEngine(store: store).run(
             try StatisticsQuery.parse(measure: "returns", by: "sex,age_group,month", filter: "department:SV-SS"))
         let flow = SDMXFlow()

@@ -13,6 +13,10 @@ public protocol PersonalDataCipher: Sendable {
     func open(_ stored: String, field: String) throws -> String
     /// Whether a stored value should be sealed again: clear, or sealed under a key no longer active.
     func needsResealing(_ stored: String) -> Bool
+    /// The cell key (0…255) of a record for the cell key method: a keyed hash of its identity, so the
+    /// same record gets the same key whenever it is imported again (a rollback and a re-import draw the
+    /// same noise for every published cell), and nobody without the node's keys can compute it.
+    func cellKey(agency: String, recordKey: String) -> UInt8
 }
 
 extension PersonalDataCipher {

@@ -6,7 +6,14 @@ public struct SealedEvents: Sendable {
     /// The sealed personal bundle of `events[i]`; nil when the event has no personal fields.
     public var personal: [String?]
 
+    /// Seals the events' personal fields and gives each event its cell key (`PersonalDataCipher.cellKey`).
     public init(_ events: [MovementEvent], sealing cipher: some PersonalDataCipher) {
+        var events = events
+        events.withUnsafeMutableBufferPointer { events in
+            for i in events.indices {
+                events[i].cellKey = cipher.cellKey(agency: events[i].source.agency, recordKey: events[i].source.recordKey)
+            }
+        }
         self.events = events
         var bundles: [(clear: String, field: String)] = [], sealedAt: [Int] = []
         bundles.reserveCapacity(events.count)
