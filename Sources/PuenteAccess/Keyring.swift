@@ -21,6 +21,7 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     /// The secret of the records' cell keys (`cellkey` in the key file). Key files written before it
     /// existed derive it from their first key, and pin it the next time they are written.
     private let cellKeySecret: SymmetricKey
+    private let cellKeyMAC: HMAC<SHA256>
     /// The file the keys came from, reread when a value names an unknown key.
     private let file: URL?
     private var nonces = NonceSource()
@@ -31,15 +32,19 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         self.keys = keys
         activeID = active
         self.file = file
-        self.cellKeySecret = cellKeySecret ?? HKDF<SHA256>.deriveKey(
+        let secret = cellKeySecret ?? HKDF<SHA256>.deriveKey(
             inputKeyMaterial: keys[keys.keys.min()!]!, info: Data("puente cell keys".utf8), outputByteCount: 32)
+        self.cellKeySecret = secret
+        cellKeyMAC = HMAC<SHA256>(key: secret)
     }
 
     public func cellKey(agency: String, recordKey: String) -> UInt8 {
-        var mac = HMAC<SHA256>(key: cellKeySecret)
-        mac.update(data: Data(agency.utf8))
-        mac.update(data: [0x1F])
-        mac.update(data: Data(recordKey.utf8))
+        // A copy of the keyed state: the key is prepared once, not for each of millions of records.
+        var mac = cellKeyMAC
+        var agency = agency, recordKey = recordKey
+        agency.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+        withUnsafeBytes(of: UInt8(0x1F)) { mac.update(data: $0) }
+        recordKey.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
         return mac.finalize().withUnsafeBytes { $0[0] }
     }
 

@@ -10,7 +10,8 @@ extension PostgresStore: PersonStore {
             for try await row in try await client.query(Self.query(sql, [.integer(Int(importID))]), logger: logger) {
                 let cells = row.makeRandomAccess()
                 let values = try (0..<cells.count).map { try Self.cellValue(cells[$0], integer: integer[$0]) }
-                if let event = try EventColumns.event(opening: cipher, from: values) { try body(event) }
+                // Linking counts person cells with the events' cell keys.
+                if let event = try EventColumns.event(opening: cipher, from: values, withCellKey: true) { try body(event) }
             }
         }
     }

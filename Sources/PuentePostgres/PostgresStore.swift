@@ -70,7 +70,7 @@ public final class PostgresStore: EventStore {
                     SELECT id FROM import_batch WHERE content_hash = \(request.contentHash) AND status = 'pending'
                     """, logger: logger))
                 for id in stale {
-                    try await Self.retire(id, conn, logger)
+                    try await Self.retire(id, conn, logger, cipher: cipher)
                     try await conn.query("DELETE FROM import_batch WHERE id = \(id)", logger: logger)
                 }
                 let rows = try await Self.ids(conn.query("""
@@ -178,7 +178,7 @@ public final class PostgresStore: EventStore {
                 let replaced = try await Self.count(conn.query("""
                     SELECT COUNT(*) FROM counted_off o JOIN import_batch b ON b.id = o.batch_id WHERE b.status = 'committed'
                     """, logger: logger))
-                for statement in CountedRecords.switchCounting { try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                try await Self.switchCounting(conn, logger, cipher: cipher)
                 let duplicates = try await Self.count(conn.query("""
                     SELECT COUNT(*) FROM movement_event WHERE import_id = \(importID) AND counted = 0
                     """, logger: logger))
@@ -209,7 +209,7 @@ public final class PostgresStore: EventStore {
                 guard found.count == 1 else {
                     throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
                 }
-                try await Self.retire(importID, conn, logger)
+                try await Self.retire(importID, conn, logger, cipher: cipher)
                 try await conn.query("UPDATE import_batch SET status = 'rolled_back' WHERE id = \(importID)", logger: logger)
                 try await conn.query("UPDATE rejected_row SET resolved_by = NULL WHERE resolved_by = \(importID)", logger: logger)
             }
@@ -339,7 +339,7 @@ public final class PostgresStore: EventStore {
     }
 
     /// Removes a batch's rows; each record it counted counts in its successor's row (`CountedRecords`).
-    private static func retire(_ importID: Int64, _ conn: PostgresConnection, _ logger: Logger) async throws {
+    private static func retire(_ importID: Int64, _ conn: PostgresConnection, _ logger: Logger, cipher: any PersonalDataCipher) async throws {
         try await prepareWorkTables(conn, logger)
         try await conn.query(PostgresQuery(unsafeSQL: CountedRecords.collectSuccessors(of: importID)), logger: logger)
         // Its events leave their persons; person statistics wait for the next link run (see `LinkRun`).
@@ -348,7 +348,36 @@ public final class PostgresStore: EventStore {
         try await conn.query("DELETE FROM movement_event WHERE import_id = \(importID)", logger: logger)
         try await conn.query("DELETE FROM rejected_row WHERE import_id = \(importID)", logger: logger)
         try await conn.query("DELETE FROM event_cell WHERE import_id = \(importID)", logger: logger)
+        try await switchCounting(conn, logger, cipher: cipher)
+    }
+
+    /// Moves counting from `counted_off` to `counted_on`; the cells of both follow, counted as the
+    /// importer counts them.
+    private static func switchCounting(_ conn: PostgresConnection, _ logger: Logger, cipher: any PersonalDataCipher) async throws {
+        try await changeCells("counted_off", sign: -1, conn, logger, cipher: cipher)
         for statement in CountedRecords.switchCounting { try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+        try await changeCells("counted_on", sign: 1, conn, logger, cipher: cipher)
+    }
+
+    private static func changeCells(_ table: String, sign: Int, _ conn: PostgresConnection, _ logger: Logger,
+                                    cipher: any PersonalDataCipher) async throws {
+        let integer = EventColumns.readColumns.map { EventColumns.integerColumns.contains($0) }
+        var events: [MovementEvent] = []
+        for try await row in try await conn.query(PostgresQuery(unsafeSQL: CountedRecords.rows(of: table)), logger: logger) {
+            let cells = row.makeRandomAccess()
+            let values = try (0..<cells.count).map { try cellValue(cells[$0], integer: integer[$0]) }
+            if let event = try EventColumns.event(opening: cipher, from: values, withCellKey: true) { events.append(event) }
+        }
+        let rows = CountedRecords.cellChanges(events).flatMap { batch, cells in cells.map { (batch, $0.key, $0.value) } }
+        guard !rows.isEmpty else { return }
+        let columns = ["import_id"] + CellColumn.allCases.map(\.rawValue) + ["n", "key_sum"]
+        try await conn.copyRows(into: "event_cell", columns: columns, count: rows.count, logger: logger) { i, line in
+            let (batch, key, tally) = rows[i]
+            line.integer(Int(batch))
+            key.visit(&line)
+            line.integer(sign * tally.count)
+            line.integer(sign * tally.keySum)
+        }
     }
 
     /// The work tables of `CountedRecords`, empty, for this transaction.

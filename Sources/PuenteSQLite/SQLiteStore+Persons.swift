@@ -12,7 +12,8 @@ extension SQLiteStore: PersonStore {
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: [importID])
             while let row = try cursor.next() {
                 let values = columns.indices.map { Self.cellValue(row[$0] as DatabaseValue, integer: integer[$0]) }
-                if let event = try EventColumns.event(opening: cipher, from: values) { try body(event) }
+                // Linking counts person cells with the events' cell keys.
+                if let event = try EventColumns.event(opening: cipher, from: values, withCellKey: true) { try body(event) }
             }
         }
     }

@@ -42,7 +42,7 @@ public struct SQLiteStore: EventStore {
             let stale = try Int64.fetchAll(db, sql: "SELECT id FROM import_batch WHERE content_hash = ? AND status = 'pending'",
                                            arguments: [request.contentHash])
             for id in stale {
-                try Self.retire(id, db)
+                try Self.retire(id, db, cipher: cipher)
                 try db.execute(sql: "DELETE FROM import_batch WHERE id = ?", arguments: [id])
             }
             try db.execute(sql: """
@@ -146,7 +146,7 @@ public struct SQLiteStore: EventStore {
             let replaced = try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM counted_off o JOIN import_batch b ON b.id = o.batch_id WHERE b.status = 'committed'
                 """) ?? 0
-            for statement in CountedRecords.switchCounting { try db.execute(sql: statement) }
+            try Self.switchCounting(db, cipher: cipher)
             let duplicates = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM movement_event WHERE import_id = ? AND counted = 0",
                                               arguments: [importID]) ?? 0
             var final = counts
@@ -168,7 +168,7 @@ public struct SQLiteStore: EventStore {
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM import_batch WHERE id = ?", arguments: [importID]) == 1 else {
                 throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
             }
-            try Self.retire(importID, db)
+            try Self.retire(importID, db, cipher: cipher)
             try db.execute(sql: "UPDATE rejected_row SET resolved_by = NULL WHERE resolved_by = ?", arguments: [importID])
             try db.execute(sql: "UPDATE import_batch SET status = 'rolled_back' WHERE id = ?", arguments: [importID])
         }
@@ -249,7 +249,7 @@ public struct SQLiteStore: EventStore {
     // MARK: Helpers
 
     /// Removes a batch's rows; each record it counted counts in its successor's row (`CountedRecords`).
-    private static func retire(_ importID: Int64, _ db: Database) throws {
+    private static func retire(_ importID: Int64, _ db: Database, cipher: any PersonalDataCipher) throws {
         try prepareWorkTables(db)
         try db.execute(sql: CountedRecords.collectSuccessors(of: importID))
         // Its events leave their persons; person statistics wait for the next link run (see `LinkRun`).
@@ -258,7 +258,44 @@ public struct SQLiteStore: EventStore {
         try db.execute(sql: "DELETE FROM movement_event WHERE import_id = ?", arguments: [importID])
         try db.execute(sql: "DELETE FROM rejected_row WHERE import_id = ?", arguments: [importID])
         try db.execute(sql: "DELETE FROM event_cell WHERE import_id = ?", arguments: [importID])
+        try switchCounting(db, cipher: cipher)
+    }
+
+    /// Moves counting from `counted_off` to `counted_on`; the cells of both follow, counted as the
+    /// importer counts them.
+    private static func switchCounting(_ db: Database, cipher: any PersonalDataCipher) throws {
+        try changeCells("counted_off", sign: -1, db, cipher: cipher)
         for statement in CountedRecords.switchCounting { try db.execute(sql: statement) }
+        try changeCells("counted_on", sign: 1, db, cipher: cipher)
+    }
+
+    private static func changeCells(_ table: String, sign: Int, _ db: Database, cipher: any PersonalDataCipher) throws {
+        let columns = EventColumns.readColumns
+        let integer = columns.map { EventColumns.integerColumns.contains($0) }
+        var events: [MovementEvent] = []
+        let cursor = try Row.fetchCursor(db, sql: CountedRecords.rows(of: table))
+        while let row = try cursor.next() {
+            if let event = try EventColumns.event(opening: cipher, from: columns.indices.map { cellValue(row[$0] as DatabaseValue, integer: integer[$0]) },
+                                                 withCellKey: true) {
+                events.append(event)
+            }
+        }
+        let statement = try db.cachedStatement(sql: insertCellSQL)
+        var binder = SQLiteBinder(statement: statement.sqliteStatement)
+        for (batch, cells) in CountedRecords.cellChanges(events) {
+            for (key, tally) in cells {
+                binder.index = 1
+                binder.integer(Int(batch))
+                key.visit(&binder)
+                binder.integer(sign * tally.count)
+                binder.integer(sign * tally.keySum)
+                let status = sqlite3_step(binder.statement)
+                sqlite3_reset(binder.statement)
+                guard status == SQLITE_DONE else {
+                    throw PuenteError(.storeFailure, "Storing cell counts failed: " + String(cString: sqlite3_errstr(status)) + ".")
+                }
+            }
+        }
     }
 
     /// The work tables of `CountedRecords`, empty, for this transaction.

@@ -128,6 +128,11 @@ struct PersonTests {
         // Protected figures are marked as such.
         let protected = try await engine.run(StatisticsQuery(measure: .returnedPersons, by: [.sex]), policy: .standard)
         #expect(protected.cells.allSatisfy { $0.obsStatus == "E" || $0.obsStatus == "Q" })
+        // Person cells carry their events' cell keys: with none, the noise would be a function of the count
+        // alone, and an attacker who knows the published table could undo it.
+        var keySums = 0, persons = 0
+        try await store.forEachPersonCell { cell in keySums += cell.tally.keySum; persons += cell.tally.count }
+        #expect(persons > 0 && keySums > persons * 50)   // keys are spread over 0…255: the mean is about 127
         try await store.close()
     }
 

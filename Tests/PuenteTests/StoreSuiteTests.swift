@@ -372,6 +372,9 @@ struct StoreSuiteTests {
         try await store.rollbackImport(a)
         // B's copy of k2 counts now (k1 was A's alone), its cells follow, and B's revision says it changed.
         #expect(try await countedBySex(store) == ["F": 1, "M": 1])
+        // Counted as the importer counts: the sealed document is recorded, whatever SQL could see.
+        let documents = try await store.countCells(groupBy: [.documentRecorded])
+        #expect(documents.map(\.key) == [[.integer(1)]] && documents.map(\.count) == [2])
         let after = try await store.committedImports()
         #expect(after.map(\.id) == [b] && after[0].revision > before.revision)
         #expect(Set(try await store.events(importID: b, limit: 10).map(\.source.recordKey)) == ["k2", "k3"])

@@ -3,8 +3,9 @@
 /// Every accepted row is stored; `movement_event.counted` says whether it counts. At most one row per
 /// `(agency, record_key)` counts (a partial unique index), and once a record has a row in a committed
 /// batch, the counted row is a committed one. A batch's cells are always the sums of its counted rows:
-/// whenever a row stops or starts counting, its cells are added with the sign of the change (so a
+/// whenever a row stops or starts counting, its cell is added with the sign of the change (so a
 /// batch's cells may repeat a key, with negative counts), and the committed batch's revision grows.
+/// (A row whose personal fields were erased counts as one without a document when it changes.)
 ///
 /// The statements use two work tables of row ids, `counted_on` (rows that start counting) and
 /// `counted_off` (rows that stop), each with columns `row_id` and `batch_id`; a store creates them as
@@ -55,16 +56,6 @@ public enum CountedRecords {
         """
     }
 
-    /// Adds the cells of the rows in `table` to their batches, with `sign` (+1 or -1).
-    public static func cellChange(_ table: String, sign: Int) -> String {
-        """
-        INSERT INTO event_cell (import_id, \(CellColumn.allCases.map(\.rawValue).joined(separator: ", ")), n, key_sum)
-        SELECT e.import_id, \(CellColumn.fromEventsSQL), \(sign) * COUNT(*), \(sign) * SUM(e.cell_key)
-        FROM \(table) t JOIN movement_event e ON e.id = t.row_id
-        GROUP BY e.import_id, \(CellColumn.fromEventsSQL)
-        """
-    }
-
     /// Sets `counted` on the rows in `table`.
     public static func setCounted(_ table: String, _ counted: Bool) -> String {
         "UPDATE movement_event SET counted = \(counted ? 1 : 0) WHERE id IN (SELECT row_id FROM \(table))"
@@ -78,15 +69,27 @@ public enum CountedRecords {
         "UPDATE import_batch SET revision = revision + 1 WHERE status = 'committed' AND id IN (SELECT batch_id FROM \(table))"
     }
 
-    /// Moves counting from the rows of `counted_off` to those of `counted_on`, cells and revisions
-    /// following: the statements to run, in order, once both tables are filled.
+    /// Moves counting from the rows of `counted_off` to those of `counted_on`, revisions following: the
+    /// statements to run, in order, once both tables are filled. The store changes the cells itself (see
+    /// `cellChanges`), before or after: they follow the rows, whichever flag they hold.
     public static let switchCounting: [String] = [
-        cellChange("counted_off", sign: -1),
         setCounted("counted_off", false),
         unlinkDisplaced,
         reviseBatches("counted_off"),
         setCounted("counted_on", true),
-        cellChange("counted_on", sign: 1),
         reviseBatches("counted_on"),
     ]
+
+    /// The rows of a work table, as `EventColumns.readColumns`, for the store to open and count by cell.
+    public static func rows(of table: String) -> String {
+        "SELECT " + EventColumns.readColumns.map { "e." + $0 }.joined(separator: ", ") + " FROM \(table) t JOIN movement_event e ON e.id = t.row_id"
+    }
+
+    /// The cells of opened rows, per batch, as the importer counts them (`CellKey` of the event, its cell
+    /// key): a cell computed in SQL could not tell a recorded document, which is sealed.
+    public static func cellChanges(_ events: [MovementEvent]) -> [Int64: [CellKey: CellTally]] {
+        var out: [Int64: [CellKey: CellTally]] = [:]
+        for event in events { out[event.source.importID, default: [:]][CellKey(event), default: CellTally()].add(cellKey: event.cellKey) }
+        return out
+    }
 }

@@ -51,7 +51,10 @@ public enum EventColumns {
     }
 
     /// Rebuilds an event from a row read as `readColumns`, opening its personal fields.
-    public static func event(opening cipher: some PersonalDataCipher, from row: [CellValue?]) throws -> MovementEvent? {
+    ///
+    /// The cell key stays in the store (0 in the event) unless `withCellKey`: for the store's own cell
+    /// counts and for linking, whose person cells count with it.
+    public static func event(opening cipher: some PersonalDataCipher, from row: [CellValue?], withCellKey: Bool = false) throws -> MovementEvent? {
         func s(_ i: Int) -> String? { if case .text(let v)? = row[i] { return v }; return nil }
         func n(_ i: Int) -> Int? {
             switch row[i] {
@@ -71,7 +74,7 @@ public enum EventColumns {
         let legacy = names.count + 1
         let personal = try PersonalBundle.open(sealed: s(c + 26), legacy: (0..<4).map { s(legacy + $0) }, cipher: cipher,
                                                context: sealContext(agency: s(c + 1) ?? "", recordKey: s(c + 2) ?? ""))
-        return MovementEvent(
+        var event = MovementEvent(
             id: Int64(id),
             source: SourceReference(agency: s(c + 1) ?? "", importID: Int64(n(c) ?? 0), file: s(c + 3) ?? "",
                                     row: n(c + 4) ?? 0, recordKey: s(c + 2) ?? ""),
@@ -84,6 +87,8 @@ public enum EventColumns {
                 documentType: s(c + 19).flatMap(DocumentType.init), documentNumber: personal[3],
                 migrationStatus: s(c + 20).flatMap(MigrationStatus.init)),
             returnDetails: details)
+        if withCellKey { event.cellKey = UInt8(truncatingIfNeeded: n(c + 25) ?? 0) }
+        return event
     }
 
     /// Integer columns of the table (the rest hold text).

@@ -10,6 +10,9 @@ public struct Placeholders: Hashable, Sendable {
     }
 
     private var values: [Kind: Set<String>]
+    /// Longer values, as typed, cannot fold to a listed one (folding drops accents and spaces: twice the
+    /// longest listed value, and some, is more than any spelling of it).
+    private var longest: Int
 
     public static let standard = Placeholders(values: [
         .document: ["s/n", "sn", "s n", "s/d", "n/a", "na", "n/d", "nd", "no tiene", "no tiene documento", "sin documento",
@@ -21,28 +24,39 @@ public struct Placeholders: Hashable, Sendable {
                 "ignorada", "no indica", "sin dato", "x", "xx", "xxx"],
     ].mapValues { Set($0.map { TextFolding.fold($0) }) })
 
-    public init(values: [Kind: Set<String>]) { self.values = values }
+    public init(values: [Kind: Set<String>]) {
+        self.values = values
+        longest = 2 * (values.values.flatMap { $0 }.map(\.utf8.count).max() ?? 0) + 8
+    }
 
     /// This list with `extra` values added (as written: they are folded here).
     public func adding(_ extra: [Kind: [String]]) -> Placeholders {
         var out = self
         for (kind, list) in extra { out.values[kind, default: []].formUnion(list.map { TextFolding.fold($0) }) }
-        return out
+        return Placeholders(values: out.values)
     }
 
     /// Whether `text` stands for a missing value of this kind. Besides the list: documents of one digit
     /// repeated (`000000`, `99999999`) and anything with no letter or digit at all (`-`, `--`, `.`).
+    ///
+    /// Runs on several fields of every imported row: the bytes are looked at first, and only a short
+    /// value is folded and looked up.
     public func contains(_ text: some StringProtocol, _ kind: Kind) -> Bool {
-        let folded = TextFolding.fold(text)
-        guard !folded.isEmpty else { return false }
-        if values[kind]?.contains(folded) == true { return true }
-        let alphanumerics = folded.unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) }
-        if alphanumerics.isEmpty { return true }
-        if kind == .document, folded.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) }),
-           Set(folded.unicodeScalars).count == 1 {
-            return true
+        var count = 0, letterOrDigit = false, first: UInt8 = 0, oneDigitRepeated = true
+        for byte in text.utf8 {
+            if count == 0 { first = byte }
+            count += 1
+            // Any byte beyond ASCII belongs to a letter here (accents, ñ): registers hold no other.
+            if byte >= 0x80 || (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) {
+                letterOrDigit = true
+            }
+            if byte != first || !(0x30...0x39).contains(byte) { oneDigitRepeated = false }
         }
-        return false
+        guard count > 0 else { return false }
+        if !letterOrDigit { return true }
+        if kind == .document, oneDigitRepeated { return true }
+        guard count <= longest else { return false }
+        return values[kind]?.contains(TextFolding.fold(text)) == true
     }
 
     /// A birth date recorded as 1 January 1900 or earlier is the placeholder of a system that needs a
