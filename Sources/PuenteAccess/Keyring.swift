@@ -1,3 +1,4 @@
+import COpenSSL
 import Crypto
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,7 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     /// The secret of the records' cell keys (`cellkey` in the key file). Key files written before it
     /// existed derive it from their first key, and pin it the next time they are written.
     private let cellKeySecret: SymmetricKey
-    private let cellKeyMAC: HMAC<SHA256>
+    private let cellKeySecretBytes: [UInt8]
     /// The file the keys came from, reread when a value names an unknown key.
     private let file: URL?
     private var nonces = NonceSource()
@@ -35,17 +36,30 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         let secret = cellKeySecret ?? HKDF<SHA256>.deriveKey(
             inputKeyMaterial: keys[keys.keys.min()!]!, info: Data("puente cell keys".utf8), outputByteCount: 32)
         self.cellKeySecret = secret
-        cellKeyMAC = HMAC<SHA256>(key: secret)
+        cellKeySecretBytes = secret.withUnsafeBytes { Array($0) }
     }
 
     public func cellKey(agency: String, recordKey: String) -> UInt8 {
-        // A copy of the keyed state: the key is prepared once, not for each of millions of records.
-        var mac = cellKeyMAC
+        // One call into libcrypto over the identity written to the stack: this runs for every imported
+        // record, and Swift Crypto's HMAC over two strings cost more than sealing the record's names.
         var agency = agency, recordKey = recordKey
-        agency.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
-        withUnsafeBytes(of: UInt8(0x1F)) { mac.update(data: $0) }
-        recordKey.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
-        return mac.finalize().withUnsafeBytes { $0[0] }
+        return agency.withUTF8 { a in
+            recordKey.withUTF8 { k in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: a.count + 1 + k.count) { message in
+                    _ = message.initialize(fromContentsOf: a)
+                    message[a.count] = 0x1F
+                    _ = UnsafeMutableBufferPointer(rebasing: message[(a.count + 1)...]).initialize(fromContentsOf: k)
+                    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digest in
+                        var length: UInt32 = 64
+                        cellKeySecretBytes.withUnsafeBytes { secret in
+                            _ = COpenSSL.HMAC(EVP_sha256(), secret.baseAddress, Int32(secret.count), message.baseAddress, message.count,
+                                              digest.baseAddress, &length)
+                        }
+                        return digest[0]
+                    }
+                }
+            }
+        }
     }
 
     public var activeKeyID: String { lock.withLock { activeID } }

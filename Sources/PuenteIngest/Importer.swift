@@ -292,7 +292,7 @@ public struct Importer: Sendable {
         written.events.events.withUnsafeBufferPointer { events in
             for position in events.indices {
                 if position == nextSkipped { nextSkipped = skipped.next(); continue }
-                cells.add(events[position])
+                cells.add(events[position], cellKey: written.events.cellKeys[position])
             }
         }
         if cells.count >= cellFlushThreshold || cells.isSaturated { try await store.appendCells(cells.take(), to: importID) }

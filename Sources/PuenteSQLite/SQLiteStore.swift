@@ -61,16 +61,14 @@ public struct SQLiteStore: EventStore {
         }
     }
 
-    /// Inserts a row, counted unless its record already counts somewhere (the partial unique index on
-    /// counted rows answers the lookup), and says which.
-    static let insertSQL: String = {
-        let names = EventColumns.names
-        let agency = names.firstIndex(of: "agency")! + 1, key = names.firstIndex(of: "record_key")! + 1
-        return "INSERT INTO movement_event (\(names.joined(separator: ", ")), counted) VALUES ("
-            + names.indices.map { "?\($0 + 1)" }.joined(separator: ", ")
-            + ", NOT EXISTS (SELECT 1 FROM movement_event WHERE agency = ?\(agency) AND record_key = ?\(key) AND counted = 1))"
-            + " RETURNING counted"
-    }()
+    /// Inserts a row as the one that counts, unless its record already counts somewhere (the partial
+    /// unique index on counted rows refuses it, in the same descent that inserts)…
+    static let insertSQL = "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", ")), counted) VALUES ("
+        + Array(repeating: "?", count: EventColumns.names.count + 1).joined(separator: ", ")
+        + ") ON CONFLICT (agency, record_key) WHERE counted = 1 DO NOTHING"
+    /// … in which case it is stored as a copy that does not count.
+    static let insertUncountedSQL = "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", ")), counted) VALUES ("
+        + Array(repeating: "?", count: EventColumns.names.count + 1).joined(separator: ", ") + ")"
 
     public func seal(_ events: [MovementEvent]) -> SealedEvents { SealedEvents(events, sealing: cipher) }
 
@@ -85,14 +83,20 @@ public struct SQLiteStore: EventStore {
             for position in 0..<events.count {
                 row.removeAll()
                 EventColumns.visit(events, at: position, importID: importID, &row)
-                // With RETURNING, the row is stored during the first step, which hands back `counted`.
-                let status = row.bound(to: statement) { sqlite3_step(statement) }
-                let counted = status == SQLITE_ROW && sqlite3_column_int(statement, 0) == 1
+                row.integer(1)
+                var status = row.bound(to: statement) { sqlite3_step(statement) }
                 sqlite3_reset(statement)
-                guard status == SQLITE_ROW else {
+                if status == SQLITE_DONE, sqlite3_changes(db.sqliteConnection) == 0 {
+                    // A copy of a record already counted: kept, not counted (`finishImport` settles it).
+                    duplicates.append(position)
+                    let uncounted = try db.cachedStatement(sql: Self.insertUncountedSQL).sqliteStatement
+                    row.setLast(integer: 0)
+                    status = row.bound(to: uncounted) { sqlite3_step(uncounted) }
+                    sqlite3_reset(uncounted)
+                }
+                guard status == SQLITE_DONE else {
                     throw PuenteError(.storeFailure, "Storing an event failed: " + String(cString: sqlite3_errstr(status)) + ".")
                 }
-                if !counted { duplicates.append(position) }
             }
             return AppendResult(stored: events.count - duplicates.count, duplicatePositions: duplicates)
         }
@@ -335,6 +339,9 @@ public struct SQLiteStore: EventStore {
         }
 
         mutating func integer(_ value: Int?) { values.append(value.map { .integer(Int64($0)) } ?? .null) }
+
+        /// Replaces the last value (the `counted` flag of a row stored again as a copy).
+        mutating func setLast(integer value: Int) { values[values.count - 1] = .integer(Int64(value)) }
 
         /// Binds the values as parameters 1… of `statement` and runs `body` while the texts stay valid.
         func bound<T>(to statement: OpaquePointer, _ body: () -> T) -> T {

@@ -10,7 +10,9 @@ extension EventStore {
         let result = try await append(sealed, to: importID)
         let skipped = Set(result.duplicatePositions)
         var cells = CellAccumulator()
-        for (position, event) in sealed.events.enumerated() where !skipped.contains(position) { cells.add(event) }
+        for (position, event) in sealed.events.enumerated() where !skipped.contains(position) {
+            cells.add(event, cellKey: sealed.cellKeys[position])
+        }
         try await appendCells(cells.take(), to: importID)
         return result
     }

@@ -136,7 +136,10 @@ public struct CellAccumulator: Sendable {
     public var isSaturated: Bool { numbering.isSaturated }
 
     /// Borrows the event: copying it would retain and release each of its strings, per stored row.
-    public mutating func add(_ event: borrowing MovementEvent) {
+    public mutating func add(_ event: borrowing MovementEvent) { add(event, cellKey: event.cellKey) }
+
+    /// Counts one more event, with the cell key sealing gave it (`SealedEvents.cellKeys`).
+    public mutating func add(_ event: borrowing MovementEvent, cellKey: UInt8) {
         var key = PackedCellKey()
         // One call per column, no array: this runs for every stored event.
         func put(_ text: String?, _ column: Int) { key.set(column, numbering.number(text, column: column)) }
@@ -149,7 +152,7 @@ public struct CellAccumulator: Sendable {
         key.month = UInt8(truncatingIfNeeded: event.date.month)
         key.age = event.person.age.map { Int16(clamping: $0) } ?? -1
         key.documentRecorded = !(event.person.documentNumber?.isEmpty ?? true)
-        cells[key, default: CellTally()].add(cellKey: event.cellKey)
+        cells[key, default: CellTally()].add(cellKey: cellKey)
     }
 
     /// Hands the cells over and starts empty again.

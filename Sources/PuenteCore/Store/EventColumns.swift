@@ -26,12 +26,12 @@ public enum EventColumns {
     @inlinable
     public static func visit(_ batch: SealedEvents, at i: Int, importID: Int64, _ v: inout some EventColumnVisitor) {
         // Through a buffer: an array's subscript would copy the event (retaining all its strings).
-        batch.events.withUnsafeBufferPointer { visit($0[i], sealed: batch.personal[i], importID: importID, &v) }
+        batch.events.withUnsafeBufferPointer { visit($0[i], sealed: batch.personal[i], cellKey: batch.cellKeys[i], importID: importID, &v) }
     }
 
     /// Borrowed, not copied: a copy of an event retains and releases each of its strings, per stored row.
     @inlinable
-    static func visit(_ e: borrowing MovementEvent, sealed: String?, importID: Int64, _ v: inout some EventColumnVisitor) {
+    static func visit(_ e: borrowing MovementEvent, sealed: String?, cellKey: UInt8, importID: Int64, _ v: inout some EventColumnVisitor) {
         v.integer(Int(importID)); v.text(e.source.agency); v.text(e.source.recordKey); v.text(e.source.file)
         v.integer(e.source.row); v.text(e.type.rawValue); v.text(e.date.description); v.integer(e.date.daysSinceEpoch)
         v.integer(e.date.year); v.integer(e.date.month); v.text(e.reportingCountry); v.text(e.place)
@@ -40,7 +40,7 @@ public enum EventColumns {
         v.text(e.person.residenceCountry); v.text(e.person.residenceDivision); v.text(e.person.documentType?.rawValue)
         v.text(e.person.migrationStatus?.rawValue); v.text(e.returnDetails?.returningFrom)
         v.text(e.returnDetails?.returnType?.rawValue); v.text(e.returnDetails?.childStatus?.rawValue)
-        v.integer(e.returnDetails?.daysAbroad); v.integer(Int(e.cellKey))
+        v.integer(e.returnDetails?.daysAbroad); v.integer(Int(cellKey))
         v.text(sealed)
     }
 

@@ -6,15 +6,16 @@ public struct SealedEvents: Sendable {
     /// The sealed personal bundle of `events[i]`; nil when the event has no personal fields.
     public var personal: [String?]
 
-    /// Seals the events' personal fields and gives each event its cell key (`PersonalDataCipher.cellKey`).
+    /// The cell key of `events[i]` (`PersonalDataCipher.cellKey`): kept beside the events rather than
+    /// written into them, which would copy every event of the batch.
+    public var cellKeys: [UInt8]
+
+    /// Seals the events' personal fields and computes their cell keys.
     public init(_ events: [MovementEvent], sealing cipher: some PersonalDataCipher) {
-        var events = events
-        events.withUnsafeMutableBufferPointer { events in
-            for i in events.indices {
-                events[i].cellKey = cipher.cellKey(agency: events[i].source.agency, recordKey: events[i].source.recordKey)
-            }
-        }
         self.events = events
+        cellKeys = events.withUnsafeBufferPointer { events in
+            events.map { cipher.cellKey(agency: $0.source.agency, recordKey: $0.source.recordKey) }
+        }
         var bundles: [(clear: String, field: String)] = [], sealedAt: [Int] = []
         bundles.reserveCapacity(events.count)
         // Through a buffer: an array's subscript would copy each event (retaining all its strings).
@@ -34,9 +35,10 @@ public struct SealedEvents: Sendable {
     public init(unsealed events: [MovementEvent]) {
         self.events = events
         personal = Array(repeating: nil, count: events.count)
+        cellKeys = Array(repeating: 0, count: events.count)
     }
 
-    public init() { events = []; personal = [] }
+    public init() { events = []; personal = []; cellKeys = [] }
 
     public var count: Int { events.count }
     public var isEmpty: Bool { events.isEmpty }
@@ -45,5 +47,6 @@ public struct SealedEvents: Sendable {
     public mutating func append(contentsOf other: SealedEvents) {
         events.append(contentsOf: other.events)
         personal.append(contentsOf: other.personal)
+        cellKeys.append(contentsOf: other.cellKeys)
     }
 }

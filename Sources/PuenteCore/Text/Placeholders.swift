@@ -41,8 +41,8 @@ public struct Placeholders: Hashable, Sendable {
     ///
     /// Runs on several fields of every imported row: the bytes are looked at first, and only a short
     /// value is folded and looked up.
-    public func contains(_ text: some StringProtocol, _ kind: Kind) -> Bool {
-        var count = 0, letterOrDigit = false, first: UInt8 = 0, oneDigitRepeated = true
+    public func contains(_ text: String, _ kind: Kind) -> Bool {
+        var count = 0, letterOrDigit = false, ascii = true, first: UInt8 = 0, oneDigitRepeated = true
         for byte in text.utf8 {
             if count == 0 { first = byte }
             count += 1
@@ -50,13 +50,28 @@ public struct Placeholders: Hashable, Sendable {
             if byte >= 0x80 || (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) {
                 letterOrDigit = true
             }
+            if byte >= 0x80 { ascii = false }
             if byte != first || !(0x30...0x39).contains(byte) { oneDigitRepeated = false }
         }
         guard count > 0 else { return false }
         if !letterOrDigit { return true }
         if kind == .document, oneDigitRepeated { return true }
-        guard count <= longest else { return false }
-        return values[kind]?.contains(TextFolding.fold(text)) == true
+        guard count <= longest, let listed = values[kind] else { return false }
+        guard ascii else { return listed.contains(TextFolding.fold(text)) }
+        // ASCII folds byte by byte, as `TextFolding.fold` would: letters lowercased, digits kept, anything
+        // else one space, none at the ends. Short results are small strings, with no allocation.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { folded in
+            var n = 0, pendingSpace = false
+            for byte in text.utf8 {
+                let mapped: UInt8 = (0x41...0x5A).contains(byte) ? byte + 32
+                    : ((0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)) ? byte : 0x20
+                if mapped == 0x20 { pendingSpace = n > 0; continue }
+                if pendingSpace { folded[n] = 0x20; n += 1; pendingSpace = false }
+                folded[n] = mapped
+                n += 1
+            }
+            return listed.contains(String(decoding: UnsafeBufferPointer(rebasing: folded[..<n]), as: UTF8.self))
+        }
     }
 
     /// A birth date recorded as 1 January 1900 or earlier is the placeholder of a system that needs a
