@@ -343,7 +343,7 @@ struct AccessTests {
         // An account with a cheap hash: each attempt is checked in milliseconds, so no token comes back
         // between attempts however loaded the machine is (an unknown name would cost a full decoy hash).
         try await AccessService(store: store, hasher: PasswordHasher(logCost: 10)).createUser(
-            username: "a", role: .statistician, password: "una frase larga y segura", by: "test")
+            username: "abc", role: .statistician, password: "una frase larga y segura", by: "test")
         let app = Application(router: PuenteServer.router(store: store, configuration: configuration))
         try await app.test(.router) { client in
             let page = try await client.execute(uri: "/", method: .get) { $0 }
@@ -357,7 +357,7 @@ struct AccessTests {
             #expect(try await client.execute(uri: "/health", method: .get, headers: hugeHeader) { $0.status.code } == 431)
             var statuses: [HTTPResponse.Status] = []
             for _ in 0..<6 {
-                statuses.append(try await client.execute(uri: "/login", method: .post, body: ByteBuffer(string: "username=a&password=b")) { $0.status })
+                statuses.append(try await client.execute(uri: "/login", method: .post, body: ByteBuffer(string: "username=abc&password=b")) { $0.status })
             }
             // The oversized attempt above counted too; one more fits the burst of two, then every one is refused.
             #expect(statuses.first == .unauthorized)
