@@ -132,17 +132,21 @@ public final class PostgresStore: EventStore {
 
     public func appendCells(_ cells: CellBatch, to importID: Int64) async throws {
         guard !cells.isEmpty else { return }
-        let columns = ["import_id"] + CellColumn.allCases.map(\.rawValue) + ["n", "key_sum"]
         try await guarded {
-            try await client.withConnection { conn in
-                try await conn.copyRows(into: "event_cell", columns: columns, count: cells.count, logger: logger) { i, line in
-                    let (key, tally) = cells[i]
-                    line.integer(Int(importID))
-                    key.visit(&line)
-                    line.integer(tally.count)
-                    line.integer(tally.keySum)
-                }
-            }
+            try await client.withConnection { conn in try await Self.writeCells(cells, to: importID, sign: 1, conn, logger) }
+        }
+    }
+
+    /// COPYs a batch's cell counts, with `sign` -1 for rows that stopped counting.
+    private static func writeCells(_ cells: CellBatch, to importID: Int64, sign: Int, _ conn: PostgresConnection,
+                                   _ logger: Logger) async throws {
+        let columns = ["import_id"] + CellColumn.allCases.map(\.rawValue) + ["n", "key_sum"]
+        try await conn.copyRows(into: "event_cell", columns: columns, count: cells.count, logger: logger) { i, line in
+            let (key, tally) = cells[i]
+            line.integer(Int(importID))
+            key.visit(&line)
+            line.integer(sign * tally.count)
+            line.integer(sign * tally.keySum)
         }
     }
 
@@ -359,24 +363,21 @@ public final class PostgresStore: EventStore {
         try await changeCells("counted_on", sign: 1, conn, logger, cipher: cipher)
     }
 
+    /// Counts the rows of a work table by cell, as the importer counts (the opened events), and adds
+    /// the cells to their batches with `sign`.
     private static func changeCells(_ table: String, sign: Int, _ conn: PostgresConnection, _ logger: Logger,
                                     cipher: any PersonalDataCipher) async throws {
         let integer = EventColumns.readColumns.map { EventColumns.integerColumns.contains($0) }
-        var events: [MovementEvent] = []
+        var cells: [Int64: CellAccumulator] = [:]
         for try await row in try await conn.query(PostgresQuery(unsafeSQL: CountedRecords.rows(of: table)), logger: logger) {
-            let cells = row.makeRandomAccess()
-            let values = try (0..<cells.count).map { try cellValue(cells[$0], integer: integer[$0]) }
-            if let event = try EventColumns.event(opening: cipher, from: values, withCellKey: true) { events.append(event) }
+            let columns = row.makeRandomAccess()
+            let values = try (0..<columns.count).map { try cellValue(columns[$0], integer: integer[$0]) }
+            if let event = try EventColumns.event(opening: cipher, from: values, withCellKey: true) {
+                cells[event.source.importID, default: CellAccumulator()].add(event)
+            }
         }
-        let rows = CountedRecords.cellChanges(events).flatMap { batch, cells in cells.map { (batch, $0.key, $0.value) } }
-        guard !rows.isEmpty else { return }
-        let columns = ["import_id"] + CellColumn.allCases.map(\.rawValue) + ["n", "key_sum"]
-        try await conn.copyRows(into: "event_cell", columns: columns, count: rows.count, logger: logger) { i, line in
-            let (batch, key, tally) = rows[i]
-            line.integer(Int(batch))
-            key.visit(&line)
-            line.integer(sign * tally.count)
-            line.integer(sign * tally.keySum)
+        for (batch, var accumulated) in cells where !accumulated.isEmpty {
+            try await writeCells(accumulated.take(), to: batch, sign: sign, conn, logger)
         }
     }
 

@@ -63,9 +63,7 @@ public struct SQLiteStore: EventStore {
 
     /// Inserts a row as the one that counts, unless its record already counts somewhere (the partial
     /// unique index on counted rows refuses it, in the same descent that inserts)…
-    static let insertSQL = "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", ")), counted) VALUES ("
-        + Array(repeating: "?", count: EventColumns.names.count + 1).joined(separator: ", ")
-        + ") ON CONFLICT (agency, record_key) WHERE counted = 1 DO NOTHING"
+    static let insertSQL = insertUncountedSQL + " ON CONFLICT (agency, record_key) WHERE counted = 1 DO NOTHING"
     /// … in which case it is stored as a copy that does not count.
     static let insertUncountedSQL = "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", ")), counted) VALUES ("
         + Array(repeating: "?", count: EventColumns.names.count + 1).joined(separator: ", ") + ")"
@@ -107,21 +105,24 @@ public struct SQLiteStore: EventStore {
         + Array(repeating: "?", count: CellColumn.allCases.count + 3).joined(separator: ", ") + ")"
 
     public func appendCells(_ cells: CellBatch, to importID: Int64) async throws {
-        try await writer.write { db in
-            let statement = try db.cachedStatement(sql: Self.insertCellSQL)
-            var binder = SQLiteBinder(statement: statement.sqliteStatement)
-            for i in 0..<cells.count {
-                let (key, tally) = cells[i]
-                binder.index = 1
-                binder.integer(Int(importID))
-                key.visit(&binder)
-                binder.integer(tally.count)
-                binder.integer(tally.keySum)
-                let status = sqlite3_step(binder.statement)
-                sqlite3_reset(binder.statement)
-                guard status == SQLITE_DONE else {
-                    throw PuenteError(.storeFailure, "Storing cell counts failed: " + String(cString: sqlite3_errstr(status)) + ".")
-                }
+        try await writer.write { db in try Self.writeCells(cells, to: importID, sign: 1, db) }
+    }
+
+    /// Writes a batch's cell counts, with `sign` -1 for rows that stopped counting.
+    private static func writeCells(_ cells: CellBatch, to importID: Int64, sign: Int, _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: insertCellSQL)
+        var binder = SQLiteBinder(statement: statement.sqliteStatement)
+        for i in 0..<cells.count {
+            let (key, tally) = cells[i]
+            binder.index = 1
+            binder.integer(Int(importID))
+            key.visit(&binder)
+            binder.integer(sign * tally.count)
+            binder.integer(sign * tally.keySum)
+            let status = sqlite3_step(binder.statement)
+            sqlite3_reset(binder.statement)
+            guard status == SQLITE_DONE else {
+                throw PuenteError(.storeFailure, "Storing cell counts failed: " + String(cString: sqlite3_errstr(status)) + ".")
             }
         }
     }
@@ -273,33 +274,20 @@ public struct SQLiteStore: EventStore {
         try changeCells("counted_on", sign: 1, db, cipher: cipher)
     }
 
+    /// Counts the rows of a work table by cell, as the importer counts (the opened events), and adds
+    /// the cells to their batches with `sign`.
     private static func changeCells(_ table: String, sign: Int, _ db: Database, cipher: any PersonalDataCipher) throws {
         let columns = EventColumns.readColumns
         let integer = columns.map { EventColumns.integerColumns.contains($0) }
-        var events: [MovementEvent] = []
+        var cells: [Int64: CellAccumulator] = [:]
         let cursor = try Row.fetchCursor(db, sql: CountedRecords.rows(of: table))
         while let row = try cursor.next() {
-            if let event = try EventColumns.event(opening: cipher, from: columns.indices.map { cellValue(row[$0] as DatabaseValue, integer: integer[$0]) },
-                                                 withCellKey: true) {
-                events.append(event)
+            let values = columns.indices.map { cellValue(row[$0] as DatabaseValue, integer: integer[$0]) }
+            if let event = try EventColumns.event(opening: cipher, from: values, withCellKey: true) {
+                cells[event.source.importID, default: CellAccumulator()].add(event)
             }
         }
-        let statement = try db.cachedStatement(sql: insertCellSQL)
-        var binder = SQLiteBinder(statement: statement.sqliteStatement)
-        for (batch, cells) in CountedRecords.cellChanges(events) {
-            for (key, tally) in cells {
-                binder.index = 1
-                binder.integer(Int(batch))
-                key.visit(&binder)
-                binder.integer(sign * tally.count)
-                binder.integer(sign * tally.keySum)
-                let status = sqlite3_step(binder.statement)
-                sqlite3_reset(binder.statement)
-                guard status == SQLITE_DONE else {
-                    throw PuenteError(.storeFailure, "Storing cell counts failed: " + String(cString: sqlite3_errstr(status)) + ".")
-                }
-            }
-        }
+        for (batch, var accumulated) in cells { try writeCells(accumulated.take(), to: batch, sign: sign, db) }
     }
 
     /// The work tables of `CountedRecords`, empty, for this transaction.

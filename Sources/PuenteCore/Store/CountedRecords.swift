@@ -70,8 +70,9 @@ public enum CountedRecords {
     }
 
     /// Moves counting from the rows of `counted_off` to those of `counted_on`, revisions following: the
-    /// statements to run, in order, once both tables are filled. The store changes the cells itself (see
-    /// `cellChanges`), before or after: they follow the rows, whichever flag they hold.
+    /// statements to run, in order, once both tables are filled. The store changes the cells itself, with
+    /// a `CellAccumulator` over the opened rows (SQL cannot see a sealed document), before or after: they
+    /// follow the rows, whichever flag they hold.
     public static let switchCounting: [String] = [
         setCounted("counted_off", false),
         unlinkDisplaced,
@@ -83,13 +84,5 @@ public enum CountedRecords {
     /// The rows of a work table, as `EventColumns.readColumns`, for the store to open and count by cell.
     public static func rows(of table: String) -> String {
         "SELECT " + EventColumns.readColumns.map { "e." + $0 }.joined(separator: ", ") + " FROM \(table) t JOIN movement_event e ON e.id = t.row_id"
-    }
-
-    /// The cells of opened rows, per batch, as the importer counts them (`CellKey` of the event, its cell
-    /// key): a cell computed in SQL could not tell a recorded document, which is sealed.
-    public static func cellChanges(_ events: [MovementEvent]) -> [Int64: [CellKey: CellTally]] {
-        var out: [Int64: [CellKey: CellTally]] = [:]
-        for event in events { out[event.source.importID, default: [:]][CellKey(event), default: CellTally()].add(cellKey: event.cellKey) }
-        return out
     }
 }
