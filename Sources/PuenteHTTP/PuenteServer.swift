@@ -23,6 +23,9 @@ public enum PuenteServer {
         public var secureCookies: Bool
         /// Password attempts allowed per client address and minute (a burst of that many, then evenly).
         public var loginAttemptsPerMinute = 10
+        /// How passwords are hashed (OWASP's minimum by default; tests use a cheaper cost, as CPU there is
+        /// shared by many servers at once).
+        public var passwordHasher = PasswordHasher()
         /// Addresses of the reverse proxies in front of the node: from them alone, `Forwarded` and
         /// `X-Forwarded-For` name the client (for the login limiter and the audit trail).
         public var trustedProxies: Set<String> = []
@@ -57,7 +60,7 @@ public enum PuenteServer {
     public static func router(store: any PuenteStore, configuration: Configuration = .init(),
                               reference: ReferenceData = .shared) -> Router<PuenteContext> {
         let router = Router(context: PuenteContext.self)
-        let access = AccessService(store: store)
+        let access = AccessService(store: store, hasher: configuration.passwordHasher)
         let audit = access.audit
         let limiter = RateLimiter()
         router.add(middleware: ClientAddressMiddleware(trusted: configuration.trustedProxies))

@@ -109,7 +109,9 @@ struct AccessTests {
         #expect(stored.passwordHash?.hasPrefix("scrypt$10$8$1$") == true)
         #expect(stored.passwordHash?.contains("una frase") == false)
 
-        let app = Application(router: PuenteServer.router(store: store, configuration: .init()))
+        var configuration = PuenteServer.Configuration()
+        configuration.passwordHasher = PasswordHasher(logCost: 10)   // as the accounts above: no rehash at login
+        let app = Application(router: PuenteServer.router(store: store, configuration: configuration))
         try await app.test(.router) { client in
             func login(_ user: String, _ password: String) async throws -> TestResponse {
                 try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
@@ -340,6 +342,7 @@ struct AccessTests {
         var configuration = PuenteServer.Configuration(publicStatistics: true)
         // Two a minute: a token refills every 30 s, far longer than these requests take even in a debug build.
         configuration.loginAttemptsPerMinute = 2
+        configuration.passwordHasher = PasswordHasher(logCost: 10)
         // An account with a cheap hash: each attempt is checked in milliseconds, so no token comes back
         // between attempts however loaded the machine is (an unknown name would cost a full decoy hash).
         try await AccessService(store: store, hasher: PasswordHasher(logCost: 10)).createUser(
@@ -380,6 +383,10 @@ struct AccessTests {
             let store = try await StoreKind.sqliteMemory.makeStore()
             var configuration = PuenteServer.Configuration(publicStatistics: true)
             configuration.loginAttemptsPerMinute = 2
+            // Cheap hashes: each attempt takes milliseconds, so no token comes back between them on a loaded machine.
+            configuration.passwordHasher = PasswordHasher(logCost: 10)
+            try await AccessService(store: store, hasher: configuration.passwordHasher).createUser(
+                username: "abc", role: .statistician, password: "una frase larga y segura", by: "test")
             if trusted { configuration.trustedProxies = ["127.0.0.1"] }
             let app = Application(router: PuenteServer.router(store: store, configuration: configuration))
             // A real server on loopback: the peer is 127.0.0.1, as a proxy on the same host would be.
@@ -387,7 +394,7 @@ struct AccessTests {
                 func attempt(from address: String) async throws -> HTTPResponse.Status {
                     try await client.execute(uri: "/login", method: .post,
                                              headers: [.contentType: "application/x-www-form-urlencoded", HTTPFields.Element.Name("X-Forwarded-For")!: address],
-                                             body: ByteBuffer(string: "username=a&password=b")) { $0.status }
+                                             body: ByteBuffer(string: "username=abc&password=b")) { $0.status }
                 }
                 for _ in 0..<3 { _ = try await attempt(from: "198.51.100.7") }
                 #expect(try await attempt(from: "198.51.100.7") == .tooManyRequests)
