@@ -35,9 +35,12 @@ let package = Package(
                 resources: [.copy("Data")], swiftSettings: strict),
         // zlib from the system (Debian's zlib1g-dev), for gzip files and XLSX workbooks.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // libxml2 from the system (Debian's libxml2-dev): a streaming, namespace-aware XML parser for the
+        // parts of XLSX workbooks.
+        .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // Source profiles, readers and harmonisation of agency exports.
         .target(name: "PuenteIngest", dependencies: [
-            "PuenteCore", "PuenteReference", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
+            "PuenteCore", "PuenteReference", "CZlib", "CLibXML2", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ],
                 resources: [.copy("Profiles")], swiftSettings: strict),

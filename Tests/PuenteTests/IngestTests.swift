@@ -146,8 +146,12 @@ struct IngestTests {
         try await store.close()
     }
 
-    @Test("XLSX from openpyxl (inline strings, dates, a named sheet) and in Excel's own style (shared strings, rich text, gaps)",
-          arguments: [("retornos.xlsx", "Retornos"), ("retornos-excel-style.xlsx", nil)] as [(String, String?)])
+    /// `retornos-prefixed.xlsx` holds the Excel-style workbook with every element under a namespace
+    /// prefix (`<x:row>`), single-quoted attributes, a CDATA section and a character reference, stored
+    /// without compression: a scanner of the bytes read it as empty.
+    @Test("XLSX from openpyxl (inline strings, dates, a named sheet), in Excel's own style (shared strings, rich text, gaps) and with namespace prefixes",
+          arguments: [("retornos.xlsx", "Retornos"), ("retornos-excel-style.xlsx", nil), ("retornos-prefixed.xlsx", nil)]
+          as [(String, String?)])
     func xlsx(file: String, sheet: String?) async throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(file)")
         let store = try await StoreKind.sqliteMemory.makeStore()
@@ -167,6 +171,38 @@ struct IngestTests {
             #expect(seen == ["test-retornos:C-1&2 2016-03-14 M 34 SV-0101", "test-retornos:C-3 2016-03-16 F - SV-0210"])
             #expect(report.read == 2 && report.rejected == 0)
         }
+        try await store.close()
+    }
+
+    @Test("A damaged workbook is refused with the part named: a checksum that does not match, XML that is not well formed")
+    func xlsxDamaged() async throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/retornos-prefixed.xlsx")
+        let original = try Data(contentsOf: fixture)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("puente-xlsx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        /// The fixture's parts are stored, so a sheet's bytes can be changed in place.
+        func damaged(_ from: String, _ to: String) throws -> URL {
+            let range = try #require(original.range(of: Data(from.utf8)))
+            var bytes = original
+            bytes.replaceSubrange(range, with: Data(to.utf8))
+            let url = directory.appendingPathComponent("\(UUID().uuidString).xlsx")
+            try bytes.write(to: url)
+            return url
+        }
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let profile = try testProfile { $0.format = .init(type: .xlsx) }
+        // A digit changed in a value: the same length, so only the CRC-32 can tell.
+        let changed = await #expect(throws: PuenteError.self) {
+            try await Importer(store: store).importFile(try damaged("<x:v>42445</x:v>", "<x:v>42446</x:v>"), profile: profile)
+        }
+        #expect(changed?.message.contains("`xl/worksheets/hoja.xml` does not match its checksum") == true)
+        // An end tag that does not match its start (same length, so the ZIP side is intact but the CRC).
+        let malformed = await #expect(throws: PuenteError.self) {
+            try await Importer(store: store).importFile(try damaged("<x:v>42445</x:v>", "<x:v>42445</x:w>"), profile: profile)
+        }
+        #expect(malformed?.message.contains("`xl/worksheets/hoja.xml` is not well-formed XML") == true)
+        #expect(try await store.committedImports().isEmpty)
         try await store.close()
     }
 

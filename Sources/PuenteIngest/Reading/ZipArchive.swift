@@ -1,13 +1,18 @@
+import CZlib
 import Foundation
 import PuenteCore
 
 /// The entries of a ZIP file (as an XLSX workbook is), read from its central directory, each
-/// decompressed as a stream. Enough of the format for Office files: stored and deflated entries, no ZIP64.
+/// decompressed as a stream and checked against its CRC-32 and size. Enough of the format for Office
+/// files: stored and deflated entries, no ZIP64. (ZIPFoundation only hands an entry to a callback from
+/// start to end; a reader that gives out a batch of rows at a time needs to pull the next chunk.)
 struct ZipArchive {
     struct Entry {
         var name: String
         var method: UInt16
         var compressedSize: Int
+        var size: Int
+        var crc32: UInt32
         var localHeaderOffset: Int
     }
 
@@ -41,6 +46,7 @@ struct ZipArchive {
             let name = String(decoding: directory[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self)
             entries[name] = Entry(name: name, method: Self.u16(directory, p + 10),
                                   compressedSize: Int(Self.u32(directory, p + 20)),
+                                  size: Int(Self.u32(directory, p + 24)), crc32: Self.u32(directory, p + 16),
                                   localHeaderOffset: Int(Self.u32(directory, p + 42)))
             p += 46 + nameLength + extraLength + commentLength
         }
@@ -58,19 +64,22 @@ struct ZipArchive {
         guard header.count == 30, Self.u32(header, 0) == 0x0403_4b50 else { throw damaged("the part `\(name)` is damaged") }
         guard entry.method == 0 || entry.method == 8 else { throw damaged("the part `\(name)` uses an unsupported compression") }
         let start = entry.localHeaderOffset + 30 + Int(Self.u16(header, 26)) + Int(Self.u16(header, 28))
-        return EntrySource(archive: self, position: start, size: entry.compressedSize, remaining: entry.compressedSize,
+        return EntrySource(archive: self, entry: entry, position: start, remaining: entry.compressedSize,
                            inflater: entry.method == 8 ? try Inflater(format: .rawDeflate, file: file) : nil)
     }
 
     /// One entry's bytes, decompressed chunk by chunk.
     struct EntrySource: ByteSource {
         let archive: ZipArchive
+        let entry: Entry
         var position: Int
-        let size: Int
         var remaining: Int
         let inflater: Inflater?
+        /// CRC-32 and length of what has been handed out, checked against the directory at the end.
+        var crc: UInt = 0
+        var produced = 0
 
-        var fractionRead: Double { size == 0 ? 1 : 1 - Double(remaining) / Double(size) }
+        var fractionRead: Double { entry.compressedSize == 0 ? 1 : 1 - Double(remaining) / Double(entry.compressedSize) }
 
         mutating func next() throws -> [UInt8]? {
             while remaining > 0 {
@@ -79,15 +88,25 @@ struct ZipArchive {
                 guard !chunk.isEmpty else { throw archive.damaged("the file is truncated") }
                 remaining -= chunk.count
                 position += chunk.count
-                guard let inflater else { return chunk }
                 var out: [UInt8] = []
-                var offset = 0
-                while offset < chunk.count {
-                    let (used, ended) = try inflater.inflate(chunk[offset...], into: &out)
-                    offset += used
-                    if ended || used == 0 { break }
+                if let inflater {
+                    var offset = 0
+                    while offset < chunk.count {
+                        let (used, ended) = try inflater.inflate(chunk[offset...], into: &out)
+                        offset += used
+                        if ended || used == 0 { break }
+                    }
+                } else {
+                    out = chunk
                 }
-                if !out.isEmpty { return out }
+                if !out.isEmpty {
+                    crc = out.withUnsafeBufferPointer { CZlib.crc32(crc, $0.baseAddress, uInt($0.count)) }
+                    produced += out.count
+                    return out
+                }
+            }
+            guard produced == entry.size, crc == UInt(entry.crc32) else {
+                throw archive.damaged("the part `\(entry.name)` does not match its checksum (the file is damaged or truncated)")
             }
             return nil
         }
