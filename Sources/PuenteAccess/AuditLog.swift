@@ -3,12 +3,17 @@ import Foundation
 import PuenteCore
 
 /// The append-only, hash-chained audit trail over a store. Each entry's hash covers its fields and the
-/// previous entry's hash, so an edited entry, a deleted one or a reordering shows in `verify()`.
+/// previous entry's hash, so an edited entry, a deleted one or a reordering shows in `verify()`. The
+/// hash is keyed (HMAC-SHA-256 with a key from the key file, never in the database), so nobody who can
+/// only write the database can rebuild the chain after a change; and each new head is recorded beside
+/// the key file, so entries cut from the end show too.
 public struct AuditLog: Sendable {
     let store: any AccessStore
+    let key: (any AuditChainKey)?
 
     public init(store: any AccessStore) {
         self.store = store
+        key = store.auditChainKey
     }
 
     /// Something to record; `actor` is a username, `cli:<os user>` or `anonymous`.
@@ -37,9 +42,11 @@ public struct AuditLog: Sendable {
             var entry = AuditEntry(sequence: (head?.sequence ?? 0) + 1, at: Timestamp.now(), actor: event.actor, action: event.action,
                                    target: event.target, purpose: event.purpose, address: event.address,
                                    previousHash: head?.hash ?? AuditEntry.genesisHash, hash: "")
-            entry.hash = Self.hash(of: entry)
+            entry.hash = hash(of: entry)
             do {
                 try await store.appendAudit(entry)
+                // The first keyed entry of a trail that started unkeyed marks where keying began.
+                try key?.anchorAuditHead(AuditHead(sequence: entry.sequence, hash: entry.hash, keyedFrom: entry.sequence))
                 return entry
             } catch let error as PuenteError where error.code == .conflict {
                 continue
@@ -48,7 +55,12 @@ public struct AuditLog: Sendable {
         throw PuenteError(.storeFailure, "The audit trail is too busy to append to; try again.")
     }
 
-    public static func hash(of entry: AuditEntry) -> String {
+    func hash(of entry: AuditEntry) -> String {
+        key?.auditHash(of: entry.chainedText) ?? Self.unkeyedHash(of: entry)
+    }
+
+    /// The hash of trails written before keying (and of stores without a keyring).
+    static func unkeyedHash(of entry: AuditEntry) -> String {
         SHA256.hash(data: Data(entry.chainedText.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
@@ -58,41 +70,68 @@ public struct AuditLog: Sendable {
         /// The first entry that does not fit the chain, and why; nil when the whole trail is intact.
         public var brokenAt: Int64?
         public var problem: String?
+        /// Whether a head recorded outside the database was checked (so a shortened trail would show).
+        public var anchored = false
+        /// Entries from before keying, hashed with plain SHA-256.
+        public var unkeyedEntries = 0
         public var intact: Bool { brokenAt == nil }
     }
 
     /// Walks the whole trail, recomputing every hash and link. An edited, deleted or reordered entry
-    /// breaks the chain; entries removed from the end leave a shorter chain that is valid, so they show
-    /// only against a head recorded earlier outside the database (`expectedHead`, e.g. from a daily
-    /// report): it must be the hash of an entry still in the trail.
+    /// breaks the chain. Entries removed from the end leave a shorter chain, which shows against the head
+    /// recorded beside the key file, or against a head recorded elsewhere (`expectedHead`, e.g. from a
+    /// daily report): each must be the hash of an entry still in the trail.
     public func verify(expectedHead: String? = nil, pageSize: Int = 5_000) async throws -> Verification {
+        let anchor = try key?.anchoredAuditHead()
+        var result = Verification(entries: 0, anchored: anchor != nil)
+        func broken(_ at: Int64, _ problem: String) -> Verification {
+            result.brokenAt = at
+            result.problem = problem
+            return result
+        }
         var previous = AuditEntry.genesisHash
         var expected: Int64 = 1
-        var count = 0
+        var keyedSeen = false
         var headFound = expectedHead == nil || expectedHead == AuditEntry.genesisHash
+        var anchorFound = anchor == nil
         while true {
             let page = try await store.auditEntries(after: expected - 1, limit: pageSize)
             for entry in page {
-                count += 1
-                if entry.sequence != expected {
-                    return Verification(entries: count, brokenAt: expected, problem: "entry \(expected) is missing (deleted)")
-                }
+                result.entries += 1
+                if entry.sequence != expected { return broken(expected, "entry \(expected) is missing (deleted)") }
                 if entry.previousHash != previous {
-                    return Verification(entries: count, brokenAt: entry.sequence, problem: "entry \(entry.sequence) does not follow the one before it")
+                    return broken(entry.sequence, "entry \(entry.sequence) does not follow the one before it")
                 }
-                if Self.hash(of: entry) != entry.hash {
-                    return Verification(entries: count, brokenAt: entry.sequence, problem: "entry \(entry.sequence) was changed after it was written")
+                if hash(of: entry) == entry.hash {
+                    keyedSeen = keyedSeen || key != nil
+                } else if key != nil, Self.unkeyedHash(of: entry) == entry.hash {
+                    // Plain SHA-256 is only believed before keying began: anyone can compute it.
+                    guard !keyedSeen, entry.sequence < (anchor?.keyedFrom ?? .max) else {
+                        return broken(entry.sequence, "entry \(entry.sequence) is not hashed with the node's audit key: it was rewritten")
+                    }
+                    result.unkeyedEntries += 1
+                } else {
+                    return broken(entry.sequence, "entry \(entry.sequence) was changed after it was written")
                 }
                 if entry.hash == expectedHead { headFound = true }
+                if let anchor, entry.sequence == anchor.sequence {
+                    guard entry.hash == anchor.hash else {
+                        return broken(entry.sequence, "entry \(entry.sequence) differs from the head recorded outside the database")
+                    }
+                    anchorFound = true
+                }
                 previous = entry.hash
                 expected += 1
             }
             if page.count < pageSize { break }
         }
-        guard headFound else {
-            return Verification(entries: count, brokenAt: expected,
-                                problem: "the expected head is not in the trail: entries after \(expected - 1) were removed from the end")
+        guard anchorFound else {
+            return broken(expected, "entries \(expected) to \(anchor!.sequence) were removed from the end "
+                          + "(the head recorded outside the database is entry \(anchor!.sequence))")
         }
-        return Verification(entries: count, brokenAt: nil, problem: nil)
+        guard headFound else {
+            return broken(expected, "the expected head is not in the trail: entries after \(expected - 1) were removed from the end")
+        }
+        return result
     }
 }

@@ -23,6 +23,8 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     /// existed derive it from their first key, and pin it the next time they are written.
     private let cellKeySecret: SymmetricKey
     private let cellKeySecretBytes: [UInt8]
+    /// Keys the audit trail's chain; derived from the cell key secret, so it lives in the key file too.
+    private let auditKey: SymmetricKey
     /// The file the keys came from, reread when a value names an unknown key.
     private let file: URL?
     private var nonces = NonceSource()
@@ -37,6 +39,7 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
             inputKeyMaterial: keys[keys.keys.min()!]!, info: Data("puente cell keys".utf8), outputByteCount: 32)
         self.cellKeySecret = secret
         cellKeySecretBytes = secret.withUnsafeBytes { Array($0) }
+        auditKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: secret, info: Data("puente audit trail".utf8), outputByteCount: 32)
     }
 
     public func cellKey(agency: String, recordKey: String) -> UInt8 {
@@ -252,9 +255,9 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         try ring.write(to: file)
     }
 
-    /// A keyring with a fixed key, for tests only.
-    public static func forTesting() -> Keyring {
-        Keyring(keys: ["t1": SymmetricKey(data: Data(repeating: 7, count: 32))], active: "t1", file: nil)
+    /// A keyring with a fixed key, for tests only; `file` places its audit head (and nothing else).
+    public static func forTesting(file: URL? = nil) -> Keyring {
+        Keyring(keys: ["t1": SymmetricKey(data: Data(repeating: 7, count: 32))], active: "t1", file: file)
     }
 
     private func write(to file: URL) throws {
@@ -336,5 +339,68 @@ enum Base64 {
             }
             return o
         }
+    }
+}
+
+// MARK: The audit trail's key and head
+
+extension Keyring: AuditChainKey {
+    public func auditHash(of text: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: auditKey).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Beside the key file (`<key file>.audit-head`), private like it; none when the keys come from the
+    /// environment.
+    var auditHeadFile: URL? { file.map { $0.appendingPathExtension("audit-head") } }
+
+    public func anchoredAuditHead() throws -> AuditHead? {
+        guard let url = auditHeadFile, FileManager.default.fileExists(atPath: url.path) else { return nil }
+        return try withLockedAuditHead(url) { $0 }
+    }
+
+    public func anchorAuditHead(_ head: AuditHead) throws {
+        guard let url = auditHeadFile else { return }
+        try withLockedAuditHead(url) { current in
+            guard current.map({ $0.sequence < head.sequence }) ?? true else { return current }
+            return AuditHead(sequence: head.sequence, hash: head.hash, keyedFrom: current?.keyedFrom ?? head.keyedFrom)
+        }
+    }
+
+    /// Reads the head file under an exclusive lock (the server and commands append from several
+    /// processes), lets `update` decide the new head and writes it when it changed.
+    @discardableResult
+    private func withLockedAuditHead(_ url: URL, _ update: (AuditHead?) throws -> AuditHead?) throws -> AuditHead? {
+        let fd = Glibc.open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw PuenteError(.storeUnavailable, "Cannot open the audit head file (\(String(cString: strerror(errno)))).", at: InputLocation(file: url.path))
+        }
+        defer { close(fd) }
+        flock(fd, LOCK_EX)
+        var bytes = [UInt8](repeating: 0, count: 512)
+        let count = pread(fd, &bytes, bytes.count, 0)
+        let text = String(decoding: bytes[..<max(count, 0)], as: UTF8.self)
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count == 2 { fields[String(words[0])] = String(words[1]) }
+        }
+        let current: AuditHead?
+        if text.isEmpty {
+            current = nil
+        } else if let sequence = fields["sequence"].flatMap({ Int64($0) }), let hash = fields["hash"],
+                  let keyedFrom = fields["keyed-from"].flatMap({ Int64($0) }) {
+            current = AuditHead(sequence: sequence, hash: hash, keyedFrom: keyedFrom)
+        } else {
+            throw PuenteError(.storeFailure, "The audit head file is damaged: expected `sequence`, `hash` and `keyed-from` lines.",
+                              at: InputLocation(file: url.path))
+        }
+        let updated = try update(current)
+        guard let updated, updated != current else { return current }
+        let out = Array("# Puente audit trail head, kept outside the database; see docs/security.md\nsequence \(updated.sequence)\nhash \(updated.hash)\nkeyed-from \(updated.keyedFrom)\n".utf8)
+        // A few hundred bytes at offset 0: written in one call, after which the old tail is cut.
+        guard pwrite(fd, out, out.count, 0) == out.count, ftruncate(fd, off_t(out.count)) == 0 else {
+            throw PuenteError(.storeUnavailable, "Cannot write the audit head file (\(String(cString: strerror(errno)))).", at: InputLocation(file: url.path))
+        }
+        return updated
     }
 }

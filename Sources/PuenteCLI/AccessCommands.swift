@@ -183,8 +183,10 @@ struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute every hash of the trail; exit 1 when an entry was changed, removed or reordered.",
             discussion: """
-            Entries removed from the end leave a shorter valid chain: compare the head hash this prints
-            with one recorded earlier (--expect-head), e.g. from a daily report kept elsewhere.
+            The hashes are keyed with a key from the key file, and every new head is recorded beside it
+            (`<key file>.audit-head`), so entries removed from the end show too. With keys from
+            PUENTE_KEYS there is no such file: compare the head hash this prints with one recorded
+            earlier (--expect-head), e.g. from a daily report kept elsewhere.
             """)
         @OptionGroup var store: StoreOptions
         @Option(help: "A head hash recorded earlier; the trail must still contain it.") var expectHead: String?
@@ -198,6 +200,13 @@ struct Audit: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             print("Audit trail intact: \(result.entries) entries; head \(head?.hash ?? AuditEntry.genesisHash).")
+            if result.unkeyedEntries > 0 {
+                print("The first \(result.unkeyedEntries) entries were written before the trail was keyed (plain SHA-256).")
+            }
+            if !result.anchored {
+                print("No head recorded outside the database was found (keys from PUENTE_KEYS, or nothing appended since keying): "
+                      + "entries removed from the end would show only against --expect-head.")
+            }
         }
     }
 }

@@ -69,6 +69,7 @@ public struct SQLiteStore: EventStore {
         + Array(repeating: "?", count: EventColumns.names.count + 1).joined(separator: ", ") + ")"
 
     public func seal(_ events: [MovementEvent]) -> SealedEvents { SealedEvents(events, sealing: cipher) }
+    public var auditChainKey: (any AuditChainKey)? { cipher as? any AuditChainKey }
 
     public func append(_ events: SealedEvents, to importID: Int64) async throws -> AppendResult {
         guard !events.isEmpty else { return AppendResult(stored: 0, duplicatePositions: []) }

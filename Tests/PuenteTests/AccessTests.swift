@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -188,18 +189,27 @@ struct AccessTests {
         try await store.close()
     }
 
-    @Test("The audit trail detects an edited, a deleted and a truncated entry", arguments: StoreKind.available.filter { $0 != .sqliteMemory })
+    @Test("The audit trail detects an edited, a rewritten, a deleted and a truncated entry: keyed, with its head kept beside the key file",
+          arguments: StoreKind.available.filter { $0 != .sqliteMemory })
     func auditTamper(kind: StoreKind) async throws {
-        let (store, location) = try await kind.makeStoreWithLocation()
+        let (unanchored, location) = try await kind.makeStoreWithLocation()
+        try await unanchored.close()
+        // The store as a node opens it: keys from a key file, beside which the trail's head is kept.
+        let keyFolder = FileManager.default.temporaryDirectory.appendingPathComponent("puente-audit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: keyFolder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: keyFolder) }
+        let keyring = Keyring.forTesting(file: keyFolder.appendingPathComponent("node.keys"))
+        let store = try StoreKind.reopen(location, cipher: keyring)
         let log = AuditLog(store: store)
-        // Appends from many tasks at once still make one unbroken chain.
+        // Appends from many tasks at once still make one unbroken chain, and the head file follows it.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<20 { group.addTask { try await log.record(.init(actor: "t\(i % 3)", action: "export", target: "stats \(i)")) } }
             try await group.waitForAll()
         }
         var verification = try await log.verify()
-        #expect(verification.intact && verification.entries == 20)
+        #expect(verification.intact && verification.entries == 20 && verification.anchored && verification.unkeyedEntries == 0)
         let head = try #require(try await store.lastAudit())
+        #expect(try keyring.anchoredAuditHead() == AuditHead(sequence: 20, hash: head.hash, keyedFrom: 1))
 
         // The database refuses edits through SQL; an attacker with the files drops that guard first.
         await #expect(throws: (any Error).self) {
@@ -216,18 +226,61 @@ struct AccessTests {
         try await StoreKind.executeBehindTheStore(["UPDATE audit_entry SET target = '\(original.target)' WHERE sequence = 7"], at: location)
         #expect(try await log.verify().intact)
 
-        // Truncating the end leaves a valid but shorter chain: only the head recorded earlier shows it.
+        // An attacker who rebuilds the chain after an edit can only use plain SHA-256 (the key is not in
+        // the database): the rebuilt entries are refused.
+        var forged = try await store.auditEntries(after: 17, limit: 10)
+        try await StoreKind.executeBehindTheStore(["DELETE FROM audit_entry WHERE sequence >= 18"], at: location)
+        var previous = try #require(try await store.auditEntries(after: 16, limit: 1).first).hash
+        for i in forged.indices {
+            forged[i].target = "stats forged"
+            forged[i].previousHash = previous
+            forged[i].hash = SHA256.hash(data: Data(forged[i].chainedText.utf8)).map { String(format: "%02x", $0) }.joined()
+            previous = forged[i].hash
+        }
+        // appendAudit inserts as given, after the last entry: what SQL behind the store's back would do.
+        for entry in forged { try await store.appendAudit(entry) }
+        verification = try await log.verify()
+        #expect(verification.brokenAt == 18 && verification.problem?.contains("not hashed with the node's audit key") == true)
+
+        // Truncating the end leaves a valid but shorter chain: the head kept beside the key file shows it,
+        // without anything recorded by hand.
         try await StoreKind.executeBehindTheStore(["DELETE FROM audit_entry WHERE sequence >= 16"], at: location)
-        #expect(try await log.verify().intact)
-        verification = try await log.verify(expectedHead: head.hash)
+        verification = try await log.verify()
+        #expect(verification.brokenAt == 16 && verification.problem?.contains("removed from the end") == true)
+        // Without that file (keys from the environment), only a head recorded elsewhere shows it.
+        let environmentKeys = AuditLog(store: try StoreKind.reopen(location, cipher: Keyring.forTesting()))
+        #expect(try await environmentKeys.verify().intact)
+        verification = try await environmentKeys.verify(expectedHead: head.hash)
         #expect(verification.brokenAt == 16 && verification.problem?.contains("removed from the end") == true)
         let earlierHead = try #require(try await store.auditEntries(after: 14, limit: 1).first)
-        #expect(try await log.verify(expectedHead: earlierHead.hash).intact)
+        #expect(try await environmentKeys.verify(expectedHead: earlierHead.hash).intact)
 
         // Deleting an entry in the middle breaks the chain where it was.
         try await StoreKind.executeBehindTheStore(["DELETE FROM audit_entry WHERE sequence = 12"], at: location)
         verification = try await log.verify()
         #expect(verification.brokenAt == 12 && verification.problem?.contains("missing") == true)
+        try await store.close()
+    }
+
+    @Test("A trail written before keying verifies, with its unkeyed entries counted; an unkeyed entry after a keyed one does not")
+    func auditKeyingUpgrade() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        func unkeyed(_ sequence: Int64, after previous: String) -> AuditEntry {
+            var entry = AuditEntry(sequence: sequence, at: Timestamp.now(), actor: "cli:old", action: "export",
+                                   target: "stats \(sequence)", previousHash: previous, hash: "")
+            entry.hash = SHA256.hash(data: Data(entry.chainedText.utf8)).map { String(format: "%02x", $0) }.joined()
+            return entry
+        }
+        let first = unkeyed(1, after: AuditEntry.genesisHash), second = unkeyed(2, after: first.hash)
+        try await store.appendAudit(first)
+        try await store.appendAudit(second)
+        let log = AuditLog(store: store)
+        let keyed = try await log.record(.init(actor: "cli:new", action: "export", target: "stats 3"))
+        var verification = try await log.verify()
+        #expect(verification.intact && verification.entries == 3 && verification.unkeyedEntries == 2)
+        try await store.appendAudit(unkeyed(4, after: keyed.hash))
+        verification = try await log.verify()
+        #expect(verification.brokenAt == 4 && verification.problem?.contains("not hashed with the node's audit key") == true)
         try await store.close()
     }
 
