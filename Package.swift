@@ -72,9 +72,14 @@ let package = Package(
             "PuenteCore", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // The use cases behind both front doors: each takes a store and an acting identity, and does
+        // policy, consent checks and audit in one call. The CLI and HTTP parse, call and render.
+        .target(name: "PuenteServices", dependencies: [
+            "PuenteCore", "PuenteReference", "PuenteStatistics", "PuenteAccess",
+        ], swiftSettings: strict),
         // HTTP API, OpenAPI document and the dashboard.
         .target(name: "PuenteHTTP", dependencies: [
-            "PuenteCore", "PuenteReference", "PuenteStatistics", "PuenteAccess",
+            "PuenteCore", "PuenteReference", "PuenteStatistics", "PuenteAccess", "PuenteServices",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
@@ -82,7 +87,7 @@ let package = Package(
         // The `puente` commands: parse options, pick the store, run services.
         .target(name: "PuenteCLI", dependencies: [
             "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
-            "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteAccess",
+            "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteAccess", "PuenteServices",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -100,7 +105,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "PuenteTests", dependencies: [
             "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
-            "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI", "PuenteAccess",
+            "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI", "PuenteAccess", "PuenteServices",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], exclude: ["Fixtures"], swiftSettings: strict),   // read from the source tree by path
     ]

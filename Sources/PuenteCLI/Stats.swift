@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PuenteCore
+import PuenteServices
 import PuenteStatistics
 
 struct Stats: AsyncParsableCommand {
@@ -13,6 +14,7 @@ struct Stats: AsyncParsableCommand {
         Figures are protected as published ones are: the cell key method adds small, consistent noise
         and counts below the threshold are suppressed (x). --protection suppression gives a fixed table
         with complementary suppression; --protection none gives exact values (for entitled staff only).
+        Exact figures need --purpose and, like every file written, are recorded in the audit trail.
         """)
 
     @OptionGroup var store: StoreOptions
@@ -22,6 +24,7 @@ struct Stats: AsyncParsableCommand {
     @Option(help: "table, json, csv, sdmx-csv or sdmx-json.") var format: String = "table"
     @Option(help: "Disclosure threshold: published counts from 1 to N-1 are suppressed.") var threshold: Int = 5
     @Option(help: "ckm (cell key method), suppression (fixed tables) or none (exact).") var protection: String = "ckm"
+    @Option(help: "Why exact figures are needed (3 to 200 characters); recorded in the audit trail.") var purpose: String?
     @Option(help: "Rates: any (census figures, else estimates, flagged) or census (rates over estimated populations left out).")
     var population: String = "any"
 
@@ -35,15 +38,14 @@ struct Stats: AsyncParsableCommand {
         var query: StatisticsQuery
         do { query = try StatisticsQuery.parse(measure: measure, by: by, filter: filter) } catch { throw ValidationError("\(error)") }
         query.censusPopulationOnly = population == "census"
-        let table = try await withStore(store) { store in
-            try await StatisticsEngine(store: store).run(query, policy: DisclosurePolicy(method: method, threshold: max(threshold, 1)))
+        let publication = try await withStore(store) { store in
+            try await StatisticsService(store: store, disclosure: DisclosurePolicy(method: .cellKey, threshold: max(threshold, 1)))
+                .publish(.init(query: query, protection: method, purpose: purpose, format: published), by: .commandOperator(commandActor))
         }
-        if let published {
-            do { print(try table.rendered(as: published), terminator: published == .csv || published == .sdmxCSV ? "" : "\n") } catch {
-                throw ValidationError("\(error)")
-            }
+        if let published, let body = publication.body {
+            print(body, terminator: published == .csv || published == .sdmxCSV ? "" : "\n")
         } else {
-            print(table.textTable(), terminator: "")
+            print(publication.table.textTable(), terminator: "")
         }
     }
 }

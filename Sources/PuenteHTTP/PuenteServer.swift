@@ -4,6 +4,7 @@ import Logging
 import PuenteAccess
 import PuenteCore
 import PuenteReference
+import PuenteServices
 import PuenteStatistics
 
 /// Builds Puente's HTTP application: health, the read API under `/api/v1/`, the OpenAPI document and
@@ -40,23 +41,6 @@ public enum PuenteServer {
         }
     }
 
-    /// The protection a request asks for. Anything but the cell key method publishes exact values
-    /// (suppression only leaves gaps, which a second query with another filter fills by subtraction), so
-    /// it needs a role entitled to exact figures, and a purpose.
-    static func policy(_ requested: String?, _ configuration: Configuration, identity: Identity?) throws -> DisclosurePolicy {
-        guard let requested else { return configuration.disclosure }
-        guard let method = DisclosurePolicy.Method(rawValue: requested) else {
-            throw PuenteError(.invalidArgument, "Allowed protection: ckm (the cell key method, the default), or suppression and none (exact values) for entitled roles.")
-        }
-        if method != .cellKey, identity?.role.holds(.exactStatistics) != true {
-            throw PuenteError(identity == nil ? .unauthenticated : .forbidden,
-                              "Exact figures, with or without suppressed cells, are only for roles entitled to them; ask with protection=ckm.")
-        }
-        var policy = configuration.disclosure
-        policy.method = method
-        return policy
-    }
-
     public static func router(store: any PuenteStore, configuration: Configuration = .init(),
                               reference: ReferenceData = .shared) -> Router<PuenteContext> {
         let router = Router(context: PuenteContext.self)
@@ -67,7 +51,8 @@ public enum PuenteServer {
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AccessMiddleware(access: access, publicStatistics: configuration.publicStatistics, limiter: limiter))
-        let engine = StatisticsEngine(store: store, reference: reference)
+        let statistics = StatisticsService(store: store, disclosure: configuration.disclosure, reference: reference)
+        let engine = statistics.engine
         let flow = SDMXFlow(reference: reference)
         // Load the statistics cube now, so the first visitor does not wait for it.
         Task { try? await engine.warmUp() }
@@ -97,34 +82,15 @@ public enum PuenteServer {
             default: throw PuenteError(.invalidArgument, "Allowed population: any (the default: census figures, else estimates, flagged) or census.")
             }
             let format = try StatisticsFormat.named(q.get("format") ?? "json")
-            let policy = try Self.policy(q.get("protection"), configuration, identity: context.identity)
-            let purpose = q.get("purpose")
-            if policy.method != .cellKey {
-                guard let purpose, (3...200).contains(purpose.count) else {
-                    throw PuenteError(.invalidArgument, "Exact figures need a purpose: add purpose=… (3 to 200 characters) to say why.")
+            let protection = try q.get("protection").map { requested in
+                guard let method = DisclosurePolicy.Method(rawValue: requested) else {
+                    throw PuenteError(.invalidArgument, "Allowed protection: ckm (the cell key method, the default), or suppression and none (exact values) for entitled roles.")
                 }
-                // A statistician's exact figures are those of their own country.
-                if let country = context.identity?.user.country {
-                    // Mirror coverage sets the partners' own reports beside ours: not this country's data.
-                    guard query.measure != .mirrorCoverage else {
-                        throw PuenteError(.forbidden, "mirror_coverage compares with partners' records, which are not limited to your country: ask with protection=ckm.")
-                    }
-                    if let asked = query.filters[.reportingCountry], asked != [country] {
-                        throw PuenteError(.forbidden, "Exact figures are limited to your country's data.")
-                    }
-                    query.filters[.reportingCountry] = [country]
-                }
+                return method
             }
-            let table = try await engine.run(query, policy: policy)
-            let body = try table.rendered(as: format, flow: flow)
-            // Files leaving the node, and every exact figure, are exports in the audit trail.
-            if format != .json || policy.method != .cellKey {
-                let target = "stats measure=\(query.measure.rawValue) by=\(query.by.map(\.rawValue).joined(separator: ",")) "
-                    + "format=\(format.rawValue) protection=\(policy.method.rawValue)"
-                try await audit.record(.init(actor: context.identity?.user.username ?? "anonymous", action: "export", target: target,
-                                             purpose: purpose, address: context.address))
-            }
-            return Responses.text(body, type: format.mediaType)
+            let publication = try await statistics.publish(.init(query: query, protection: protection, purpose: q.get("purpose"), format: format),
+                                                           by: .account(context.identity, address: context.address))
+            return Responses.text(publication.body ?? "", type: format.mediaType)
         }
         router.get("/api/v1/sdmx/structure") { _, _ -> Response in
             Responses.text(flow.structureMessage(), type: "application/vnd.sdmx.structure+xml; version=2.1; charset=utf-8")

@@ -40,6 +40,25 @@ struct CLITests {
         try await store.close()
         #expect(throws: (any Error).self) { try Stats.parse(["--measure"]) }
         #expect(throws: (any Error).self) { try Generate.parse(["--country", "SV"]) }
+
+        // The operator is audited like an account: exact figures need a purpose and leave an entry, as a
+        // file written does; the protected table on the terminal leaves none.
+        var protected = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex"])
+        try await protected.run()
+        var noPurpose = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--protection", "none"])
+        await #expect(throws: PuenteError.self) { try await noPurpose.run() }
+        var exact = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--protection", "none",
+                                     "--purpose", "quarterly bulletin"])
+        try await exact.run()
+        var file = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--format", "csv"])
+        try await file.run()
+        let audited = try await StoreOptions.parse(["--database", db]).open()
+        let exports = try await audited.auditEntries(after: 0, limit: 20).filter { $0.action == "export" }
+        #expect(exports.map(\.target) == ["stats measure=returns by=sex format=table protection=none",
+                                          "stats measure=returns by=sex format=csv protection=ckm"])
+        #expect(exports.map(\.purpose) == ["quarterly bulletin", nil])
+        #expect(exports.allSatisfy { $0.actor.hasPrefix("cli:") })
+        try await audited.close()
     }
 
     @Test("users, tokens and `audit verify`: an intact trail passes, a tampered entry fails with exit status 1")
@@ -157,13 +176,13 @@ struct CLITests {
         let store = try await StoreOptions.parse(["--database", db]).open()
         try await store.close()
         // A key added gets a fresh random id too, the file is replaced in one step (nothing else left
-        // beside it), and the data still opens.
+        // beside it but the audit trail's head, which `keys add` moved on), and the data still opens.
         var add = try Keys.Add.parse(["--database", db])
         try await add.run()
         let ids = try String(contentsOfFile: keyFile, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("k") }.map { $0.split(separator: " ")[0] }
         #expect(ids.count == 2 && Set(ids).count == 2 && ids.allSatisfy { $0.count == 9 })
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".keys") }.sorted()
-                == ["node.sqlite.keys", "other.sqlite.keys"])
+                == ["node.sqlite.keys", "node.sqlite.keys.audit-head", "other.sqlite.keys"])
         var rotate = try Keys.Rotate.parse(["--database", db])
         try await rotate.run()
         let reopened = try await StoreOptions.parse(["--database", db]).open()
