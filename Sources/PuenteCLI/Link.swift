@@ -3,6 +3,7 @@ import Foundation
 import PuenteAccess
 import PuenteCore
 import PuenteLinkage
+import PuenteServices
 
 /// `puente link`: find the records of the same person in files with no shared identifier.
 struct Link: AsyncParsableCommand {
@@ -47,8 +48,8 @@ struct Link: AsyncParsableCommand {
                 throw ValidationError("The secret file must hold a secret of at least 16 characters.")
             }
             let encoder = CLKEncoder(schema: .person, secret: Array(secret.utf8))
-            var writer = try ChunkedWriter(path: output)
-            writer.append("id,clk\n")
+            var writer = try BufferedFileWriter(path: output)
+            try writer.append("id,clk\n")
             var count = 0, skipped = 0
             if stored {
                 let config = try PersonLinking.defaultConfig()
@@ -62,7 +63,7 @@ struct Link: AsyncParsableCommand {
                             if PersonLinking.isListed(e, in: withdrawn) { skipped += 1; return }
                             let values = person.values { f in columns[f].map { PersonLinking.value(of: e, column: $0) } }
                             guard !values[0].isEmpty || !values[1].isEmpty else { skipped += 1; return }   // erased: nothing to encode
-                            writer.append(CLKFile.line(id: String(e.id), filter: encoder.encode(values)))
+                            try writer.append(CLKFile.line(id: String(e.id), filter: encoder.encode(values)))
                             count += 1
                         }
                     }
@@ -76,7 +77,7 @@ struct Link: AsyncParsableCommand {
                 try LinkageCSV.forEachRecord(URL(fileURLWithPath: input), config: linkage) { id, raw in
                     let values = person.values(raw)
                     guard !values[0].isEmpty || !values[1].isEmpty else { skipped += 1; return }   // no name: nothing to match on
-                    writer.append(CLKFile.line(id: id, filter: encoder.encode(values)))
+                    try writer.append(CLKFile.line(id: id, filter: encoder.encode(values)))
                     count += 1
                 }
             }
@@ -100,11 +101,11 @@ struct Link: AsyncParsableCommand {
             let (l, r) = (try CLKFile.read(URL(fileURLWithPath: left)), try CLKFile.read(URL(fileURLWithPath: right)))
             let started = Date()
             let matches = CLKMatcher.match(l.filters, r.filters, threshold: threshold)
-            var writer = try ChunkedWriter(path: output)
-            writer.append("id_l,id_r,dice\n")
+            var writer = try BufferedFileWriter(path: output)
+            try writer.append("id_l,id_r,dice\n")
             for (i, j, dice) in matches {
-                writer.appendField(l.ids[i]); writer.append(","); writer.appendField(r.ids[j]); writer.append(",")
-                writer.append(LinkOutput.fixed6(dice)); writer.append("\n")
+                try writer.append(field: l.ids[i]); try writer.append(","); try writer.append(field: r.ids[j]); try writer.append(",")
+                try writer.append(LinkOutput.fixed6(dice)); try writer.append("\n")
             }
             try writer.close()
             print("\(l.ids.count) left and \(r.ids.count) right encodings, \(matches.count) matches at Dice ≥ \(threshold) "
@@ -171,21 +172,13 @@ struct Link: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
         @Argument(help: "The first event id of the pair.") var left: Int64
         @Argument(help: "The second event id of the pair.") var right: Int64
-        @Argument(help: "match or non-match.") var decision: String
+        @Argument(help: "match or non-match (also yes/no, sí/no).") var decision: ReviewVerdict
 
         func run() async throws {
-            let match: Bool
-            switch decision.lowercased() {
-            case "match", "yes", "si", "sí": match = true
-            case "non-match", "nonmatch", "no": match = false
-            default: throw ValidationError("Write the decision as match or non-match.")
-            }
             try await withStore(store) { store in
-                try await store.decideReview(eventL: left, eventR: right, match: match, by: commandActor)
-                try await AuditLog(store: store).record(.init(actor: commandActor, action: "link_decision",
-                                                              target: "pair \(min(left, right))-\(max(left, right)) \(match ? "match" : "non-match")"))
+                try await LinkageReviewService(store: store).decide(eventL: left, eventR: right, decision, by: .commandOperator(commandActor))
             }
-            print("Recorded: \(match ? "match" : "non-match"). The next `puente link persons` applies it.")
+            print("Recorded: \(decision.rawValue). The next `puente link persons` applies it.")
         }
     }
 
@@ -288,11 +281,11 @@ enum LinkOutput {
         for (k, rep) in clusterOf.enumerated() {
             if let b = best[rep] { if idLess(table.ids[k], table.ids[b]) { best[rep] = k } } else { best[rep] = k }
         }
-        var writer = try ChunkedWriter(path: path)
-        writer.append("record_id,cluster_id\n")
+        var writer = try BufferedFileWriter(path: path)
+        try writer.append("record_id,cluster_id\n")
         for k in 0..<table.count {
-            writer.appendField(table.ids[k]); writer.append(",")
-            writer.appendField(table.ids[best[clusterOf[k]]!]); writer.append("\n")
+            try writer.append(field: table.ids[k]); try writer.append(",")
+            try writer.append(field: table.ids[best[clusterOf[k]]!]); try writer.append("\n")
         }
         try writer.close()
     }
@@ -313,11 +306,10 @@ enum LinkOutput {
                 problem = "The decisions file needs columns id_l, id_r and decision."; return
             }
             guard max(l, r, d) < f.count else { return }
-            switch TextFolding.fold(f[d]) {
-            case "match", "yes", "si", "1", "true", "m": out.append(ReviewDecision(idL: f[l], idR: f[r], match: true))
-            case "non-match", "non match", "nonmatch", "no", "0", "false", "n": out.append(ReviewDecision(idL: f[l], idR: f[r], match: false))
-            case "": break
-            default: problem = "Line \(line) of the decisions file: write match or non-match in `decision`."
+            if let verdict = ReviewVerdict(reviewerText: f[d]) {
+                out.append(ReviewDecision(idL: f[l], idR: f[r], match: verdict.isMatch))
+            } else if !f[d].trimmingCharacters(in: .whitespaces).isEmpty {
+                problem = "Line \(line) of the decisions file: write match or non-match in `decision`."
             }
         }
         parser.feed(data, emit: row)
@@ -340,20 +332,20 @@ enum LinkOutput {
 
     static func writePairs(_ table: RecordTable, _ model: LinkageModel, _ pairs: [ScoredPair], to path: String,
                            explain: Bool, decisionColumn: Bool = false) throws {
-        var writer = try ChunkedWriter(path: path)
+        var writer = try BufferedFileWriter(path: path)
         var header = ["id_l", "id_r", "match_probability"]
         if explain {
             header.append("match_weight")
             for f in table.fields { header += ["\(f.name)_level", "\(f.name)_weight"] }
         }
         if decisionColumn { header.append("decision") }
-        writer.append(CSVWriter.line(header))
+        try writer.append(CSVWriter.line(header))
         for p in pairs {
             if !explain && !decisionColumn {
                 // The common case, millions of rows: no Foundation formatting.
-                writer.appendField(table.ids[Int(p.i)]); writer.append(",")
-                writer.appendField(table.ids[Int(p.j)]); writer.append(",")
-                writer.append(fixed6(p.probability)); writer.append("\n")
+                try writer.append(field: table.ids[Int(p.i)]); try writer.append(",")
+                try writer.append(field: table.ids[Int(p.j)]); try writer.append(",")
+                try writer.append(fixed6(p.probability)); try writer.append("\n")
                 continue
             }
             var row = [table.ids[Int(p.i)], table.ids[Int(p.j)], fixed6(p.probability)]
@@ -364,40 +356,12 @@ enum LinkOutput {
                 }
             }
             if decisionColumn { row.append("") }
-            writer.append(CSVWriter.line(row))
+            try writer.append(CSVWriter.line(row))
         }
         try writer.close()
     }
 }
 
-/// Writes text to a file in 1 MiB chunks.
-struct ChunkedWriter {
-    let handle: FileHandle
-    var bytes: [UInt8] = []
-
-    init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw ValidationError("Cannot write \(path); check that its folder exists and is writable.")
-        }
-        handle = h
-    }
-
-    mutating func append(_ s: String) {
-        bytes.append(contentsOf: s.utf8)
-        if bytes.count >= 1 << 20 { try? handle.write(contentsOf: bytes); bytes.removeAll(keepingCapacity: true) }
-    }
-
-    /// A CSV field, quoted only when it holds a comma, a quote or a line break.
-    mutating func appendField(_ s: String) {
-        if s.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) {
-            append(CSVWriter.line([s]).dropLast().description)
-        } else {
-            append(s)
-        }
-    }
-
-    mutating func close() throws {
-        if !bytes.isEmpty { try handle.write(contentsOf: bytes) }
-        try handle.close()
-    }
+extension ReviewVerdict: ExpressibleByArgument {
+    public init?(argument: String) { self.init(reviewerText: argument) }
 }

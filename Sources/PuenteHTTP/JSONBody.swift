@@ -22,6 +22,11 @@ enum JSONBody {
         } catch DecodingError.typeMismatch(let expected, let location), DecodingError.valueNotFound(let expected, let location) {
             guard let field = location.codingPath.last(where: { $0.intValue == nil })?.stringValue else { throw notJSON }
             throw PuenteError(.invalidArgument, "\(field): expected \(describe(expected)).")
+        } catch DecodingError.dataCorrupted(let context) {
+            // A value outside a field's allowed set (an enum): named by the field, the allowed values are
+            // in the OpenAPI document.
+            guard let field = context.codingPath.last(where: { $0.intValue == nil })?.stringValue else { throw notJSON }
+            throw PuenteError(.invalidArgument, "\(field): not one of the values it takes; see /openapi.json.")
         } catch {
             throw notJSON
         }

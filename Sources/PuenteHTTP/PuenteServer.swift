@@ -154,7 +154,7 @@ public enum PuenteServer {
             return Responses.json(entries)
         }
         LoginRoutes.add(to: router, access: access, limiter: limiter, configuration: configuration)
-        LinkageReviewRoutes.add(to: router, store: store, audit: audit)
+        LinkageReviewRoutes.add(to: router, review: LinkageReviewService(store: store))
         ConsentRoutes.add(to: router, store: store)
 
         // The dashboard: server-rendered pages over the same engine and protection as the API.

@@ -19,19 +19,15 @@ enum RecordedValue: Sendable {
 /// never drift apart: the generator spells every value the way the profile expects to read it.
 struct ExportWriter {
     let profile: SourceProfile
-    private let handle: FileHandle
+    private var file: BufferedFileWriter
     private let encoding: TextEncoding
     private let delimiter: Character
     private let datePattern: DatePattern
     private let countryNames: [String: String]
-    private var buffer: [UInt8] = []
 
     init(profile: SourceProfile, url: URL) throws {
         self.profile = profile
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw PuenteError(.invalidArgument, "Cannot create \(url.path); check that the output folder is writable.")
-        }
-        handle = try FileHandle(forWritingTo: url)
+        file = try BufferedFileWriter(path: url.path)
         encoding = profile.format.encoding ?? .utf8
         delimiter = Character(profile.format.delimiter)
         datePattern = DatePattern(profile.dateFormats[0])!
@@ -40,7 +36,7 @@ struct ExportWriter {
             names[row["alpha_3"]!] = row["alias"]!
         }
         countryNames = names
-        buffer = encoding.encode(CSVWriter.line(profile.columns.map(\.name), delimiter: delimiter))
+        try file.append(bytes: encoding.encode(CSVWriter.line(profile.columns.map(\.name), delimiter: delimiter)))
     }
 
     mutating func write(_ values: [Field: RecordedValue]) throws {
@@ -54,17 +50,8 @@ struct ExportWriter {
             case .country(let c): return profile.values[column.field]?[c]?.first ?? countryNames[c] ?? c
             }
         }
-        buffer += encoding.encode(CSVWriter.line(line, delimiter: delimiter))
-        if buffer.count > 1 << 20 { try flush() }
+        try file.append(bytes: encoding.encode(CSVWriter.line(line, delimiter: delimiter)))
     }
 
-    mutating func close() throws {
-        try flush()
-        try handle.close()
-    }
-
-    private mutating func flush() throws {
-        try handle.write(contentsOf: buffer)
-        buffer.removeAll(keepingCapacity: true)
-    }
+    mutating func close() throws { try file.close() }
 }

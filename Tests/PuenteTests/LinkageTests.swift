@@ -9,6 +9,16 @@ import Testing
 struct LinkageTests {
     // MARK: Scoring code, checked by hand first
 
+    @Test("One verdict type reads reviewers' words alike everywhere; anything else is refused")
+    func reviewVerdicts() {
+        for word in ["match", "MATCH", "yes", "Sí", "si", "1", "true", "m"] { #expect(ReviewVerdict(reviewerText: word) == .match) }
+        for word in ["non-match", "Non match", "nonmatch", "no", "NO", "0", "false", "n"] {
+            #expect(ReviewVerdict(reviewerText: word) == .nonMatch)
+        }
+        for word in ["", "maybe", "matched", "nomatch?"] { #expect(ReviewVerdict(reviewerText: word) == nil) }
+        #expect(ReviewVerdict(rawValue: "yes") == nil)   // the API and the store take the raw values only
+    }
+
     @Test("Pairwise and cluster scores on a hand-counted case")
     func scoringByHand() {
         // Given five records of two true persons {0,1,2} and {3,4}, predicted as {0,1} {2,3} {4}

@@ -264,8 +264,10 @@ struct PersonTests {
             let l = try #require(pair["event_l"] as? Int), r = try #require(pair["event_r"] as? Int)
             let bad = try await client.execute(uri: "/api/v1/linkage/review/decision", method: .post,
                                                headers: [.authorization: "Bearer \(officer)", .contentType: "application/json"],
-                                               body: ByteBuffer(string: "{\"event_l\": \(l), \"event_r\": \(r), \"decision\": \"maybe\"}")) { $0.status }
-            #expect(bad == .badRequest)
+                                               body: ByteBuffer(string: "{\"event_l\": \(l), \"event_r\": \(r), \"decision\": \"maybe\"}")) {
+                ($0.status, String(buffer: $0.body))
+            }
+            #expect(bad.0 == .badRequest && bad.1.contains("decision: not one of the values it takes"))
             let decided = try await client.execute(uri: "/api/v1/linkage/review/decision", method: .post,
                                                    headers: [.authorization: "Bearer \(officer)", .contentType: "application/json"],
                                                    body: ByteBuffer(string: "{\"event_l\": \(l), \"event_r\": \(r), \"decision\": \"non-match\"}")) { $0.status }

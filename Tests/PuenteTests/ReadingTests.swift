@@ -17,6 +17,19 @@ struct ReadingTests {
         return out
     }
 
+    @Test("The buffered writer reports a failed write (a full disk) instead of leaving a short file that looks complete")
+    func bufferedWriterReportsFullDisk() throws {
+        // /dev/full fails every write with ENOSPC, as a full disk does.
+        let handle = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        var writer = BufferedFileWriter(handle: handle, path: "clusters.csv")
+        try writer.append("record_id,cluster_id\n")   // buffered: nothing written yet
+        let error = #expect(throws: PuenteError.self) {
+            for _ in 0..<40_000 { try writer.append(field: "rec-12345,x"); try writer.append(",1\n") }
+            try writer.close()
+        }
+        #expect(error?.message.contains("incomplete") == true && error?.location?.file == "clusters.csv")
+    }
+
     @Test("RFC 4180: quotes, doubled quotes, embedded newlines, CRLF, BOM and a missing final newline")
     func rfc4180() {
         let text = "\u{FEFF}id;name;note\r\n1;\"Pérez; Ana\";\"dijo \"\"hola\"\"\nsegunda línea\"\r\n2;;\r\n3;x;último"

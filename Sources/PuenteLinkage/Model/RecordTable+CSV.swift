@@ -24,7 +24,7 @@ public enum LinkageCSV {
     /// - Returns: the number of rows skipped.
     @discardableResult
     public static func forEachRecord(_ url: URL, config: LinkageConfig, side: RecordTable.Side = .left,
-                                     _ body: (String, (Int) -> [String]) -> Void) throws -> Int {
+                                     _ body: (String, (Int) -> [String]) throws -> Void) throws -> Int {
         let right = side == .right ? config.right : nil
         let delimiter = UInt8(ascii: Unicode.Scalar((right?.delimiter ?? config.delimiter ?? ",").utf8.first ?? 44))
         let encodingName = right?.encoding ?? config.encoding ?? "utf-8"
@@ -42,7 +42,7 @@ public enum LinkageCSV {
         var idIndex = 0
         var fieldIndices: [[Int]] = []
         var skipped = 0
-        var failure: PuenteError?
+        var failure: (any Error)?
         let fields = config.fields
         func row(_ values: [String], _ line: Int) {
             guard failure == nil else { return }
@@ -82,7 +82,8 @@ public enum LinkageCSV {
             guard idIndex < values.count else { skipped += 1; return }
             let id = values[idIndex].trimmingSpaces()
             if id.isEmpty { skipped += 1; return }
-            body(id) { f in fieldIndices[f].map { $0 < values.count ? values[$0] : "" } }
+            // The parser's callback cannot throw: the body's error (a failed write) stops the reading.
+            do { try body(id) { f in fieldIndices[f].map { $0 < values.count ? values[$0] : "" } } } catch { failure = error }
         }
         while true {
             let chunk = handle.readData(ofLength: 1 << 20)
