@@ -28,7 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
-        // Domain values, code lists, store protocols and errors. No I/O, no dependencies.
+        // Domain values, code lists, store protocols, text reading and writing, errors. No dependencies.
         .target(name: "PuenteCore", swiftSettings: strict),
         // Reference data Puente ships (divisions, population, ports, names) and its loaders.
         .target(name: "PuenteReference", dependencies: ["PuenteCore"],
@@ -75,7 +75,7 @@ let package = Package(
         // The use cases behind both front doors: each takes a store and an acting identity, and does
         // policy, consent checks and audit in one call. The CLI and HTTP parse, call and render.
         .target(name: "PuenteServices", dependencies: [
-            "PuenteCore", "PuenteReference", "PuenteStatistics", "PuenteAccess",
+            "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteStatistics", "PuenteLinkage", "PuenteAccess",
         ], swiftSettings: strict),
         // HTTP API, OpenAPI document and the dashboard.
         .target(name: "PuenteHTTP", dependencies: [
@@ -83,7 +83,8 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
-        ], resources: [.copy("Assets")], swiftSettings: strict),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], resources: [.copy("Assets"), .copy("OpenAPI")], swiftSettings: strict),
         // The `puente` commands: parse options, pick the store, run services.
         .target(name: "PuenteCLI", dependencies: [
             "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",

@@ -2,12 +2,16 @@ import ArgumentParser
 import Foundation
 import PuenteAccess
 import PuenteCore
+import PuenteServices
 
 /// Who runs a command, for the audit trail: the operating-system account (whoever can run `puente` on
 /// the server already holds the store).
-var commandActor: String {
+var operatorName: String {
     "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.userName)
 }
+
+/// The operator as the acting identity the services take.
+var commandOperator: Actor { .commandOperator(operatorName) }
 
 /// Reads a password without echo from a terminal, or one line from standard input with `--password-stdin`.
 func readPassword(fromStandardInput: Bool, prompt: String) throws -> String {
@@ -52,7 +56,7 @@ struct Users: AsyncParsableCommand {
             let password = noPassword ? nil : try readPassword(fromStandardInput: passwordStdin, prompt: "Password for \(username): ")
             let user = try await withStore(store) { store in
                 try await AccessService(store: store).createUser(username: username, role: role, password: password, country: country,
-                                                                 organisation: organisation, by: commandActor)
+                                                                 organisation: organisation, by: operatorName)
             }
             print("Created \(user.username) (\(user.role.rawValue)).")
         }
@@ -79,7 +83,7 @@ struct Users: AsyncParsableCommand {
         @Argument var role: Role
 
         func run() async throws {
-            try await withStore(store) { try await AccessService(store: $0).setRole(username: username, role: role, by: commandActor) }
+            try await withStore(store) { try await AccessService(store: $0).setRole(username: username, role: role, by: operatorName) }
             print("\(username) is now \(role.rawValue).")
         }
     }
@@ -92,7 +96,7 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             let password = try readPassword(fromStandardInput: passwordStdin, prompt: "New password for \(username): ")
-            try await withStore(store) { try await AccessService(store: $0).setPassword(username: username, password: password, by: commandActor) }
+            try await withStore(store) { try await AccessService(store: $0).setPassword(username: username, password: password, by: operatorName) }
             print("Password of \(username) changed.")
         }
     }
@@ -103,7 +107,7 @@ struct Users: AsyncParsableCommand {
         @Argument var username: String
 
         func run() async throws {
-            try await withStore(store) { try await AccessService(store: $0).disable(username: username, by: commandActor) }
+            try await withStore(store) { try await AccessService(store: $0).disable(username: username, by: operatorName) }
             print("\(username) disabled.")
         }
     }
@@ -123,7 +127,7 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             let (credential, secret) = try await withStore(store) {
-                try await AccessService(store: $0).createToken(username: user, label: label, days: days, by: commandActor)
+                try await AccessService(store: $0).createToken(username: user, label: label, days: days, by: operatorName)
             }
             printError("Token \(credential.id) for \(user), expires \(credential.expiresAt). Keep it secret; it is not shown again:")
             print(secret)
@@ -149,7 +153,7 @@ struct Tokens: AsyncParsableCommand {
         @Argument var id: Int64
 
         func run() async throws {
-            try await withStore(store) { try await AccessService(store: $0).revokeToken(id: id, by: commandActor) }
+            try await withStore(store) { try await AccessService(store: $0).revokeToken(id: id, by: operatorName) }
             print("Token \(id) revoked.")
         }
     }
@@ -167,10 +171,8 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "How many.") var limit = 100
 
         func run() async throws {
-            let entries = try await withStore(store) { store in
-                let entries = try await store.auditEntries(after: after, limit: limit)
-                try await AuditLog(store: store).record(.init(actor: commandActor, action: "audit_read", target: "audit after=\(after) limit=\(limit)"))
-                return entries
+            let entries = try await withStore(store) {
+                try await AuditTrailService(store: $0).entries(after: after, limit: limit, by: commandOperator)
             }
             for e in entries {
                 print("\(e.sequence)\t\(e.at)\t\(e.actor)\t\(e.action)\t\(e.target)" + (e.purpose.map { "\tpurpose: \($0)" } ?? "")
@@ -192,9 +194,7 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "A head hash recorded earlier; the trail must still contain it.") var expectHead: String?
 
         func run() async throws {
-            let (result, head) = try await withStore(store) { store -> (AuditLog.Verification, AuditEntry?) in
-                (try await AuditLog(store: store).verify(expectedHead: expectHead), try await store.lastAudit())
-            }
+            let (result, head) = try await withStore(store) { try await AuditTrailService(store: $0).verify(expectedHead: expectHead) }
             if !result.intact {
                 print("Audit trail BROKEN at entry \(result.brokenAt ?? 0): \(result.problem ?? "").")
                 throw ExitCode(1)
@@ -237,10 +237,9 @@ struct Keys: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            guard let file = store.keyFileURL else { throw ValidationError("Keys from $PUENTE_KEYS are managed where they are kept; use a key file to add one here.") }
+            guard let file = store.keyFileURL else { throw PuenteError(.invalidArgument, "Keys from $PUENTE_KEYS are managed where they are kept; use a key file to add one here.") }
             try await withStore(store) { store in   // checks the keys open the store (and creates them on a new node)
-                let id = try Keyring.addKey(file: file)
-                try await AuditLog(store: store).record(.init(actor: commandActor, action: "config", target: "key added:\(id)"))
+                let id = try await KeyService(store: store).addKey(file: file, by: commandOperator)
                 print("Key \(id) added and active. Now run `puente keys rotate` to re-seal stored data with it.")
             }
         }
@@ -252,11 +251,7 @@ struct Keys: AsyncParsableCommand {
         @Option(help: "Rows per transaction.") var batchSize = 1_000
 
         func run() async throws {
-            let changed = try await withStore(store) { store in
-                let changed = try await store.resealPersonalData(batchSize: batchSize)
-                try await AuditLog(store: store).record(.init(actor: commandActor, action: "config", target: "keys rotated rows:\(changed)"))
-                return changed
-            }
+            let changed = try await withStore(store) { try await KeyService(store: $0).rotate(batchSize: batchSize, by: commandOperator) }
             print("Re-sealed \(changed) rows with key \(try store.keyring().ring.activeKeyID).")
         }
     }
@@ -267,12 +262,8 @@ struct Keys: AsyncParsableCommand {
         @Argument(help: "Key id, as `puente keys status` shows it.") var id: String
 
         func run() async throws {
-            guard let file = store.keyFileURL else { throw ValidationError("Keys from $PUENTE_KEYS are managed where they are kept.") }
-            try await withStore(store) { store in
-                try await store.resealPersonalData(batchSize: 1_000)
-                try Keyring.retire(id, file: file)
-                try await AuditLog(store: store).record(.init(actor: commandActor, action: "config", target: "key retired:\(id)"))
-            }
+            guard let file = store.keyFileURL else { throw PuenteError(.invalidArgument, "Keys from $PUENTE_KEYS are managed where they are kept.") }
+            try await withStore(store) { try await KeyService(store: $0).retire(id, file: file, by: commandOperator) }
             print("Key \(id) retired.")
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import PuenteAccess
 import PuenteCore
 import PuenteIngest
+import PuenteServices
 
 struct Profiles: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the shipped source profiles.")
@@ -26,8 +27,7 @@ struct ProfileCommand: AsyncParsableCommand {
         @Argument(help: "Profile file (YAML) or shipped profile name.") var file: String
 
         func run() async throws {
-            let url: URL
-            do { url = try ProfileCatalogue.url(of: file) } catch { throw ValidationError("\(error)") }
+            let url = try ProfileCatalogue.url(of: file)
             switch ProfileCatalogue.read(url) {
             case .success(let profile):
                 print("\(url.lastPathComponent): profile `\(profile.id)` is valid: \(profile.format.type.rawValue), "
@@ -128,25 +128,14 @@ struct Rejects: AsyncParsableCommand {
         @Option(help: ArgumentHelp("File to write.", valueName: "file")) var out: String
 
         func run() async throws {
-            try await withStore(store) { store in
-                guard let record = try await store.imports(limit: Int.max).first(where: { $0.id == importID }) else {
-                    throw ValidationError("There is no import \(importID); `puente imports list` shows them.")
-                }
-                let profile: SourceProfile
-                do { profile = try ProfileCatalogue.load(self.profile ?? record.request.profile) } catch {
-                    throw ValidationError("\(error) Give the profile the import used with --profile.")
-                }
-                let rows = try await store.rejectedRows(importID: importID, includeResolved: false, limit: Int.max)
-                // The file holds personal data: its export is in the audit trail.
-                try await AuditLog(store: store).record(.init(actor: commandActor, action: "export",
-                                                              target: "rejects import:\(importID) rows:\(rows.count)", purpose: "correction"))
-                let data = RejectsFile.render(rows, profile: profile)
-                guard FileManager.default.createFile(atPath: out, contents: data) else {
-                    throw ValidationError("Cannot write \(out); check the folder exists and is writable.")
-                }
-                print("Wrote \(rows.count) rejects of batch \(importID) to \(out). Correct them and load the file with "
-                      + "`puente ingest --profile \(self.profile ?? record.request.profile) \(out)`.")
+            let (rows, data, profile) = try await withStore(store) {
+                try await ImportService(store: $0).exportRejects(importID: importID, profile: self.profile, by: commandOperator)
             }
+            guard FileManager.default.createFile(atPath: out, contents: data) else {
+                throw PuenteError(.invalidArgument, "Cannot write the file; check the folder exists and is writable.", at: InputLocation(file: out))
+            }
+            print("Wrote \(rows) rejects of batch \(importID) to \(out). Correct them and load the file with "
+                  + "`puente ingest --profile \(profile) \(out)`.")
         }
     }
 }

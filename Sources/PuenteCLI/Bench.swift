@@ -20,7 +20,7 @@ struct Bench: AsyncParsableCommand {
             abstract: "Load one export into an empty store and report rows/s and peak memory.")
         @OptionGroup var store: StoreOptions
         @Option(help: "Profile that reads the file.") var profile: String
-        @Flag(help: "Print the result as one JSON object.") var json = false
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
         @Argument(help: "Export file to load.") var file: String
 
         func run() async throws {
@@ -38,7 +38,7 @@ struct Bench: AsyncParsableCommand {
                                      rows: report.read, accepted: report.accepted, rejected: report.rejected, seconds: seconds,
                                      rowsPerSecond: Double(report.read) / seconds, peakMemoryMB: peakMemoryMB(),
                                      fileMB: Double((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0) / 1_048_576)
-            if json {
+            if format == .json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(result), as: UTF8.self))

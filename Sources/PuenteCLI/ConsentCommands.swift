@@ -31,7 +31,7 @@ struct ConsentCommand: AsyncParsableCommand {
             let consent = try await withStore(store) { store in
                 try await ConsentService(store: store).record(
                     .init(agency: agency, recordKey: record, purpose: purpose, recipients: recipient, scope: scope, language: language,
-                          guardian: guardian, givenOn: date), by: commandActor)
+                          guardian: guardian, givenOn: date), by: operatorName)
             }
             print("Consent \(consent.id) recorded: \(consent.purpose.rawValue), given \(consent.givenOn)"
                   + (consent.guardian ? " by a guardian" : "") + ". Withdraw it with `puente consent withdraw \(consent.id)`.")
@@ -46,7 +46,7 @@ struct ConsentCommand: AsyncParsableCommand {
 
         func run() async throws {
             let consent = try await withStore(store) { store in
-                try await ConsentService(store: store).withdraw(id: id, on: date, by: commandActor)
+                try await ConsentService(store: store).withdraw(id: id, on: date, by: operatorName)
             }
             print("Consent \(consent.id) (\(consent.purpose.rawValue)) withdrawn as of \(consent.withdrawnOn?.description ?? "today").")
         }
@@ -57,13 +57,13 @@ struct ConsentCommand: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
         @Option(help: "The agency's code.") var agency: String
         @Option(help: "The record's key in the agency's system.") var record: String
-        @Flag(help: "Print JSON.") var json = false
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
 
         func run() async throws {
             let consents = try await withStore(store) { store in
-                try await ConsentService(store: store).consents(agency: agency, recordKey: record, by: commandActor)
+                try await ConsentService(store: store).consents(agency: agency, recordKey: record, by: operatorName)
             }
-            if json { print(try JSONText.encode(consents)); return }
+            if format == .json { print(try JSONText.encode(consents)); return }
             if consents.isEmpty { print("No consent recorded for this record."); return }
             for c in consents {
                 var fields = ["\(c.id)", c.purpose.rawValue, "given \(c.givenOn)", c.language, "by \(c.collector)"]

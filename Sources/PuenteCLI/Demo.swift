@@ -31,11 +31,18 @@ struct Demo: AsyncParsableCommand {
         let summary = try generator.write(to: dir)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         // Parsed like the user's own options, so every store setting (key file included) has its default.
-        let store = try await StoreOptions.parse(["--database", database]).open()
-        let importer = Importer(store: store)
-        for file in summary.files {
-            let report = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
-            say("Loaded \(file.file): \(report.accepted) accepted, \(report.rejected) rejected (kept in quarantine), \(report.duplicates) duplicates")
+        let options = try StoreOptions.parse(["--database", database])
+        let opened = try options.makeStore()
+        let store = opened.store
+        /// The store made ready: migrated, keys checked, the generated files loaded.
+        @Sendable func load() async throws {
+            try await options.prepare(opened)
+            let importer = Importer(store: store)
+            for file in summary.files {
+                let report = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
+                say("Loaded \(file.file): \(report.accepted) accepted, \(report.rejected) rejected (kept in quarantine), \(report.duplicates) duplicates")
+            }
+            say(String(format: "Ready in %.1f s.", Date().timeIntervalSince(started)))
         }
         // Persons, so the dashboard counts people as well as events: before exiting for scripts, in the
         // background while serving (the returns page shows persons once they are linked).
@@ -44,17 +51,23 @@ struct Demo: AsyncParsableCommand {
             let run = try await linking.run(store: store)
             say("Linked \(run.events) events into \(run.persons) persons (\(run.reviewPairs) pairs left for review).")
         }
-        if noServe {
-            try await link()
-            say(String(format: "Ready in %.1f s.", Date().timeIntervalSince(started)))
-            try await store.close()
-            return
+        do {
+            if noServe {
+                try await withRunningStore(store) {
+                    try await load()
+                    try await link()
+                }
+            } else {
+                say("Open http://127.0.0.1:\(port)/ once loaded (API: http://127.0.0.1:\(port)/api/v1/stats?measure=returns&by=sex); "
+                    + "persons are linked in the background. Stop with Ctrl-C.")
+                // The demo's figures are protected aggregates of generated people: published to every visitor.
+                try await serve(store: store, prepare: load, host: "127.0.0.1", port: port, publicStatistics: true,
+                                background: [BackgroundWork(name: "person linking", run: link)])
+            }
+        } catch {
+            try? await store.close()
+            throw error
         }
-        say(String(format: "Ready in %.1f s; linking persons in the background.", Date().timeIntervalSince(started)))
-        Task { do { try await link() } catch { say("Linking persons failed: \(error)") } }
-        say("Open http://127.0.0.1:\(port)/ (API: http://127.0.0.1:\(port)/api/v1/stats?measure=returns&by=sex). Stop with Ctrl-C.")
-        // The demo's figures are protected aggregates of generated people: published to every visitor.
-        do { try await serve(store: store, host: "127.0.0.1", port: port, publicStatistics: true) } catch { try? await store.close(); throw error }
         try await store.close()
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import PuenteAccess
 import PuenteCore
 import PuenteIngest
+import PuenteServices
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +19,7 @@ struct Ingest: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @Option(help: "Shipped profile name or path to a profile file.") var profile: String
-    @Option(help: "Report format: text or json (keys read, accepted, rejected, duplicates, …).") var report: String = "text"
+    @Option(help: "The report: text, or json for scripts (keys read, accepted, rejected, duplicates, …).") var format: ReportFormat = .text
     @Flag(help: "Read and check the files without storing anything; show the first rows as they would be stored and the first rejects.")
     var dryRun = false
     @Flag(help: "The files correct records already stored: their versions count from now on (audited; the previous versions are kept).")
@@ -26,34 +27,27 @@ struct Ingest: AsyncParsableCommand {
     @Argument(help: "Export files to load.") var files: [String]
 
     func validate() throws {
-        guard ["text", "json"].contains(report) else { throw ValidationError("--report takes text or json.") }
         guard !files.isEmpty else { throw ValidationError("Give at least one file to load.") }
     }
 
     func run() async throws {
-        let profile: SourceProfile
-        do { profile = try ProfileCatalogue.load(self.profile) } catch { throw ValidationError("\(error)") }
+        let profile = try ProfileCatalogue.load(self.profile)
         try await withStore(store) { store in
-            let importer = Importer(store: store)
+            let imports = ImportService(store: store)
             var reports: [ImportReport] = []
             for file in files {
                 guard FileManager.default.fileExists(atPath: file) else {
-                    throw ValidationError("\(file): no such file. Check the path.")
+                    throw PuenteError(.notFound, "No such file; check the path.", at: InputLocation(file: file))
                 }
                 let started = Date()
                 let meter = ProgressMeter(label: (file as NSString).lastPathComponent)
-                let r = try await importer.importFile(URL(fileURLWithPath: file), profile: profile, mode: replace ? .replace : .add,
-                                                      dryRun: dryRun, progress: { meter.update($0) })
+                let r = try await imports.importFile(URL(fileURLWithPath: file), profile: profile, mode: replace ? .replace : .add,
+                                                     dryRun: dryRun, by: commandOperator, progress: { meter.update($0) })
                 meter.finish()
-                if replace, !dryRun, !r.alreadyImported, let id = r.importID {
-                    // Replacing what statistics count is a change to published figures: it is in the audit trail.
-                    try await AuditLog(store: store).record(.init(actor: commandActor, action: "import_replace",
-                                                                  target: "import:\(id) replaced:\(r.replaced)", purpose: "correction"))
-                }
                 reports.append(r)
-                if report == "text" { printText(r, seconds: Date().timeIntervalSince(started)) }
+                if format == .text { printText(r, seconds: Date().timeIntervalSince(started)) }
             }
-            if report == "json" {
+            if format == .json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
                 let value: any Encodable = reports.count == 1 ? reports[0] : reports

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// Shows how an import goes: a bar redrawn in place on a terminal, a plain line every few seconds
-/// otherwise (a log file or pipe). Written to standard error so that `--report json` stays clean.
+/// otherwise (a log file or pipe). Written to standard error so that `--format json` stays clean.
 final class ProgressMeter: Sendable {
     private struct State {
         var last = Date.distantPast

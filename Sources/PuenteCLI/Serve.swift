@@ -5,8 +5,11 @@ import Logging
 import PuenteAccess
 import PuenteCore
 import PuenteHTTP
+import PuenteLinkage
+import PuenteServices
 import PuenteStatistics
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 struct Serve: AsyncParsableCommand {
@@ -28,50 +31,181 @@ struct Serve: AsyncParsableCommand {
         valueName: "ip"))
     var trustedProxies: [String] = []
     @OptionGroup var retention: RetentionOptions
+    @Flag(help: "Link the stored events into persons in the background once the server is up (as `puente link persons`).")
+    var linkPersons = false
+
+    func validate() throws {
+        guard threshold >= 1 else { throw ValidationError("--threshold must be 1 or more; every published figure is protected.") }
+    }
 
     func run() async throws {
-        guard threshold >= 1 else { throw ValidationError("--threshold must be 1 or more; every published figure is protected.") }
-        try await withStore(store) { store in
-            try await serve(store: store, host: host, port: port, threshold: threshold, publicStatistics: publicStatistics,
-                            trustedProxies: Set(trustedProxies), retention: retention.policy)
+        let opened = try store.makeStore()
+        let options = store
+        var background: [BackgroundWork] = []
+        if linkPersons {
+            let linking = PersonLinking(config: try PersonLinking.defaultConfig())
+            let store = opened.store
+            background.append(BackgroundWork(name: "person linking", run: { _ = try await linking.run(store: store) }))
         }
+        do {
+            try await serve(store: opened.store, prepare: { try await options.prepare(opened) }, host: host, port: port,
+                            threshold: threshold, publicStatistics: publicStatistics, trustedProxies: Set(trustedProxies),
+                            retention: retention.policy, background: background)
+        } catch {
+            try? await opened.store.close()
+            throw error
+        }
+        try await opened.store.close()
     }
 }
 
-/// Runs the HTTP server, and the daily retention job beside it when periods are set, until interrupted (Ctrl-C or SIGTERM shut
-/// both down gracefully).
-func serve(store: any PuenteStore, host: String, port: Int, threshold: Int = 5, publicStatistics: Bool,
-           trustedProxies: Set<String> = [], retention: RetentionPolicy = RetentionPolicy()) async throws {
-    var logger = Logger(label: "puente")
-    logger.logLevel = .info
+/// Work run beside the server once the store is ready (the demo's person linking): its failure is
+/// logged and leaves the server running; a graceful shutdown cancels it.
+struct BackgroundWork: Sendable {
+    var name: String
+    var run: @Sendable () async throws -> Void
+}
+
+/// Runs the node until SIGTERM or Ctrl-C, as one service group with graceful shutdown: the store first
+/// (so it stops last); then, once `prepare` has made the store ready (migrations, keys; the demo's
+/// import), the HTTP server, the statistics cube's warm-up, the daily retention job when periods are
+/// set, and any `background` work.
+func serve(store: any PuenteStore, prepare: @escaping @Sendable () async throws -> Void, host: String, port: Int,
+           threshold: Int = 5, publicStatistics: Bool, trustedProxies: Set<String> = [],
+           retention: RetentionPolicy = RetentionPolicy(), background: [BackgroundWork] = []) async throws {
+    let logger = { var logger = Logger(label: "puente"); logger.logLevel = .info; return logger }()
     var configuration = PuenteServer.Configuration(host: host, port: port, disclosure: DisclosurePolicy(method: .cellKey, threshold: threshold),
                                                    publicStatistics: publicStatistics)
     configuration.trustedProxies = trustedProxies
-    let app = PuenteServer.application(store: store, configuration: configuration, logger: logger)
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
-    if retention.isSet { services.append(.init(service: RetentionService(store: store, policy: retention, logger: logger))) }
+    let ready = Readiness()
+    let statistics = StatisticsService(store: store, disclosure: configuration.disclosure)
+    let app = PuenteServer.buildApplication(store: store, configuration: configuration, statistics: statistics, logger: logger,
+                                       beforeServing: { try await cancelWhenGracefulShutdown { try await ready.wait() } })
+    // Load the statistics cube before the first visitor asks for it; if that fails, the first query loads it.
+    var work = [BackgroundWork(name: "statistics cube warm-up", run: { _ = try await statistics.engine.warmUp() })] + background
+    if retention.isSet {
+        work.append(BackgroundWork(name: "retention", run: { try await RetentionService(store: store, policy: retention, logger: logger).run() }))
+    }
+    let services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: StoreService(store: store, prepare: prepare, ready: ready)),
+                                                                      .init(service: app)]
+        + work.map { .init(service: BackgroundService(work: $0, ready: ready, logger: logger)) }
     let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
 }
 
+/// Runs the store (PostgreSQL's connection pool) for the whole life of the group, prepares it, and
+/// tells the other services it is ready. First in the group, so it shuts down after everything that
+/// uses it.
+struct StoreService: Service {
+    let store: any PuenteStore
+    let prepare: @Sendable () async throws -> Void
+    let ready: Readiness
+
+    func run() async throws {
+        let store = self.store
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await store.run() }
+            do {
+                try await prepare()
+                ready.open()
+            } catch {
+                ready.fail(error)
+                throw error
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+}
+
+/// One piece of background work as a service: waits for the store, runs once, logs how it ended, and
+/// then stays until shutdown: a service group shuts its services down in reverse order and takes one
+/// that returns while another is stopping for a failure.
+struct BackgroundService: Service {
+    let work: BackgroundWork
+    let ready: Readiness
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await ready.wait()
+                logger.info("Background work started", metadata: ["puente.work": "\(work.name)"])
+                try await work.run()
+                logger.info("Background work done", metadata: ["puente.work": "\(work.name)"])
+            }
+        } catch is CancellationError {
+            logger.info("Stopped for shutdown", metadata: ["puente.work": "\(work.name)"])
+        } catch {
+            // The type only: an error's text may quote data.
+            logger.error("Background work failed", metadata: ["puente.work": "\(work.name)", "puente.error.type": "\(type(of: error))"])
+        }
+        try? await gracefulShutdown()
+    }
+}
+
+/// Opened once the store is ready, or failed with why it is not; services wait on it.
+final class Readiness: Sendable {
+    private struct State {
+        var result: Result<Void, any Error>?
+        var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+        var nextWaiter = 0
+    }
+    private let state = Mutex(State())
+
+    func open() { settle(.success(())) }
+    func fail(_ error: any Error) { settle(.failure(error)) }
+
+    private func settle(_ result: Result<Void, any Error>) {
+        let waiters = state.withLock { state in
+            state.result = result
+            defer { state.waiters = [:] }
+            return state.waiters.values
+        }
+        for waiter in waiters { waiter.resume(with: result) }
+    }
+
+    /// Returns once the store is ready; throws why it is not, or `CancellationError` when the waiting
+    /// task is cancelled first (a shutdown during start-up).
+    func wait() async throws {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let settled: Result<Void, any Error>? = state.withLock { state in
+                    if let result = state.result { return result }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let settled { continuation.resume(with: settled) }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(throwing: CancellationError())
+        }
+    }
+}
+
 /// Applies the retention policy once a day while the server runs (and once at start).
-struct RetentionService: Service {
+struct RetentionService {
     let store: any PuenteStore
     let policy: RetentionPolicy
     let logger: Logger
 
     func run() async throws {
         let protection = DataProtection(store: store)
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let erased = try await protection.applyRetention(policy, by: "system:retention")
-                    logger.info("Retention applied", metadata: ["events": "\(erased.events)", "rejects": "\(erased.rejects)"])
-                } catch {
-                    logger.error("Retention failed; it runs again tomorrow", metadata: ["puente.error.type": "\(type(of: error))"])
-                }
-                try await Task.sleep(for: .seconds(24 * 3600))
+        while !Task.isCancelled {
+            do {
+                let erased = try await protection.applyRetention(policy, by: "system:retention")
+                logger.info("Retention applied", metadata: ["events": "\(erased.events)", "rejects": "\(erased.rejects)"])
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.error("Retention failed; it runs again tomorrow", metadata: ["puente.error.type": "\(type(of: error))"])
             }
+            try await Task.sleep(for: .seconds(24 * 3600))
         }
     }
 }
@@ -96,7 +230,7 @@ struct Retention: AsyncParsableCommand {
 
     func run() async throws {
         guard retention.policy.isSet else { throw ValidationError("Give --personal-data-years, --rejects-days or both.") }
-        let erased = try await withStore(store) { try await DataProtection(store: $0).applyRetention(retention.policy, by: commandActor) }
+        let erased = try await withStore(store) { try await DataProtection(store: $0).applyRetention(retention.policy, by: operatorName) }
         print("Personal data erased from \(erased.events) events; \(erased.rejects) rejected rows deleted.")
     }
 }
@@ -116,7 +250,7 @@ struct Erase: AsyncParsableCommand {
 
     func run() async throws {
         let n = try await withStore(store) {
-            try await DataProtection(store: $0).erase(agency: agency, recordKeys: recordKeys, reason: reason, by: commandActor)
+            try await DataProtection(store: $0).erase(agency: agency, recordKeys: recordKeys, reason: reason, by: operatorName)
         }
         print("Erased the personal data of \(n) of \(recordKeys.count) records.")
     }

@@ -18,29 +18,37 @@ struct Stats: AsyncParsableCommand {
         """)
 
     @OptionGroup var store: StoreOptions
-    @Option(help: "What to count.") var measure: String
+    @Option(help: "What to count.") var measure: Measure
     @Option(help: ArgumentHelp("Dimensions to break down by, comma-separated.", valueName: "dim,...")) var by: String?
     @Option(help: ArgumentHelp("Filters DIM=CODE, comma-separated; repeat a dimension for OR.", valueName: "dim=code,...")) var filter: String?
-    @Option(help: "table, json, csv, sdmx-csv or sdmx-json.") var format: String = "table"
+    @Option(help: "A table for the terminal, or a published format.") var format: StatsFormat = .table
     @Option(help: "Disclosure threshold: published counts from 1 to N-1 are suppressed.") var threshold: Int = 5
-    @Option(help: "ckm (cell key method), suppression (fixed tables) or none (exact).") var protection: String = "ckm"
+    @Option(help: "ckm (cell key method), suppression (fixed tables) or none (exact).") var protection: DisclosurePolicy.Method = .cellKey
     @Option(help: "Why exact figures are needed (3 to 200 characters); recorded in the audit trail.") var purpose: String?
     @Option(help: "Rates: any (census figures, else estimates, flagged) or census (rates over estimated populations left out).")
-    var population: String = "any"
+    var population: PopulationBasis = .any
+
+    func validate() throws {
+        guard threshold >= 1 else { throw ValidationError("--threshold must be 1 or more; every published figure is protected.") }
+        _ = try query()
+    }
+
+    /// The query the options name; a dimension or code that does not exist is a usage error.
+    private func query() throws -> StatisticsQuery {
+        do {
+            var query = try StatisticsQuery.parse(measure: measure.rawValue, by: by, filter: filter)
+            query.population = population
+            return query
+        } catch let error as PuenteError {
+            throw ValidationError(error.message)
+        }
+    }
 
     func run() async throws {
-        let published: StatisticsFormat?
-        do { published = format == "table" ? nil : try StatisticsFormat.named(format) } catch { throw ValidationError("\(error) Or table.") }
-        guard let method = DisclosurePolicy.Method(rawValue: protection) else {
-            throw ValidationError("--protection takes ckm, suppression or none.")
-        }
-        guard ["any", "census"].contains(population) else { throw ValidationError("--population takes any or census.") }
-        var query: StatisticsQuery
-        do { query = try StatisticsQuery.parse(measure: measure, by: by, filter: filter) } catch { throw ValidationError("\(error)") }
-        query.censusPopulationOnly = population == "census"
+        let (query, published) = (try query(), format.published)
         let publication = try await withStore(store) { store in
-            try await StatisticsService(store: store, disclosure: DisclosurePolicy(method: .cellKey, threshold: max(threshold, 1)))
-                .publish(.init(query: query, protection: method, purpose: purpose, format: published), by: .commandOperator(commandActor))
+            try await StatisticsService(store: store, disclosure: DisclosurePolicy(method: .cellKey, threshold: threshold))
+                .publish(.init(query: query, protection: protection, purpose: purpose, format: published), by: commandOperator)
         }
         if let published, let body = publication.body {
             print(body, terminator: published == .csv || published == .sdmxCSV ? "" : "\n")

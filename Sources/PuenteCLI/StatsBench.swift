@@ -13,7 +13,7 @@ struct StatsBench: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "Times each query of the mix is run.") var rounds: Int = 5
     @Option(help: "Write the mix, with equivalent SQL over a table `events`, to this JSON file.") var mixOut: String?
-    @Flag(help: "Print the result as one JSON object.") var json = false
+    @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
 
     func run() async throws {
         let mix = QueryMix.queries
@@ -43,7 +43,7 @@ struct StatsBench: AsyncParsableCommand {
                                     cubeLoadSeconds: loadSeconds, medianMs: percentile(0.5), p99Ms: percentile(0.99),
                                     maxMs: latencies.last ?? 0, peakMemoryMB: peakMemoryMB())
         }
-        if json {
+        if format == .json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))

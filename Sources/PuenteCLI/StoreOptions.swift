@@ -43,26 +43,48 @@ struct StoreOptions: ParsableArguments {
         return (try Keyring.load(file: url), false)
     }
 
-    /// Opens the store, applies pending migrations and checks that the keys open its personal data.
-    /// New keys are written to their file only then: keys created beside a database that holds data
-    /// sealed with other keys (a command run from another folder) would seal new rows nobody can read.
-    func open() async throws -> any PuenteStore {
+    /// A store chosen by the options with its keys, not yet running nor prepared.
+    struct Unprepared {
+        var store: any PuenteStore
+        var keys: Keyring
+        var keysAreNew: Bool
+    }
+
+    func makeStore() throws -> Unprepared {
         let (ring, isNew) = try keyring()
-        let store = try StoreOptions.open(resolvedURL, cipher: ring)
+        return Unprepared(store: try StoreOptions.open(resolvedURL, cipher: ring), keys: ring, keysAreNew: isNew)
+    }
+
+    /// Applies pending migrations and checks that the keys open the store's personal data; the store
+    /// must be running. New keys are written to their file only then: keys created beside a database
+    /// that holds data sealed with other keys (a command run from another folder) would seal new rows
+    /// nobody can read.
+    func prepare(_ opened: Unprepared) async throws {
         do {
-            try await store.migrate()
-            try await store.checkKeys()
-            if isNew {
-                try ring.save()
+            try await opened.store.migrate()
+            try await opened.store.checkKeys()
+            if opened.keysAreNew {
+                try opened.keys.save()
                 printError("Created the key file \(keyFileURL!.path) that seals personal data. Back it up apart from the database: without it names and documents cannot be read.")
             }
-            return store
-        } catch let error as PuenteError where error == .keysDoNotOpenStore && isNew {
-            try? await store.close()
+        } catch let error as PuenteError where error == .keysDoNotOpenStore && opened.keysAreNew {
             throw PuenteError(.conflict, "There is no key file at \(keyFileURL!.path), and this database holds personal data sealed "
                 + "with other keys. Give the node's key file with --key-file or PUENTE_KEY_FILE; no new key was created.")
+        }
+    }
+
+    /// A prepared SQLite store to hold beyond one call (tests, the demo's files): SQLite needs nothing
+    /// running. Anything else goes through `withStore` or a service group, which run the store.
+    func open() async throws -> any PuenteStore {
+        guard Self.sqlitePath(resolvedURL) != nil else {
+            throw PuenteError(.invalidArgument, "A PostgreSQL store runs beside the work that uses it: open it with withStore.")
+        }
+        let opened = try makeStore()
+        do {
+            try await prepare(opened)
+            return opened.store
         } catch {
-            try? await store.close()
+            try? await opened.store.close()
             throw error
         }
     }
@@ -81,15 +103,18 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// Runs `body` with an open store and closes it however `body` ends.
+/// Runs `body` with the store running and prepared, and closes it however `body` ends.
 func withStore<T>(_ options: StoreOptions, _ body: (any PuenteStore) async throws -> T) async throws -> T {
-    let store = try await options.open()
+    let opened = try options.makeStore()
     do {
-        let result = try await body(store)
-        try await store.close()
+        let result = try await withRunningStore(opened.store) {
+            try await options.prepare(opened)
+            return try await body(opened.store)
+        }
+        try await opened.store.close()
         return result
     } catch {
-        try? await store.close()
+        try? await opened.store.close()
         throw error
     }
 }

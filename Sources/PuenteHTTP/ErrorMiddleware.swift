@@ -48,20 +48,3 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
 }
-
-/// Building responses: text of a media type, JSON values, and the one JSON error shape.
-enum Responses {
-    static func text(_ body: String, type: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    static func json(_ value: some Encodable) -> Response {
-        text((try? JSONText.encode(value)) ?? "null", type: "application/json; charset=utf-8")
-    }
-
-    /// `{"error": {"code", "message"}}`.
-    static func error(status: HTTPResponse.Status, code: String, message: String) -> Response {
-        let body = (try? JSONText.encode(["error": ["code": code, "message": message]])) ?? "{}"
-        return text(body, type: "application/json; charset=utf-8", status: status)
-    }
-}

@@ -98,7 +98,7 @@ public struct Importer: Sendable {
         // shared out, then seldom waits, and memory stays bounded.
         var harmonising: [Task<Harmonised, Never>] = []
         var writes: [Task<Written, any Error>] = []
-        var cells = CellAccumulator()
+        var counting = CountingAppender(store: store, importID: importID, flushThreshold: cellFlushThreshold)
 
         /// Counts a harmonised batch and queues it for the store.
         func absorb(_ batch: Harmonised) async throws {
@@ -115,7 +115,7 @@ public struct Importer: Sendable {
             } else {
                 writes.append(Self.write(batch, after: writes.last, to: importID, in: store))
                 // Counting a stored batch's cells overlaps with storing the next ones.
-                if writes.count > Self.writesInFlight { try await tally(try await writes.removeFirst().value, into: &report, cells: &cells, importID) }
+                if writes.count > Self.writesInFlight { try await tally(try await writes.removeFirst().value, into: &report, counting: &counting) }
             }
             progress?(ImportProgress(rowsRead: report.read, fractionRead: batch.fractionRead))
         }
@@ -132,15 +132,15 @@ public struct Importer: Sendable {
                     records = records.dropFirst()
                 }
                 let context = BatchContext(file: file, header: header!, importID: importID, firstRow: rowsHanded + 1,
-                                           checkColumnCount: reader.format.type == .csv, store: dryRun ? nil : store)
+                                           checkColumnCount: reader.format.type == .csv, cipher: dryRun ? nil : store.cipher)
                 rowsHanded += records.count
                 let pool = harmonisers!
                 harmonising.append(Task { await Self.harmonise(records, with: pool, fractionRead: fraction, context) })
                 if harmonising.count > Self.batchesAhead { try await absorb(await harmonising.removeFirst().value) }
             }
             while !harmonising.isEmpty { try await absorb(await harmonising.removeFirst().value) }
-            while !writes.isEmpty { try await tally(try await writes.removeFirst().value, into: &report, cells: &cells, importID) }
-            if !cells.isEmpty { try await store.appendCells(cells.take(), to: importID) }
+            while !writes.isEmpty { try await tally(try await writes.removeFirst().value, into: &report, counting: &counting) }
+            try await counting.finish()
             if header == nil {
                 throw PuenteError(.invalidInput, "The file is empty: expected a header row and data rows.",
                                   at: InputLocation(file: file))
@@ -169,8 +169,8 @@ public struct Importer: Sendable {
         var firstRow: Int
         /// CSV rows must have as many fields as the header; other formats name their fields.
         var checkColumnCount: Bool
-        /// The store that seals accepted events; nil for a dry run, which stores nothing.
-        var store: (any EventStore)?
+        /// The keys accepted events are sealed with; nil for a dry run, which stores nothing.
+        var cipher: (any PersonalDataCipher)?
         var rejectIDColumn: Int? { header.firstIndex(of: RejectedRow.idColumn) }
     }
 
@@ -261,7 +261,7 @@ public struct Importer: Sendable {
                                                 values: values(record, header: h), reasons: reasons))
             }
         }
-        part.events = context.store?.seal(accepted) ?? SealedEvents(unsealed: accepted)
+        part.events = context.cipher.map { SealedEvents(accepted, sealing: $0) } ?? SealedEvents(unsealed: accepted)
         return part
     }
 
@@ -282,20 +282,11 @@ public struct Importer: Sendable {
     }
 
     /// Adds a finished write to the report (what the store skipped were duplicates) and counts the
-    /// stored events by cell, handing the cells to the store when there are many.
-    private func tally(_ written: Written, into report: inout ImportReport, cells: inout CellAccumulator,
-                       _ importID: Int64) async throws {
+    /// stored events by cell.
+    private func tally(_ written: Written, into report: inout ImportReport, counting: inout CountingAppender) async throws {
         report.accepted += written.result.stored
         report.duplicates += written.result.duplicatePositions.count
-        var skipped = written.result.duplicatePositions.makeIterator()
-        var nextSkipped = skipped.next()
-        written.events.events.withUnsafeBufferPointer { events in
-            for position in events.indices {
-                if position == nextSkipped { nextSkipped = skipped.next(); continue }
-                cells.add(events[position], cellKey: written.events.cellKeys[position])
-            }
-        }
-        if cells.count >= cellFlushThreshold || cells.isSaturated { try await store.appendCells(cells.take(), to: importID) }
+        try await counting.count(written.events, storedAs: written.result)
     }
 
     /// The raw row as read, column name → value; a row that could not be read keeps its raw text.

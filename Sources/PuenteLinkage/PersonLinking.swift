@@ -55,6 +55,7 @@ public struct PersonLinking: Sendable {
         static let erased: Int32 = -1, withdrawn: Int32 = -2
     }
 
+    @discardableResult
     public func run(store: any PuenteStore) async throws -> LinkRun {
         for spec in config.fields {
             for column in spec.readColumns where !Self.eventColumns.contains(column) {
@@ -92,6 +93,8 @@ public struct PersonLinking: Sendable {
         }
         intake.submit(batch)
         let (table, slots, cells, isNew) = intake.finish()
+        // A shutdown stops the run between its phases; the stored persons stay those of the last run.
+        try Task.checkCancellation()
 
         // Link: all pairs, or only those with a new record, the known persons seeded together.
         var linker = Linker(config: config)
@@ -107,6 +110,7 @@ public struct PersonLinking: Sendable {
             seeds = groups.values.filter { $0.count > 1 }.map { $0.sorted() }
         }
         let result = linker.dedupe(table, seeds: seeds)
+        try Task.checkCancellation()
 
         // Person ids: each cluster keeps the known id most of its events had; otherwise its first event's.
         // Records grouped by cluster with a counting sort (cluster ids are record indices): no dictionaries.
@@ -184,6 +188,7 @@ public struct PersonLinking: Sendable {
                           imports: committed, events: slots.count, persons: Set(personOf).count,
                           candidatePairs: result.candidatePairs, linkedPairs: linked, reviewPairs: review.count)
         (run.oversizedBlocks, run.oversizedRecords) = (result.oversizedBlocks, result.oversizedRecords)
+        try Task.checkCancellation()
         run.id = try await store.savePersons(run, links: links, cells: personCells, review: review)
         return run
     }

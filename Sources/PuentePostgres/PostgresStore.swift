@@ -6,12 +6,11 @@ import PuenteCore
 /// The server store for larger deployments: PostgreSQL through PostgresNIO, same behaviour as SQLite.
 public final class PostgresStore: EventStore {
     let client: PostgresClient
-    /// Runs the client's connection pool until `close()`. The store owns it so that one-shot commands
-    /// and tests need no service group; `puente serve` closes it on shutdown.
-    private let runner: Task<Void, Never>
+    /// Ends `run()` (and with it the client's connection pool) on `close()`.
+    private let closing = StoreClosing()
     let logger: Logger
     /// Seals personal columns and quarantined values before they are written; opens them when read.
-    let cipher: any PersonalDataCipher
+    public let cipher: any PersonalDataCipher
 
     /// Connects to `postgres://user:password@host:port/database` (no TLS: use it on loopback or a
     /// private network; the password may also come from `PGPASSWORD`).
@@ -27,8 +26,6 @@ public final class PostgresStore: EventStore {
                                                   password: password, database: database, tls: .disable)
         config.options.maximumConnections = 8
         client = PostgresClient(configuration: config, backgroundLogger: logger)
-        let client = self.client
-        runner = Task { await client.run() }
         self.logger = logger
     }
 
@@ -39,6 +36,7 @@ public final class PostgresStore: EventStore {
         return logger
     }
 
+    @discardableResult
     public func migrate() async throws -> Int {
         try await guarded {
             try await client.withTransaction(logger: logger) { conn in
@@ -91,7 +89,6 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func seal(_ events: [MovementEvent]) -> SealedEvents { SealedEvents(events, sealing: cipher) }
     public var auditChainKey: (any AuditChainKey)? { cipher as? any AuditChainKey }
 
     public func append(_ events: SealedEvents, to importID: Int64) async throws -> AppendResult {
@@ -307,9 +304,18 @@ public final class PostgresStore: EventStore {
         }
     }
 
+    /// Runs the client's connection pool until the task is cancelled or the store closed.
+    public func run() async {
+        let client = self.client
+        await withDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            await closing.wait()
+            group.cancelAll()
+        }
+    }
+
     public func close() async throws {
-        runner.cancel()
-        await runner.value
+        closing.close()
     }
 
     // MARK: Helpers

@@ -9,7 +9,8 @@ import PuenteCore
 public struct SQLiteStore: EventStore {
     let writer: any DatabaseWriter
     /// Seals personal columns and quarantined values before they are written; opens them when read.
-    let cipher: any PersonalDataCipher
+    public let cipher: any PersonalDataCipher
+    private let closing = StoreClosing()
 
     /// Opens (creating if needed) the database at `path`; `:memory:` gives a private in-memory store.
     public init(path: String, cipher: any PersonalDataCipher) throws {
@@ -30,6 +31,7 @@ public struct SQLiteStore: EventStore {
         }
     }
 
+    @discardableResult
     public func migrate() async throws -> Int {
         let writer = self.writer
         try SQLiteSchema.migrator.migrate(writer)
@@ -68,7 +70,6 @@ public struct SQLiteStore: EventStore {
     static let insertUncountedSQL = "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", ")), counted) VALUES ("
         + Array(repeating: "?", count: EventColumns.names.count + 1).joined(separator: ", ") + ")"
 
-    public func seal(_ events: [MovementEvent]) -> SealedEvents { SealedEvents(events, sealing: cipher) }
     public var auditChainKey: (any AuditChainKey)? { cipher as? any AuditChainKey }
 
     public func append(_ events: SealedEvents, to importID: Int64) async throws -> AppendResult {
@@ -248,7 +249,13 @@ public struct SQLiteStore: EventStore {
         }
     }
 
+    /// SQLite needs nothing in the background: waits until cancelled or closed, like the server store.
+    public func run() async {
+        await closing.wait()
+    }
+
     public func close() async throws {
+        closing.close()
         try writer.close()
     }
 
@@ -364,7 +371,7 @@ public struct SQLiteStore: EventStore {
 
         mutating func text(_ value: String?) {
             if var value {
-                value.withUTF8 { sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), Self.transient) }
+                _ = value.withUTF8 { sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), Self.transient) }
             } else {
                 sqlite3_bind_null(statement, index)
             }

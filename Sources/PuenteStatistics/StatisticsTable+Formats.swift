@@ -75,14 +75,6 @@ public enum StatisticsFormat: String, CaseIterable, Sendable {
         case .sdmxJSON: "application/vnd.sdmx.data+json; version=2.0.0; charset=utf-8"
         }
     }
-
-    /// Reads a format name, with an error that lists the allowed ones.
-    public static func named(_ name: String) throws -> StatisticsFormat {
-        guard let f = StatisticsFormat(rawValue: name) else {
-            throw PuenteError(.invalidArgument, "Allowed formats: " + allCases.map(\.rawValue).joined(separator: ", ") + ".")
-        }
-        return f
-    }
 }
 
 extension StatisticsTable {

@@ -1,19 +1,13 @@
 import PuenteCore
 
 extension EventStore {
-    /// Appends already harmonised events and counts the stored ones by cell, in one call: how tests
-    /// load whole batches without the importer (which counts cells across batches itself).
+    /// Seals, appends and counts already harmonised events in one call, as an import does: how tests
+    /// load whole batches without the importer.
     @discardableResult
     public func appendCounted(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult {
-        // Counted as sealed: sealing gives each event its cell key, as the importer's events get theirs.
-        let sealed = seal(events)
-        let result = try await append(sealed, to: importID)
-        let skipped = Set(result.duplicatePositions)
-        var cells = CellAccumulator()
-        for (position, event) in sealed.events.enumerated() where !skipped.contains(position) {
-            cells.add(event, cellKey: sealed.cellKeys[position])
-        }
-        try await appendCells(cells.take(), to: importID)
+        var counting = CountingAppender(store: self, importID: importID)
+        let result = try await counting.append(SealedEvents(events, sealing: cipher))
+        try await counting.finish()
         return result
     }
 }

@@ -61,7 +61,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
                 throw PuenteError(.storeUnavailable, "PUENTE_TEST_POSTGRES_URL is not set but CI=true requires PostgreSQL.")
             }
             location = try await Self.freshDatabase(serverURL: url)
-            store = try PostgresStore(url: location, cipher: Self.keyring)
+            store = Self.running(try PostgresStore(url: location, cipher: Self.keyring))
         }
         try await store.migrate()
         return (store, location)
@@ -69,7 +69,14 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
 
     /// Opens another store on an existing location, with other keys (to test rotation).
     public static func reopen(_ location: String, cipher: any PersonalDataCipher) throws -> any PuenteStore {
-        location.hasPrefix("postgres") ? try PostgresStore(url: location, cipher: cipher) : try SQLiteStore(path: location, cipher: cipher)
+        location.hasPrefix("postgres") ? running(try PostgresStore(url: location, cipher: cipher)) : try SQLiteStore(path: location, cipher: cipher)
+    }
+
+    /// A test holds a store from making it to `close()`, which ends its run: the run is a task of its own
+    /// here, where the node runs it in its service group or beside a command.
+    static func running(_ store: PostgresStore) -> PostgresStore {
+        Task { await store.run() }
+        return store
     }
 
     /// The first column of a query run directly on a store's database, as text.
@@ -101,7 +108,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
         }
         let name = "puente_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         c.path = "/postgres"
-        try await withPostgres(c.string!) { client in
+        _ = try await withPostgres(c.string!) { client in
             try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
         }
         c.path = "/" + name

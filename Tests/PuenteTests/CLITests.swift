@@ -31,9 +31,9 @@ struct CLITests {
     func endToEnd() async throws {
         let dir = try Fixtures.tempDir()
         let db = dir.appendingPathComponent("cli.sqlite").path
-        var generate = try Generate.parse(["--country", "HN", "--year", "2024", "--out", dir.path, "--scale", "0.01"])
+        let generate = try Generate.parse(["--country", "HN", "--year", "2024", "--out", dir.path, "--scale", "0.01"])
         try await generate.run()
-        var ingest = try Ingest.parse(["--database", db, "--profile", "hn-inm-retornos", dir.appendingPathComponent("hn-inm-retornos.csv").path])
+        let ingest = try Ingest.parse(["--database", db, "--profile", "hn-inm-retornos", dir.appendingPathComponent("hn-inm-retornos.csv").path])
         try await ingest.run()
         let store = try await StoreOptions.parse(["--database", db]).open()
         #expect(try await store.imports(limit: 5).first?.counts.read == 694)
@@ -43,14 +43,14 @@ struct CLITests {
 
         // The operator is audited like an account: exact figures need a purpose and leave an entry, as a
         // file written does; the protected table on the terminal leaves none.
-        var protected = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex"])
+        let protected = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex"])
         try await protected.run()
-        var noPurpose = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--protection", "none"])
+        let noPurpose = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--protection", "none"])
         await #expect(throws: PuenteError.self) { try await noPurpose.run() }
-        var exact = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--protection", "none",
+        let exact = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--protection", "none",
                                      "--purpose", "quarterly bulletin"])
         try await exact.run()
-        var file = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--format", "csv"])
+        let file = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--format", "csv"])
         try await file.run()
         let audited = try await StoreOptions.parse(["--database", db]).open()
         let exports = try await audited.auditEntries(after: 0, limit: 20).filter { $0.action == "export" }
@@ -65,11 +65,11 @@ struct CLITests {
     func auditVerify() async throws {
         let dir = try Fixtures.tempDir()
         let db = dir.appendingPathComponent("audit.sqlite").path
-        var create = try Users.Create.parse(["--database", db, "--username", "harvester", "--role", "regional_analyst", "--no-password"])
+        let create = try Users.Create.parse(["--database", db, "--username", "harvester", "--role", "regional_analyst", "--no-password"])
         try await create.run()
-        var token = try Tokens.Create.parse(["--database", db, "--user", "harvester", "--label", "sdmx", "--days", "30"])
+        let token = try Tokens.Create.parse(["--database", db, "--user", "harvester", "--label", "sdmx", "--days", "30"])
         try await token.run()
-        var setRole = try Users.SetRole.parse(["--database", db, "harvester", "statistician"])
+        let setRole = try Users.SetRole.parse(["--database", db, "harvester", "statistician"])
         try await setRole.run()
         #expect(throws: (any Error).self) { try Users.Create.parse(["--database", db, "--username", "x", "--role", "superuser"]) }
 
@@ -86,7 +86,7 @@ struct CLITests {
         verify = try Audit.Verify.parse(["--database", db])
         await #expect(throws: ExitCode(1)) { try await verify.run() }
         // Restored, it passes again; removing the last entry passes the chain but not the recorded head.
-        try await StoreKind.executeBehindTheStore(["UPDATE audit_entry SET actor = '\(commandActor)' WHERE sequence = 3"], at: db)
+        try await StoreKind.executeBehindTheStore(["UPDATE audit_entry SET actor = '\(operatorName)' WHERE sequence = 3"], at: db)
         verify = try Audit.Verify.parse(["--database", db, "--expect-head", head])
         try await verify.run()
         try await StoreKind.executeBehindTheStore(["DROP TRIGGER audit_entry_no_delete", "DELETE FROM audit_entry WHERE sequence = 3"], at: db)
@@ -99,10 +99,10 @@ struct CLITests {
         let dir = try Fixtures.tempDir()
         let db = dir.appendingPathComponent("consent.sqlite").path
         let base = ["--database", db, "--agency", "SV-DGME", "--record", "R-77"]
-        var record = try ConsentCommand.Record.parse(base + ["--purpose", "linkage", "--recipient", "OIM", "--recipient", "CARITAS",
+        let record = try ConsentCommand.Record.parse(base + ["--purpose", "linkage", "--recipient", "OIM", "--recipient", "CARITAS",
                                                              "--guardian", "--date", "2026-01-15", "--scope", "solo retornos 2016"])
         try await record.run()
-        var referral = try ConsentCommand.Record.parse(base + ["--purpose", "referral", "--language", "en"])
+        let referral = try ConsentCommand.Record.parse(base + ["--purpose", "referral", "--language", "en"])
         try await referral.run()
 
         func failure(_ command: some AsyncParsableCommand) async -> String {
@@ -114,18 +114,18 @@ struct CLITests {
         #expect(try await failure(ConsentCommand.Record.parse(base + ["--purpose", "linkage"])).contains("consent in force"))
         #expect(try await failure(ConsentCommand.Withdraw.parse(["--database", db, "42"])).contains("no consent with that id"))
 
-        var withdraw = try ConsentCommand.Withdraw.parse(["--database", db, "1", "--date", "2026-02-01"])
+        let withdraw = try ConsentCommand.Withdraw.parse(["--database", db, "1", "--date", "2026-02-01"])
         try await withdraw.run()
         #expect(try await failure(ConsentCommand.Withdraw.parse(["--database", db, "1"])).contains("withdrawn already"))
-        var list = try ConsentCommand.List.parse(base + ["--json"])
+        let list = try ConsentCommand.List.parse(base + ["--format", "json"])
         try await list.run()
 
         let store = try await StoreOptions.parse(["--database", db]).open()
         let consents = try await store.consents(of: ConsentSubject(agency: "SV-DGME", recordKey: "R-77"))
         #expect(consents.map(\.purpose) == [.linkage, .referral])
         #expect(consents[0].recipients == ["OIM", "CARITAS"] && consents[0].guardian && consents[0].scope == "solo retornos 2016")
-        #expect(consents[0].withdrawnOn == CivilDate(iso: "2026-02-01") && consents[0].withdrawnBy == commandActor)
-        #expect(consents[1].language == "en" && consents[1].inForce && consents[1].collector == commandActor)
+        #expect(consents[0].withdrawnOn == CivilDate(iso: "2026-02-01") && consents[0].withdrawnBy == operatorName)
+        #expect(consents[1].language == "en" && consents[1].inForce && consents[1].collector == operatorName)
         #expect(try await ConsentGate(store: store).excluded(for: .linkage) == [ConsentSubject(agency: "SV-DGME", recordKey: "R-77")])
         let audit = try await store.auditEntries(after: 0, limit: 20)
         #expect(audit.map(\.action) == ["consent_recorded", "consent_recorded", "consent_withdrawn", "consent_read"])
@@ -137,7 +137,7 @@ struct CLITests {
     func demo() async throws {
         let dir = try Fixtures.tempDir()
         let db = dir.appendingPathComponent("demo.sqlite").path
-        var demo = try Demo.parse(["--scale", "0.01", "--data-dir", dir.appendingPathComponent("data").path, "--database", db, "--no-serve"])
+        let demo = try Demo.parse(["--scale", "0.01", "--data-dir", dir.appendingPathComponent("data").path, "--database", db, "--no-serve"])
         try await demo.run()
         #expect(FileManager.default.fileExists(atPath: db + ".keys"))
         let store = try await StoreOptions.parse(["--database", db]).open()
@@ -152,10 +152,10 @@ struct CLITests {
     @Test("Keys: random ids, private files only, and never a new key file for a database sealed with other keys")
     func keyFiles() async throws {
         let dir = try Fixtures.tempDir()
-        var generate = try Generate.parse(["--country", "HN", "--year", "2024", "--out", dir.path, "--scale", "0.005"])
+        let generate = try Generate.parse(["--country", "HN", "--year", "2024", "--out", dir.path, "--scale", "0.005"])
         try await generate.run()
         let db = dir.appendingPathComponent("node.sqlite").path
-        var ingest = try Ingest.parse(["--database", db, "--profile", "hn-inm-retornos", dir.appendingPathComponent("hn-inm-retornos.csv").path])
+        let ingest = try Ingest.parse(["--database", db, "--profile", "hn-inm-retornos", dir.appendingPathComponent("hn-inm-retornos.csv").path])
         try await ingest.run()
         let keyFile = db + ".keys"
         let first = try String(contentsOfFile: keyFile, encoding: .utf8)
@@ -177,13 +177,13 @@ struct CLITests {
         try await store.close()
         // A key added gets a fresh random id too, the file is replaced in one step (nothing else left
         // beside it but the audit trail's head, which `keys add` moved on), and the data still opens.
-        var add = try Keys.Add.parse(["--database", db])
+        let add = try Keys.Add.parse(["--database", db])
         try await add.run()
         let ids = try String(contentsOfFile: keyFile, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("k") }.map { $0.split(separator: " ")[0] }
         #expect(ids.count == 2 && Set(ids).count == 2 && ids.allSatisfy { $0.count == 9 })
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".keys") }.sorted()
                 == ["node.sqlite.keys", "node.sqlite.keys.audit-head", "other.sqlite.keys"])
-        var rotate = try Keys.Rotate.parse(["--database", db])
+        let rotate = try Keys.Rotate.parse(["--database", db])
         try await rotate.run()
         let reopened = try await StoreOptions.parse(["--database", db]).open()
         #expect(try await reopened.events(importID: 1, limit: 1).first?.person.givenNames != nil)
@@ -193,7 +193,7 @@ struct CLITests {
     @Test("`link encode` and `link match`: persons found on keyed encodings alone, never with another secret")
     func privacyPreservingLinkage() async throws {
         let dir = try Fixtures.tempDir()
-        var generate = try Generate.parse(["--country", "SV", "--year", "2016", "--out", dir.path, "--scale", "0.02", "--seed", "9"])
+        let generate = try Generate.parse(["--country", "SV", "--year", "2016", "--out", dir.path, "--scale", "0.02", "--seed", "9"])
         try await generate.run()
         // Two registers of the same people: the first and the second half of a year's returns (persons who
         // returned twice are in both, recorded with their own errors each time).
@@ -208,7 +208,7 @@ struct CLITests {
         try "somebody else's secret!!".write(to: other, atomically: true, encoding: .utf8)
         func encode(_ input: String, _ secretFile: URL, _ name: String) async throws -> [String] {
             let out = dir.appendingPathComponent(name).path
-            var command = try Link.Encode.parse(["--input", dir.appendingPathComponent(input).path, "--config", "sv-dgme-retornos",
+            let command = try Link.Encode.parse(["--input", dir.appendingPathComponent(input).path, "--config", "sv-dgme-retornos",
                                                  "--secret-file", secretFile.path, "--output", out])
             try await command.run()
             return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map(String.init)
@@ -223,7 +223,7 @@ struct CLITests {
 
         func match(_ left: String, _ right: String) async throws -> [[String]] {
             let out = dir.appendingPathComponent("pairs.csv").path
-            var command = try Link.Match.parse(["--left", dir.appendingPathComponent(left).path, "--right", dir.appendingPathComponent(right).path,
+            let command = try Link.Match.parse(["--left", dir.appendingPathComponent(left).path, "--right", dir.appendingPathComponent(right).path,
                                                 "--threshold", "0.9", "--output", out])
             try await command.run()
             return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }

@@ -269,7 +269,7 @@ struct LinkageTests {
         rec-3-org,anne,brown,7,low lane,,hobart,7000,tas,19600606,5555555
         """.write(to: input, atomically: true, encoding: .utf8)
         let clusters = dir.appendingPathComponent("clusters.csv").path
-        var dedupe = try Link.Dedupe.parse(["--input", input.path, "--config", "febrl", "--output", clusters])
+        let dedupe = try Link.Dedupe.parse(["--input", input.path, "--config", "febrl", "--output", clusters])
         try await dedupe.run()
         let lines = try String(contentsOfFile: clusters, encoding: .utf8).split(separator: "\n")
         #expect(lines.first == "record_id,cluster_id" && lines.count == 5)
@@ -278,13 +278,13 @@ struct LinkageTests {
         let decisions = dir.appendingPathComponent("decisions.csv")
         try "id_l,id_r,decision\nrec-1-org,rec-1-dup-0,non-match\nrec-2-org,rec-3-org,match\n"
             .write(to: decisions, atomically: true, encoding: .utf8)
-        var again = try Link.Dedupe.parse(["--input", input.path, "--config", "febrl", "--output", clusters,
+        let again = try Link.Dedupe.parse(["--input", input.path, "--config", "febrl", "--output", clusters,
                                            "--decisions", decisions.path])
         try await again.run()
         let decided = try String(contentsOfFile: clusters, encoding: .utf8).split(separator: "\n")
         #expect(decided.contains("rec-1-dup-0,rec-1-dup-0") && decided.contains("rec-3-org,rec-2-org"))
         let pairs = dir.appendingPathComponent("pairs.csv").path
-        var pair = try Link.Pair.parse(["--left", input.path, "--right", input.path, "--config", "febrl", "--output", pairs, "--explain"])
+        let pair = try Link.Pair.parse(["--left", input.path, "--right", input.path, "--config", "febrl", "--output", pairs, "--explain"])
         try await pair.run()
         let header = try String(contentsOfFile: pairs, encoding: .utf8).split(separator: "\n").first ?? ""
         #expect(header.hasPrefix("id_l,id_r,match_probability,match_weight,given_names_level"))

@@ -71,7 +71,7 @@ struct PersonTests {
     @Test("Linking the stored events finds the generator's persons", arguments: kinds)
     func linksTruePersons(kind: StoreKind) async throws {
         let (store, dir, summary) = try await Self.loaded(kind)
-        let run = try await try Self.linking().run(store: store)
+        let run = try await Self.linking().run(store: store)
         #expect(run.mode == "full")
         #expect(run.importIDs == (try await store.committedImportIDs()))
         let linked = try await Self.linkedEvents(store)
@@ -97,7 +97,7 @@ struct PersonTests {
         await #expect(throws: PuenteError.self) {
             try await engine.run(StatisticsQuery(measure: .returnedPersons), policy: .unprotected)
         }
-        try await try Self.linking().run(store: store)
+        try await Self.linking().run(store: store)
         let linked = try await Self.linkedEvents(store)
 
         // Independent computation: each person's returns by date; the first of a period is counted.

@@ -193,7 +193,7 @@ struct StatisticsTests {
         #expect(try cell(rates, unverified).populationBasis == "census_unverified")
         #expect(try cell(rates, missing).populationBasis == "estimated" && cell(rates, missing).value != nil)
         // Census only: the others are left out, flagged, and the census one is unchanged.
-        let censusOnly = try await engine.run(StatisticsQuery(measure: .returnsPer1000, by: [.municipality], censusPopulationOnly: true),
+        let censusOnly = try await engine.run(StatisticsQuery(measure: .returnsPer1000, by: [.municipality], population: .census),
                                               policy: .unprotected)
         #expect(try cell(censusOnly, census).value == censusCell.value)
         for code in [unverified, missing] {

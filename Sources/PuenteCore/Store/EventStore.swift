@@ -14,9 +14,9 @@ public protocol EventStore: Sendable {
     /// The committed batch with this content, if the file was imported before.
     func committedImport(contentHash: String) async throws -> ImportRecord?
 
-    /// Seals events' personal fields with the store's keys, ready for `append`. Pure computation: it
-    /// may run on any thread, while the store writes something else.
-    func seal(_ events: [MovementEvent]) -> SealedEvents
+    /// The keys the store's personal fields are sealed with. Events are sealed before `append`
+    /// (`SealedEvents(_:sealing:)`), by the caller, on any thread, while the store writes something else.
+    var cipher: any PersonalDataCipher { get }
 
     /// Stores events in the batch. An event whose `(agency, recordKey)` is already counted (in any
     /// batch, committed or pending) is stored as a duplicate that counts nowhere, and its position is
@@ -24,6 +24,7 @@ public protocol EventStore: Sendable {
     func append(_ events: SealedEvents, to importID: Int64) async throws -> AppendResult
 
     /// Adds cell counts of the batch's counted events (several calls may repeat a key: counts add up).
+    /// Imports count through `CountingAppender`, which keeps the cells in step with what `append` stored.
     func appendCells(_ cells: CellBatch, to importID: Int64) async throws
 
     /// Keeps rejected rows of the batch in quarantine.
@@ -83,14 +84,19 @@ public protocol EventStore: Sendable {
     @discardableResult
     func resealPersonalData(batchSize: Int) async throws -> Int
 
-    /// Releases connections. The store must not be used afterwards.
+    /// Runs what the store needs in the background (PostgreSQL's connection pool) until the calling task
+    /// is cancelled or the store is closed; until it runs, queries wait. A server runs it as the first
+    /// service of its group (so it stops last); a command runs it beside its work with `withRunningStore`.
+    func run() async
+
+    /// Releases connections and ends `run()`. The store must not be used afterwards.
     func close() async throws
 }
 
 extension EventStore {
     /// Seals and stores events in one step, for callers with no other work to overlap.
     public func append(_ events: [MovementEvent], to importID: Int64) async throws -> AppendResult {
-        try await append(seal(events), to: importID)
+        try await append(SealedEvents(events, sealing: cipher), to: importID)
     }
 
     /// Commits a batch that resolves no earlier rejects.

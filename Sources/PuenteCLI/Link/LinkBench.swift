@@ -104,11 +104,11 @@ enum LinkBench {
     static func split(_ file: URL, into dir: URL, delimiter: Character) throws -> (URL, URL) {
         let data = try Data(contentsOf: file)
         let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
-        guard let header = lines.first else { throw ValidationError("The movements file is empty.") }
+        guard let header = lines.first else { throw PuenteError(.invalidInput, "The movements file is empty.", at: InputLocation(file: file.lastPathComponent)) }
         let columns = header.split(separator: UInt8(delimiter.asciiValue!), omittingEmptySubsequences: false)
             .map { String(decoding: $0, as: UTF8.self) }
         guard let typeColumn = columns.firstIndex(where: { ["TIPO_MOVIMIENTO", "tipo", "Movimiento"].contains($0) }) else {
-            throw ValidationError("The file has no movement type column to split on.")
+            throw PuenteError(.invalidInput, "No movement type column to split on.", at: InputLocation(file: file.lastPathComponent, row: 1))
         }
         let exits: Set<String> = ["SALIDA", "Egreso", "Salida", "S"]
         var left = Data(header) + Data([10]), right = left

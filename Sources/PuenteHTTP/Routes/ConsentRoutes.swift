@@ -39,20 +39,18 @@ enum ConsentRoutes {
                 .init(agency: body.agency, recordKey: body.recordKey, purpose: body.purpose, recipients: body.recipients ?? [],
                       scope: body.scope, language: body.language, guardian: body.guardian ?? false, givenOn: body.date),
                 by: try actor(context), address: context.address)
-            var response = Responses.json(consent)
-            response.status = .created
-            return response
+            return try Responses.json(consent, status: .created)
         }
         router.post("/api/v1/consents/{id}/withdraw") { request, context -> Response in
             guard let id = context.parameters.get("id", as: Int64.self), id > 0 else {
                 throw PuenteError(.invalidArgument, "id: expected a consent id, a positive whole number.")
             }
             let body = try await JSONBody.decode(WithdrawBody.self, from: request, context: context, emptyAllowed: true)
-            return Responses.json(try await consents.withdraw(id: id, on: body.date, by: try actor(context), address: context.address))
+            return try Responses.json(try await consents.withdraw(id: id, on: body.date, by: try actor(context), address: context.address))
         }
         router.post("/api/v1/consents/search") { request, context -> Response in
             let body = try await JSONBody.decode(SearchBody.self, from: request, context: context)
-            return Responses.json(try await consents.consents(agency: body.agency, recordKey: body.recordKey, by: try actor(context),
+            return try Responses.json(try await consents.consents(agency: body.agency, recordKey: body.recordKey, by: try actor(context),
                                                               address: context.address))
         }
     }
