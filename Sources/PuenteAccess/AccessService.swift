@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import PuenteCore
+import Synchronization
 
 /// Who is asking: an account and the credential it came with.
 public struct Identity: Sendable, Hashable {
@@ -29,22 +29,29 @@ public struct AccessService: Sendable {
 
     /// Usernames are plain identifiers, so they are safe in URLs, logs and the audit trail.
     static func validUsername(_ name: String) -> Bool {
-        (3...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+        (3...64).contains(name.count)
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
     }
 
     // MARK: Accounts
 
     /// Creates an account; a password is optional for machine accounts that only use tokens.
     @discardableResult
-    public func createUser(username: String, role: Role, password: String?, country: String? = nil, organisation: String? = nil,
-                           by actor: String) async throws -> UserAccount {
+    public func createUser(
+        username: String, role: Role, password: String?, country: String? = nil, organisation: String? = nil,
+        by actor: String
+    ) async throws -> UserAccount {
         guard Self.validUsername(username) else {
-            throw PuenteError(.invalidArgument, "Give a username of 3 to 64 letters, digits, dots, dashes or underscores.")
+            throw PuenteError(
+                .invalidArgument, "Give a username of 3 to 64 letters, digits, dots, dashes or underscores.")
         }
         if let password { try PasswordHasher.validate(password) }
-        let user = try await store.createUser(UserAccount(username: username, role: role, country: country, organisation: organisation,
-                                                          passwordHash: try password.map(hasher.hash), createdAt: Timestamp.now()))
-        try await audit.record(.init(actor: actor, action: "user_created", target: "user:\(username) role:\(role.rawValue)"))
+        let user = try await store.createUser(
+            UserAccount(
+                username: username, role: role, country: country, organisation: organisation,
+                passwordHash: try password.map(hasher.hash), createdAt: Timestamp.now()))
+        try await audit.record(
+            .init(actor: actor, action: "user_created", target: "user:\(username) role:\(role.rawValue)"))
         return user
     }
 
@@ -53,7 +60,9 @@ public struct AccessService: Sendable {
         let before = user.role
         user.role = role
         try await store.updateUser(user)
-        try await audit.record(.init(actor: actor, action: "role_changed", target: "user:\(username) \(before.rawValue)->\(role.rawValue)"))
+        try await audit.record(
+            .init(actor: actor, action: "role_changed", target: "user:\(username) \(before.rawValue)->\(role.rawValue)")
+        )
     }
 
     public func setPassword(username: String, password: String, by actor: String) async throws {
@@ -95,16 +104,21 @@ public struct AccessService: Sendable {
         case locked
     }
 
-    public func login(username: String, password: String, address: String?, now: Date = Date()) async throws -> LoginOutcome {
+    public func login(username: String, password: String, address: String?, now: Date = Date()) async throws
+        -> LoginOutcome
+    {
         guard Self.validUsername(username), var user = try await store.user(named: username), !user.disabled,
-              let hash = user.passwordHash else {
+            let hash = user.passwordHash
+        else {
             // Spend the time a real check takes, so timing does not reveal which usernames exist.
             _ = hasher.verify(password, against: Self.decoyHash(for: hasher))
-            try await audit.record(.init(actor: "anonymous", action: "login_failed", target: "unknown account", address: address))
+            try await audit.record(
+                .init(actor: "anonymous", action: "login_failed", target: "unknown account", address: address))
             return .refused
         }
         if let locked = user.lockedUntil.flatMap(Self.date), locked > now {
-            try await audit.record(.init(actor: username, action: "login_locked", target: "user:\(username)", address: address))
+            try await audit.record(
+                .init(actor: username, action: "login_locked", target: "user:\(username)", address: address))
             return .locked
         }
         guard hasher.verify(password, against: hash) else {
@@ -114,7 +128,8 @@ public struct AccessService: Sendable {
                 user.failedLogins = 0
             }
             try await store.updateUser(user)
-            try await audit.record(.init(actor: username, action: "login_failed", target: "user:\(username)", address: address))
+            try await audit.record(
+                .init(actor: username, action: "login_failed", target: "user:\(username)", address: address))
             return user.lockedUntil.flatMap(Self.date).map { $0 > now } == true ? .locked : .refused
         }
         let rehash = hasher.needsRehash(hash)
@@ -127,8 +142,10 @@ public struct AccessService: Sendable {
         }
         let secret = Secret.generate(prefix: "ps_")
         let csrf = Secret.generate(prefix: "")
-        _ = try await store.createCredential(Credential(kind: .session, userID: user.id, secretHash: Secret.hash(secret), csrfToken: csrf,
-                                                        createdAt: Self.stamp(now), expiresAt: Self.stamp(now.addingTimeInterval(sessionLifetime))))
+        _ = try await store.createCredential(
+            Credential(
+                kind: .session, userID: user.id, secretHash: Secret.hash(secret), csrfToken: csrf,
+                createdAt: Self.stamp(now), expiresAt: Self.stamp(now.addingTimeInterval(sessionLifetime))))
         try await audit.record(.init(actor: username, action: "login", target: "user:\(username)", address: address))
         return .success(session: secret, csrf: csrf, user: user)
     }
@@ -136,26 +153,37 @@ public struct AccessService: Sendable {
     /// The identity behind a session cookie or an API token, if it is live.
     public func authenticate(secret: String, now: Date = Date()) async throws -> Identity? {
         guard secret.count <= 128, let (credential, user) = try await store.credential(secretHash: Secret.hash(secret)),
-              !user.disabled, let expires = Self.date(credential.expiresAt), expires > now else { return nil }
+            !user.disabled, let expires = Self.date(credential.expiresAt), expires > now
+        else { return nil }
         return Identity(user: user, credential: credential)
     }
 
     public func logout(_ identity: Identity, address: String?) async throws {
         try await store.revokeCredential(id: identity.credential.id)
-        try await audit.record(.init(actor: identity.user.username, action: "logout", target: "user:\(identity.user.username)", address: address))
+        try await audit.record(
+            .init(
+                actor: identity.user.username, action: "logout", target: "user:\(identity.user.username)",
+                address: address))
     }
 
     // MARK: API tokens
 
     /// Creates a token for an account; the secret is returned once and only its hash is kept.
-    public func createToken(username: String, label: String, days: Int, by actor: String, now: Date = Date()) async throws -> (Credential, String) {
-        guard (1...366).contains(days) else { throw PuenteError(.invalidArgument, "Give a token lifetime from 1 to 366 days.") }
+    public func createToken(username: String, label: String, days: Int, by actor: String, now: Date = Date())
+        async throws -> (Credential, String)
+    {
+        guard (1...366).contains(days) else {
+            throw PuenteError(.invalidArgument, "Give a token lifetime from 1 to 366 days.")
+        }
         let user = try await account(username)
         let secret = Secret.generate(prefix: "pt_")
-        let credential = try await store.createCredential(Credential(kind: .token, userID: user.id, secretHash: Secret.hash(secret), label: label,
-                                                                     createdAt: Self.stamp(now),
-                                                                     expiresAt: Self.stamp(now.addingTimeInterval(Double(days) * 86_400))))
-        try await audit.record(.init(actor: actor, action: "token_created", target: "user:\(username) token:\(credential.id)"))
+        let credential = try await store.createCredential(
+            Credential(
+                kind: .token, userID: user.id, secretHash: Secret.hash(secret), label: label,
+                createdAt: Self.stamp(now),
+                expiresAt: Self.stamp(now.addingTimeInterval(Double(days) * 86_400))))
+        try await audit.record(
+            .init(actor: actor, action: "token_created", target: "user:\(username) token:\(credential.id)"))
         return (credential, secret)
     }
 

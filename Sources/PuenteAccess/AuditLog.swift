@@ -39,14 +39,16 @@ public struct AuditLog: Sendable {
     public func record(_ event: Event) async throws -> AuditEntry {
         for _ in 0..<20 {
             let head = try await store.lastAudit()
-            var entry = AuditEntry(sequence: (head?.sequence ?? 0) + 1, at: Timestamp.now(), actor: event.actor, action: event.action,
-                                   target: event.target, purpose: event.purpose, address: event.address,
-                                   previousHash: head?.hash ?? AuditEntry.genesisHash, hash: "")
+            var entry = AuditEntry(
+                sequence: (head?.sequence ?? 0) + 1, at: Timestamp.now(), actor: event.actor, action: event.action,
+                target: event.target, purpose: event.purpose, address: event.address,
+                previousHash: head?.hash ?? AuditEntry.genesisHash, hash: "")
             entry.hash = hash(of: entry)
             do {
                 try await store.appendAudit(entry)
                 // The first keyed entry of a trail that started unkeyed marks where keying began.
-                try key?.anchorAuditHead(AuditHead(sequence: entry.sequence, hash: entry.hash, keyedFrom: entry.sequence))
+                try key?.anchorAuditHead(
+                    AuditHead(sequence: entry.sequence, hash: entry.hash, keyedFrom: entry.sequence))
                 return entry
             } catch let error as PuenteError where error.code == .conflict {
                 continue
@@ -107,7 +109,9 @@ public struct AuditLog: Sendable {
                 } else if key != nil, Self.unkeyedHash(of: entry) == entry.hash {
                     // Plain SHA-256 is only believed before keying began: anyone can compute it.
                     guard !keyedSeen, entry.sequence < (anchor?.keyedFrom ?? .max) else {
-                        return broken(entry.sequence, "entry \(entry.sequence) is not hashed with the node's audit key: it was rewritten")
+                        return broken(
+                            entry.sequence,
+                            "entry \(entry.sequence) is not hashed with the node's audit key: it was rewritten")
                     }
                     result.unkeyedEntries += 1
                 } else {
@@ -116,7 +120,9 @@ public struct AuditLog: Sendable {
                 if entry.hash == expectedHead { headFound = true }
                 if let anchor, entry.sequence == anchor.sequence {
                     guard entry.hash == anchor.hash else {
-                        return broken(entry.sequence, "entry \(entry.sequence) differs from the head recorded outside the database")
+                        return broken(
+                            entry.sequence,
+                            "entry \(entry.sequence) differs from the head recorded outside the database")
                     }
                     anchorFound = true
                 }
@@ -126,11 +132,15 @@ public struct AuditLog: Sendable {
             if page.count < pageSize { break }
         }
         guard anchorFound else {
-            return broken(expected, "entries \(expected) to \(anchor!.sequence) were removed from the end "
-                          + "(the head recorded outside the database is entry \(anchor!.sequence))")
+            return broken(
+                expected,
+                "entries \(expected) to \(anchor!.sequence) were removed from the end "
+                    + "(the head recorded outside the database is entry \(anchor!.sequence))")
         }
         guard headFound else {
-            return broken(expected, "the expected head is not in the trail: entries after \(expected - 1) were removed from the end")
+            return broken(
+                expected,
+                "the expected head is not in the trail: entries after \(expected - 1) were removed from the end")
         }
         return result
     }

@@ -24,8 +24,10 @@ final class GCMSealer {
 
     /// Writes nonce, ciphertext and tag of `clear` (with associated data `aad`) to `out`, which must hold
     /// `nonceSize + clear.count + tagSize` bytes.
-    func seal(_ clear: UnsafeBufferPointer<UInt8>, aad: UnsafeBufferPointer<UInt8>, nonce: UnsafeRawBufferPointer,
-              into out: UnsafeMutablePointer<UInt8>) {
+    func seal(
+        _ clear: UnsafeBufferPointer<UInt8>, aad: UnsafeBufferPointer<UInt8>, nonce: UnsafeRawBufferPointer,
+        into out: UnsafeMutablePointer<UInt8>
+    ) {
         precondition(nonce.count == Self.nonceSize)
         out.update(from: nonce.bindMemory(to: UInt8.self).baseAddress!, count: Self.nonceSize)
         var length: Int32 = 0, ok: Int32 = 1

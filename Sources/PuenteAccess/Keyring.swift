@@ -1,10 +1,11 @@
 import COpenSSL
 import Crypto
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import PuenteCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The keys that seal personal data at rest, with AES-256-GCM (authenticated: an altered value fails to
 /// open). Keys live in a key file or the environment, never in the database.
@@ -35,11 +36,14 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         self.keys = keys
         activeID = active
         self.file = file
-        let secret = cellKeySecret ?? HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: keys[keys.keys.min()!]!, info: Data("puente cell keys".utf8), outputByteCount: 32)
+        let secret =
+            cellKeySecret
+            ?? HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: keys[keys.keys.min()!]!, info: Data("puente cell keys".utf8), outputByteCount: 32)
         self.cellKeySecret = secret
         cellKeySecretBytes = secret.withUnsafeBytes { Array($0) }
-        auditKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: secret, info: Data("puente audit trail".utf8), outputByteCount: 32)
+        auditKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: secret, info: Data("puente audit trail".utf8), outputByteCount: 32)
     }
 
     public func cellKey(agency: String, recordKey: String) -> UInt8 {
@@ -55,8 +59,10 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
                     return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digest in
                         var length: UInt32 = 64
                         cellKeySecretBytes.withUnsafeBytes { secret in
-                            _ = COpenSSL.HMAC(EVP_sha256(), secret.baseAddress, Int32(secret.count), message.baseAddress, message.count,
-                                              digest.baseAddress, &length)
+                            _ = COpenSSL.HMAC(
+                                EVP_sha256(), secret.baseAddress, Int32(secret.count), message.baseAddress,
+                                message.count,
+                                digest.baseAddress, &length)
                         }
                         return digest[0]
                     }
@@ -92,11 +98,16 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
                         field.withUTF8 { field in
                             let size = GCMSealer.nonceSize + clear.count + GCMSealer.tagSize
                             if boxed.count < size { boxed = [UInt8](repeating: 0, count: 2 * size) }
-                            let nonce = UnsafeRawBufferPointer(rebasing: nonces[(i * GCMSealer.nonceSize)...].prefix(GCMSealer.nonceSize))
+                            let nonce = UnsafeRawBufferPointer(
+                                rebasing: nonces[(i * GCMSealer.nonceSize)...].prefix(GCMSealer.nonceSize))
                             return boxed.withUnsafeMutableBufferPointer { out in
                                 sealer.seal(clear, aad: field, nonce: nonce, into: out.baseAddress!)
-                                return Base64.encode([UnsafeRawBufferPointer(head), UnsafeRawBufferPointer(start: out.baseAddress, count: size)],
-                                                     keepingFirst: 1)
+                                return Base64.encode(
+                                    [
+                                        UnsafeRawBufferPointer(head),
+                                        UnsafeRawBufferPointer(start: out.baseAddress, count: size),
+                                    ],
+                                    keepingFirst: 1)
                             }
                         }
                     }
@@ -107,40 +118,52 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
 
     /// `prefix`, the key id, `:` and the base64 of nonce, ciphertext and tag, built straight from the
     /// strings' bytes: the copies through `Data` cost more than the encryption.
-    private static func seal(_ clear: String, field: String, keyID: String, key: SymmetricKey, nonce: AES.GCM.Nonce) -> String {
+    private static func seal(_ clear: String, field: String, keyID: String, key: SymmetricKey, nonce: AES.GCM.Nonce)
+        -> String
+    {
         var clear = clear, field = field
         // Sealing with a valid 256-bit key and a 96-bit nonce cannot fail.
         let box = clear.withUTF8 { c in
-            field.withUTF8 { f in try! AES.GCM.seal(UnsafeRawBufferPointer(c), using: key, nonce: nonce, authenticating: UnsafeRawBufferPointer(f)) }
+            field.withUTF8 { f in
+                try! AES.GCM.seal(
+                    UnsafeRawBufferPointer(c), using: key, nonce: nonce, authenticating: UnsafeRawBufferPointer(f))
+            }
         }
         var head = prefix + keyID + ":"
         return head.withUTF8 { head in
             box.nonce.withUnsafeBytes { n in
                 box.ciphertext.withUnsafeBytes { c in
-                    box.tag.withUnsafeBytes { t in Base64.encode([UnsafeRawBufferPointer(head), n, c, t], keepingFirst: 1) }
+                    box.tag.withUnsafeBytes { t in
+                        Base64.encode([UnsafeRawBufferPointer(head), n, c, t], keepingFirst: 1)
+                    }
                 }
             }
         }
     }
 
     public func open(_ stored: String, field: String) throws -> String {
-        guard stored.hasPrefix(Self.prefix) else { return stored }   // stored before encryption: rotate seals it
+        guard stored.hasPrefix(Self.prefix) else { return stored }  // stored before encryption: rotate seals it
         // Messages name the column only: the rest of the associated data identifies a person's record.
         let column = field.prefix { $0 != "|" }
         let rest = stored.dropFirst(Self.prefix.count)
-        guard let colon = rest.firstIndex(of: ":"), let combined = Data(base64Encoded: String(rest[rest.index(after: colon)...])) else {
+        guard let colon = rest.firstIndex(of: ":"),
+            let combined = Data(base64Encoded: String(rest[rest.index(after: colon)...]))
+        else {
             throw PuenteError(.storeFailure, "A sealed value of \(column) is malformed.")
         }
         let id = String(rest[..<colon])
         guard let key = try key(id) else {
-            throw PuenteError(.storeFailure, "A value of \(column) is sealed with key \(id), which the key file does not hold; "
-                + "restore the key file that goes with this database.")
+            throw PuenteError(
+                .storeFailure,
+                "A value of \(column) is sealed with key \(id), which the key file does not hold; "
+                    + "restore the key file that goes with this database.")
         }
         do {
             let box = try AES.GCM.SealedBox(combined: combined)
             return String(decoding: try AES.GCM.open(box, using: key, authenticating: Data(field.utf8)), as: UTF8.self)
         } catch {
-            throw PuenteError(.storeFailure, "A sealed value of \(column) does not open with key \(id): it was altered or moved.")
+            throw PuenteError(
+                .storeFailure, "A sealed value of \(column) does not open with key \(id): it was altered or moved.")
         }
     }
 
@@ -151,7 +174,9 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
 
     private func key(_ id: String) throws -> SymmetricKey? {
         if let key = lock.withLock({ keys[id] }) { return key }
-        guard let file, let fresh = try? Self.parse(String(contentsOf: file, encoding: .utf8), file: file) else { return nil }
+        guard let file, let fresh = try? Self.parse(String(contentsOf: file, encoding: .utf8), file: file) else {
+            return nil
+        }
         lock.withLock {
             keys = fresh.keys
             activeID = fresh.activeID
@@ -171,35 +196,47 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let first = words.first, !first.hasPrefix("#") else { continue }
             guard words.count == 2 else {
-                throw PuenteError(.invalidInput, "Expected `active ID` or `ID KEY`.", at: InputLocation(file: source, row: n + 1))
+                throw PuenteError(
+                    .invalidInput, "Expected `active ID` or `ID KEY`.", at: InputLocation(file: source, row: n + 1))
             }
             if first == "active" { active = words[1]; continue }
             if first == "cellkey" {
                 guard let bytes = Data(base64Encoded: words[1]), bytes.count == 32 else {
-                    throw PuenteError(.invalidInput, "Expected a 256-bit secret in base64 (44 characters).", at: InputLocation(file: source, row: n + 1, field: first))
+                    throw PuenteError(
+                        .invalidInput, "Expected a 256-bit secret in base64 (44 characters).",
+                        at: InputLocation(file: source, row: n + 1, field: first))
                 }
                 cellKey = SymmetricKey(data: bytes)
                 continue
             }
             guard let bytes = Data(base64Encoded: words[1]), bytes.count == 32 else {
-                throw PuenteError(.invalidInput, "Expected a 256-bit key in base64 (44 characters).", at: InputLocation(file: source, row: n + 1, field: first))
+                throw PuenteError(
+                    .invalidInput, "Expected a 256-bit key in base64 (44 characters).",
+                    at: InputLocation(file: source, row: n + 1, field: first))
             }
             keys[first] = SymmetricKey(data: bytes)
         }
         guard let active, keys[active] != nil else {
-            throw PuenteError(.invalidInput, "The keys need an `active ID` line naming one of them.", at: InputLocation(file: source))
+            throw PuenteError(
+                .invalidInput, "The keys need an `active ID` line naming one of them.", at: InputLocation(file: source))
         }
         return Keyring(keys: keys, active: active, file: file, cellKeySecret: cellKey)
     }
 
     /// Reads a key file, which must be readable by its owner only.
     public static func load(file: URL) throws -> Keyring {
-        if let mode = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
-            throw PuenteError(.forbidden, "The key file can be read or written by other accounts (mode \(String(mode & 0o777, radix: 8))): "
-                + "make it private with `chmod 600 \(file.path)`.", at: InputLocation(file: file.path))
+        if let mode = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.posixPermissions] as? Int,
+            mode & 0o077 != 0
+        {
+            throw PuenteError(
+                .forbidden,
+                "The key file can be read or written by other accounts (mode \(String(mode & 0o777, radix: 8))): "
+                    + "make it private with `chmod 600 \(file.path)`.", at: InputLocation(file: file.path))
         }
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
-            throw PuenteError(.storeUnavailable, "Cannot read the key file; check its path and permissions.", at: InputLocation(file: file.path))
+            throw PuenteError(
+                .storeUnavailable, "Cannot read the key file; check its path and permissions.",
+                at: InputLocation(file: file.path))
         }
         return try parse(text, file: file)
     }
@@ -208,14 +245,18 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     /// is known to hold nothing sealed with other keys.
     public static func generate(file: URL) -> Keyring {
         let id = newKeyID()
-        return Keyring(keys: [id: SymmetricKey(size: .bits256)], active: id, file: file, cellKeySecret: SymmetricKey(size: .bits256))
+        return Keyring(
+            keys: [id: SymmetricKey(size: .bits256)], active: id, file: file,
+            cellKeySecret: SymmetricKey(size: .bits256))
     }
 
     /// Writes the keyring to its file, readable by its owner only. Refuses to overwrite a key file.
     public func save() throws {
         guard let file else { throw PuenteError(.invalidArgument, "These keys have no file to be written to.") }
         guard !FileManager.default.fileExists(atPath: file.path) else {
-            throw PuenteError(.conflict, "A key file exists there already; Puente never overwrites keys.", at: InputLocation(file: file.path))
+            throw PuenteError(
+                .conflict, "A key file exists there already; Puente never overwrites keys.",
+                at: InputLocation(file: file.path))
         }
         try write(to: file)
     }
@@ -250,7 +291,9 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     public static func retire(_ id: String, file: URL) throws {
         let ring = try load(file: file)
         guard ring.keys[id] != nil else { throw PuenteError(.notFound, "The key file has no key \(id).") }
-        guard id != ring.activeID else { throw PuenteError(.conflict, "Key \(id) is active; add a new key and rotate first.") }
+        guard id != ring.activeID else {
+            throw PuenteError(.conflict, "Key \(id) is active; add a new key and rotate first.")
+        }
         ring.lock.withLock { _ = ring.keys.removeValue(forKey: id) }
         try ring.write(to: file)
     }
@@ -263,26 +306,33 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     private func write(to file: URL) throws {
         let (keys, active) = lock.withLock { (self.keys, activeID) }
         var text = """
-        # Puente personal-data keys (AES-256-GCM). Keep this file away from the database and its backups,
-        # and back it up separately: without it the personal data cannot be read.
-        active \(active)
-        cellkey \(cellKeySecret.withUnsafeBytes { Data($0) }.base64EncodedString())
+            # Puente personal-data keys (AES-256-GCM). Keep this file away from the database and its backups,
+            # and back it up separately: without it the personal data cannot be read.
+            active \(active)
+            cellkey \(cellKeySecret.withUnsafeBytes { Data($0) }.base64EncodedString())
 
-        """
+            """
         for id in keys.keys.sorted() {
             text += "\(id) " + keys[id]!.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
         }
         // Written to a private temporary file, then moved into place: never half-written, never world-readable.
         let temporary = file.deletingLastPathComponent().appendingPathComponent("." + file.lastPathComponent + ".tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw PuenteError(.storeUnavailable, "Cannot write the key file; check the folder is writable.", at: InputLocation(file: file.path))
+        guard
+            FileManager.default.createFile(
+                atPath: temporary.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw PuenteError(
+                .storeUnavailable, "Cannot write the key file; check the folder is writable.",
+                at: InputLocation(file: file.path))
         }
         // rename(2) replaces the old file in one step. (Foundation's `replaceItemAt` on Linux moved the
         // key file away and left only the old keys, hidden in the temporary file.)
         guard rename(temporary.path, file.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
-            throw PuenteError(.storeUnavailable, "Cannot replace the key file (\(reason)); it is unchanged.", at: InputLocation(file: file.path))
+            throw PuenteError(
+                .storeUnavailable, "Cannot replace the key file (\(reason)); it is unchanged.",
+                at: InputLocation(file: file.path))
         }
     }
 }
@@ -346,7 +396,8 @@ enum Base64 {
 
 extension Keyring: AuditChainKey {
     public func auditHash(of text: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: auditKey).map { String(format: "%02x", $0) }.joined()
+        HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: auditKey).map { String(format: "%02x", $0) }
+            .joined()
     }
 
     /// Beside the key file (`<key file>.audit-head`), private like it; none when the keys come from the
@@ -372,7 +423,9 @@ extension Keyring: AuditChainKey {
     private func withLockedAuditHead(_ url: URL, _ update: (AuditHead?) throws -> AuditHead?) throws -> AuditHead? {
         let fd = Glibc.open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw PuenteError(.storeUnavailable, "Cannot open the audit head file (\(String(cString: strerror(errno)))).", at: InputLocation(file: url.path))
+            throw PuenteError(
+                .storeUnavailable, "Cannot open the audit head file (\(String(cString: strerror(errno)))).",
+                at: InputLocation(file: url.path))
         }
         defer { close(fd) }
         flock(fd, LOCK_EX)
@@ -388,18 +441,24 @@ extension Keyring: AuditChainKey {
         if text.isEmpty {
             current = nil
         } else if let sequence = fields["sequence"].flatMap({ Int64($0) }), let hash = fields["hash"],
-                  let keyedFrom = fields["keyed-from"].flatMap({ Int64($0) }) {
+            let keyedFrom = fields["keyed-from"].flatMap({ Int64($0) })
+        {
             current = AuditHead(sequence: sequence, hash: hash, keyedFrom: keyedFrom)
         } else {
-            throw PuenteError(.storeFailure, "The audit head file is damaged: expected `sequence`, `hash` and `keyed-from` lines.",
-                              at: InputLocation(file: url.path))
+            throw PuenteError(
+                .storeFailure, "The audit head file is damaged: expected `sequence`, `hash` and `keyed-from` lines.",
+                at: InputLocation(file: url.path))
         }
         let updated = try update(current)
         guard let updated, updated != current else { return current }
-        let out = Array("# Puente audit trail head, kept outside the database; see docs/security.md\nsequence \(updated.sequence)\nhash \(updated.hash)\nkeyed-from \(updated.keyedFrom)\n".utf8)
+        let out = Array(
+            "# Puente audit trail head, kept outside the database; see docs/security.md\nsequence \(updated.sequence)\nhash \(updated.hash)\nkeyed-from \(updated.keyedFrom)\n"
+                .utf8)
         // A few hundred bytes at offset 0: written in one call, after which the old tail is cut.
         guard pwrite(fd, out, out.count, 0) == out.count, ftruncate(fd, off_t(out.count)) == 0 else {
-            throw PuenteError(.storeUnavailable, "Cannot write the audit head file (\(String(cString: strerror(errno)))).", at: InputLocation(file: url.path))
+            throw PuenteError(
+                .storeUnavailable, "Cannot write the audit head file (\(String(cString: strerror(errno)))).",
+                at: InputLocation(file: url.path))
         }
         return updated
     }

@@ -30,7 +30,9 @@ public struct PasswordHasher: Sendable {
     /// Checks a new password against the policy; the message never repeats it.
     public static func validate(_ password: String) throws {
         guard password.count >= minimumLength else {
-            throw PuenteError(.invalidArgument, "Choose a password of at least \(minimumLength) characters; a short sentence is easy to remember.")
+            throw PuenteError(
+                .invalidArgument,
+                "Choose a password of at least \(minimumLength) characters; a short sentence is easy to remember.")
         }
         guard Set(password).count >= 5 else {
             throw PuenteError(.invalidArgument, "Choose a password with more variety: it repeats too few characters.")
@@ -40,23 +42,27 @@ public struct PasswordHasher: Sendable {
     public func hash(_ password: String) throws -> String {
         let salt = SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }
         let derived = try derive(password, salt: salt, logCost: logCost, blockSize: blockSize, parallelism: parallelism)
-        return ["scrypt", String(logCost), String(blockSize), String(parallelism), salt.base64EncodedString(),
-                derived.base64EncodedString()].joined(separator: "$")
+        return [
+            "scrypt", String(logCost), String(blockSize), String(parallelism), salt.base64EncodedString(),
+            derived.base64EncodedString(),
+        ].joined(separator: "$")
     }
 
     /// Whether `password` matches an encoded hash; false for a malformed one.
     public func verify(_ password: String, against encoded: String) -> Bool {
         let parts = encoded.split(separator: "$").map(String.init)
         guard parts.count == 6, parts[0] == "scrypt", let logCost = Int(parts[1]), (10...20).contains(logCost),
-              let r = Int(parts[2]), let p = Int(parts[3]), let salt = Data(base64Encoded: parts[4]),
-              let expected = Data(base64Encoded: parts[5]),
-              let derived = try? derive(password, salt: salt, logCost: logCost, blockSize: r, parallelism: p) else { return false }
+            let r = Int(parts[2]), let p = Int(parts[3]), let salt = Data(base64Encoded: parts[4]),
+            let expected = Data(base64Encoded: parts[5]),
+            let derived = try? derive(password, salt: salt, logCost: logCost, blockSize: r, parallelism: p)
+        else { return false }
         return Self.constantTimeEqual(derived, expected)
     }
 
     private func derive(_ password: String, salt: Data, logCost: Int, blockSize: Int, parallelism: Int) throws -> Data {
-        let key = try KDF.Scrypt.deriveKey(from: Array(password.utf8), salt: salt, outputByteCount: 32,
-                                           rounds: 1 << logCost, blockSize: blockSize, parallelism: parallelism)
+        let key = try KDF.Scrypt.deriveKey(
+            from: Array(password.utf8), salt: salt, outputByteCount: 32,
+            rounds: 1 << logCost, blockSize: blockSize, parallelism: parallelism)
         return key.withUnsafeBytes { Data($0) }
     }
 
@@ -74,7 +80,8 @@ public enum Secret {
     /// `ps_` session): a leaked token is recognisable in a scan.
     public static func generate(prefix: String) -> String {
         let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        return prefix + bytes.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+        return prefix
+            + bytes.base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 

@@ -31,29 +31,43 @@ public struct DataProtection: Sendable {
 
     /// Runs the retention policy as of `now`; returns what it erased.
     @discardableResult
-    public func applyRetention(_ policy: RetentionPolicy, now: Date = Date(), by actor: String) async throws -> (events: Int, rejects: Int) {
+    public func applyRetention(_ policy: RetentionPolicy, now: Date = Date(), by actor: String) async throws -> (
+        events: Int, rejects: Int
+    ) {
         guard policy.isSet else { return (0, 0) }
         let today = CivilDate(daysSinceEpoch: Int((now.timeIntervalSince1970 / 86_400).rounded(.down)))
         // An unset period erases nothing: the cutoff lies before any record.
-        let cutoff = policy.personalDataYears.map { CivilDate(year: today.year - $0, month: today.month, day: min(today.day, 28))! }
+        let cutoff =
+            policy.personalDataYears.map {
+                CivilDate(year: today.year - $0, month: today.month, day: min(today.day, 28))!
+            }
             ?? CivilDate(year: 1, month: 1, day: 1)!
-        let rejectsBefore = policy.rejectsDays.map { now.addingTimeInterval(-Double($0) * 86_400).formatted(.iso8601) } ?? "0000"
+        let rejectsBefore =
+            policy.rejectsDays.map { now.addingTimeInterval(-Double($0) * 86_400).formatted(.iso8601) } ?? "0000"
         let result = try await store.expirePersonalData(eventsBefore: cutoff, rejectsBefore: rejectsBefore)
-        try await audit.record(.init(actor: actor, action: "retention",
-                                     target: "events before \(cutoff): \(result.events) erased; rejects before \(rejectsBefore.prefix(10)): \(result.rejects) deleted",
-                                     purpose: "retention " + [policy.personalDataYears.map { "\($0) years" }, policy.rejectsDays.map { "rejects \($0) days" }]
-                                        .compactMap { $0 }.joined(separator: ", ")))
+        try await audit.record(
+            .init(
+                actor: actor, action: "retention",
+                target:
+                    "events before \(cutoff): \(result.events) erased; rejects before \(rejectsBefore.prefix(10)): \(result.rejects) deleted",
+                purpose: "retention "
+                    + [policy.personalDataYears.map { "\($0) years" }, policy.rejectsDays.map { "rejects \($0) days" }]
+                    .compactMap { $0 }.joined(separator: ", ")))
         return result
     }
 
     /// Erases one person's records on a justified request (named by the agency's record keys).
     public func erase(agency: String, recordKeys: [String], reason: String, by actor: String) async throws -> Int {
         guard (10...500).contains(reason.count) else {
-            throw PuenteError(.invalidArgument, "Give the reason for the erasure (10 to 500 characters): the request and who approved it.")
+            throw PuenteError(
+                .invalidArgument,
+                "Give the reason for the erasure (10 to 500 characters): the request and who approved it.")
         }
         let n = try await store.erasePersonalData(agency: agency, recordKeys: recordKeys)
-        try await audit.record(.init(actor: actor, action: "erasure", target: "agency:\(agency) records:\(recordKeys.count) erased:\(n)",
-                                     purpose: reason))
+        try await audit.record(
+            .init(
+                actor: actor, action: "erasure", target: "agency:\(agency) records:\(recordKeys.count) erased:\(n)",
+                purpose: reason))
         return n
     }
 }

@@ -37,9 +37,9 @@ struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage accounts: create the first administrator, change roles, disable.",
         discussion: """
-        Roles: admin, statistician, data_officer, case_worker, partner, regional_analyst, auditor
-        (what each may do: docs/security.md). There is no default account or password.
-        """,
+            Roles: admin, statistician, data_officer, case_worker, partner, regional_analyst, auditor
+            (what each may do: docs/security.md). There is no default account or password.
+            """,
         subcommands: [Create.self, List.self, SetRole.self, Password.self, Disable.self], defaultSubcommand: List.self)
 
     struct Create: AsyncParsableCommand {
@@ -53,10 +53,13 @@ struct Users: AsyncParsableCommand {
         @Flag(help: "No password: a machine account that uses API tokens only.") var noPassword = false
 
         func run() async throws {
-            let password = noPassword ? nil : try readPassword(fromStandardInput: passwordStdin, prompt: "Password for \(username): ")
+            let password =
+                noPassword
+                ? nil : try readPassword(fromStandardInput: passwordStdin, prompt: "Password for \(username): ")
             let user = try await withStore(store) { store in
-                try await AccessService(store: store).createUser(username: username, role: role, password: password, country: country,
-                                                                 organisation: organisation, by: operatorName)
+                try await AccessService(store: store).createUser(
+                    username: username, role: role, password: password, country: country,
+                    organisation: organisation, by: operatorName)
             }
             print("Created \(user.username) (\(user.role.rawValue)).")
         }
@@ -68,10 +71,13 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             let users = try await withStore(store) { try await $0.users() }
-            if users.isEmpty { print("No accounts yet. Create the first with `puente users create --username NAME --role admin`.") }
+            if users.isEmpty {
+                print("No accounts yet. Create the first with `puente users create --username NAME --role admin`.")
+            }
             for u in users {
-                print("\(u.username)\t\(u.role.rawValue)\t\(u.country ?? "-")\t\(u.organisation ?? "-")"
-                      + (u.disabled ? "\tdisabled" : "") + (u.lockedUntil.map { "\tlocked until \($0)" } ?? ""))
+                print(
+                    "\(u.username)\t\(u.role.rawValue)\t\(u.country ?? "-")\t\(u.organisation ?? "-")"
+                        + (u.disabled ? "\tdisabled" : "") + (u.lockedUntil.map { "\tlocked until \($0)" } ?? ""))
             }
         }
     }
@@ -83,7 +89,9 @@ struct Users: AsyncParsableCommand {
         @Argument var role: Role
 
         func run() async throws {
-            try await withStore(store) { try await AccessService(store: $0).setRole(username: username, role: role, by: operatorName) }
+            try await withStore(store) {
+                try await AccessService(store: $0).setRole(username: username, role: role, by: operatorName)
+            }
             print("\(username) is now \(role.rawValue).")
         }
     }
@@ -96,18 +104,23 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             let password = try readPassword(fromStandardInput: passwordStdin, prompt: "New password for \(username): ")
-            try await withStore(store) { try await AccessService(store: $0).setPassword(username: username, password: password, by: operatorName) }
+            try await withStore(store) {
+                try await AccessService(store: $0).setPassword(username: username, password: password, by: operatorName)
+            }
             print("Password of \(username) changed.")
         }
     }
 
     struct Disable: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Disable an account and revoke its sessions and tokens.")
+        static let configuration = CommandConfiguration(
+            abstract: "Disable an account and revoke its sessions and tokens.")
         @OptionGroup var store: StoreOptions
         @Argument var username: String
 
         func run() async throws {
-            try await withStore(store) { try await AccessService(store: $0).disable(username: username, by: operatorName) }
+            try await withStore(store) {
+                try await AccessService(store: $0).disable(username: username, by: operatorName)
+            }
             print("\(username) disabled.")
         }
     }
@@ -127,9 +140,12 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             let (credential, secret) = try await withStore(store) {
-                try await AccessService(store: $0).createToken(username: user, label: label, days: days, by: operatorName)
+                try await AccessService(store: $0).createToken(
+                    username: user, label: label, days: days, by: operatorName)
             }
-            printError("Token \(credential.id) for \(user), expires \(credential.expiresAt). Keep it secret; it is not shown again:")
+            printError(
+                "Token \(credential.id) for \(user), expires \(credential.expiresAt). Keep it secret; it is not shown again:"
+            )
             print(secret)
         }
     }
@@ -139,10 +155,14 @@ struct Tokens: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let (credentials, users) = try await withStore(store) { (try await $0.credentials(userID: nil), try await $0.users()) }
+            let (credentials, users) = try await withStore(store) {
+                (try await $0.credentials(userID: nil), try await $0.users())
+            }
             let names = Dictionary(uniqueKeysWithValues: users.map { ($0.id, $0.username) })
             for c in credentials where c.kind == .token {
-                print("\(c.id)\t\(names[c.userID] ?? "?")\t\(c.label ?? "")\texpires \(c.expiresAt)" + (c.revoked ? "\trevoked" : ""))
+                print(
+                    "\(c.id)\t\(names[c.userID] ?? "?")\t\(c.label ?? "")\texpires \(c.expiresAt)"
+                        + (c.revoked ? "\trevoked" : ""))
             }
         }
     }
@@ -175,8 +195,10 @@ struct Audit: AsyncParsableCommand {
                 try await AuditTrailService(store: $0).entries(after: after, limit: limit, by: commandOperator)
             }
             for e in entries {
-                print("\(e.sequence)\t\(e.at)\t\(e.actor)\t\(e.action)\t\(e.target)" + (e.purpose.map { "\tpurpose: \($0)" } ?? "")
-                      + (e.address.map { "\tfrom \($0)" } ?? ""))
+                print(
+                    "\(e.sequence)\t\(e.at)\t\(e.actor)\t\(e.action)\t\(e.target)"
+                        + (e.purpose.map { "\tpurpose: \($0)" } ?? "")
+                        + (e.address.map { "\tfrom \($0)" } ?? ""))
             }
         }
     }
@@ -185,27 +207,32 @@ struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute every hash of the trail; exit 1 when an entry was changed, removed or reordered.",
             discussion: """
-            The hashes are keyed with a key from the key file, and every new head is recorded beside it
-            (`<key file>.audit-head`), so entries removed from the end show too. With keys from
-            PUENTE_KEYS there is no such file: compare the head hash this prints with one recorded
-            earlier (--expect-head), e.g. from a daily report kept elsewhere.
-            """)
+                The hashes are keyed with a key from the key file, and every new head is recorded beside it
+                (`<key file>.audit-head`), so entries removed from the end show too. With keys from
+                PUENTE_KEYS there is no such file: compare the head hash this prints with one recorded
+                earlier (--expect-head), e.g. from a daily report kept elsewhere.
+                """)
         @OptionGroup var store: StoreOptions
         @Option(help: "A head hash recorded earlier; the trail must still contain it.") var expectHead: String?
 
         func run() async throws {
-            let (result, head) = try await withStore(store) { try await AuditTrailService(store: $0).verify(expectedHead: expectHead) }
+            let (result, head) = try await withStore(store) {
+                try await AuditTrailService(store: $0).verify(expectedHead: expectHead)
+            }
             if !result.intact {
                 print("Audit trail BROKEN at entry \(result.brokenAt ?? 0): \(result.problem ?? "").")
                 throw ExitCode(1)
             }
             print("Audit trail intact: \(result.entries) entries; head \(head?.hash ?? AuditEntry.genesisHash).")
             if result.unkeyedEntries > 0 {
-                print("The first \(result.unkeyedEntries) entries were written before the trail was keyed (plain SHA-256).")
+                print(
+                    "The first \(result.unkeyedEntries) entries were written before the trail was keyed (plain SHA-256)."
+                )
             }
             if !result.anchored {
-                print("No head recorded outside the database was found (keys from PUENTE_KEYS, or nothing appended since keying): "
-                      + "entries removed from the end would show only against --expect-head.")
+                print(
+                    "No head recorded outside the database was found (keys from PUENTE_KEYS, or nothing appended since keying): "
+                        + "entries removed from the end would show only against --expect-head.")
             }
         }
     }
@@ -215,20 +242,23 @@ struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage the keys that seal personal data at rest (names, documents, birth dates, quarantined rows).",
         discussion: """
-        Rotation without downtime: `puente keys add` makes a new key active (running servers pick it up
-        from the file when they meet it); `puente keys rotate` re-seals stored values with it in short
-        transactions; `puente keys retire ID` removes an old key after making sure nothing uses it.
-        """,
+            Rotation without downtime: `puente keys add` makes a new key active (running servers pick it up
+            from the file when they meet it); `puente keys rotate` re-seals stored values with it in short
+            transactions; `puente keys retire ID` removes an old key after making sure nothing uses it.
+            """,
         subcommands: [Status.self, Add.self, Rotate.self, Retire.self], defaultSubcommand: Status.self)
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Where the keys are and which is active (never the keys).")
+        static let configuration = CommandConfiguration(
+            abstract: "Where the keys are and which is active (never the keys).")
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            try await withStore(store) { _ in }   // checks the keys open the store (and creates them on a new node)
+            try await withStore(store) { _ in }  // checks the keys open the store (and creates them on a new node)
             let ring = try store.keyring().ring
-            print("Keys: \(store.keyFileURL?.path ?? "$PUENTE_KEYS"); active \(ring.activeKeyID); held \(ring.keyIDs.joined(separator: ", ")).")
+            print(
+                "Keys: \(store.keyFileURL?.path ?? "$PUENTE_KEYS"); active \(ring.activeKeyID); held \(ring.keyIDs.joined(separator: ", "))."
+            )
         }
     }
 
@@ -237,8 +267,12 @@ struct Keys: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            guard let file = store.keyFileURL else { throw PuenteError(.invalidArgument, "Keys from $PUENTE_KEYS are managed where they are kept; use a key file to add one here.") }
-            try await withStore(store) { store in   // checks the keys open the store (and creates them on a new node)
+            guard let file = store.keyFileURL else {
+                throw PuenteError(
+                    .invalidArgument,
+                    "Keys from $PUENTE_KEYS are managed where they are kept; use a key file to add one here.")
+            }
+            try await withStore(store) { store in  // checks the keys open the store (and creates them on a new node)
                 let id = try await KeyService(store: store).addKey(file: file, by: commandOperator)
                 print("Key \(id) added and active. Now run `puente keys rotate` to re-seal stored data with it.")
             }
@@ -246,23 +280,29 @@ struct Keys: AsyncParsableCommand {
     }
 
     struct Rotate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Re-seal every stored personal value with the active key.")
+        static let configuration = CommandConfiguration(
+            abstract: "Re-seal every stored personal value with the active key.")
         @OptionGroup var store: StoreOptions
         @Option(help: "Rows per transaction.") var batchSize = 1_000
 
         func run() async throws {
-            let changed = try await withStore(store) { try await KeyService(store: $0).rotate(batchSize: batchSize, by: commandOperator) }
+            let changed = try await withStore(store) {
+                try await KeyService(store: $0).rotate(batchSize: batchSize, by: commandOperator)
+            }
             print("Re-sealed \(changed) rows with key \(try store.keyring().ring.activeKeyID).")
         }
     }
 
     struct Retire: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove an old key, after re-sealing anything it still seals.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove an old key, after re-sealing anything it still seals.")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Key id, as `puente keys status` shows it.") var id: String
 
         func run() async throws {
-            guard let file = store.keyFileURL else { throw PuenteError(.invalidArgument, "Keys from $PUENTE_KEYS are managed where they are kept.") }
+            guard let file = store.keyFileURL else {
+                throw PuenteError(.invalidArgument, "Keys from $PUENTE_KEYS are managed where they are kept.")
+            }
             try await withStore(store) { try await KeyService(store: $0).retire(id, file: file, by: commandOperator) }
             print("Key \(id) retired.")
         }

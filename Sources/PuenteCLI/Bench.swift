@@ -5,7 +5,7 @@ import PuenteIngest
 import PuenteStatistics
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Bench: AsyncParsableCommand {
@@ -34,18 +34,23 @@ struct Bench: AsyncParsableCommand {
                 return try await Importer(store: store).importFile(url, profile: profile)
             }
             let seconds = Date().timeIntervalSince(started)
-            let result = BenchResult(file: url.lastPathComponent, store: store.resolvedURL.hasPrefix("postgres") ? "postgresql" : "sqlite",
-                                     rows: report.read, accepted: report.accepted, rejected: report.rejected, seconds: seconds,
-                                     rowsPerSecond: Double(report.read) / seconds, peakMemoryMB: peakMemoryMB(),
-                                     fileMB: Double((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0) / 1_048_576)
+            let result = BenchResult(
+                file: url.lastPathComponent, store: store.resolvedURL.hasPrefix("postgres") ? "postgresql" : "sqlite",
+                rows: report.read, accepted: report.accepted, rejected: report.rejected, seconds: seconds,
+                rowsPerSecond: Double(report.read) / seconds, peakMemoryMB: peakMemoryMB(),
+                fileMB: Double((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+                    / 1_048_576)
             if format == .json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(result), as: UTF8.self))
             } else {
-                print(String(format: "%@ into %@: %d rows (%d accepted, %d rejected) in %.2f s = %.0f rows/s, peak memory %.0f MB",
-                             result.file, result.store, result.rows, result.accepted, result.rejected, result.seconds,
-                             result.rowsPerSecond, result.peakMemoryMB))
+                print(
+                    String(
+                        format:
+                            "%@ into %@: %d rows (%d accepted, %d rejected) in %.2f s = %.0f rows/s, peak memory %.0f MB",
+                        result.file, result.store, result.rows, result.accepted, result.rejected, result.seconds,
+                        result.rowsPerSecond, result.peakMemoryMB))
             }
         }
     }

@@ -8,18 +8,19 @@ struct ConsentCommand: AsyncParsableCommand {
         commandName: "consent",
         abstract: "Record, withdraw and list people's consent, one purpose at a time.",
         discussion: """
-        Purposes: \(ConsentPurpose.allCases.map { "\($0.rawValue): \($0.titleEN.lowercased())" }.joined(separator: "; ")).
+            Purposes: \(ConsentPurpose.allCases.map { "\($0.rawValue): \($0.titleEN.lowercased())" }.joined(separator: "; ")).
 
-        A withdrawal stops processing for its purpose: `puente link` leaves the record out from its next run.
-        Each consent, withdrawal and lookup is in the audit trail, without the record key.
-        """,
+            A withdrawal stops processing for its purpose: `puente link` leaves the record out from its next run.
+            Each consent, withdrawal and lookup is in the audit trail, without the record key.
+            """,
         subcommands: [Record.self, Withdraw.self, List.self])
 
     struct Record: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a consent given for one purpose.")
         @OptionGroup var store: StoreOptions
         @Option(help: "The agency's code (e.g. SV-DGME).") var agency: String
-        @Option(help: "The record's key in the agency's system (the record the consent was collected for).") var record: String
+        @Option(help: "The record's key in the agency's system (the record the consent was collected for).") var record:
+            String
         @Option(help: "linkage, reintegration, referral or exchange.") var purpose: String
         @Option(help: "An organisation the data may go to (repeat for several).") var recipient: [String] = []
         @Option(help: "Language consent was given in (ISO 639, e.g. es, en, es-SV).") var language = "es"
@@ -30,16 +31,21 @@ struct ConsentCommand: AsyncParsableCommand {
         func run() async throws {
             let consent = try await withStore(store) { store in
                 try await ConsentService(store: store).record(
-                    .init(agency: agency, recordKey: record, purpose: purpose, recipients: recipient, scope: scope, language: language,
-                          guardian: guardian, givenOn: date), by: operatorName)
+                    .init(
+                        agency: agency, recordKey: record, purpose: purpose, recipients: recipient, scope: scope,
+                        language: language,
+                        guardian: guardian, givenOn: date), by: operatorName)
             }
-            print("Consent \(consent.id) recorded: \(consent.purpose.rawValue), given \(consent.givenOn)"
-                  + (consent.guardian ? " by a guardian" : "") + ". Withdraw it with `puente consent withdraw \(consent.id)`.")
+            print(
+                "Consent \(consent.id) recorded: \(consent.purpose.rawValue), given \(consent.givenOn)"
+                    + (consent.guardian ? " by a guardian" : "")
+                    + ". Withdraw it with `puente consent withdraw \(consent.id)`.")
         }
     }
 
     struct Withdraw: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Withdraw a consent; processing for its purpose stops for the record.")
+        static let configuration = CommandConfiguration(
+            abstract: "Withdraw a consent; processing for its purpose stops for the record.")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Consent id, as `puente consent list` shows it.") var id: Int64
         @Option(help: "Day of the withdrawal, YYYY-MM-DD (default: today).") var date: String?
@@ -48,7 +54,9 @@ struct ConsentCommand: AsyncParsableCommand {
             let consent = try await withStore(store) { store in
                 try await ConsentService(store: store).withdraw(id: id, on: date, by: operatorName)
             }
-            print("Consent \(consent.id) (\(consent.purpose.rawValue)) withdrawn as of \(consent.withdrawnOn?.description ?? "today").")
+            print(
+                "Consent \(consent.id) (\(consent.purpose.rawValue)) withdrawn as of \(consent.withdrawnOn?.description ?? "today")."
+            )
         }
     }
 

@@ -9,9 +9,9 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a demo country-year, load it into a fresh store and serve it.",
         discussion: """
-        Writes El Salvador 2016 (by default) to ./demo-data, loads it into ./puente-demo.sqlite (recreated
-        each time), and serves http://127.0.0.1:8080. Stop it with Ctrl-C.
-        """)
+            Writes El Salvador 2016 (by default) to ./demo-data, loads it into ./puente-demo.sqlite (recreated
+            each time), and serves http://127.0.0.1:8080. Stop it with Ctrl-C.
+            """)
 
     @Option(help: "Country: SV, GT or HN.") var country = "SV"
     @Option(help: "Year of the events.") var year = 2016
@@ -24,8 +24,9 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let started = Date()
         let generator: Generator
-        do { generator = try Generator(options: GeneratorOptions(country: country, year: year, seed: 1, scale: scale)) }
-        catch { throw ValidationError("\(error)") }
+        do {
+            generator = try Generator(options: GeneratorOptions(country: country, year: year, seed: 1, scale: scale))
+        } catch { throw ValidationError("\(error)") }
         let dir = URL(fileURLWithPath: dataDir)
         say("Generating \(country.uppercased()) \(year) into \(dataDir)/ …")
         let summary = try generator.write(to: dir)
@@ -39,8 +40,11 @@ struct Demo: AsyncParsableCommand {
             try await options.prepare(opened)
             let importer = Importer(store: store)
             for file in summary.files {
-                let report = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
-                say("Loaded \(file.file): \(report.accepted) accepted, \(report.rejected) rejected (kept in quarantine), \(report.duplicates) duplicates")
+                let report = try await importer.importFile(
+                    dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
+                say(
+                    "Loaded \(file.file): \(report.accepted) accepted, \(report.rejected) rejected (kept in quarantine), \(report.duplicates) duplicates"
+                )
             }
             say(String(format: "Ready in %.1f s.", Date().timeIntervalSince(started)))
         }
@@ -58,11 +62,13 @@ struct Demo: AsyncParsableCommand {
                     try await link()
                 }
             } else {
-                say("Open http://127.0.0.1:\(port)/ once loaded (API: http://127.0.0.1:\(port)/api/v1/stats?measure=returns&by=sex); "
-                    + "persons are linked in the background. Stop with Ctrl-C.")
+                say(
+                    "Open http://127.0.0.1:\(port)/ once loaded (API: http://127.0.0.1:\(port)/api/v1/stats?measure=returns&by=sex); "
+                        + "persons are linked in the background. Stop with Ctrl-C.")
                 // The demo's figures are protected aggregates of generated people: published to every visitor.
-                try await serve(store: store, prepare: load, host: "127.0.0.1", port: port, publicStatistics: true,
-                                background: [BackgroundWork(name: "person linking", run: link)])
+                try await serve(
+                    store: store, prepare: load, host: "127.0.0.1", port: port, publicStatistics: true,
+                    background: [BackgroundWork(name: "person linking", run: link)])
             }
         } catch {
             try? await store.close()

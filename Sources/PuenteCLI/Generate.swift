@@ -6,11 +6,11 @@ struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a realistic, deterministic country-year of agency exports, with ground truth.",
         discussion: """
-        Writes one CSV per agency layout into --out, each named after the profile that reads it (e.g.
-        sv-dgme-retornos.csv is read by --profile sv-dgme-retornos), and the ground truth in --out/truth/.
-        The same --seed always gives the same files. --scale 1 gives the published magnitudes of returns
-        (El Salvador about 52,500 in 2016); --scale 0.1 a tenth.
-        """)
+            Writes one CSV per agency layout into --out, each named after the profile that reads it (e.g.
+            sv-dgme-retornos.csv is read by --profile sv-dgme-retornos), and the ground truth in --out/truth/.
+            The same --seed always gives the same files. --scale 1 gives the published magnitudes of returns
+            (El Salvador about 52,500 in 2016); --scale 0.1 a tenth.
+            """)
 
     @Option(help: "Country: SV, GT or HN.") var country: String
     @Option(help: "Year of the events.") var year: Int
@@ -20,11 +20,14 @@ struct Generate: AsyncParsableCommand {
 
     func run() async throws {
         let generator: Generator
-        do { generator = try Generator(options: GeneratorOptions(country: country, year: year, seed: seed, scale: scale)) }
-        catch { throw ValidationError("\(error)") }
+        do {
+            generator = try Generator(options: GeneratorOptions(country: country, year: year, seed: seed, scale: scale))
+        } catch { throw ValidationError("\(error)") }
         let summary = try generator.write(to: URL(fileURLWithPath: out))
         for file in summary.files {
-            print("\(out)/\(file.file): \(file.rows) rows (\(file.malformedRows) malformed on purpose) — puente ingest --profile \(file.profile) \(out)/\(file.file)")
+            print(
+                "\(out)/\(file.file): \(file.rows) rows (\(file.malformedRows) malformed on purpose) — puente ingest --profile \(file.profile) \(out)/\(file.file)"
+            )
         }
         print("\(out)/truth/: ground truth for \(summary.persons) persons")
     }

@@ -16,9 +16,9 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the API and the dashboard.",
         discussion: """
-        Health at /health, readiness at /ready, API under /api/v1/, its description at /openapi.json, the
-        dashboard at /. Accounts log in at /login; create the first one with `puente users create --role admin`.
-        """)
+            Health at /health, readiness at /ready, API under /api/v1/, its description at /openapi.json, the
+            dashboard at /. Accounts log in at /login; create the first one with `puente users create --role admin`.
+            """)
 
     @OptionGroup var store: StoreOptions
     @Option(help: "Address to listen on; 127.0.0.1 keeps the node local.") var host = "127.0.0.1"
@@ -26,16 +26,21 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Disclosure threshold: published counts from 1 to N-1 are suppressed.") var threshold = 5
     @Flag(help: "Publish the disclosure-protected statistics (dashboard and /api/v1/stats) to anonymous visitors.")
     var publicStatistics = false
-    @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp(
-        "Address of a reverse proxy in front of the node (repeat for several): from it, Forwarded or X-Forwarded-For names the client.",
-        valueName: "ip"))
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: ArgumentHelp(
+            "Address of a reverse proxy in front of the node (repeat for several): from it, Forwarded or X-Forwarded-For names the client.",
+            valueName: "ip"))
     var trustedProxies: [String] = []
     @OptionGroup var retention: RetentionOptions
-    @Flag(help: "Link the stored events into persons in the background once the server is up (as `puente link persons`).")
+    @Flag(
+        help: "Link the stored events into persons in the background once the server is up (as `puente link persons`).")
     var linkPersons = false
 
     func validate() throws {
-        guard threshold >= 1 else { throw ValidationError("--threshold must be 1 or more; every published figure is protected.") }
+        guard threshold >= 1 else {
+            throw ValidationError("--threshold must be 1 or more; every published figure is protected.")
+        }
     }
 
     func run() async throws {
@@ -48,9 +53,10 @@ struct Serve: AsyncParsableCommand {
             background.append(BackgroundWork(name: "person linking", run: { _ = try await linking.run(store: store) }))
         }
         do {
-            try await serve(store: opened.store, prepare: { try await options.prepare(opened) }, host: host, port: port,
-                            threshold: threshold, publicStatistics: publicStatistics, trustedProxies: Set(trustedProxies),
-                            retention: retention.policy, background: background)
+            try await serve(
+                store: opened.store, prepare: { try await options.prepare(opened) }, host: host, port: port,
+                threshold: threshold, publicStatistics: publicStatistics, trustedProxies: Set(trustedProxies),
+                retention: retention.policy, background: background)
         } catch {
             try? await opened.store.close()
             throw error
@@ -70,26 +76,41 @@ struct BackgroundWork: Sendable {
 /// (so it stops last); then, once `prepare` has made the store ready (migrations, keys; the demo's
 /// import), the HTTP server, the statistics cube's warm-up, the daily retention job when periods are
 /// set, and any `background` work.
-func serve(store: any PuenteStore, prepare: @escaping @Sendable () async throws -> Void, host: String, port: Int,
-           threshold: Int = 5, publicStatistics: Bool, trustedProxies: Set<String> = [],
-           retention: RetentionPolicy = RetentionPolicy(), background: [BackgroundWork] = []) async throws {
-    let logger = { var logger = Logger(label: "puente"); logger.logLevel = .info; return logger }()
-    var configuration = PuenteServer.Configuration(host: host, port: port, disclosure: DisclosurePolicy(method: .cellKey, threshold: threshold),
-                                                   publicStatistics: publicStatistics)
+func serve(
+    store: any PuenteStore, prepare: @escaping @Sendable () async throws -> Void, host: String, port: Int,
+    threshold: Int = 5, publicStatistics: Bool, trustedProxies: Set<String> = [],
+    retention: RetentionPolicy = RetentionPolicy(), background: [BackgroundWork] = []
+) async throws {
+    let logger = {
+        var logger = Logger(label: "puente"); logger.logLevel = .info; return logger
+    }()
+    var configuration = PuenteServer.Configuration(
+        host: host, port: port, disclosure: DisclosurePolicy(method: .cellKey, threshold: threshold),
+        publicStatistics: publicStatistics)
     configuration.trustedProxies = trustedProxies
     let ready = Readiness()
     let statistics = StatisticsService(store: store, disclosure: configuration.disclosure)
-    let app = PuenteServer.buildApplication(store: store, configuration: configuration, statistics: statistics, logger: logger,
-                                       beforeServing: { try await cancelWhenGracefulShutdown { try await ready.wait() } })
+    let app = PuenteServer.buildApplication(
+        store: store, configuration: configuration, statistics: statistics, logger: logger,
+        beforeServing: { try await cancelWhenGracefulShutdown { try await ready.wait() } })
     // Load the statistics cube before the first visitor asks for it; if that fails, the first query loads it.
-    var work = [BackgroundWork(name: "statistics cube warm-up", run: { _ = try await statistics.engine.warmUp() })] + background
+    var work =
+        [BackgroundWork(name: "statistics cube warm-up", run: { _ = try await statistics.engine.warmUp() })]
+        + background
     if retention.isSet {
-        work.append(BackgroundWork(name: "retention", run: { try await RetentionService(store: store, policy: retention, logger: logger).run() }))
+        work.append(
+            BackgroundWork(
+                name: "retention",
+                run: { try await RetentionService(store: store, policy: retention, logger: logger).run() }))
     }
-    let services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: StoreService(store: store, prepare: prepare, ready: ready)),
-                                                                      .init(service: app)]
+    let services: [ServiceGroupConfiguration.ServiceConfiguration] =
+        [
+            .init(service: StoreService(store: store, prepare: prepare, ready: ready)),
+            .init(service: app),
+        ]
         + work.map { .init(service: BackgroundService(work: $0, ready: ready, logger: logger)) }
-    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    let group = ServiceGroup(
+        configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
 }
 
@@ -138,7 +159,9 @@ struct BackgroundService: Service {
             logger.info("Stopped for shutdown", metadata: ["puente.work": "\(work.name)"])
         } catch {
             // The type only: an error's text may quote data.
-            logger.error("Background work failed", metadata: ["puente.work": "\(work.name)", "puente.error.type": "\(type(of: error))"])
+            logger.error(
+                "Background work failed",
+                metadata: ["puente.work": "\(work.name)", "puente.error.type": "\(type(of: error))"])
         }
         try? await gracefulShutdown()
     }
@@ -199,11 +222,13 @@ struct RetentionService {
         while !Task.isCancelled {
             do {
                 let erased = try await protection.applyRetention(policy, by: "system:retention")
-                logger.info("Retention applied", metadata: ["events": "\(erased.events)", "rejects": "\(erased.rejects)"])
+                logger.info(
+                    "Retention applied", metadata: ["events": "\(erased.events)", "rejects": "\(erased.rejects)"])
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                logger.error("Retention failed; it runs again tomorrow", metadata: ["puente.error.type": "\(type(of: error))"])
+                logger.error(
+                    "Retention failed; it runs again tomorrow", metadata: ["puente.error.type": "\(type(of: error))"])
             }
             try await Task.sleep(for: .seconds(24 * 3600))
         }
@@ -215,7 +240,10 @@ struct RetentionService {
 struct RetentionOptions: ParsableArguments {
     @Option(help: "Years after the event date that names, birth dates and document numbers are kept (default: kept).")
     var personalDataYears: Int?
-    @Option(help: "Days that rejected rows (raw personal data awaiting correction) are kept after their import (default: kept).")
+    @Option(
+        help:
+            "Days that rejected rows (raw personal data awaiting correction) are kept after their import (default: kept)."
+    )
     var rejectsDays: Int?
 
     var policy: RetentionPolicy { RetentionPolicy(personalDataYears: personalDataYears, rejectsDays: rejectsDays) }
@@ -229,8 +257,12 @@ struct Retention: AsyncParsableCommand {
     @OptionGroup var retention: RetentionOptions
 
     func run() async throws {
-        guard retention.policy.isSet else { throw ValidationError("Give --personal-data-years, --rejects-days or both.") }
-        let erased = try await withStore(store) { try await DataProtection(store: $0).applyRetention(retention.policy, by: operatorName) }
+        guard retention.policy.isSet else {
+            throw ValidationError("Give --personal-data-years, --rejects-days or both.")
+        }
+        let erased = try await withStore(store) {
+            try await DataProtection(store: $0).applyRetention(retention.policy, by: operatorName)
+        }
         print("Personal data erased from \(erased.events) events; \(erased.rejects) rejected rows deleted.")
     }
 }
@@ -239,18 +271,20 @@ struct Erase: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Erase one person's personal data on a justified request, keeping published figures intact.",
         discussion: """
-        Name the person's records by the agency and the record keys of its system. Names, birth dates and
-        document numbers are removed; what statistics count stays. The request is recorded in the audit
-        trail with its reason.
-        """)
+            Name the person's records by the agency and the record keys of its system. Names, birth dates and
+            document numbers are removed; what statistics count stays. The request is recorded in the audit
+            trail with its reason.
+            """)
     @OptionGroup var store: StoreOptions
     @Option(help: "Agency whose records these are, e.g. SV-DGME.") var agency: String
-    @Option(name: .customLong("record-key"), help: "A record key in the agency's system (repeat for several).") var recordKeys: [String]
+    @Option(name: .customLong("record-key"), help: "A record key in the agency's system (repeat for several).")
+    var recordKeys: [String]
     @Option(help: "The request and who approved it.") var reason: String
 
     func run() async throws {
         let n = try await withStore(store) {
-            try await DataProtection(store: $0).erase(agency: agency, recordKeys: recordKeys, reason: reason, by: operatorName)
+            try await DataProtection(store: $0).erase(
+                agency: agency, recordKeys: recordKeys, reason: reason, by: operatorName)
         }
         print("Erased the personal data of \(n) of \(recordKeys.count) records.")
     }

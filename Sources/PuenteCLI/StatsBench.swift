@@ -20,8 +20,10 @@ struct StatsBench: AsyncParsableCommand {
         if let mixOut {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(mix.map { QueryMix.Entry(measure: $0.measure, by: $0.by, filter: $0.filter, sql: QueryMix.sql($0)) })
-                .write(to: URL(fileURLWithPath: mixOut))
+            try encoder.encode(
+                mix.map { QueryMix.Entry(measure: $0.measure, by: $0.by, filter: $0.filter, sql: QueryMix.sql($0)) }
+            )
+            .write(to: URL(fileURLWithPath: mixOut))
         }
         let result = try await withStore(store) { store in
             let engine = StatisticsEngine(store: store)
@@ -38,19 +40,26 @@ struct StatsBench: AsyncParsableCommand {
                 }
             }
             latencies.sort()
-            func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)] }
-            return StatsBenchResult(queries: queries.count, runs: latencies.count, imports: imports, cells: cells,
-                                    cubeLoadSeconds: loadSeconds, medianMs: percentile(0.5), p99Ms: percentile(0.99),
-                                    maxMs: latencies.last ?? 0, peakMemoryMB: peakMemoryMB())
+            func percentile(_ p: Double) -> Double {
+                latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
+            }
+            return StatsBenchResult(
+                queries: queries.count, runs: latencies.count, imports: imports, cells: cells,
+                cubeLoadSeconds: loadSeconds, medianMs: percentile(0.5), p99Ms: percentile(0.99),
+                maxMs: latencies.last ?? 0, peakMemoryMB: peakMemoryMB())
         }
         if format == .json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            print(String(format: "puente: %d queries × %d rounds over %d cells (%d imports; cube loaded in %.1f s): median %.2f ms, p99 %.2f ms, max %.2f ms, peak memory %.0f MB",
-                         result.queries, rounds, result.cells, result.imports, result.cubeLoadSeconds, result.medianMs, result.p99Ms,
-                         result.maxMs, result.peakMemoryMB))
+            print(
+                String(
+                    format:
+                        "puente: %d queries × %d rounds over %d cells (%d imports; cube loaded in %.1f s): median %.2f ms, p99 %.2f ms, max %.2f ms, peak memory %.0f MB",
+                    result.queries, rounds, result.cells, result.imports, result.cubeLoadSeconds, result.medianMs,
+                    result.p99Ms,
+                    result.maxMs, result.peakMemoryMB))
         }
     }
 }
@@ -68,21 +77,26 @@ enum QueryMix {
 
     static let breakdowns = [
         "month", "sex", "age_group", "nationality", "place", "transport_mode", "migration_status", "department",
-        "sex,age_group", "month,sex", "place,month", "nationality,sex", "department,sex", "age_broad,sex", "quarter,place",
+        "sex,age_group", "month,sex", "place,month", "nationality,sex", "department,sex", "age_broad,sex",
+        "quarter,place",
         "municipality", "month,nationality,sex", "place,sex,age_group", "department,age_child,sex",
         "quarter,transport_mode,nationality", "month,place,transport_mode", "municipality,sex,age_broad",
     ]
     static let measures = ["entries", "exits", "net_movements", "events"]
-    static let filters: [String?] = [nil, "year:2016", "month:2016-03", "sex:F", "nationality:GTM", "nationality:MEX",
-                                     "place:GT-TECUN_UMAN", "department:GT-GU"]
+    static let filters: [String?] = [
+        nil, "year:2016", "month:2016-03", "sex:F", "nationality:GTM", "nationality:MEX",
+        "place:GT-TECUN_UMAN", "department:GT-GU",
+    ]
 
     /// 66 queries: every breakdown three times, each time with another measure and filter.
     static var queries: [Query] {
         var out: [Query] = []
         for round in 0..<3 {
             for (i, by) in breakdowns.enumerated() {
-                out.append(Query(measure: measures[(i + round) % measures.count], by: by,
-                                 filter: filters[(i * 3 + round * 5) % filters.count]))
+                out.append(
+                    Query(
+                        measure: measures[(i + round) % measures.count], by: by,
+                        filter: filters[(i * 3 + round * 5) % filters.count]))
             }
         }
         return out
@@ -122,7 +136,9 @@ enum QueryMix {
             }
         }
         let value = q.measure == "net_movements" ? "SUM(CASE WHEN event_type = 'ENTRY' THEN 1 ELSE -1 END)" : "COUNT(*)"
-        let join = (q.by + (q.filter ?? "")).contains("department") ? " LEFT JOIN division_department d ON d.division = residence_division" : ""
+        let join =
+            (q.by + (q.filter ?? "")).contains("department")
+            ? " LEFT JOIN division_department d ON d.division = residence_division" : ""
         return "SELECT \((groups + [value]).joined(separator: ", ")) FROM events\(join)"
             + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
             + " GROUP BY " + groups.indices.map { String($0 + 1) }.joined(separator: ", ")

@@ -9,15 +9,21 @@ import PuenteSQLite
 /// directory; and the keys that seal its personal data: `--key-file`, else `PUENTE_KEYS` (the keys
 /// themselves), else `PUENTE_KEY_FILE`, else `<sqlite file>.keys` or `puente.keys`, created on first use.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Where Puente keeps its data: a SQLite file (path or sqlite:PATH) or postgres://USER@HOST:PORT/DB.",
-        discussion: "Default: $PUENTE_DATABASE_URL, else puente.sqlite in the working directory.", valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Where Puente keeps its data: a SQLite file (path or sqlite:PATH) or postgres://USER@HOST:PORT/DB.",
+            discussion: "Default: $PUENTE_DATABASE_URL, else puente.sqlite in the working directory.", valueName: "url")
+    )
     var database: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Key file sealing personal data at rest (never inside the database).",
-        discussion: "Default: $PUENTE_KEYS (the keys), else $PUENTE_KEY_FILE, else FILE.keys beside a SQLite database, else ./puente.keys.",
-        valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Key file sealing personal data at rest (never inside the database).",
+            discussion:
+                "Default: $PUENTE_KEYS (the keys), else $PUENTE_KEY_FILE, else FILE.keys beside a SQLite database, else ./puente.keys.",
+            valueName: "file"))
     var keyFile: String?
 
     var resolvedURL: String {
@@ -65,11 +71,16 @@ struct StoreOptions: ParsableArguments {
             try await opened.store.checkKeys()
             if opened.keysAreNew {
                 try opened.keys.save()
-                printError("Created the key file \(keyFileURL!.path) that seals personal data. Back it up apart from the database: without it names and documents cannot be read.")
+                printError(
+                    "Created the key file \(keyFileURL!.path) that seals personal data. Back it up apart from the database: without it names and documents cannot be read."
+                )
             }
         } catch let error as PuenteError where error == .keysDoNotOpenStore && opened.keysAreNew {
-            throw PuenteError(.conflict, "There is no key file at \(keyFileURL!.path), and this database holds personal data sealed "
-                + "with other keys. Give the node's key file with --key-file or PUENTE_KEY_FILE; no new key was created.")
+            throw PuenteError(
+                .conflict,
+                "There is no key file at \(keyFileURL!.path), and this database holds personal data sealed "
+                    + "with other keys. Give the node's key file with --key-file or PUENTE_KEY_FILE; no new key was created."
+            )
         }
     }
 
@@ -77,7 +88,8 @@ struct StoreOptions: ParsableArguments {
     /// running. Anything else goes through `withStore` or a service group, which run the store.
     func open() async throws -> any PuenteStore {
         guard Self.sqlitePath(resolvedURL) != nil else {
-            throw PuenteError(.invalidArgument, "A PostgreSQL store runs beside the work that uses it: open it with withStore.")
+            throw PuenteError(
+                .invalidArgument, "A PostgreSQL store runs beside the work that uses it: open it with withStore.")
         }
         let opened = try makeStore()
         do {
@@ -92,7 +104,9 @@ struct StoreOptions: ParsableArguments {
     static func sqlitePath(_ url: String) -> String? {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return nil }
         var path = url
-        for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) { path = String(path.dropFirst(prefix.count)); break }
+        for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) {
+            path = String(path.dropFirst(prefix.count)); break
+        }
         return path
     }
 

@@ -6,40 +6,55 @@ import PuenteCore
 /// Turns Puente's errors into JSON error responses in one place: `{"error": {"code", "message"}}`.
 /// Messages never hold request values (they may be personal data).
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error as PuenteError {
-            let status: HTTPResponse.Status = switch error.code {
-            case .notFound: .notFound
-            case .storeUnavailable: .serviceUnavailable
-            case .storeFailure: .internalServerError
-            case .conflict: .conflict
-            case .forbidden: .forbidden
-            case .unauthenticated: .unauthorized
-            case .tooManyRequests: .tooManyRequests
-            default: .badRequest
-            }
+            let status: HTTPResponse.Status =
+                switch error.code {
+                case .notFound: .notFound
+                case .storeUnavailable: .serviceUnavailable
+                case .storeFailure: .internalServerError
+                case .conflict: .conflict
+                case .forbidden: .forbidden
+                case .unauthenticated: .unauthorized
+                case .tooManyRequests: .tooManyRequests
+                default: .badRequest
+                }
             guard status == .internalServerError else {
                 return Responses.error(status: status, code: error.code.rawValue, message: error.message)
             }
             // Puente's own messages never hold request or stored values, so the log may have them whole.
             let reference = Self.reference()
-            context.logger.error("Request failed", metadata: ["puente.error.reference": "\(reference)", "puente.error.code": "\(error.code.rawValue)",
-                                                              "puente.error.message": "\(error.message)"])
-            return Responses.error(status: status, code: error.code.rawValue, message: error.message + " (reference \(reference) in the server log)")
+            context.logger.error(
+                "Request failed",
+                metadata: [
+                    "puente.error.reference": "\(reference)", "puente.error.code": "\(error.code.rawValue)",
+                    "puente.error.message": "\(error.message)",
+                ])
+            return Responses.error(
+                status: status, code: error.code.rawValue,
+                message: error.message + " (reference \(reference) in the server log)")
         } catch let error as HTTPError {
-            return Responses.error(status: error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
+            return Responses.error(
+                status: error.status, code: "http_\(error.status.code)",
+                message: error.body ?? error.status.reasonPhrase)
         } catch {
             // Another library's error may quote a value it was given: the log gets its type, domain and
             // code, never its description.
             let reference = Self.reference()
             let bridged = error as NSError
-            context.logger.error("Request failed", metadata: [
-                "puente.error.reference": "\(reference)", "puente.error.type": "\(type(of: error))",
-                "puente.error.domain": "\(bridged.domain)", "puente.error.code": "\(bridged.code)"])
-            return Responses.error(status: .internalServerError, code: "internal",
-                                   message: "Puente could not answer; the server log has details under reference \(reference).")
+            context.logger.error(
+                "Request failed",
+                metadata: [
+                    "puente.error.reference": "\(reference)", "puente.error.type": "\(type(of: error))",
+                    "puente.error.domain": "\(bridged.domain)", "puente.error.code": "\(bridged.code)",
+                ])
+            return Responses.error(
+                status: .internalServerError, code: "internal",
+                message: "Puente could not answer; the server log has details under reference \(reference).")
         }
     }
 

@@ -6,7 +6,8 @@ import Foundation
 enum OpenAPIDocument {
     static let json: String = {
         guard let url = Bundle.module.resourceURL?.appendingPathComponent("OpenAPI/openapi.json"),
-              let text = try? String(contentsOf: url, encoding: .utf8) else {
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else {
             preconditionFailure("The OpenAPI document is missing from the module's resources.")
         }
         return text

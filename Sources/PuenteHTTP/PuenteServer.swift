@@ -32,8 +32,10 @@ public enum PuenteServer {
         /// `X-Forwarded-For` name the client (for the login limiter and the audit trail).
         public var trustedProxies: Set<String> = []
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard,
-                    publicStatistics: Bool = false, secureCookies: Bool = true) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard,
+            publicStatistics: Bool = false, secureCookies: Bool = true
+        ) {
             self.host = host
             self.port = port
             self.disclosure = disclosure
@@ -44,16 +46,21 @@ public enum PuenteServer {
 
     /// The routes over `store`, area by area; `statistics` is the statistics service whose cube the node
     /// warms up beside the server (a new one by default).
-    public static func router(store: any PuenteStore, configuration: Configuration = .init(), reference: ReferenceData = .shared,
-                              statistics: StatisticsService? = nil) -> Router<PuenteContext> {
+    public static func router(
+        store: any PuenteStore, configuration: Configuration = .init(), reference: ReferenceData = .shared,
+        statistics: StatisticsService? = nil
+    ) -> Router<PuenteContext> {
         let router = Router(context: PuenteContext.self)
         let access = AccessService(store: store, hasher: configuration.passwordHasher)
         let limiter = RateLimiter()
         router.add(middleware: ClientAddressMiddleware(trusted: configuration.trustedProxies))
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: AccessMiddleware(access: access, publicStatistics: configuration.publicStatistics, limiter: limiter))
-        let statistics = statistics ?? StatisticsService(store: store, disclosure: configuration.disclosure, reference: reference)
+        router.add(
+            middleware: AccessMiddleware(
+                access: access, publicStatistics: configuration.publicStatistics, limiter: limiter))
+        let statistics =
+            statistics ?? StatisticsService(store: store, disclosure: configuration.disclosure, reference: reference)
 
         SystemRoutes.add(to: router, store: store)
         StatisticsRoutes.add(to: router, statistics: statistics, reference: reference)
@@ -62,9 +69,12 @@ public enum PuenteServer {
         LoginRoutes.add(to: router, access: access, limiter: limiter, configuration: configuration)
         LinkageReviewRoutes.add(to: router, review: LinkageReviewService(store: store))
         ConsentRoutes.add(to: router, store: store)
-        DashboardRoutes.add(to: router, pages: DashboardPages(engine: statistics.engine, store: store, reference: reference,
-                                                              policy: configuration.disclosure),
-                            reference: reference)
+        DashboardRoutes.add(
+            to: router,
+            pages: DashboardPages(
+                engine: statistics.engine, store: store, reference: reference,
+                policy: configuration.disclosure),
+            reference: reference)
         return router
     }
 
@@ -76,11 +86,15 @@ public enum PuenteServer {
 
     /// The HTTP application. It starts listening once `beforeServing` has returned (the store migrated
     /// and its keys checked), so no request meets a store that is not ready.
-    public static func buildApplication(store: any PuenteStore, configuration: Configuration = .init(), statistics: StatisticsService,
-                                   logger: Logger, beforeServing: @escaping @Sendable () async throws -> Void) -> some Service {
-        var app = Application(router: router(store: store, configuration: configuration, statistics: statistics),
-                              configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "puente"),
-                              logger: logger)
+    public static func buildApplication(
+        store: any PuenteStore, configuration: Configuration = .init(), statistics: StatisticsService,
+        logger: Logger, beforeServing: @escaping @Sendable () async throws -> Void
+    ) -> some Service {
+        var app = Application(
+            router: router(store: store, configuration: configuration, statistics: statistics),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "puente"),
+            logger: logger)
         app.beforeServerStarts(perform: beforeServing)
         return app
     }

@@ -8,7 +8,8 @@ extension Hummingbird.Parameters {
     func choice<T: RawRepresentable & CaseIterable>(_ name: String, _: T.Type) throws -> T? where T.RawValue == String {
         guard let raw = get(name) else { return nil }
         guard let value = T(rawValue: String(raw)) else {
-            throw PuenteError(.invalidArgument, "\(name): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")).")
+            throw PuenteError(
+                .invalidArgument, "\(name): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         return value
     }
@@ -17,7 +18,8 @@ extension Hummingbird.Parameters {
     func count(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let raw = get(name) else { return nil }
         guard let value = Int(raw), range.contains(value) else {
-            throw PuenteError(.invalidArgument, "\(name): expected a whole number from \(range.lowerBound) to \(range.upperBound).")
+            throw PuenteError(
+                .invalidArgument, "\(name): expected a whole number from \(range.lowerBound) to \(range.upperBound).")
         }
         return value
     }

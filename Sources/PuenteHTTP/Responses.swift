@@ -17,7 +17,8 @@ enum Responses {
     /// `{"error": {"code", "message"}}`. Two strings always encode; the fallback only keeps this path
     /// free of `throws`, as it is the one error handlers take.
     static func error(status: HTTPResponse.Status, code: String, message: String) -> Response {
-        let body = (try? JSONText.encode(["error": ["code": code, "message": message]])) ?? #"{"error":{"code":"internal"}}"#
+        let body =
+            (try? JSONText.encode(["error": ["code": code, "message": message]])) ?? #"{"error":{"code":"internal"}}"#
         return text(body, type: "application/json; charset=utf-8", status: status)
     }
 }

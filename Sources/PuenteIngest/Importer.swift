@@ -64,15 +64,18 @@ public struct Importer: Sendable {
     ///
     /// In `replace` mode, the file's version of each record counts from the commit on, and the version it
     /// replaces is kept (rolling this import back makes it count again).
-    public func importFile(_ url: URL, profile: SourceProfile, mode: ImportMode = .add, dryRun: Bool = false,
-                           progress: (@Sendable (ImportProgress) -> Void)? = nil) async throws -> ImportReport {
+    public func importFile(
+        _ url: URL, profile: SourceProfile, mode: ImportMode = .add, dryRun: Bool = false,
+        progress: (@Sendable (ImportProgress) -> Void)? = nil
+    ) async throws -> ImportReport {
         let file = url.lastPathComponent
         var reader = try ExportReader(url: url, format: profile.format, keys: profile.columns.map(\.name))
         reader.batchSize = batchSize
         let hash = try Self.sha256(of: url)
-        var report = ImportReport(importID: nil, file: file, profile: profile.id, read: 0, accepted: 0, rejected: 0,
-                                  duplicates: 0, rejectionsByRule: [:], resolvedRejects: 0, alreadyImported: false,
-                                  dryRun: dryRun, preview: dryRun ? [] : nil, previewRejects: dryRun ? [] : nil)
+        var report = ImportReport(
+            importID: nil, file: file, profile: profile.id, read: 0, accepted: 0, rejected: 0,
+            duplicates: 0, rejectionsByRule: [:], resolvedRejects: 0, alreadyImported: false,
+            dryRun: dryRun, preview: dryRun ? [] : nil, previewRejects: dryRun ? [] : nil)
         report.mode = mode
         if let previous = try await store.committedImport(contentHash: hash) {
             report.importID = previous.id
@@ -84,7 +87,8 @@ public struct Importer: Sendable {
                 return report
             }
         }
-        let request = ImportRequest(profile: profile.id, agency: profile.agency, file: file, contentHash: hash, mode: mode)
+        let request = ImportRequest(
+            profile: profile.id, agency: profile.agency, file: file, contentHash: hash, mode: mode)
         let importID = dryRun ? 0 : try await store.startImport(request)
         if !dryRun { report.importID = importID }
         var harmonisers: HarmoniserPool?
@@ -110,12 +114,16 @@ public struct Importer: Sendable {
             }
             if dryRun {
                 report.accepted += batch.events.count
-                report.preview!.append(contentsOf: batch.events.events.prefix(max(0, previewSize - report.preview!.count)))
-                report.previewRejects!.append(contentsOf: batch.rejects.prefix(max(0, previewSize - report.previewRejects!.count)))
+                report.preview!.append(
+                    contentsOf: batch.events.events.prefix(max(0, previewSize - report.preview!.count)))
+                report.previewRejects!.append(
+                    contentsOf: batch.rejects.prefix(max(0, previewSize - report.previewRejects!.count)))
             } else {
                 writes.append(Self.write(batch, after: writes.last, to: importID, in: store))
                 // Counting a stored batch's cells overlaps with storing the next ones.
-                if writes.count > Self.writesInFlight { try await tally(try await writes.removeFirst().value, into: &report, counting: &counting) }
+                if writes.count > Self.writesInFlight {
+                    try await tally(try await writes.removeFirst().value, into: &report, counting: &counting)
+                }
             }
             progress?(ImportProgress(rowsRead: report.read, fractionRead: batch.fractionRead))
         }
@@ -131,25 +139,31 @@ public struct Importer: Sendable {
                     harmonisers = HarmoniserPool(harmoniser)
                     records = records.dropFirst()
                 }
-                let context = BatchContext(file: file, header: header!, importID: importID, firstRow: rowsHanded + 1,
-                                           checkColumnCount: reader.format.type == .csv, cipher: dryRun ? nil : store.cipher)
+                let context = BatchContext(
+                    file: file, header: header!, importID: importID, firstRow: rowsHanded + 1,
+                    checkColumnCount: reader.format.type == .csv, cipher: dryRun ? nil : store.cipher)
                 rowsHanded += records.count
                 let pool = harmonisers!
                 harmonising.append(Task { await Self.harmonise(records, with: pool, fractionRead: fraction, context) })
                 if harmonising.count > Self.batchesAhead { try await absorb(await harmonising.removeFirst().value) }
             }
             while !harmonising.isEmpty { try await absorb(await harmonising.removeFirst().value) }
-            while !writes.isEmpty { try await tally(try await writes.removeFirst().value, into: &report, counting: &counting) }
+            while !writes.isEmpty {
+                try await tally(try await writes.removeFirst().value, into: &report, counting: &counting)
+            }
             try await counting.finish()
             if header == nil {
-                throw PuenteError(.invalidInput, "The file is empty: expected a header row and data rows.",
-                                  at: InputLocation(file: file))
+                throw PuenteError(
+                    .invalidInput, "The file is empty: expected a header row and data rows.",
+                    at: InputLocation(file: file))
             }
             report.resolvedRejects = Set(resolving).count
             if !dryRun {
                 // Duplicates are settled at the commit, against the batches committed by then.
                 let final = try await store.finishImport(importID, counts: report.counts, resolving: resolving)
-                (report.accepted, report.duplicates, report.replaced) = (final.accepted, final.duplicates, final.replaced)
+                (report.accepted, report.duplicates, report.replaced) = (
+                    final.accepted, final.duplicates, final.replaced
+                )
             }
         } catch {
             for batch in harmonising { _ = await batch.value }
@@ -198,8 +212,10 @@ public struct Importer: Sendable {
     }
 
     /// Harmonises and seals a batch, in one share per core.
-    private static func harmonise(_ records: ArraySlice<SourceRecord>, with pool: HarmoniserPool, fractionRead: Double,
-                                  _ context: BatchContext) async -> Harmonised {
+    private static func harmonise(
+        _ records: ArraySlice<SourceRecord>, with pool: HarmoniserPool, fractionRead: Double,
+        _ context: BatchContext
+    ) async -> Harmonised {
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let share = max(2_000, (records.count + workers - 1) / workers)
         let parts = await withTaskGroup(of: Prepared.self) { group in
@@ -233,21 +249,28 @@ public struct Importer: Sendable {
         var resolving: [Int64] = []
     }
 
-    private static func prepare(_ records: ArraySlice<SourceRecord>, offset: Int, worker: Int, harmoniser: inout Harmoniser,
-                                _ context: BatchContext) -> Prepared {
+    private static func prepare(
+        _ records: ArraySlice<SourceRecord>, offset: Int, worker: Int, harmoniser: inout Harmoniser,
+        _ context: BatchContext
+    ) -> Prepared {
         var part = Prepared(worker: worker)
         var accepted: [MovementEvent] = []
         accepted.reserveCapacity(records.count)
         let h = context.header, rejectIDColumn = context.rejectIDColumn
         for (i, record) in records.enumerated() {
             let row = context.firstRow + offset + i
-            if let c = rejectIDColumn, c < record.fields.count, let id = Int64(record.fields[c]) { part.resolving.append(id) }
+            if let c = rejectIDColumn, c < record.fields.count, let id = Int64(record.fields[c]) {
+                part.resolving.append(id)
+            }
             let outcome: Harmoniser.Outcome
             if let expected = record.unreadable {
                 outcome = .rejected([RejectionReason(rule: "unreadable", field: "(record)", expected: expected)])
             } else if context.checkColumnCount && record.fields.count != h.count {
-                outcome = .rejected([RejectionReason(rule: "column_count", field: "(record)",
-                                                     expected: "\(h.count) fields, as in the header")])
+                outcome = .rejected([
+                    RejectionReason(
+                        rule: "column_count", field: "(record)",
+                        expected: "\(h.count) fields, as in the header")
+                ])
             } else {
                 outcome = harmoniser.harmonise(record.fields, file: context.file, row: row)
             }
@@ -257,8 +280,10 @@ public struct Importer: Sendable {
                 // keeping a set of keys here would grow with the file. Sealing gives the cell keys.
                 accepted.append(event)
             case .rejected(let reasons):
-                part.rejects.append(RejectedRow(importID: context.importID, file: context.file, row: row,
-                                                values: values(record, header: h), reasons: reasons))
+                part.rejects.append(
+                    RejectedRow(
+                        importID: context.importID, file: context.file, row: row,
+                        values: values(record, header: h), reasons: reasons))
             }
         }
         part.events = context.cipher.map { SealedEvents(accepted, sealing: $0) } ?? SealedEvents(unsealed: accepted)
@@ -272,8 +297,10 @@ public struct Importer: Sendable {
     static let writesInFlight = 2
 
     /// Stores a batch (rejects to quarantine, events appended) once the write before it has ended.
-    private static func write(_ batch: Harmonised, after previous: Task<Written, any Error>?, to importID: Int64,
-                              in store: any EventStore) -> Task<Written, any Error> {
+    private static func write(
+        _ batch: Harmonised, after previous: Task<Written, any Error>?, to importID: Int64,
+        in store: any EventStore
+    ) -> Task<Written, any Error> {
         Task {
             _ = try await previous?.value
             if !batch.rejects.isEmpty { try await store.quarantine(batch.rejects, in: importID) }
@@ -283,7 +310,9 @@ public struct Importer: Sendable {
 
     /// Adds a finished write to the report (what the store skipped were duplicates) and counts the
     /// stored events by cell.
-    private func tally(_ written: Written, into report: inout ImportReport, counting: inout CountingAppender) async throws {
+    private func tally(_ written: Written, into report: inout ImportReport, counting: inout CountingAppender)
+        async throws
+    {
         report.accepted += written.result.stored
         report.duplicates += written.result.duplicatePositions.count
         try await counting.count(written.events, storedAs: written.result)

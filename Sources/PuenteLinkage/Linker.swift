@@ -52,14 +52,20 @@ public struct Linker: Sendable {
         guard !decisions.isEmpty else { return (pairs, [:]) }
         var leftIndex: [String: Int32] = [:], rightIndex: [String: Int32] = [:]
         for k in 0..<table.count {
-            if table.leftCount == 0 || k < table.leftCount { leftIndex[table.ids[k]] = leftIndex[table.ids[k]] ?? Int32(k) }
-            if table.leftCount == 0 || k >= table.leftCount { rightIndex[table.ids[k]] = rightIndex[table.ids[k]] ?? Int32(k) }
+            if table.leftCount == 0 || k < table.leftCount {
+                leftIndex[table.ids[k]] = leftIndex[table.ids[k]] ?? Int32(k)
+            }
+            if table.leftCount == 0 || k >= table.leftCount {
+                rightIndex[table.ids[k]] = rightIndex[table.ids[k]] ?? Int32(k)
+            }
         }
         var forced: [ScoredPair] = [], banned = Set<Pair<Int32, Int32>>(), cannotLink: [Int32: [Int32]] = [:]
         for d in decisions {
             guard var i = leftIndex[d.idL], var j = rightIndex[d.idR], i != j else { continue }
             if i > j { swap(&i, &j) }
-            if d.match { forced.append(ScoredPair(i: i, j: j, weight: Self.forcedWeight)) } else {
+            if d.match {
+                forced.append(ScoredPair(i: i, j: j, weight: Self.forcedWeight))
+            } else {
                 banned.insert(Pair(a: i, b: j))
                 cannotLink[i, default: []].append(j)
                 cannotLink[j, default: []].append(i)
@@ -123,7 +129,9 @@ public struct Linker: Sendable {
                     oversizedRecords += e - s
                     for a in s..<e { keys[Int(order[a])] = 0 }
                 } else if e - s > 1 {
-                    if table.leftCount == 0 { groups.append((s, e)) } else {
+                    if table.leftCount == 0 {
+                        groups.append((s, e))
+                    } else {
                         // Pair mode: only blocks with records from both sides.
                         let left = order[s..<e].contains { Int($0) < table.leftCount }
                         let right = order[s..<e].contains { Int($0) >= table.leftCount }
@@ -188,7 +196,9 @@ public struct Linker: Sendable {
         let out = UnsafeMutablePointer<T?>.allocate(capacity: n)
         out.initialize(repeating: nil, count: n)
         defer { out.deinitialize(count: n); out.deallocate() }
-        if threads == 1 || n == 1 { for k in 0..<n { out[k] = body(k) } } else {
+        if threads == 1 || n == 1 {
+            for k in 0..<n { out[k] = body(k) }
+        } else {
             withoutActuallyEscaping(body) { body in
                 let shared = Unchecked((out, body))
                 DispatchQueue.concurrentPerform(iterations: n) { k in shared.value.0[k] = shared.value.1(k) }
@@ -215,7 +225,9 @@ public struct Linker: Sendable {
             var counts = table.fields.map { [Int](repeating: 0, count: $0.levelCount + 1) }
             for _ in 0..<(samples / parts) {
                 var i: Int, j: Int
-                if left > 0 { i = Int(rng.next() % UInt64(left)); j = left + Int(rng.next() % UInt64(n - left)) } else {
+                if left > 0 {
+                    i = Int(rng.next() % UInt64(left)); j = left + Int(rng.next() % UInt64(n - left))
+                } else {
                     i = Int(rng.next() % UInt64(n)); j = Int(rng.next() % UInt64(n))
                     if i == j { continue }
                 }
@@ -255,8 +267,9 @@ public struct Linker: Sendable {
             for (k, c) in chunks.enumerated() where c.rule == r { merged.merge(perChunk[k], uniquingKeysWith: +) }
             let active = (0..<nf).map { !rules[r].fields.contains($0) }
             guard !merged.isEmpty, active.contains(true) else { continue }
-            let (m, lambda) = ExpectationMaximisation.run(patterns: merged.map { ($0.key, $0.value) }, fields: table.fields,
-                                                          u: model.u, initialM: model.m, active: active)
+            let (m, lambda) = ExpectationMaximisation.run(
+                patterns: merged.map { ($0.key, $0.value) }, fields: table.fields,
+                u: model.u, initialM: model.m, active: active)
             expectedMatches = max(expectedMatches, lambda * Double(rulePairs[r]))
             for f in 0..<nf where active[f] {
                 for l in m[f].indices { mSum[f][l] += m[f][l] }
@@ -306,8 +319,9 @@ public struct Linker: Sendable {
             }
             var pairs = results.flatMap(\.0)
             pairs.sort { ($0.weight, $1.i, $1.j) > ($1.weight, $0.i, $0.j) }
-            return LinkageResult(model: model, pairs: pairs, candidatePairs: results.reduce(0) { $0 + $1.1 },
-                                 oversizedBlocks: oversized, oversizedRecords: oversizedRecords)
+            return LinkageResult(
+                model: model, pairs: pairs, candidatePairs: results.reduce(0) { $0 + $1.1 },
+                oversizedBlocks: oversized, oversizedRecords: oversizedRecords)
         }
     }
 
@@ -318,11 +332,14 @@ public struct Linker: Sendable {
         var result = scorePairs(table)
         let cannotLink: [Int32: [Int32]]
         (result.pairs, cannotLink) = applyDecisions(result.pairs, table)
-        let seeded = seeds.flatMap { group in group.dropFirst().map { ScoredPair(i: group[0], j: $0, weight: Self.forcedWeight) } }
+        let seeded = seeds.flatMap { group in
+            group.dropFirst().map { ScoredPair(i: group[0], j: $0, weight: Self.forcedWeight) }
+        }
         if !seeded.isEmpty { result.pairs = seeded + result.pairs }
-        let clustering = Clustering(threshold: config.linkThreshold,
-                                    minAgreement: config.clusterGuard?.minAgreement ?? 0.5,
-                                    sample: config.clusterGuard?.sample ?? 3)
+        let clustering = Clustering(
+            threshold: config.linkThreshold,
+            minAgreement: config.clusterGuard?.minAgreement ?? 0.5,
+            sample: config.clusterGuard?.sample ?? 3)
         let (clusters, refused) = table.arena.withUnsafeBufferPointer { arena in
             clustering.cluster(table.count, pairs: result.pairs, cannotLink: cannotLink) { i, j in
                 let comparer = Comparer(table: table, arena: arena)
@@ -359,11 +376,13 @@ public struct Linker: Sendable {
             return table.fields.indices.map { f in
                 let level = comparer.level(f, i, j)
                 var tf = 0.0
-                if model.frequencies[f] != nil && level > 0 && Comparer.isValueMatch(table.fields[f].type, level: level) {
+                if model.frequencies[f] != nil && level > 0 && Comparer.isValueMatch(table.fields[f].type, level: level)
+                {
                     tf = model.tfAdjustment(f, level: level, key: table.columns[f].value[i])
                 }
-                return FieldContribution(field: table.fields[f].name, level: table.fields[f].levelLabel(Int(level)),
-                                         weight: model.weights[f][Int(level)], termFrequencyAdjustment: tf)
+                return FieldContribution(
+                    field: table.fields[f].name, level: table.fields[f].levelLabel(Int(level)),
+                    weight: model.weights[f][Int(level)], termFrequencyAdjustment: tf)
             }
         }
     }

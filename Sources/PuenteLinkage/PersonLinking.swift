@@ -39,7 +39,8 @@ public struct PersonLinking: Sendable {
         let key = e.source.recordKey
         if subjects.contains(ConsentSubject(agency: e.source.agency, recordKey: key)) { return true }
         guard let colon = key.firstIndex(of: ":") else { return false }
-        return subjects.contains(ConsentSubject(agency: e.source.agency, recordKey: String(key[key.index(after: colon)...])))
+        return subjects.contains(
+            ConsentSubject(agency: e.source.agency, recordKey: String(key[key.index(after: colon)...])))
     }
 
     /// One event as the run needs it after linking: small, millions of them.
@@ -47,8 +48,8 @@ public struct PersonLinking: Sendable {
         var id: Int64
         var type: UInt8
         var day: Int32
-        var month: Int32   // year * 12 + month - 1
-        var cell: Int32    // index into the run's distinct cell keys
+        var month: Int32  // year * 12 + month - 1
+        var cell: Int32  // index into the run's distinct cell keys
         var cellKey: UInt8
         /// Index in the record table; `erased` or `withdrawn` when the event is not compared.
         var record: Int32
@@ -59,8 +60,10 @@ public struct PersonLinking: Sendable {
     public func run(store: any PuenteStore) async throws -> LinkRun {
         for spec in config.fields {
             for column in spec.readColumns where !Self.eventColumns.contains(column) {
-                throw PuenteError(.invalidArgument, "The linkage config's field \(spec.name) reads column \(column); stored events have "
-                    + Self.eventColumns.joined(separator: ", ") + ".")
+                throw PuenteError(
+                    .invalidArgument,
+                    "The linkage config's field \(spec.name) reads column \(column); stored events have "
+                        + Self.eventColumns.joined(separator: ", ") + ".")
             }
         }
         let started = Timestamp.now()
@@ -99,7 +102,9 @@ public struct PersonLinking: Sendable {
         // Link: all pairs, or only those with a new record, the known persons seeded together.
         var linker = Linker(config: config)
         if let threads { linker.threads = max(1, threads) }
-        linker.decisions = decided.map { ReviewDecision(idL: String($0.eventL), idR: String($0.eventR), match: $0.decision!) }
+        linker.decisions = decided.map {
+            ReviewDecision(idL: String($0.eventL), idR: String($0.eventR), match: $0.decision!)
+        }
         var seeds: [[Int32]] = []
         if incremental {
             linker.newRecords = isNew
@@ -134,7 +139,11 @@ public struct PersonLinking: Sendable {
             votes.removeAll(keepingCapacity: true)
             for k in Int(start[c])..<Int(start[c + 1]) {
                 guard let p = known[slots[Int(grouped[k])].id] else { continue }
-                if let v = votes.firstIndex(where: { $0.person == p }) { votes[v].count += 1 } else { votes.append((p, 1)) }
+                if let v = votes.firstIndex(where: { $0.person == p }) {
+                    votes[v].count += 1
+                } else {
+                    votes.append((p, 1))
+                }
             }
             for v in votes { claims.append((v.count, v.person, Int32(c))) }
         }
@@ -158,7 +167,9 @@ public struct PersonLinking: Sendable {
         }
         for (s, slot) in slots.enumerated() where slot.record < 0 {
             // Not compared: an erased event keeps its person; a withdrawn one becomes a person of its own.
-            if slot.record == EventSlot.erased, let person = known[slot.id] { personOf[s] = person } else {
+            if slot.record == EventSlot.erased, let person = known[slot.id] {
+                personOf[s] = person
+            } else {
                 personOf[s] = fresh(slot.id)
             }
         }
@@ -178,15 +189,18 @@ public struct PersonLinking: Sendable {
             let l = Int64(table.ids[Int(pair.i)])!, r = Int64(table.ids[Int(pair.j)])!
             guard !decidedPairs.contains("\(min(l, r))-\(max(l, r))") else { continue }
             let contributions = Linker.explain(table, model: result.model, Int(pair.i), Int(pair.j)).map {
-                ReviewPair.Contribution(field: $0.field, level: $0.level, weight: $0.weight + $0.termFrequencyAdjustment)
+                ReviewPair.Contribution(
+                    field: $0.field, level: $0.level, weight: $0.weight + $0.termFrequencyAdjustment)
             }
             review.append(ReviewPair(eventL: l, eventR: r, probability: probability, contributions: contributions))
             if review.count >= reviewLimit { break }
         }
-        let linked = result.pairs.filter { $0.weight < Linker.forcedWeight && $0.probability >= config.linkThreshold }.count
-        var run = LinkRun(mode: incremental ? "incremental" : "full", startedAt: started, finishedAt: Timestamp.now(),
-                          imports: committed, events: slots.count, persons: Set(personOf).count,
-                          candidatePairs: result.candidatePairs, linkedPairs: linked, reviewPairs: review.count)
+        let linked = result.pairs.filter { $0.weight < Linker.forcedWeight && $0.probability >= config.linkThreshold }
+            .count
+        var run = LinkRun(
+            mode: incremental ? "incremental" : "full", startedAt: started, finishedAt: Timestamp.now(),
+            imports: committed, events: slots.count, persons: Set(personOf).count,
+            candidatePairs: result.candidatePairs, linkedPairs: linked, reviewPairs: review.count)
         (run.oversizedBlocks, run.oversizedRecords) = (result.oversizedBlocks, result.oversizedRecords)
         try Task.checkCancellation()
         run.id = try await store.savePersons(run, links: links, cells: personCells, review: review)
@@ -232,7 +246,9 @@ public struct PersonLinking: Sendable {
         private func add(_ e: MovementEvent) {
             let key = CellKey(e)
             let cell: Int32
-            if let c = cellIndex[key] { cell = c } else {
+            if let c = cellIndex[key] {
+                cell = c
+            } else {
                 cell = Int32(cells.count)
                 cellIndex[key] = cell
                 cells.append(key)
@@ -246,9 +262,11 @@ public struct PersonLinking: Sendable {
                 table.append(id: String(e.id)) { f in columns[f].map { PersonLinking.value(of: e, column: $0) } }
                 isNew.append(known[e.id] == nil)
             }
-            slots.append(EventSlot(id: e.id, type: PersonLinking.typeCode(e.type), day: Int32(e.date.daysSinceEpoch),
-                                   month: Int32(e.date.year * 12 + e.date.month - 1), cell: cell, cellKey: e.cellKey,
-                                   record: record))
+            slots.append(
+                EventSlot(
+                    id: e.id, type: PersonLinking.typeCode(e.type), day: Int32(e.date.daysSinceEpoch),
+                    month: Int32(e.date.year * 12 + e.date.month - 1), cell: cell, cellKey: e.cellKey,
+                    record: record))
         }
     }
 
@@ -259,17 +277,22 @@ public struct PersonLinking: Sendable {
             let x = slots[a], y = slots[b]
             return (personOf[a], x.type, x.day, x.id) < (personOf[b], y.type, y.day, y.id)
         }
-        var tallies: [Int64: CellTally] = [:]   // cell * 8 + level
+        var tallies: [Int64: CellTally] = [:]  // cell * 8 + level
         var previous: Int?
         for s in order {
             let slot = slots[s]
             var first = PersonFirst.ever
             if let p = previous, personOf[p] == personOf[s], slots[p].type == slot.type {
                 let before = slots[p]
-                if before.month / 12 != slot.month / 12 { first = .year }
-                else if before.month / 3 != slot.month / 3 { first = .quarter }
-                else if before.month != slot.month { first = .month }
-                else { first = .none }
+                if before.month / 12 != slot.month / 12 {
+                    first = .year
+                } else if before.month / 3 != slot.month / 3 {
+                    first = .quarter
+                } else if before.month != slot.month {
+                    first = .month
+                } else {
+                    first = .none
+                }
             }
             tallies[Int64(slot.cell) * 8 + Int64(first.rawValue), default: CellTally()].add(cellKey: slot.cellKey)
             previous = s
@@ -298,6 +321,8 @@ public struct PersonLinking: Sendable {
     }
 
     /// The columns a config may name for stored events.
-    public static let eventColumns = ["given_names", "surnames", "birth_date", "sex", "document_number", "document_type",
-                                      "nationality", "residence_division"]
+    public static let eventColumns = [
+        "given_names", "surnames", "birth_date", "sex", "document_number", "document_type",
+        "nationality", "residence_division",
+    ]
 }

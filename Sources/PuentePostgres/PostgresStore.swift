@@ -17,13 +17,16 @@ public final class PostgresStore: EventStore {
     public init(url: String, cipher: any PersonalDataCipher, logger: Logger = PostgresStore.quietLogger) throws {
         self.cipher = cipher
         guard let c = URLComponents(string: url), ["postgres", "postgresql"].contains(c.scheme ?? ""),
-              let host = c.host, !host.isEmpty else {
-            throw PuenteError(.invalidArgument, "Give the PostgreSQL database as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.")
+            let host = c.host, !host.isEmpty
+        else {
+            throw PuenteError(
+                .invalidArgument, "Give the PostgreSQL database as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.")
         }
         let database = c.path.count > 1 ? String(c.path.dropFirst()) : "postgres"
         let password = c.password ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
-        var config = PostgresClient.Configuration(host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
-                                                  password: password, database: database, tls: .disable)
+        var config = PostgresClient.Configuration(
+            host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
+            password: password, database: database, tls: .disable)
         config.options.maximumConnections = 8
         client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.logger = logger
@@ -42,16 +45,22 @@ public final class PostgresStore: EventStore {
             try await client.withTransaction(logger: logger) { conn in
                 // One migrator at a time, even with several servers starting together.
                 try await conn.query("SELECT pg_advisory_xact_lock(7301)", logger: logger)
-                try await conn.query("CREATE TABLE IF NOT EXISTS puente_migration (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
-                                     logger: logger)
+                try await conn.query(
+                    "CREATE TABLE IF NOT EXISTS puente_migration (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+                    logger: logger)
                 var applied = Set<String>()
-                for try await id in (try await conn.query("SELECT id FROM puente_migration", logger: logger)).decode(String.self) {
+                for try await id in (try await conn.query("SELECT id FROM puente_migration", logger: logger)).decode(
+                    String.self)
+                {
                     applied.insert(id)
                 }
                 for migration in PostgresSchema.migrations where !applied.contains(migration.id) {
-                    for statement in migration.statements { try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-                    try await conn.query("INSERT INTO puente_migration (id, applied_at) VALUES (\(migration.id), \(Timestamp.now()))",
-                                         logger: logger)
+                    for statement in migration.statements {
+                        try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await conn.query(
+                        "INSERT INTO puente_migration (id, applied_at) VALUES (\(migration.id), \(Timestamp.now()))",
+                        logger: logger)
                     applied.insert(migration.id)
                 }
                 return applied.count
@@ -64,19 +73,23 @@ public final class PostgresStore: EventStore {
             try await client.withTransaction(logger: logger) { conn in
                 try await conn.query("SELECT pg_advisory_xact_lock(\(Self.countingLock))", logger: logger)
                 // A pending batch of the same content is what an interrupted import left: discard it.
-                let stale = try await Self.ids(conn.query("""
-                    SELECT id FROM import_batch WHERE content_hash = \(request.contentHash) AND status = 'pending'
-                    """, logger: logger))
+                let stale = try await Self.ids(
+                    conn.query(
+                        """
+                        SELECT id FROM import_batch WHERE content_hash = \(request.contentHash) AND status = 'pending'
+                        """, logger: logger))
                 for id in stale {
                     try await Self.retire(id, conn, logger, cipher: cipher)
                     try await conn.query("DELETE FROM import_batch WHERE id = \(id)", logger: logger)
                 }
-                let rows = try await Self.ids(conn.query("""
-                    INSERT INTO import_batch (profile, agency, file, content_hash, mode, status, started_at)
-                    VALUES (\(request.profile), \(request.agency), \(request.file), \(request.contentHash), \(request.mode.rawValue),
-                            'pending', \(Timestamp.now()))
-                    RETURNING id
-                    """, logger: logger))
+                let rows = try await Self.ids(
+                    conn.query(
+                        """
+                        INSERT INTO import_batch (profile, agency, file, content_hash, mode, status, started_at)
+                        VALUES (\(request.profile), \(request.agency), \(request.file), \(request.contentHash), \(request.mode.rawValue),
+                                'pending', \(Timestamp.now()))
+                        RETURNING id
+                        """, logger: logger))
                 return rows[0]
             }
         }
@@ -84,8 +97,10 @@ public final class PostgresStore: EventStore {
 
     public func committedImport(contentHash: String) async throws -> ImportRecord? {
         try await guarded {
-            try await fetchImports("SELECT \(Self.importColumns) FROM import_batch WHERE content_hash = $1 AND status = 'committed'",
-                                   [.text(contentHash)]).first
+            try await fetchImports(
+                "SELECT \(Self.importColumns) FROM import_batch WHERE content_hash = $1 AND status = 'committed'",
+                [.text(contentHash)]
+            ).first
         }
     }
 
@@ -106,11 +121,14 @@ public final class PostgresStore: EventStore {
                     for e in batch { agencies.append(e.source.agency); keys.append(e.source.recordKey) }
                 }
                 var counted = Set<SourceKey>()
-                let stored = try await conn.query("""
+                let stored = try await conn.query(
+                    """
                     SELECT m.agency, m.record_key FROM unnest(\(agencies)::text[], \(keys)::text[]) AS k (agency, record_key)
                     JOIN movement_event m ON m.agency = k.agency AND m.record_key = k.record_key AND m.counted = 1
                     """, logger: logger)
-                for try await (agency, key) in stored.decode((String, String).self) { counted.insert(SourceKey(agency: agency, key: key)) }
+                for try await (agency, key) in stored.decode((String, String).self) {
+                    counted.insert(SourceKey(agency: agency, key: key))
+                }
                 // The first copy of a key not counted yet counts; any other is a duplicate.
                 var duplicates: [Int] = []
                 var counts = [Bool](repeating: false, count: events.count)
@@ -118,8 +136,10 @@ public final class PostgresStore: EventStore {
                     counts[i] = true
                 }
                 for i in 0..<events.count where !counts[i] { duplicates.append(i) }
-                try await conn.copyRows(into: "movement_event", columns: EventColumns.names + ["counted"], count: events.count,
-                                        logger: logger) { position, line in
+                try await conn.copyRows(
+                    into: "movement_event", columns: EventColumns.names + ["counted"], count: events.count,
+                    logger: logger
+                ) { position, line in
                     EventColumns.visit(events, at: position, importID: importID, &line)
                     line.integer(counts[position] ? 1 : 0)
                 }
@@ -131,13 +151,17 @@ public final class PostgresStore: EventStore {
     public func appendCells(_ cells: CellBatch, to importID: Int64) async throws {
         guard !cells.isEmpty else { return }
         try await guarded {
-            try await client.withConnection { conn in try await Self.writeCells(cells, to: importID, sign: 1, conn, logger) }
+            try await client.withConnection { conn in
+                try await Self.writeCells(cells, to: importID, sign: 1, conn, logger)
+            }
         }
     }
 
     /// COPYs a batch's cell counts, with `sign` -1 for rows that stopped counting.
-    private static func writeCells(_ cells: CellBatch, to importID: Int64, sign: Int, _ conn: PostgresConnection,
-                                   _ logger: Logger) async throws {
+    private static func writeCells(
+        _ cells: CellBatch, to importID: Int64, sign: Int, _ conn: PostgresConnection,
+        _ logger: Logger
+    ) async throws {
         let columns = ["import_id"] + CellColumn.allCases.map(\.rawValue) + ["n", "key_sum"]
         try await conn.copyRows(into: "event_cell", columns: columns, count: cells.count, logger: logger) { i, line in
             let (key, tally) = cells[i]
@@ -152,7 +176,8 @@ public final class PostgresStore: EventStore {
         try await guarded {
             try await client.withTransaction(logger: logger) { conn in
                 for row in rows {
-                    try await conn.query("""
+                    try await conn.query(
+                        """
                         INSERT INTO rejected_row (import_id, file, row_number, values_json, reasons_json)
                         VALUES (\(importID), \(row.file), \(row.row), \(try JSONText.encode(cipher.seal(values: row.values))), \(try JSONText.encode(row.reasons)))
                         """, logger: logger)
@@ -166,34 +191,45 @@ public final class PostgresStore: EventStore {
             try await client.withTransaction(logger: logger) { conn in
                 try await conn.query("SELECT pg_advisory_xact_lock(\(Self.countingLock))", logger: logger)
                 var mode: String?
-                for try await m in try await conn.query("""
+                for try await m in try await conn.query(
+                    """
                     SELECT mode FROM import_batch WHERE id = \(importID) AND status = 'pending' FOR UPDATE
-                    """, logger: logger).decode(String.self) { mode = m }
+                    """, logger: logger
+                ).decode(String.self) { mode = m }
                 guard let mode else {
                     throw PuenteError(.conflict, "Import \(importID) is not pending; it may have been rolled back.")
                 }
                 try await Self.prepareWorkTables(conn, logger)
-                try await conn.query(PostgresQuery(unsafeSQL: CountedRecords.collectTakeovers(batch: importID,
-                                                                                              replace: mode == ImportMode.replace.rawValue)),
-                                     logger: logger)
+                try await conn.query(
+                    PostgresQuery(
+                        unsafeSQL: CountedRecords.collectTakeovers(
+                            batch: importID,
+                            replace: mode == ImportMode.replace.rawValue)),
+                    logger: logger)
                 try await conn.query(PostgresQuery(unsafeSQL: CountedRecords.collectDisplaced), logger: logger)
-                let replaced = try await Self.count(conn.query("""
-                    SELECT COUNT(*) FROM counted_off o JOIN import_batch b ON b.id = o.batch_id WHERE b.status = 'committed'
-                    """, logger: logger))
+                let replaced = try await Self.count(
+                    conn.query(
+                        """
+                        SELECT COUNT(*) FROM counted_off o JOIN import_batch b ON b.id = o.batch_id WHERE b.status = 'committed'
+                        """, logger: logger))
                 try await Self.switchCounting(conn, logger, cipher: cipher)
-                let duplicates = try await Self.count(conn.query("""
-                    SELECT COUNT(*) FROM movement_event WHERE import_id = \(importID) AND counted = 0
-                    """, logger: logger))
+                let duplicates = try await Self.count(
+                    conn.query(
+                        """
+                        SELECT COUNT(*) FROM movement_event WHERE import_id = \(importID) AND counted = 0
+                        """, logger: logger))
                 var final = counts
                 final.accepted = counts.accepted + counts.duplicates - duplicates
                 final.duplicates = duplicates
                 final.replaced = replaced
                 if !resolving.isEmpty {
-                    try await conn.query("""
+                    try await conn.query(
+                        """
                         UPDATE rejected_row SET resolved_by = \(importID) WHERE id = ANY(\(resolving)) AND resolved_by IS NULL
                         """, logger: logger)
                 }
-                try await conn.query("""
+                try await conn.query(
+                    """
                     UPDATE import_batch SET status = 'committed', rows_read = \(final.read), rows_accepted = \(final.accepted),
                     rows_rejected = \(final.rejected), rows_duplicate = \(final.duplicates), rows_replaced = \(final.replaced)
                     WHERE id = \(importID)
@@ -207,20 +243,24 @@ public final class PostgresStore: EventStore {
         try await guarded {
             try await client.withTransaction(logger: logger) { conn in
                 try await conn.query("SELECT pg_advisory_xact_lock(\(Self.countingLock))", logger: logger)
-                let found = try await Self.ids(conn.query("SELECT id FROM import_batch WHERE id = \(importID) FOR UPDATE", logger: logger))
+                let found = try await Self.ids(
+                    conn.query("SELECT id FROM import_batch WHERE id = \(importID) FOR UPDATE", logger: logger))
                 guard found.count == 1 else {
                     throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
                 }
                 try await Self.retire(importID, conn, logger, cipher: cipher)
-                try await conn.query("UPDATE import_batch SET status = 'rolled_back' WHERE id = \(importID)", logger: logger)
-                try await conn.query("UPDATE rejected_row SET resolved_by = NULL WHERE resolved_by = \(importID)", logger: logger)
+                try await conn.query(
+                    "UPDATE import_batch SET status = 'rolled_back' WHERE id = \(importID)", logger: logger)
+                try await conn.query(
+                    "UPDATE rejected_row SET resolved_by = NULL WHERE resolved_by = \(importID)", logger: logger)
             }
         }
     }
 
     public func imports(limit: Int) async throws -> [ImportRecord] {
         try await guarded {
-            try await fetchImports("SELECT \(Self.importColumns) FROM import_batch ORDER BY id DESC LIMIT $1", [.integer(limit)])
+            try await fetchImports(
+                "SELECT \(Self.importColumns) FROM import_batch ORDER BY id DESC LIMIT $1", [.integer(limit)])
         }
     }
 
@@ -257,10 +297,14 @@ public final class PostgresStore: EventStore {
             binds.append(includeResolved)
             var out: [RejectedRow] = []
             let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-            for try await (id, batch, file, row, values, reasons, resolvedBy) in
-                rows.decode((Int64, Int64, String, Int, String, String, Int64?).self) {
-                out.append(RejectedRow(id: id, importID: batch, file: file, row: row, values: try cipher.open(values: JSONText.decode(values)),
-                                       reasons: try JSONText.decode(reasons), resolvedBy: resolvedBy))
+            for try await (id, batch, file, row, values, reasons, resolvedBy) in rows.decode(
+                (Int64, Int64, String, Int, String, String, Int64?).self)
+            {
+                out.append(
+                    RejectedRow(
+                        id: id, importID: batch, file: file, row: row,
+                        values: try cipher.open(values: JSONText.decode(values)),
+                        reasons: try JSONText.decode(reasons), resolvedBy: resolvedBy))
             }
             return out
         }
@@ -269,10 +313,13 @@ public final class PostgresStore: EventStore {
     public func events(importID: Int64, limit: Int) async throws -> [MovementEvent] {
         try await guarded {
             let columns = EventColumns.readColumns
-            let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = $1 AND counted = 1 ORDER BY source_row LIMIT $2"
+            let sql =
+                "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = $1 AND counted = 1 ORDER BY source_row LIMIT $2"
             var out: [MovementEvent] = []
             let integer = columns.map { EventColumns.integerColumns.contains($0) }
-            for try await row in try await client.query(Self.query(sql, [.integer(Int(importID)), .integer(limit)]), logger: logger) {
+            for try await row in try await client.query(
+                Self.query(sql, [.integer(Int(importID)), .integer(limit)]), logger: logger)
+            {
                 let cells = row.makeRandomAccess()
                 let values = try (0..<cells.count).map { try Self.cellValue(cells[$0], integer: integer[$0]) }
                 if let event = try EventColumns.event(opening: cipher, from: values) { out.append(event) }
@@ -284,22 +331,29 @@ public final class PostgresStore: EventStore {
     public func committedImports() async throws -> [CommittedImport] {
         try await guarded {
             var out: [CommittedImport] = []
-            let rows = try await client.query("SELECT id, revision FROM import_batch WHERE status = 'committed' ORDER BY id", logger: logger)
-            for try await (id, revision) in rows.decode((Int64, Int).self) { out.append(CommittedImport(id: id, revision: revision)) }
+            let rows = try await client.query(
+                "SELECT id, revision FROM import_batch WHERE status = 'committed' ORDER BY id", logger: logger)
+            for try await (id, revision) in rows.decode((Int64, Int).self) {
+                out.append(CommittedImport(id: id, revision: revision))
+            }
             return out
         }
     }
 
     public func forEachCell(importID: Int64, _ body: (CellKey, CellTally) throws -> Void) async throws {
         let columns = CellColumn.allCases
-        let sql = "SELECT \(columns.map(\.rawValue).joined(separator: ", ")), n, key_sum FROM event_cell WHERE import_id = $1"
+        let sql =
+            "SELECT \(columns.map(\.rawValue).joined(separator: ", ")), n, key_sum FROM event_cell WHERE import_id = $1"
         try await guarded {
             for try await row in try await client.query(Self.query(sql, [.integer(Int(importID))]), logger: logger) {
                 let cells = row.makeRandomAccess()
                 let values = try columns.enumerated().map { i, c in try Self.cellValue(cells[i], integer: c.isInteger) }
                 guard let key = CellKey(values: values) else { continue }
-                try body(key, CellTally(count: try cells[columns.count].decode(Int.self),
-                                        keySum: try cells[columns.count + 1].decode(Int.self)))
+                try body(
+                    key,
+                    CellTally(
+                        count: try cells[columns.count].decode(Int.self),
+                        keySum: try cells[columns.count + 1].decode(Int.self)))
             }
         }
     }
@@ -320,19 +374,28 @@ public final class PostgresStore: EventStore {
 
     // MARK: Helpers
 
-    private static let importColumns = "id, profile, agency, file, content_hash, status, started_at, rows_read, rows_accepted, rows_rejected, rows_duplicate, mode, rows_replaced"
+    private static let importColumns =
+        "id, profile, agency, file, content_hash, status, started_at, rows_read, rows_accepted, rows_rejected, rows_duplicate, mode, rows_replaced"
 
     private func fetchImports(_ sql: String, _ bindings: [CellValue]) async throws -> [ImportRecord] {
         var out: [ImportRecord] = []
         let rows = try await client.query(Self.query(sql, bindings), logger: logger)
         for try await row in rows {
-            let (id, profile, agency, file, hash, status, started, read, accepted, rejected, duplicates, mode, replaced) =
-                try row.decode((Int64, String, String, String, String, String, String, Int, Int, Int, Int, String, Int).self)
-            out.append(ImportRecord(id: id, request: ImportRequest(profile: profile, agency: agency, file: file, contentHash: hash,
-                                                                   mode: ImportMode(rawValue: mode) ?? .add),
-                                    status: ImportStatus(rawValue: status) ?? .pending, startedAt: started,
-                                    counts: ImportCounts(read: read, accepted: accepted, rejected: rejected, duplicates: duplicates,
-                                                         replaced: replaced)))
+            let (
+                id, profile, agency, file, hash, status, started, read, accepted, rejected, duplicates, mode, replaced
+            ) =
+                try row.decode(
+                    (Int64, String, String, String, String, String, String, Int, Int, Int, Int, String, Int).self)
+            out.append(
+                ImportRecord(
+                    id: id,
+                    request: ImportRequest(
+                        profile: profile, agency: agency, file: file, contentHash: hash,
+                        mode: ImportMode(rawValue: mode) ?? .add),
+                    status: ImportStatus(rawValue: status) ?? .pending, startedAt: started,
+                    counts: ImportCounts(
+                        read: read, accepted: accepted, rejected: rejected, duplicates: duplicates,
+                        replaced: replaced)))
         }
         return out
     }
@@ -350,12 +413,15 @@ public final class PostgresStore: EventStore {
     }
 
     /// Removes a batch's rows; each record it counted counts in its successor's row (`CountedRecords`).
-    private static func retire(_ importID: Int64, _ conn: PostgresConnection, _ logger: Logger, cipher: any PersonalDataCipher) async throws {
+    private static func retire(
+        _ importID: Int64, _ conn: PostgresConnection, _ logger: Logger, cipher: any PersonalDataCipher
+    ) async throws {
         try await prepareWorkTables(conn, logger)
         try await conn.query(PostgresQuery(unsafeSQL: CountedRecords.collectSuccessors(of: importID)), logger: logger)
         // Its events leave their persons; person statistics wait for the next link run (see `LinkRun`).
-        try await conn.query("DELETE FROM person_link WHERE event_id IN (SELECT id FROM movement_event WHERE import_id = \(importID))",
-                             logger: logger)
+        try await conn.query(
+            "DELETE FROM person_link WHERE event_id IN (SELECT id FROM movement_event WHERE import_id = \(importID))",
+            logger: logger)
         try await conn.query("DELETE FROM movement_event WHERE import_id = \(importID)", logger: logger)
         try await conn.query("DELETE FROM rejected_row WHERE import_id = \(importID)", logger: logger)
         try await conn.query("DELETE FROM event_cell WHERE import_id = \(importID)", logger: logger)
@@ -364,19 +430,27 @@ public final class PostgresStore: EventStore {
 
     /// Moves counting from `counted_off` to `counted_on`; the cells of both follow, counted as the
     /// importer counts them.
-    private static func switchCounting(_ conn: PostgresConnection, _ logger: Logger, cipher: any PersonalDataCipher) async throws {
+    private static func switchCounting(_ conn: PostgresConnection, _ logger: Logger, cipher: any PersonalDataCipher)
+        async throws
+    {
         try await changeCells("counted_off", sign: -1, conn, logger, cipher: cipher)
-        for statement in CountedRecords.switchCounting { try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+        for statement in CountedRecords.switchCounting {
+            try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
         try await changeCells("counted_on", sign: 1, conn, logger, cipher: cipher)
     }
 
     /// Counts the rows of a work table by cell, as the importer counts (the opened events), and adds
     /// the cells to their batches with `sign`.
-    private static func changeCells(_ table: String, sign: Int, _ conn: PostgresConnection, _ logger: Logger,
-                                    cipher: any PersonalDataCipher) async throws {
+    private static func changeCells(
+        _ table: String, sign: Int, _ conn: PostgresConnection, _ logger: Logger,
+        cipher: any PersonalDataCipher
+    ) async throws {
         let integer = EventColumns.readColumns.map { EventColumns.integerColumns.contains($0) }
         var cells: [Int64: CellAccumulator] = [:]
-        for try await row in try await conn.query(PostgresQuery(unsafeSQL: CountedRecords.rows(of: table)), logger: logger) {
+        for try await row in try await conn.query(
+            PostgresQuery(unsafeSQL: CountedRecords.rows(of: table)), logger: logger)
+        {
             let columns = row.makeRandomAccess()
             let values = try (0..<columns.count).map { try cellValue(columns[$0], integer: integer[$0]) }
             if let event = try EventColumns.event(opening: cipher, from: values, withCellKey: true) {
@@ -391,8 +465,12 @@ public final class PostgresStore: EventStore {
     /// The work tables of `CountedRecords`, empty, for this transaction.
     private static func prepareWorkTables(_ conn: PostgresConnection, _ logger: Logger) async throws {
         for table in ["counted_on", "counted_off"] {
-            try await conn.query(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE IF NOT EXISTS \(table) \(CountedRecords.workTableColumns) ON COMMIT DELETE ROWS"),
-                                 logger: logger)
+            try await conn.query(
+                PostgresQuery(
+                    unsafeSQL:
+                        "CREATE TEMP TABLE IF NOT EXISTS \(table) \(CountedRecords.workTableColumns) ON COMMIT DELETE ROWS"
+                ),
+                logger: logger)
             try await conn.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table)"), logger: logger)
         }
     }
@@ -418,16 +496,22 @@ public final class PostgresStore: EventStore {
 
     /// Turns connection failures into a sentence; PostgresNIO's own errors keep bound values out.
     func guarded<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let error as PuenteError { throw error } catch let error as PostgresTransactionError {
+        do { return try await body() } catch let error as PuenteError { throw error } catch let error
+            as PostgresTransactionError
+        {
             // Our own errors inside a transaction arrive wrapped; the transaction was rolled back.
             if let inner = error.closureError as? PuenteError { throw inner }
             let state = (error.closureError as? PSQLError)?.serverInfo?[.sqlState] ?? "no SQLSTATE"
             throw PuenteError(.storeFailure, "A PostgreSQL transaction failed and was rolled back (\(state)).")
         } catch let error as PSQLError {
-            if error.code == .connectionError || error.code == .serverClosedConnection || error.code == .failedToAddSSLHandler {
-                throw PuenteError(.storeUnavailable, "Cannot reach the PostgreSQL server; check --database and that the server runs.")
+            if error.code == .connectionError || error.code == .serverClosedConnection
+                || error.code == .failedToAddSSLHandler
+            {
+                throw PuenteError(
+                    .storeUnavailable, "Cannot reach the PostgreSQL server; check --database and that the server runs.")
             }
-            throw PuenteError(.storeFailure, "PostgreSQL refused a statement (\(error.serverInfo?[.sqlState] ?? "no SQLSTATE")).")
+            throw PuenteError(
+                .storeFailure, "PostgreSQL refused a statement (\(error.serverInfo?[.sqlState] ?? "no SQLSTATE")).")
         }
     }
 }
@@ -447,8 +531,10 @@ private struct SourceKey: Hashable {
 extension PostgresConnection {
     /// COPYs `count` rows into `table`: `row(i, &line)` writes row `i`'s values; rows go to the server
     /// in chunks of about 1 MiB, so memory stays flat whatever the count.
-    func copyRows(into table: String, columns: [String], count: Int, logger: Logger,
-                  _ row: (Int, inout CopyTextLine) -> Void) async throws {
+    func copyRows(
+        into table: String, columns: [String], count: Int, logger: Logger,
+        _ row: (Int, inout CopyTextLine) -> Void
+    ) async throws {
         try await copyFrom(table: table, columns: columns, logger: logger) { writer in
             var line = CopyTextLine()
             for i in 0..<count {

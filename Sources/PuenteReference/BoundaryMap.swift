@@ -59,19 +59,22 @@ public struct BoundaryMap: Sendable {
 
     private init?(resource: String) {
         guard let url = ReferenceData.bundle.resourceURL?.appendingPathComponent("Data/boundaries/\(resource).geojson"),
-              let data = try? Data(contentsOf: url),
-              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let features = root["features"] as? [[String: Any]] else { return nil }
+            let data = try? Data(contentsOf: url),
+            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let features = root["features"] as? [[String: Any]]
+        else { return nil }
         let prefix = resource.hasPrefix("slv") ? "SV-" : resource.hasPrefix("gtm") ? "GT-" : "HN-"
         let is2024 = resource.hasSuffix("_2024")
         // Rings per unit, in degrees; features without a code (lakes, the former border pocket) are left out.
         var shapes: [(id: String, name: String, rings: [[(Double, Double)]])] = []
         for feature in features {
             guard let properties = feature["properties"] as? [String: Any],
-                  let code = properties[is2024 ? "mun2024_code" : "muni_code"] as? String,
-                  let geometry = feature["geometry"] as? [String: Any],
-                  let coordinates = geometry["coordinates"] as? [Any] else { continue }
-            let polygons: [[Any]] = geometry["type"] as? String == "MultiPolygon"
+                let code = properties[is2024 ? "mun2024_code" : "muni_code"] as? String,
+                let geometry = feature["geometry"] as? [String: Any],
+                let coordinates = geometry["coordinates"] as? [Any]
+            else { continue }
+            let polygons: [[Any]] =
+                geometry["type"] as? String == "MultiPolygon"
                 ? coordinates.compactMap { $0 as? [Any] } : [coordinates]
             let rings = polygons.flatMap { $0 }.compactMap { ring -> [(Double, Double)]? in
                 (ring as? [[Double]])?.compactMap { $0.count >= 2 ? ($0[0], $0[1]) : nil }
@@ -81,7 +84,8 @@ public struct BoundaryMap: Sendable {
         }
         let points = shapes.flatMap { $0.rings.flatMap { $0 } }
         guard let minLon = points.map(\.0).min(), let maxLon = points.map(\.0).max(),
-              let minLat = points.map(\.1).min(), let maxLat = points.map(\.1).max() else { return nil }
+            let minLat = points.map(\.1).min(), let maxLat = points.map(\.1).max()
+        else { return nil }
         let aspect = cos((minLat + maxLat) / 2 * .pi / 180)
         let scale = Self.mapWidth / ((maxLon - minLon) * aspect)
         width = Int(Self.mapWidth)
@@ -123,7 +127,9 @@ public struct BoundaryMap: Sendable {
             var farthest = first, distance = 0.0
             for i in (first + 1)..<last {
                 let (px, py) = points[i]
-                let d = length == 0 ? ((px - ax) * (px - ax) + (py - ay) * (py - ay)).squareRoot()
+                let d =
+                    length == 0
+                    ? ((px - ax) * (px - ax) + (py - ay) * (py - ay)).squareRoot()
                     : abs(dy * px - dx * py + bx * ay - by * ax) / length
                 if d > distance { distance = d; farthest = i }
             }

@@ -19,10 +19,11 @@ public struct Place: Hashable, Sendable {
 
     static func loadAll() -> [Place] {
         ResourceCSV.rows("Data/places.csv").map { row in
-            Place(code: row["code"]!, country: row["country_iso3"]!, name: row["name"]!,
-                  kind: Kind(rawValue: row["kind"]!) ?? .land,
-                  neighbour: row["neighbour_iso3"]!.isEmpty ? nil : String(row["neighbour_iso3"]!.prefix(3)),
-                  division: row["division"]!.isEmpty ? nil : row["division"])
+            Place(
+                code: row["code"]!, country: row["country_iso3"]!, name: row["name"]!,
+                kind: Kind(rawValue: row["kind"]!) ?? .land,
+                neighbour: row["neighbour_iso3"]!.isEmpty ? nil : String(row["neighbour_iso3"]!.prefix(3)),
+                division: row["division"]!.isEmpty ? nil : row["division"])
         }
     }
 }

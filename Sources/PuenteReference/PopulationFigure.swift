@@ -28,7 +28,8 @@ public struct PopulationFigure: Hashable, Sendable {
         var out: [String: PopulationFigure] = [:]
         for row in ResourceCSV.rows("Data/population/departamentos_poblacion_censo.csv") {
             if let p = Double(row["population"]!), p > 0 {
-                out[row["iso_3166_2"]!] = PopulationFigure(population: p, basis: .census, reference: row["census_date"]!)
+                out[row["iso_3166_2"]!] = PopulationFigure(
+                    population: p, basis: .census, reference: row["census_date"]!)
             }
         }
         return out
@@ -49,8 +50,10 @@ public struct PopulationFigure: Hashable, Sendable {
     /// Fills every base unit of every geography. Municipal census figures are sparse in the shipped data
     /// (El Salvador 16 of 262, Honduras 53 of 298), so the rest is estimated from department totals by area.
     static func estimate(geographies: [String: Geography]) -> [String: PopulationFigure] {
-        let files = ["SLV": ("slv_municipios_censo2007_full", "SV"), "GTM": ("gtm_municipios_censo2002", "GT"),
-                     "HND": ("hnd_municipios_censo2013_full", "HN")]
+        let files = [
+            "SLV": ("slv_municipios_censo2007_full", "SV"), "GTM": ("gtm_municipios_censo2002", "GT"),
+            "HND": ("hnd_municipios_censo2013_full", "HN"),
+        ]
         var area: [String: Double] = [:]
         for row in ResourceCSV.rows("Data/population/municipios_area_km2.csv") {
             area["\(ReferenceData.alpha2(of: row["country_iso3"]!))-\(row["muni_code"]!)"] =
@@ -66,7 +69,8 @@ public struct PopulationFigure: Hashable, Sendable {
             for row in ResourceCSV.rows("Data/population/\(file).csv") {
                 if let p = Double(row["pop_total"] ?? ""), p > 0 {
                     out["\(alpha2)-\(row["muni_code"]!)"] = PopulationFigure(
-                        population: p, basis: row["source_grade"] == "C" ? .censusUnverified : .census, reference: row["census_date"] ?? "")
+                        population: p, basis: row["source_grade"] == "C" ? .censusUnverified : .census,
+                        reference: row["census_date"] ?? "")
                 }
             }
             let byDept = Dictionary(grouping: geo.baseUnits.codes, by: { $0.parent ?? "" })
@@ -81,8 +85,9 @@ public struct PopulationFigure: Hashable, Sendable {
                 let remainder = max(total - known, total * unknownArea / max(deptArea, 1) / 3)
                 for unit in unknown {
                     let share = unknownArea > 0 ? (area[unit.id] ?? 0) / unknownArea : 1 / Double(unknown.count)
-                    out[unit.id] = PopulationFigure(population: (remainder * share).rounded(), basis: .estimated,
-                                                    reference: date)
+                    out[unit.id] = PopulationFigure(
+                        population: (remainder * share).rounded(), basis: .estimated,
+                        reference: date)
                 }
             }
         }

@@ -9,9 +9,13 @@ public struct CountryResolver: Sendable {
         var index: [String: String] = [:]
         for row in ResourceCSV.rows("Data/iso/iso_3166-1.csv") {
             let a3 = row["alpha_3"]!
-            for key in [a3, row["alpha_2"]!, row["numeric"]!, row["name"]!, row["name_es"]!] { index[TextFolding.fold(key)] = a3 }
+            for key in [a3, row["alpha_2"]!, row["numeric"]!, row["name"]!, row["name_es"]!] {
+                index[TextFolding.fold(key)] = a3
+            }
         }
-        for row in ResourceCSV.rows("Data/country_aliases_es.csv") { index[TextFolding.fold(row["alias"]!)] = row["alpha_3"]! }
+        for row in ResourceCSV.rows("Data/country_aliases_es.csv") {
+            index[TextFolding.fold(row["alias"]!)] = row["alpha_3"]!
+        }
         self.index = index
     }
 
@@ -22,9 +26,9 @@ public struct CountryResolver: Sendable {
 /// without accents, by official code, by an old or short name, optionally narrowed by department.
 public struct DivisionResolver: Sendable {
     private struct Key: Hashable { var dept: String; var name: String }
-    private let byName: [String: [String: Set<String>]]   // country → folded name → base codes
+    private let byName: [String: [String: Set<String>]]  // country → folded name → base codes
     private let byDeptName: [String: [Key: String]]
-    private let deptByName: [String: [String: String]]   // country → folded dept name/code → ISO 3166-2
+    private let deptByName: [String: [String: String]]  // country → folded dept name/code → ISO 3166-2
     private let baseCodes: Set<String>
     private let geographies: [String: Geography]
     /// Units of later geography versions (El Salvador's 44 municipalities of 2024), by country and
@@ -93,11 +97,14 @@ public struct DivisionResolver: Sendable {
     /// Names resolve against the geography in force `on` the event date: a municipality created by a
     /// reform (El Salvador's 44 of May 2024) is known from that day on, and its code is stored;
     /// former municipalities, which live on as districts, resolve to their base unit at any date.
-    public func resolve(municipality: String, department: String?, country: String, on date: CivilDate? = nil) -> String? {
+    public func resolve(municipality: String, department: String?, country: String, on date: CivilDate? = nil)
+        -> String?
+    {
         let folded = TextFolding.fold(municipality)
         if baseCodes.contains(municipality) { return municipality }
         if let department, let dept = self.department(department, country: country),
-           let code = byDeptName[country]?[Key(dept: dept, name: folded)] {
+            let code = byDeptName[country]?[Key(dept: dept, name: folded)]
+        {
             return code
         }
         if let candidates = byName[country]?[folded], candidates.count == 1 { return candidates.first }

@@ -5,7 +5,8 @@ import PuenteCore
 package enum ResourceCSV {
     package static func rows(_ relativePath: String, in bundle: Bundle = .module) -> [[String: String]] {
         guard let url = bundle.resourceURL?.appendingPathComponent(relativePath),
-              let data = try? Data(contentsOf: url) else {
+            let data = try? Data(contentsOf: url)
+        else {
             preconditionFailure("Puente's reference file \(relativePath) is missing from the build; reinstall Puente.")
         }
         return rows(data: data)

@@ -3,20 +3,31 @@ import PuenteCore
 
 extension SQLiteStore {
     /// The personal columns set to NULL: the event keeps everything statistics count.
-    private static let erasing = ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) = NULL" }.joined(separator: ", ")
+    private static let erasing = ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) = NULL" }
+        .joined(separator: ", ")
     /// The one-by-one columns of older versions emptied, once their values are sealed together.
     private static let legacyErasing = EventColumns.legacyPersonal.map { "\($0) = NULL" }.joined(separator: ", ")
-    private static let anyPersonal = "(" + ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) IS NOT NULL" }
+    private static let anyPersonal =
+        "("
+        + ([EventColumns.sealedColumn] + EventColumns.legacyPersonal).map { "\($0) IS NOT NULL" }
         .joined(separator: " OR ") + ")"
 
     public func checkKeys() async throws {
         let sample = try await writer.read { db in
-            (try Row.fetchOne(db, sql: "SELECT agency, record_key, person_sealed FROM movement_event WHERE person_sealed IS NOT NULL LIMIT 1")
+            (
+                try Row.fetchOne(
+                    db,
+                    sql:
+                        "SELECT agency, record_key, person_sealed FROM movement_event WHERE person_sealed IS NOT NULL LIMIT 1"
+                )
                 .map { ($0[0] as String, $0[1] as String, $0[2] as String) },
-             try String.fetchOne(db, sql: "SELECT values_json FROM rejected_row LIMIT 1"))
+                try String.fetchOne(db, sql: "SELECT values_json FROM rejected_row LIMIT 1")
+            )
         }
         do {
-            if let (agency, key, sealed) = sample.0 { _ = try cipher.open(sealed, field: EventColumns.sealContext(agency: agency, recordKey: key)) }
+            if let (agency, key, sealed) = sample.0 {
+                _ = try cipher.open(sealed, field: EventColumns.sealContext(agency: agency, recordKey: key))
+            }
             if let values = sample.1 { _ = try cipher.open(values: JSONText.decode(values)) }
         } catch {
             throw PuenteError.keysDoNotOpenStore
@@ -27,21 +38,27 @@ extension SQLiteStore {
         try await writer.write { db in
             var n = 0
             for key in recordKeys {
-                try db.execute(sql: "UPDATE movement_event SET \(Self.erasing) WHERE agency = ? AND record_key = ? AND \(Self.anyPersonal)",
-                               arguments: [agency, key])
+                try db.execute(
+                    sql:
+                        "UPDATE movement_event SET \(Self.erasing) WHERE agency = ? AND record_key = ? AND \(Self.anyPersonal)",
+                    arguments: [agency, key])
                 n += db.changesCount
             }
             return n
         }
     }
 
-    public func expirePersonalData(eventsBefore: CivilDate, rejectsBefore: String) async throws -> (events: Int, rejects: Int) {
+    public func expirePersonalData(eventsBefore: CivilDate, rejectsBefore: String) async throws -> (
+        events: Int, rejects: Int
+    ) {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE movement_event SET \(Self.erasing) WHERE event_day < ? AND \(Self.anyPersonal)",
-                           arguments: [eventsBefore.daysSinceEpoch])
+            try db.execute(
+                sql: "UPDATE movement_event SET \(Self.erasing) WHERE event_day < ? AND \(Self.anyPersonal)",
+                arguments: [eventsBefore.daysSinceEpoch])
             let events = db.changesCount
-            try db.execute(sql: "DELETE FROM rejected_row WHERE import_id IN (SELECT id FROM import_batch WHERE started_at < ?)",
-                           arguments: [rejectsBefore])
+            try db.execute(
+                sql: "DELETE FROM rejected_row WHERE import_id IN (SELECT id FROM import_batch WHERE started_at < ?)",
+                arguments: [rejectsBefore])
             return (events, db.changesCount)
         }
     }
@@ -54,17 +71,27 @@ extension SQLiteStore {
         while true {
             let start = after
             let (last, n) = try await writer.write { db -> (Int64?, Int) in
-                let rows = try Row.fetchAll(db, sql: "SELECT id, \(columns.joined(separator: ", ")) FROM movement_event WHERE id > ? ORDER BY id LIMIT ?",
-                                            arguments: [start, batchSize])
+                let rows = try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT id, \(columns.joined(separator: ", ")) FROM movement_event WHERE id > ? ORDER BY id LIMIT ?",
+                    arguments: [start, batchSize])
                 var n = 0
                 for row in rows {
                     let sealed: String? = row[3]
                     let legacy: [String?] = (4...7).map { row[$0] }
-                    guard sealed.map(cipher.needsResealing) == true || legacy.contains(where: { $0 != nil }) else { continue }
+                    guard sealed.map(cipher.needsResealing) == true || legacy.contains(where: { $0 != nil }) else {
+                        continue
+                    }
                     let context = EventColumns.sealContext(agency: row[1], recordKey: row[2])
-                    let fields = try PersonalBundle.open(sealed: sealed, legacy: legacy, cipher: cipher, context: context)
-                    try db.execute(sql: "UPDATE movement_event SET \(Self.legacyErasing), \(EventColumns.sealedColumn) = ? WHERE id = ?",
-                                   arguments: [PersonalBundle.encode(fields).map { cipher.seal($0, field: context) }, row["id"] as Int64])
+                    let fields = try PersonalBundle.open(
+                        sealed: sealed, legacy: legacy, cipher: cipher, context: context)
+                    try db.execute(
+                        sql:
+                            "UPDATE movement_event SET \(Self.legacyErasing), \(EventColumns.sealedColumn) = ? WHERE id = ?",
+                        arguments: [
+                            PersonalBundle.encode(fields).map { cipher.seal($0, field: context) }, row["id"] as Int64,
+                        ])
                     n += 1
                 }
                 return (rows.last?["id"], n)
@@ -77,14 +104,18 @@ extension SQLiteStore {
         while true {
             let start = after
             let (last, n) = try await writer.write { db -> (Int64?, Int) in
-                let rows = try Row.fetchAll(db, sql: "SELECT id, values_json FROM rejected_row WHERE id > ? ORDER BY id LIMIT ?",
-                                            arguments: [start, batchSize])
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT id, values_json FROM rejected_row WHERE id > ? ORDER BY id LIMIT ?",
+                    arguments: [start, batchSize])
                 var n = 0
                 for row in rows {
                     let values: [String: String] = try JSONText.decode(row["values_json"])
                     guard values.values.contains(where: cipher.needsResealing) else { continue }
-                    try db.execute(sql: "UPDATE rejected_row SET values_json = ? WHERE id = ?",
-                                   arguments: [try JSONText.encode(cipher.seal(values: cipher.open(values: values))), row["id"] as Int64])
+                    try db.execute(
+                        sql: "UPDATE rejected_row SET values_json = ? WHERE id = ?",
+                        arguments: [
+                            try JSONText.encode(cipher.seal(values: cipher.open(values: values))), row["id"] as Int64,
+                        ])
                     n += 1
                 }
                 return (rows.last?["id"], n)

@@ -26,8 +26,9 @@ public struct SQLiteStore: EventStore {
                 writer = try DatabasePool(path: path, configuration: config)
             }
         } catch {
-            throw PuenteError(.storeUnavailable, "Cannot open the SQLite database; check that its folder exists and is writable.",
-                              at: InputLocation(file: (path as NSString).lastPathComponent))
+            throw PuenteError(
+                .storeUnavailable, "Cannot open the SQLite database; check that its folder exists and is writable.",
+                at: InputLocation(file: (path as NSString).lastPathComponent))
         }
     }
 
@@ -41,25 +42,32 @@ public struct SQLiteStore: EventStore {
     public func startImport(_ request: ImportRequest) async throws -> Int64 {
         try await writer.write { db in
             // A pending batch of the same content is what an interrupted import left: discard it.
-            let stale = try Int64.fetchAll(db, sql: "SELECT id FROM import_batch WHERE content_hash = ? AND status = 'pending'",
-                                           arguments: [request.contentHash])
+            let stale = try Int64.fetchAll(
+                db, sql: "SELECT id FROM import_batch WHERE content_hash = ? AND status = 'pending'",
+                arguments: [request.contentHash])
             for id in stale {
                 try Self.retire(id, db, cipher: cipher)
                 try db.execute(sql: "DELETE FROM import_batch WHERE id = ?", arguments: [id])
             }
-            try db.execute(sql: """
-                INSERT INTO import_batch (profile, agency, file, content_hash, mode, status, started_at)
-                VALUES (?, ?, ?, ?, ?, 'pending', ?)
-                """, arguments: [request.profile, request.agency, request.file, request.contentHash, request.mode.rawValue,
-                                 Timestamp.now()])
+            try db.execute(
+                sql: """
+                    INSERT INTO import_batch (profile, agency, file, content_hash, mode, status, started_at)
+                    VALUES (?, ?, ?, ?, ?, 'pending', ?)
+                    """,
+                arguments: [
+                    request.profile, request.agency, request.file, request.contentHash, request.mode.rawValue,
+                    Timestamp.now(),
+                ])
             return db.lastInsertedRowID
         }
     }
 
     public func committedImport(contentHash: String) async throws -> ImportRecord? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM import_batch WHERE content_hash = ? AND status = 'committed'",
-                             arguments: [contentHash]).map(Self.importRecord)
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM import_batch WHERE content_hash = ? AND status = 'committed'",
+                arguments: [contentHash]
+            ).map(Self.importRecord)
         }
     }
 
@@ -67,7 +75,8 @@ public struct SQLiteStore: EventStore {
     /// unique index on counted rows refuses it, in the same descent that inserts)…
     static let insertSQL = insertUncountedSQL + " ON CONFLICT (agency, record_key) WHERE counted = 1 DO NOTHING"
     /// … in which case it is stored as a copy that does not count.
-    static let insertUncountedSQL = "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", ")), counted) VALUES ("
+    static let insertUncountedSQL =
+        "INSERT INTO movement_event (\(EventColumns.names.joined(separator: ", ")), counted) VALUES ("
         + Array(repeating: "?", count: EventColumns.names.count + 1).joined(separator: ", ") + ")"
 
     public var auditChainKey: (any AuditChainKey)? { cipher as? any AuditChainKey }
@@ -95,14 +104,16 @@ public struct SQLiteStore: EventStore {
                     sqlite3_reset(uncounted)
                 }
                 guard status == SQLITE_DONE else {
-                    throw PuenteError(.storeFailure, "Storing an event failed: " + String(cString: sqlite3_errstr(status)) + ".")
+                    throw PuenteError(
+                        .storeFailure, "Storing an event failed: " + String(cString: sqlite3_errstr(status)) + ".")
                 }
             }
             return AppendResult(stored: events.count - duplicates.count, duplicatePositions: duplicates)
         }
     }
 
-    static let insertCellSQL = "INSERT INTO event_cell (import_id, "
+    static let insertCellSQL =
+        "INSERT INTO event_cell (import_id, "
         + CellColumn.allCases.map(\.rawValue).joined(separator: ", ") + ", n, key_sum) VALUES ("
         + Array(repeating: "?", count: CellColumn.allCases.count + 3).joined(separator: ", ") + ")"
 
@@ -124,93 +135,121 @@ public struct SQLiteStore: EventStore {
             let status = sqlite3_step(binder.statement)
             sqlite3_reset(binder.statement)
             guard status == SQLITE_DONE else {
-                throw PuenteError(.storeFailure, "Storing cell counts failed: " + String(cString: sqlite3_errstr(status)) + ".")
+                throw PuenteError(
+                    .storeFailure, "Storing cell counts failed: " + String(cString: sqlite3_errstr(status)) + ".")
             }
         }
     }
 
     public func quarantine(_ rows: [RejectedRow], in importID: Int64) async throws {
         try await writer.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO rejected_row (import_id, file, row_number, values_json, reasons_json) VALUES (?, ?, ?, ?, ?)
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO rejected_row (import_id, file, row_number, values_json, reasons_json) VALUES (?, ?, ?, ?, ?)
+                    """)
             for row in rows {
-                try statement.execute(arguments: [importID, row.file, row.row, try JSONText.encode(cipher.seal(values: row.values)),
-                                                  try JSONText.encode(row.reasons)])
+                try statement.execute(arguments: [
+                    importID, row.file, row.row, try JSONText.encode(cipher.seal(values: row.values)),
+                    try JSONText.encode(row.reasons),
+                ])
             }
         }
     }
 
     public func finishImport(_ importID: Int64, counts: ImportCounts, resolving: [Int64]) async throws -> ImportCounts {
         try await writer.write { db in
-            guard let mode = try String.fetchOne(db, sql: "SELECT mode FROM import_batch WHERE id = ? AND status = 'pending'",
-                                                 arguments: [importID]) else {
+            guard
+                let mode = try String.fetchOne(
+                    db, sql: "SELECT mode FROM import_batch WHERE id = ? AND status = 'pending'",
+                    arguments: [importID])
+            else {
                 throw PuenteError(.conflict, "Import \(importID) is not pending; it may have been rolled back.")
             }
             try Self.prepareWorkTables(db)
-            try db.execute(sql: CountedRecords.collectTakeovers(batch: importID, replace: mode == ImportMode.replace.rawValue))
+            try db.execute(
+                sql: CountedRecords.collectTakeovers(batch: importID, replace: mode == ImportMode.replace.rawValue))
             try db.execute(sql: CountedRecords.collectDisplaced)
-            let replaced = try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM counted_off o JOIN import_batch b ON b.id = o.batch_id WHERE b.status = 'committed'
-                """) ?? 0
+            let replaced =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM counted_off o JOIN import_batch b ON b.id = o.batch_id WHERE b.status = 'committed'
+                        """) ?? 0
             try Self.switchCounting(db, cipher: cipher)
-            let duplicates = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM movement_event WHERE import_id = ? AND counted = 0",
-                                              arguments: [importID]) ?? 0
+            let duplicates =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM movement_event WHERE import_id = ? AND counted = 0",
+                    arguments: [importID]) ?? 0
             var final = counts
             final.accepted = counts.accepted + counts.duplicates - duplicates
             final.duplicates = duplicates
             final.replaced = replaced
-            let resolve = try db.cachedStatement(sql: "UPDATE rejected_row SET resolved_by = ? WHERE id = ? AND resolved_by IS NULL")
+            let resolve = try db.cachedStatement(
+                sql: "UPDATE rejected_row SET resolved_by = ? WHERE id = ? AND resolved_by IS NULL")
             for id in resolving { try resolve.execute(arguments: [importID, id]) }
-            try db.execute(sql: """
-                UPDATE import_batch SET status = 'committed', rows_read = ?, rows_accepted = ?, rows_rejected = ?,
-                rows_duplicate = ?, rows_replaced = ? WHERE id = ?
-                """, arguments: [final.read, final.accepted, final.rejected, final.duplicates, final.replaced, importID])
+            try db.execute(
+                sql: """
+                    UPDATE import_batch SET status = 'committed', rows_read = ?, rows_accepted = ?, rows_rejected = ?,
+                    rows_duplicate = ?, rows_replaced = ? WHERE id = ?
+                    """,
+                arguments: [final.read, final.accepted, final.rejected, final.duplicates, final.replaced, importID])
             return final
         }
     }
 
     public func rollbackImport(_ importID: Int64) async throws {
         try await writer.write { db in
-            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM import_batch WHERE id = ?", arguments: [importID]) == 1 else {
+            guard
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM import_batch WHERE id = ?", arguments: [importID]) == 1
+            else {
                 throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
             }
             try Self.retire(importID, db, cipher: cipher)
-            try db.execute(sql: "UPDATE rejected_row SET resolved_by = NULL WHERE resolved_by = ?", arguments: [importID])
+            try db.execute(
+                sql: "UPDATE rejected_row SET resolved_by = NULL WHERE resolved_by = ?", arguments: [importID])
             try db.execute(sql: "UPDATE import_batch SET status = 'rolled_back' WHERE id = ?", arguments: [importID])
         }
     }
 
     public func imports(limit: Int) async throws -> [ImportRecord] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM import_batch ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.importRecord)
+            try Row.fetchAll(db, sql: "SELECT * FROM import_batch ORDER BY id DESC LIMIT ?", arguments: [limit]).map(
+                Self.importRecord)
         }
     }
 
     public func rejectedRows(importID: Int64?, includeResolved: Bool, limit: Int) async throws -> [RejectedRow] {
         try await writer.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT r.* FROM rejected_row r JOIN import_batch b ON b.id = r.import_id AND b.status = 'committed'
-                WHERE (? IS NULL OR r.import_id = ?) AND (? OR r.resolved_by IS NULL)
-                ORDER BY r.import_id, r.row_number LIMIT ?
-                """, arguments: [importID, importID, includeResolved, limit])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.* FROM rejected_row r JOIN import_batch b ON b.id = r.import_id AND b.status = 'committed'
+                    WHERE (? IS NULL OR r.import_id = ?) AND (? OR r.resolved_by IS NULL)
+                    ORDER BY r.import_id, r.row_number LIMIT ?
+                    """, arguments: [importID, importID, includeResolved, limit])
             return try rows.map { r in
-                RejectedRow(id: r["id"], importID: r["import_id"], file: r["file"], row: r["row_number"],
-                            values: try cipher.open(values: JSONText.decode(r["values_json"])), reasons: try JSONText.decode(r["reasons_json"]),
-                            resolvedBy: r["resolved_by"])
+                RejectedRow(
+                    id: r["id"], importID: r["import_id"], file: r["file"], row: r["row_number"],
+                    values: try cipher.open(values: JSONText.decode(r["values_json"])),
+                    reasons: try JSONText.decode(r["reasons_json"]),
+                    resolvedBy: r["resolved_by"])
             }
         }
     }
 
     public func rejectionCounts(imports: Int) async throws -> [RejectionCount] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT b.id, b.started_at, b.file, json_extract(reason.value, '$.rule') AS rule, COUNT(DISTINCT r.id) AS n
-                FROM (SELECT id, started_at, file FROM import_batch WHERE status = 'committed' ORDER BY id DESC LIMIT ?) b
-                JOIN rejected_row r ON r.import_id = b.id, json_each(r.reasons_json) reason
-                GROUP BY b.id, rule ORDER BY b.id, rule
-                """, arguments: [imports]).map {
-                RejectionCount(importID: $0["id"], startedAt: $0["started_at"], file: $0["file"], rule: $0["rule"], rows: $0["n"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT b.id, b.started_at, b.file, json_extract(reason.value, '$.rule') AS rule, COUNT(DISTINCT r.id) AS n
+                    FROM (SELECT id, started_at, file FROM import_batch WHERE status = 'committed' ORDER BY id DESC LIMIT ?) b
+                    JOIN rejected_row r ON r.import_id = b.id, json_each(r.reasons_json) reason
+                    GROUP BY b.id, rule ORDER BY b.id, rule
+                    """, arguments: [imports]
+            ).map {
+                RejectionCount(
+                    importID: $0["id"], startedAt: $0["started_at"], file: $0["file"], rule: $0["rule"], rows: $0["n"])
             }
         }
     }
@@ -218,31 +257,39 @@ public struct SQLiteStore: EventStore {
     public func events(importID: Int64, limit: Int) async throws -> [MovementEvent] {
         try await writer.read { db in
             let columns = EventColumns.readColumns
-            let sql = "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = ? AND counted = 1 ORDER BY source_row LIMIT ?"
+            let sql =
+                "SELECT \(columns.joined(separator: ", ")) FROM movement_event WHERE import_id = ? AND counted = 1 ORDER BY source_row LIMIT ?"
             return try Row.fetchAll(db, sql: sql, arguments: [importID, limit]).compactMap { row in
-                try EventColumns.event(opening: cipher, from: columns.indices.map {
-                    Self.cellValue(row[$0] as DatabaseValue, integer: EventColumns.integerColumns.contains(columns[$0]))
-                })
+                try EventColumns.event(
+                    opening: cipher,
+                    from: columns.indices.map {
+                        Self.cellValue(
+                            row[$0] as DatabaseValue, integer: EventColumns.integerColumns.contains(columns[$0]))
+                    })
             }
         }
     }
 
     public func committedImports() async throws -> [CommittedImport] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, revision FROM import_batch WHERE status = 'committed' ORDER BY id").map {
-                CommittedImport(id: $0[0], revision: $0[1])
-            }
+            try Row.fetchAll(db, sql: "SELECT id, revision FROM import_batch WHERE status = 'committed' ORDER BY id")
+                .map {
+                    CommittedImport(id: $0[0], revision: $0[1])
+                }
         }
     }
 
     public func forEachCell(importID: Int64, _ body: (CellKey, CellTally) throws -> Void) async throws {
         // A read transaction on the calling task: the closure is not Sendable, so no pool hop.
-        let sql = "SELECT \(CellColumn.allCases.map(\.rawValue).joined(separator: ", ")), n, key_sum FROM event_cell WHERE import_id = ?"
+        let sql =
+            "SELECT \(CellColumn.allCases.map(\.rawValue).joined(separator: ", ")), n, key_sum FROM event_cell WHERE import_id = ?"
         try writer.unsafeReentrantRead { db in
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: [importID])
             let columns = CellColumn.allCases
             while let row = try cursor.next() {
-                let values = columns.enumerated().map { i, c in Self.cellValue(row[i] as DatabaseValue, integer: c.isInteger) }
+                let values = columns.enumerated().map { i, c in
+                    Self.cellValue(row[i] as DatabaseValue, integer: c.isInteger)
+                }
                 guard let key = CellKey(values: values) else { continue }
                 try body(key, CellTally(count: row[columns.count], keySum: row[columns.count + 1]))
             }
@@ -266,8 +313,9 @@ public struct SQLiteStore: EventStore {
         try prepareWorkTables(db)
         try db.execute(sql: CountedRecords.collectSuccessors(of: importID))
         // Its events leave their persons; person statistics wait for the next link run (see `LinkRun`).
-        try db.execute(sql: "DELETE FROM person_link WHERE event_id IN (SELECT id FROM movement_event WHERE import_id = ?)",
-                       arguments: [importID])
+        try db.execute(
+            sql: "DELETE FROM person_link WHERE event_id IN (SELECT id FROM movement_event WHERE import_id = ?)",
+            arguments: [importID])
         try db.execute(sql: "DELETE FROM movement_event WHERE import_id = ?", arguments: [importID])
         try db.execute(sql: "DELETE FROM rejected_row WHERE import_id = ?", arguments: [importID])
         try db.execute(sql: "DELETE FROM event_cell WHERE import_id = ?", arguments: [importID])
@@ -307,11 +355,15 @@ public struct SQLiteStore: EventStore {
     }
 
     private static func importRecord(_ r: Row) -> ImportRecord {
-        ImportRecord(id: r["id"], request: ImportRequest(profile: r["profile"], agency: r["agency"], file: r["file"],
-                                                         contentHash: r["content_hash"], mode: ImportMode(rawValue: r["mode"]) ?? .add),
-                     status: ImportStatus(rawValue: r["status"]) ?? .pending, startedAt: r["started_at"],
-                     counts: ImportCounts(read: r["rows_read"], accepted: r["rows_accepted"], rejected: r["rows_rejected"],
-                                          duplicates: r["rows_duplicate"], replaced: r["rows_replaced"]))
+        ImportRecord(
+            id: r["id"],
+            request: ImportRequest(
+                profile: r["profile"], agency: r["agency"], file: r["file"],
+                contentHash: r["content_hash"], mode: ImportMode(rawValue: r["mode"]) ?? .add),
+            status: ImportStatus(rawValue: r["status"]) ?? .pending, startedAt: r["started_at"],
+            counts: ImportCounts(
+                read: r["rows_read"], accepted: r["rows_accepted"], rejected: r["rows_rejected"],
+                duplicates: r["rows_duplicate"], replaced: r["rows_replaced"]))
     }
 
     /// Binds column values in order to a raw statement (`index` is 1-based).
@@ -371,7 +423,9 @@ public struct SQLiteStore: EventStore {
 
         mutating func text(_ value: String?) {
             if var value {
-                _ = value.withUTF8 { sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), Self.transient) }
+                _ = value.withUTF8 {
+                    sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), Self.transient)
+                }
             } else {
                 sqlite3_bind_null(statement, index)
             }
@@ -379,7 +433,11 @@ public struct SQLiteStore: EventStore {
         }
 
         mutating func integer(_ value: Int?) {
-            if let value { sqlite3_bind_int64(statement, index, Int64(value)) } else { sqlite3_bind_null(statement, index) }
+            if let value {
+                sqlite3_bind_int64(statement, index, Int64(value))
+            } else {
+                sqlite3_bind_null(statement, index)
+            }
             index += 1
         }
     }

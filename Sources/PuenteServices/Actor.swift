@@ -24,7 +24,8 @@ public struct Actor: Sendable {
     /// The account behind a request, or an anonymous visitor.
     public static func account(_ identity: Identity?, address: String?) -> Actor {
         guard let identity else { return Actor(name: "anonymous", role: nil, address: address) }
-        return Actor(name: identity.user.username, role: identity.role, country: identity.user.country, address: address)
+        return Actor(
+            name: identity.user.username, role: identity.role, country: identity.user.country, address: address)
     }
 
     /// Whoever runs a command on the node: they hold the store and its keys, so they act as an

@@ -17,8 +17,10 @@ public struct AuditTrailService: Sendable {
             throw PuenteError(.invalidArgument, "Give after ≥ 0 and a limit from 1 to 1000.")
         }
         let entries = try await store.auditEntries(after: after, limit: limit)
-        try await audit.record(.init(actor: actor.name, action: "audit_read", target: "audit after=\(after) limit=\(limit)",
-                                     address: actor.address))
+        try await audit.record(
+            .init(
+                actor: actor.name, action: "audit_read", target: "audit after=\(after) limit=\(limit)",
+                address: actor.address))
         return entries
     }
 

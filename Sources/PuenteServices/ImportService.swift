@@ -14,20 +14,27 @@ public struct ImportService: Sendable {
         audit = AuditLog(store: store)
     }
 
-    public func importFile(_ url: URL, profile: SourceProfile, mode: ImportMode = .add, dryRun: Bool = false, by actor: Actor,
-                           progress: (@Sendable (ImportProgress) -> Void)? = nil) async throws -> ImportReport {
-        let report = try await Importer(store: store).importFile(url, profile: profile, mode: mode, dryRun: dryRun, progress: progress)
+    public func importFile(
+        _ url: URL, profile: SourceProfile, mode: ImportMode = .add, dryRun: Bool = false, by actor: Actor,
+        progress: (@Sendable (ImportProgress) -> Void)? = nil
+    ) async throws -> ImportReport {
+        let report = try await Importer(store: store).importFile(
+            url, profile: profile, mode: mode, dryRun: dryRun, progress: progress)
         if mode == .replace, !dryRun, !report.alreadyImported, let id = report.importID {
             // Replacing what statistics count is a change to published figures.
-            try await audit.record(.init(actor: actor.name, action: "import_replace", target: "import:\(id) replaced:\(report.replaced)",
-                                         purpose: "correction", address: actor.address))
+            try await audit.record(
+                .init(
+                    actor: actor.name, action: "import_replace", target: "import:\(id) replaced:\(report.replaced)",
+                    purpose: "correction", address: actor.address))
         }
         return report
     }
 
     /// The unresolved rejected rows of an import in the export's own layout (the profile it was loaded
     /// with, unless another is given), to correct and load again.
-    public func exportRejects(importID: Int64, profile: String? = nil, by actor: Actor) async throws -> (rows: Int, file: Data, profile: String) {
+    public func exportRejects(importID: Int64, profile: String? = nil, by actor: Actor) async throws -> (
+        rows: Int, file: Data, profile: String
+    ) {
         guard let record = try await store.imports(limit: Int.max).first(where: { $0.id == importID }) else {
             throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
         }
@@ -37,8 +44,10 @@ public struct ImportService: Sendable {
             throw PuenteError(error.code, error.message + " Give the profile the import used.", at: error.location)
         }
         let rows = try await store.rejectedRows(importID: importID, includeResolved: false, limit: Int.max)
-        try await audit.record(.init(actor: actor.name, action: "export", target: "rejects import:\(importID) rows:\(rows.count)",
-                                     purpose: "correction", address: actor.address))
+        try await audit.record(
+            .init(
+                actor: actor.name, action: "export", target: "rejects import:\(importID) rows:\(rows.count)",
+                purpose: "correction", address: actor.address))
         return (rows.count, RejectsFile.render(rows, profile: layout), profileName)
     }
 }

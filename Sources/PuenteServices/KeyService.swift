@@ -16,7 +16,8 @@ public struct KeyService: Sendable {
     /// Adds a key to the key file and makes it active; returns its id.
     public func addKey(file: URL, by actor: Actor) async throws -> String {
         let id = try Keyring.addKey(file: file)
-        try await audit.record(.init(actor: actor.name, action: "config", target: "key added:\(id)", address: actor.address))
+        try await audit.record(
+            .init(actor: actor.name, action: "config", target: "key added:\(id)", address: actor.address))
         return id
     }
 
@@ -25,7 +26,8 @@ public struct KeyService: Sendable {
     public func rotate(batchSize: Int, by actor: Actor) async throws -> Int {
         guard batchSize >= 1 else { throw PuenteError(.invalidArgument, "Give a batch size of 1 or more rows.") }
         let changed = try await store.resealPersonalData(batchSize: batchSize)
-        try await audit.record(.init(actor: actor.name, action: "config", target: "keys rotated rows:\(changed)", address: actor.address))
+        try await audit.record(
+            .init(actor: actor.name, action: "config", target: "keys rotated rows:\(changed)", address: actor.address))
         return changed
     }
 
@@ -33,6 +35,7 @@ public struct KeyService: Sendable {
     public func retire(_ id: String, file: URL, by actor: Actor) async throws {
         _ = try await store.resealPersonalData(batchSize: 1_000)
         try Keyring.retire(id, file: file)
-        try await audit.record(.init(actor: actor.name, action: "config", target: "key retired:\(id)", address: actor.address))
+        try await audit.record(
+            .init(actor: actor.name, action: "config", target: "key retired:\(id)", address: actor.address))
     }
 }

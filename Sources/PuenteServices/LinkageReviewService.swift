@@ -28,8 +28,10 @@ public struct LinkageReviewService: Sendable {
         let events = Dictionary(uniqueKeysWithValues: try await store.events(ids: ids).map { ($0.id, $0) })
         // Who read which personal record, and why: one entry per event shown.
         for id in ids where events[id] != nil {
-            try await audit.record(.init(actor: actor.name, action: "read_personal", target: "event \(id)",
-                                         purpose: Self.purpose, address: actor.address))
+            try await audit.record(
+                .init(
+                    actor: actor.name, action: "read_personal", target: "event \(id)",
+                    purpose: Self.purpose, address: actor.address))
         }
         return pairs.map { QueueItem(pair: $0, left: events[$0.eventL], right: events[$0.eventR]) }
     }
@@ -37,8 +39,10 @@ public struct LinkageReviewService: Sendable {
     /// Records a verdict on a pair and its audit entry.
     public func decide(eventL: Int64, eventR: Int64, _ verdict: ReviewVerdict, by actor: Actor) async throws {
         try await store.decideReview(eventL: eventL, eventR: eventR, match: verdict.isMatch, by: actor.name)
-        try await audit.record(.init(actor: actor.name, action: "link_decision",
-                                     target: "pair \(min(eventL, eventR))-\(max(eventL, eventR)) \(verdict.rawValue)",
-                                     purpose: Self.purpose, address: actor.address))
+        try await audit.record(
+            .init(
+                actor: actor.name, action: "link_decision",
+                target: "pair \(min(eventL, eventR))-\(max(eventL, eventR)) \(verdict.rawValue)",
+                purpose: Self.purpose, address: actor.address))
     }
 }

@@ -15,16 +15,20 @@ public struct PersonLinkingService: Sendable {
 
     public func link(_ linking: PersonLinking, by actor: Actor) async throws -> LinkRun {
         let run = try await linking.run(store: store)
-        try await audit.record(.init(actor: actor.name, action: "link_persons", target: "link run \(run.id) (\(run.mode))",
-                                     address: actor.address))
+        try await audit.record(
+            .init(
+                actor: actor.name, action: "link_persons", target: "link run \(run.id) (\(run.mode))",
+                address: actor.address))
         return run
     }
 
     /// Hands each stored event's encoding (event id, CLK) to `write`, leaving out erased records and
     /// subjects who withdrew consent to exchange (encodings are made to be shared). Returns how many
     /// were encoded and left out.
-    public func encodeStored(with encoder: CLKEncoder, by actor: Actor,
-                             _ write: (_ id: Int64, _ clk: BloomFilter) throws -> Void) async throws -> (encoded: Int, leftOut: Int) {
+    public func encodeStored(
+        with encoder: CLKEncoder, by actor: Actor,
+        _ write: (_ id: Int64, _ clk: BloomFilter) throws -> Void
+    ) async throws -> (encoded: Int, leftOut: Int) {
         let config = try PersonLinking.defaultConfig()
         let person = try CLKPersonValues(fields: config.fields)
         let columns = config.fields.map(\.readColumns)
@@ -34,13 +38,16 @@ public struct PersonLinkingService: Sendable {
             try await store.forEachEvent(importID: id) { e in
                 if PersonLinking.isListed(e, in: withdrawn) { leftOut += 1; return }
                 let values = person.values { f in columns[f].map { PersonLinking.value(of: e, column: $0) } }
-                guard !values[0].isEmpty || !values[1].isEmpty else { leftOut += 1; return }   // erased: nothing to encode
+                // erased: nothing to encode
+                guard !values[0].isEmpty || !values[1].isEmpty else { leftOut += 1; return }
                 try write(e.id, encoder.encode(values))
                 encoded += 1
             }
         }
-        try await audit.record(.init(actor: actor.name, action: "export", target: "clk encodings of \(encoded) stored events",
-                                     address: actor.address))
+        try await audit.record(
+            .init(
+                actor: actor.name, action: "export", target: "clk encodings of \(encoded) stored events",
+                address: actor.address))
         return (encoded, leftOut)
     }
 }

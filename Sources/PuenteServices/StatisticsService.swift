@@ -29,8 +29,10 @@ public struct StatisticsService: Sendable {
         /// Nil: a table for a terminal, which leaves nothing behind.
         public var format: StatisticsFormat?
 
-        public init(query: StatisticsQuery, protection: DisclosurePolicy.Method? = nil, purpose: String? = nil,
-                    format: StatisticsFormat? = nil) {
+        public init(
+            query: StatisticsQuery, protection: DisclosurePolicy.Method? = nil, purpose: String? = nil,
+            format: StatisticsFormat? = nil
+        ) {
             self.query = query
             self.protection = protection
             self.purpose = purpose
@@ -58,7 +60,10 @@ public struct StatisticsService: Sendable {
             if let country = actor.country {
                 // Mirror coverage sets the partners' own reports beside ours: not this country's data.
                 guard query.measure != .mirrorCoverage else {
-                    throw PuenteError(.forbidden, "mirror_coverage compares with partners' records, which are not limited to your country: ask with protection=ckm.")
+                    throw PuenteError(
+                        .forbidden,
+                        "mirror_coverage compares with partners' records, which are not limited to your country: ask with protection=ckm."
+                    )
                 }
                 if let asked = query.filters[.reportingCountry], asked != [country] {
                     throw PuenteError(.forbidden, "Exact figures are limited to your country's data.")
@@ -70,10 +75,13 @@ public struct StatisticsService: Sendable {
         let body = try request.format.map { try table.rendered(as: $0, flow: flow) }
         // Files leaving the node, and every exact figure, are exports in the audit trail.
         if (request.format ?? .json) != .json || policy.method != .cellKey {
-            let target = "stats measure=\(query.measure.rawValue) by=\(query.by.map(\.rawValue).joined(separator: ",")) "
+            let target =
+                "stats measure=\(query.measure.rawValue) by=\(query.by.map(\.rawValue).joined(separator: ",")) "
                 + "format=\(request.format?.rawValue ?? "table") protection=\(policy.method.rawValue)"
-            try await audit.record(.init(actor: actor.name, action: "export", target: target, purpose: request.purpose,
-                                         address: actor.address))
+            try await audit.record(
+                .init(
+                    actor: actor.name, action: "export", target: target, purpose: request.purpose,
+                    address: actor.address))
         }
         return Publication(table: table, body: body, policy: policy)
     }
@@ -84,8 +92,10 @@ public struct StatisticsService: Sendable {
     func policy(_ requested: DisclosurePolicy.Method?, for actor: Actor) throws -> DisclosurePolicy {
         guard let requested else { return disclosure }
         if requested != .cellKey, !actor.holds(.exactStatistics) {
-            throw PuenteError(actor.role == nil ? .unauthenticated : .forbidden,
-                              "Exact figures, with or without suppressed cells, are only for roles entitled to them; ask with protection=ckm.")
+            throw PuenteError(
+                actor.role == nil ? .unauthenticated : .forbidden,
+                "Exact figures, with or without suppressed cells, are only for roles entitled to them; ask with protection=ckm."
+            )
         }
         var policy = disclosure
         policy.method = requested

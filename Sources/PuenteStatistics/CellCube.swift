@@ -67,7 +67,8 @@ struct CubeSnapshot: Sendable {
     private mutating func code(_ value: CellValue?, in column: CubeColumn) throws -> UInt16 {
         if let c = codes[column.rawValue][value] { return c }
         guard values[column.rawValue].count < Int(UInt16.max) else {
-            throw PuenteError(.storeFailure, "Too many distinct values in one statistical column for the in-memory cube.")
+            throw PuenteError(
+                .storeFailure, "Too many distinct values in one statistical column for the in-memory cube.")
         }
         let c = UInt16(values[column.rawValue].count)
         values[column.rawValue].append(value)
@@ -117,7 +118,9 @@ actor CubeCache {
         let previousTarget = inFlight?.target
         let task = Task { () async throws -> CubeSnapshot in
             var (start, startImports) = (base, baseImports)
-            if let previous, let previousTarget, let done = try? await previous.value { (start, startImports) = (done, previousTarget) }
+            if let previous, let previousTarget, let done = try? await previous.value {
+                (start, startImports) = (done, previousTarget)
+            }
             return try await Self.refresh(start, from: startImports, to: committed, store: store)
         }
         generations += 1
@@ -135,15 +138,18 @@ actor CubeCache {
     }
 
     /// Drops the batches no longer committed, or whose revision changed, and loads the new ones.
-    private static func refresh(_ base: CubeSnapshot, from loadedImports: [CommittedImport], to committed: [CommittedImport],
-                                store: any EventStore) async throws -> CubeSnapshot {
+    private static func refresh(
+        _ base: CubeSnapshot, from loadedImports: [CommittedImport], to committed: [CommittedImport],
+        store: any EventStore
+    ) async throws -> CubeSnapshot {
         var next = base
         let now = Set(committed)
         let gone = Set(loadedImports.filter { !now.contains($0) }.map(\.id))
         if !gone.isEmpty { next.remove(imports: gone) }
         let loaded = Set(next.importIDs)
         for batch in committed where !loaded.contains(batch.id) {
-            try await store.forEachCell(importID: batch.id) { key, tally in try next.add(key, tally, importID: batch.id) }
+            try await store.forEachCell(importID: batch.id) { key, tally in try next.add(key, tally, importID: batch.id)
+            }
             next.importIDs.append(batch.id)
         }
         next.importIDs.sort()
@@ -179,8 +185,10 @@ struct CubeCondition {
 extension CubeSnapshot {
     /// Sums the cells of `eventTypes` that pass `conditions`, grouped by `groups` (each a column and the
     /// function giving the group code of a stored value).
-    func sums(eventTypes: [String], groups: [(column: CubeColumn, code: (CellValue?) -> String)],
-              conditions: [CubeCondition]) throws -> GroupSums {
+    func sums(
+        eventTypes: [String], groups: [(column: CubeColumn, code: (CellValue?) -> String)],
+        conditions: [CubeCondition]
+    ) throws -> GroupSums {
         // Group codes: each dimension's codes over the values actually stored, sorted.
         var groupCodes: [[String]] = []
         var valueGroup: [[Int32]] = []
@@ -193,7 +201,8 @@ extension CubeSnapshot {
         }
         let size = groupCodes.reduce(1) { $0 * $1.count }
         guard size <= 1 << 24 else {
-            throw PuenteError(.invalidArgument, "The breakdown has too many combinations; filter it or use fewer dimensions.")
+            throw PuenteError(
+                .invalidArgument, "The breakdown has too many combinations; filter it or use fewer dimensions.")
         }
         // Per involved column, one table: code → this column's part of the group index, or a large
         // negative number when a condition excludes the value. A row's index is the sum of its parts.
@@ -209,7 +218,9 @@ extension CubeSnapshot {
         }
         for condition in conditions {
             var t = table(condition.column)
-            for (v, value) in values[condition.column.rawValue].enumerated() where !condition.accepts(value) { t[v] = excluded }
+            for (v, value) in values[condition.column.rawValue].enumerated() where !condition.accepts(value) {
+                t[v] = excluded
+            }
             tables[condition.column] = t
         }
         var counts = Array(repeating: 0, count: size)
@@ -222,7 +233,9 @@ extension CubeSnapshot {
     }
 
     /// The hot loop: column at a time, so each pass is a tight scan over two arrays.
-    private static func accumulate(_ p: CubePartition, tables: [(Int, [Int32])], counts: inout [Int], keySums: inout [Int]) {
+    private static func accumulate(
+        _ p: CubePartition, tables: [(Int, [Int32])], counts: inout [Int], keySums: inout [Int]
+    ) {
         var index = [Int32](repeating: 0, count: p.rowCount)
         index.withUnsafeMutableBufferPointer { index in
             for (column, table) in tables {

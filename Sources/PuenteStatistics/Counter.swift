@@ -13,7 +13,9 @@ struct Counter {
 
     /// The column a dimension reads; `count` takes event types apart before it asks.
     func column(_ d: Dimension) -> CubeColumn {
-        guard let c = columns[d] ?? d.cubeColumn else { preconditionFailure("event_type is the cube's partition, not a column") }
+        guard let c = columns[d] ?? d.cubeColumn else {
+            preconditionFailure("event_type is the cube's partition, not a column")
+        }
         return c
     }
 
@@ -26,7 +28,9 @@ struct Counter {
             conditions.append(CubeCondition(column: column(d)) { allowed.contains(d.code($0, reference: reference)) })
         }
         let dims = query.by.filter { $0 != .eventType }
-        let groups = dims.map { d in (column: column(d), code: { (v: CellValue?) in d.code(v, reference: self.reference) }) }
+        let groups = dims.map { d in
+            (column: column(d), code: { (v: CellValue?) in d.code(v, reference: self.reference) })
+        }
         let typePosition = query.by.firstIndex(of: .eventType)
         var out: [[String]: CellTally] = [:]
         var total = CellTally()

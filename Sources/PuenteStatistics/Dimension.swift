@@ -103,7 +103,8 @@ public enum Dimension: String, CaseIterable, Codable, Sendable {
         case .nationality, .birthCountry, .returningFrom, .reportingCountry: return list("CL_AREA").map { $0 + ["_U"] }
         case .department: return countries.flatMap { $0.departments.codes.map(\.id) } + ["_U"]
         case .municipality: return countries.flatMap { $0.baseUnits.codes.map(\.id) } + ["_U"]
-        case .municipality2024: return reference.geography("SV")?.view("municipality_2024").map { $0.units.codes.map(\.id) + ["_U"] }
+        case .municipality2024:
+            return reference.geography("SV")?.view("municipality_2024").map { $0.units.codes.map(\.id) + ["_U"] }
         case .place: return list("CL_PLACE").map { $0 + ["_U"] }
         case .year, .quarter, .month, .source: return nil
         }

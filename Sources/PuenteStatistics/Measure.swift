@@ -49,15 +49,21 @@ public enum Measure: String, CaseIterable, Codable, Sendable {
         case .netMovements: ("Movimientos netos (entradas − salidas)", "Net movements (entries − exits)")
         case .events: ("Eventos registrados", "Recorded events")
         case .returnsPer1000: ("Retornos por 1.000 habitantes", "Returns per 1,000 inhabitants")
-        case .childShare: ("Porcentaje de niñas, niños y adolescentes retornados", "Share of children among returns (%)")
-        case .unaccompaniedShare: ("Porcentaje de niñez no acompañada", "Share of unaccompanied among returned children (%)")
+        case .childShare:
+            ("Porcentaje de niñas, niños y adolescentes retornados", "Share of children among returns (%)")
+        case .unaccompaniedShare:
+            ("Porcentaje de niñez no acompañada", "Share of unaccompanied among returned children (%)")
         case .coverageSex: ("Cobertura del registro: sexo (%)", "Registration coverage: sex (%)")
         case .coverageAge: ("Cobertura del registro: edad (%)", "Registration coverage: age (%)")
         case .coverageMunicipality: ("Cobertura del registro: municipio (%)", "Registration coverage: municipality (%)")
         case .coverageDocument: ("Cobertura del registro: documento (%)", "Registration coverage: document (%)")
         case .mirrorCoverage: ("Cobertura espejo (%)", "Mirror coverage (%)")
         case .returnedPersons: ("Personas retornadas (personas distintas)", "Returned persons (distinct persons)")
-        case .repeatReturnShare: ("Porcentaje de retornos de personas ya retornadas antes", "Share of returns of persons returned before (%)")
+        case .repeatReturnShare:
+            (
+                "Porcentaje de retornos de personas ya retornadas antes",
+                "Share of returns of persons returned before (%)"
+            )
         }
     }
 
@@ -84,29 +90,40 @@ extension Measure {
     var ratio: (numerator: CountSpec, denominator: CountSpec, factor: Double)? {
         let all = EventType.allCases
         func recorded(_ c: CubeColumn) -> CubeCondition { CubeCondition(column: c) { $0 != nil } }
-        let childAge = CubeCondition(column: .age) { if case .integer(let a)? = $0 { return a < 18 }; return false }
+        let childAge = CubeCondition(column: .age) {
+            if case .integer(let a)? = $0 { return a < 18 }; return false
+        }
         switch self {
         case .childShare:
-            return (CountSpec(eventTypes: [.return], conditions: [childAge]),
-                    CountSpec(eventTypes: [.return], conditions: [recorded(.age)]), 100)
+            return (
+                CountSpec(eventTypes: [.return], conditions: [childAge]),
+                CountSpec(eventTypes: [.return], conditions: [recorded(.age)]), 100
+            )
         case .unaccompaniedShare:
             let unaccompanied = CubeCondition(column: .childStatus) { $0 == .text(ChildStatus.unaccompanied.rawValue) }
             // Children whose status was not recorded count in neither part.
             let known = CubeCondition(column: .childStatus) {
                 $0 == .text(ChildStatus.unaccompanied.rawValue) || $0 == .text(ChildStatus.accompanied.rawValue)
             }
-            return (CountSpec(eventTypes: [.return], conditions: [childAge, unaccompanied]),
-                    CountSpec(eventTypes: [.return], conditions: [childAge, known]), 100)
+            return (
+                CountSpec(eventTypes: [.return], conditions: [childAge, unaccompanied]),
+                CountSpec(eventTypes: [.return], conditions: [childAge, known]), 100
+            )
         case .coverageSex:
             let known = CubeCondition(column: .sex) { $0 != nil && $0 != .text(Sex.unknown.rawValue) }
             return (CountSpec(eventTypes: all, conditions: [known]), CountSpec(eventTypes: all), 100)
         case .coverageAge:
             return (CountSpec(eventTypes: all, conditions: [recorded(.age)]), CountSpec(eventTypes: all), 100)
         case .coverageMunicipality:
-            return (CountSpec(eventTypes: all, conditions: [recorded(.residenceDivision)]), CountSpec(eventTypes: all), 100)
+            return (
+                CountSpec(eventTypes: all, conditions: [recorded(.residenceDivision)]), CountSpec(eventTypes: all), 100
+            )
         case .coverageDocument:
-            return (CountSpec(eventTypes: all, conditions: [CubeCondition(column: .documentRecorded) { $0 == .integer(1) }]),
-                    CountSpec(eventTypes: all), 100)
+            return (
+                CountSpec(
+                    eventTypes: all, conditions: [CubeCondition(column: .documentRecorded) { $0 == .integer(1) }]),
+                CountSpec(eventTypes: all), 100
+            )
         default:
             return nil
         }

@@ -16,18 +16,23 @@ actor PersonCubeCache {
         self.persons = persons
     }
 
-    static func partition(_ eventType: String, _ first: PersonFirst) -> String { eventType + "#" + String(first.rawValue) }
+    static func partition(_ eventType: String, _ first: PersonFirst) -> String {
+        eventType + "#" + String(first.rawValue)
+    }
 
     /// The cube of the latest run, if it covers exactly the committed imports: person figures from
     /// before an import or a rollback would be silently wrong, so they are refused until linking again.
     func current() async throws -> CubeSnapshot {
         guard let run = try await persons.latestLinkRun() else {
-            throw PuenteError(.invalidArgument, "Persons are not linked yet: run `puente link persons` to count persons.")
+            throw PuenteError(
+                .invalidArgument, "Persons are not linked yet: run `puente link persons` to count persons.")
         }
         let committed = try await events.committedImports()
         guard run.imports == committed else {
-            throw PuenteError(.invalidArgument, "Imports changed since persons were last linked; run `puente link persons` again "
-                + "to count persons.")
+            throw PuenteError(
+                .invalidArgument,
+                "Imports changed since persons were last linked; run `puente link persons` again "
+                    + "to count persons.")
         }
         if let loaded, loaded.run == run.id { return loaded.snapshot }
         var snapshot = CubeSnapshot()
@@ -47,8 +52,10 @@ actor PersonCubeCache {
         let periods: [(Dimension, PersonFirst)] = [(.month, .month), (.quarter, .quarter), (.year, .year)]
         for (d, _) in periods where !query.by.contains(d) && (query.filters[d]?.count ?? 0) > 1 {
             // Persons of 2016 or 2017 are not persons of 2016 plus persons of 2017.
-            throw PuenteError(.invalidArgument, "\(query.measure.rawValue) counts each person once per period: break down by "
-                + "\(d.rawValue) instead of filtering several \(d.rawValue) codes.")
+            throw PuenteError(
+                .invalidArgument,
+                "\(query.measure.rawValue) counts each person once per period: break down by "
+                    + "\(d.rawValue) instead of filtering several \(d.rawValue) codes.")
         }
         for (d, level) in periods where query.by.contains(d) || query.filters[d] != nil { return level }
         return .ever

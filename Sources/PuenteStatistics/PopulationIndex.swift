@@ -9,8 +9,10 @@ struct PopulationIndex: Sendable {
     private let byDimension: [Dimension: [String: PopulationFigure]]
 
     init(reference: ReferenceData) {
-        var out: [Dimension: [String: PopulationFigure]] = [.municipality: reference.population,
-                                                            .department: reference.departmentPopulation]
+        var out: [Dimension: [String: PopulationFigure]] = [
+            .municipality: reference.population,
+            .department: reference.departmentPopulation,
+        ]
         // A 2024 municipality without its own census figure sums its districts: census only if they all are.
         var districts: [String: [PopulationFigure]] = [:]
         for (unit, figure) in reference.population {
@@ -20,13 +22,16 @@ struct PopulationIndex: Sendable {
         var municipalities2024 = reference.municipality2024Population
         for (code, figures) in districts where municipalities2024[code] == nil {
             let census = figures.allSatisfy { $0.basis == .census }
-            municipalities2024[code] = PopulationFigure(population: figures.map(\.population).reduce(0, +),
-                                                        basis: census ? .census : .estimated,
-                                                        reference: Set(figures.map(\.reference)).sorted().joined(separator: ", "))
+            municipalities2024[code] = PopulationFigure(
+                population: figures.map(\.population).reduce(0, +),
+                basis: census ? .census : .estimated,
+                reference: Set(figures.map(\.reference)).sorted().joined(separator: ", "))
         }
         out[.municipality2024] = municipalities2024
         for (country, geography) in reference.geographies {
-            let departments = Set(geography.baseUnits.codes.compactMap(\.parent)).compactMap { reference.departmentPopulation[$0] }
+            let departments = Set(geography.baseUnits.codes.compactMap(\.parent)).compactMap {
+                reference.departmentPopulation[$0]
+            }
             guard !departments.isEmpty else { continue }
             out[.reportingCountry, default: [:]][country] = PopulationFigure(
                 population: departments.map(\.population).reduce(0, +), basis: .census,

@@ -6,14 +6,16 @@ struct Protector {
     let policy: DisclosurePolicy
 
     var note: ProtectionNote {
-        ProtectionNote(method: policy.method.rawValue, threshold: policy.threshold,
-                       maxNoise: policy.method == .cellKey ? policy.perturbation.maxNoise : nil,
-                       variance: policy.method == .cellKey ? policy.perturbation.variance : nil)
+        ProtectionNote(
+            method: policy.method.rawValue, threshold: policy.threshold,
+            maxNoise: policy.method == .cellKey ? policy.perturbation.maxNoise : nil,
+            variance: policy.method == .cellKey ? policy.perturbation.variance : nil)
     }
 
     /// The value published for a count, and whether it is too small to publish.
     func published(_ t: CellTally) -> (value: Int, small: Bool) {
-        let value = policy.method == .cellKey ? t.count + policy.perturbation.noise(count: t.count, cellKey: t.keySum) : t.count
+        let value =
+            policy.method == .cellKey ? t.count + policy.perturbation.noise(count: t.count, cellKey: t.keySum) : t.count
         return (value, policy.method != .none && value > 0 && value < policy.threshold)
     }
 
@@ -39,15 +41,20 @@ struct Protector {
     func counts(keys: [[String]], tallies: [CellTally], total: CellTally) -> ([StatisticsCell], StatisticsCell) {
         let withheld = withheld(keys: keys, tallies: tallies)
         let cells = keys.indices.map { i in
-            withheld[i].map { StatisticsCell(key: keys[i], value: nil, obsStatus: "Q", confStatus: $0) } ?? cell(keys[i], tallies[i])
+            withheld[i].map { StatisticsCell(key: keys[i], value: nil, obsStatus: "Q", confStatus: $0) }
+                ?? cell(keys[i], tallies[i])
         }
         return (cells, cell([], total))
     }
 
     /// Net figures: each term published on its own, then combined; withheld when a term is (with its
     /// complements, so no term's table reveals a small count either).
-    func differences(keys: [[String]], terms: [(counts: [[String]: CellTally], total: CellTally, sign: Int)]) -> ([StatisticsCell], StatisticsCell) {
-        let withheld = terms.map { term in self.withheld(keys: keys, tallies: keys.map { term.counts[$0] ?? CellTally() }) }
+    func differences(keys: [[String]], terms: [(counts: [[String]: CellTally], total: CellTally, sign: Int)]) -> (
+        [StatisticsCell], StatisticsCell
+    ) {
+        let withheld = terms.map { term in
+            self.withheld(keys: keys, tallies: keys.map { term.counts[$0] ?? CellTally() })
+        }
         func combine(_ key: [String], _ tallies: [(CellTally, Int)], withheld: String?) -> StatisticsCell {
             if let withheld { return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: withheld) }
             var value = 0
@@ -59,15 +66,18 @@ struct Protector {
             return StatisticsCell(key: key, value: Double(value), obsStatus: policy.method == .cellKey ? "E" : "A")
         }
         let cells = keys.indices.map { i in
-            combine(keys[i], terms.map { ($0.counts[keys[i]] ?? CellTally(), $0.sign) },
-                    withheld: withheld.lazy.compactMap { $0[i] }.min())
+            combine(
+                keys[i], terms.map { ($0.counts[keys[i]] ?? CellTally(), $0.sign) },
+                withheld: withheld.lazy.compactMap { $0[i] }.min())
         }
         return (cells, combine([], terms.map { ($0.total, $0.sign) }, withheld: nil))
     }
 
     /// Ratios of a table: numerator and denominator counts each withheld as a count table would be.
-    func ratios(keys: [[String]], numerators: [[String]: CellTally], denominators: [[String]: CellTally],
-                factor: Double) -> [StatisticsCell] {
+    func ratios(
+        keys: [[String]], numerators: [[String]: CellTally], denominators: [[String]: CellTally],
+        factor: Double
+    ) -> [StatisticsCell] {
         let n = keys.map { numerators[$0] ?? CellTally() }, d = keys.map { denominators[$0] ?? CellTally() }
         let withheldN = withheld(keys: keys, tallies: n), withheldD = withheld(keys: keys, tallies: d)
         return keys.indices.map { i in
@@ -83,17 +93,21 @@ struct Protector {
         let (n, nSmall) = published(numerator), (d, dSmall) = published(denominator)
         if nSmall || dSmall { return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: "A") }
         guard d > 0 else { return StatisticsCell(key: key, value: nil, obsStatus: "M", confStatus: "F") }
-        return StatisticsCell(key: key, value: Self.round(Double(n) / Double(d) * factor),
-                              obsStatus: policy.method == .cellKey ? "E" : "A")
+        return StatisticsCell(
+            key: key, value: Self.round(Double(n) / Double(d) * factor),
+            obsStatus: policy.method == .cellKey ? "E" : "A")
     }
 
     /// A count per 1,000 of a population that is public.
     func rate(_ numerator: CellTally, denominator: Double?, key: [String]) -> StatisticsCell {
         let (n, small) = published(numerator)
         if small { return StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: "A") }
-        guard let denominator, denominator > 0 else { return StatisticsCell(key: key, value: nil, obsStatus: "O", confStatus: "F") }
-        return StatisticsCell(key: key, value: Self.round(Double(n) / denominator * 1000),
-                              obsStatus: policy.method == .cellKey ? "E" : "A")
+        guard let denominator, denominator > 0 else {
+            return StatisticsCell(key: key, value: nil, obsStatus: "O", confStatus: "F")
+        }
+        return StatisticsCell(
+            key: key, value: Self.round(Double(n) / denominator * 1000),
+            obsStatus: policy.method == .cellKey ? "E" : "A")
     }
 
     static func round(_ v: Double) -> Double { (v * 100).rounded() / 100 }

@@ -25,24 +25,38 @@ public struct SDMXFlow: Sendable {
 
     static let dimensions: [Component] = [
         Component(id: "FREQ", name: ("Frecuencia", "Frequency"), codelist: "CL_FREQ", from: []),
-        Component(id: "REF_AREA", name: ("País que registra", "Reporting country"), codelist: "CL_AREA", from: [.reportingCountry]),
-        Component(id: "MIG_FLOW", name: ("Tipo de movimiento", "Movement type"), codelist: "CL_MIG_FLOW", from: [.eventType]),
+        Component(
+            id: "REF_AREA", name: ("País que registra", "Reporting country"), codelist: "CL_AREA",
+            from: [.reportingCountry]),
+        Component(
+            id: "MIG_FLOW", name: ("Tipo de movimiento", "Movement type"), codelist: "CL_MIG_FLOW", from: [.eventType]),
         Component(id: "SEX", name: ("Sexo", "Sex"), codelist: "CL_SEX", from: [.sex]),
         Component(id: "AGE", name: ("Edad", "Age"), codelist: "CL_AGE", from: [.age, .ageGroup, .ageBroad, .ageChild]),
         Component(id: "CITIZENSHIP", name: ("Nacionalidad", "Citizenship"), codelist: "CL_AREA", from: [.nationality]),
-        Component(id: "COUNTRY_BIRTH", name: ("País de nacimiento", "Country of birth"), codelist: "CL_AREA", from: [.birthCountry]),
-        Component(id: "COUNTERPART_AREA", name: ("País desde el que se retorna", "Returning from"), codelist: "CL_AREA",
-                  from: [.returningFrom]),
-        Component(id: "RETURN_TYPE", name: ("Tipo de retorno", "Return type"), codelist: "CL_RETURN_TYPE", from: [.returnType]),
-        Component(id: "CHILD_STATUS", name: ("Condición de niñez", "Child status"), codelist: "CL_CHILD_STATUS", from: [.childStatus]),
-        Component(id: "TERRITORY", name: ("Territorio de residencia", "Territory of residence"), codelist: "CL_TERRITORY",
-                  from: [.department, .municipality, .municipality2024]),
-        Component(id: "PLACE", name: ("Punto fronterizo o centro de recepción", "Crossing point or reception centre"),
-                  codelist: "CL_PLACE", from: [.place]),
-        Component(id: "TRANSPORT_MODE", name: ("Medio de transporte", "Transport mode"), codelist: "CL_TRANSPORT_MODE",
-                  from: [.transportMode]),
-        Component(id: "MIGRATION_STATUS", name: ("Condición migratoria", "Migration status"), codelist: "CL_MIGRATION_STATUS",
-                  from: [.migrationStatus]),
+        Component(
+            id: "COUNTRY_BIRTH", name: ("País de nacimiento", "Country of birth"), codelist: "CL_AREA",
+            from: [.birthCountry]),
+        Component(
+            id: "COUNTERPART_AREA", name: ("País desde el que se retorna", "Returning from"), codelist: "CL_AREA",
+            from: [.returningFrom]),
+        Component(
+            id: "RETURN_TYPE", name: ("Tipo de retorno", "Return type"), codelist: "CL_RETURN_TYPE", from: [.returnType]
+        ),
+        Component(
+            id: "CHILD_STATUS", name: ("Condición de niñez", "Child status"), codelist: "CL_CHILD_STATUS",
+            from: [.childStatus]),
+        Component(
+            id: "TERRITORY", name: ("Territorio de residencia", "Territory of residence"), codelist: "CL_TERRITORY",
+            from: [.department, .municipality, .municipality2024]),
+        Component(
+            id: "PLACE", name: ("Punto fronterizo o centro de recepción", "Crossing point or reception centre"),
+            codelist: "CL_PLACE", from: [.place]),
+        Component(
+            id: "TRANSPORT_MODE", name: ("Medio de transporte", "Transport mode"), codelist: "CL_TRANSPORT_MODE",
+            from: [.transportMode]),
+        Component(
+            id: "MIGRATION_STATUS", name: ("Condición migratoria", "Migration status"), codelist: "CL_MIGRATION_STATUS",
+            from: [.migrationStatus]),
     ]
 
     let reference: ReferenceData
@@ -55,10 +69,12 @@ public struct SDMXFlow: Sendable {
     func codelists() -> [CodeList] {
         func extended(_ id: String, _ base: [Code]) -> CodeList {
             var codes = base
-            for (special, es, en) in [("_T", "Total", "Total"), ("_U", "Sin dato", "Unknown")] where !codes.contains(where: { $0.id == special }) {
+            for (special, es, en) in [("_T", "Total", "Total"), ("_U", "Sin dato", "Unknown")]
+            where !codes.contains(where: { $0.id == special }) {
                 codes.append(Code(id: special, name: es, nameEN: en))
             }
-            return CodeList(id: id, agency: Self.agency, version: Self.version, name: id, source: "Puente", codes: codes)
+            return CodeList(
+                id: id, agency: Self.agency, version: Self.version, name: id, source: "Puente", codes: codes)
         }
         func list(_ id: String) -> [Code] { reference.codeList(id)?.codes ?? [] }
         var territory: [Code] = []
@@ -67,11 +83,20 @@ public struct SDMXFlow: Sendable {
         }
         var seen = Set<String>()
         territory = territory.filter { seen.insert($0.id).inserted }
-        let flows = list("CL_MIG_FLOW") + [Code(id: "NET", name: "Movimientos netos (entradas − salidas)", nameEN: "Net movements (entries − exits)")]
+        let flows =
+            list("CL_MIG_FLOW") + [
+                Code(
+                    id: "NET", name: "Movimientos netos (entradas − salidas)", nameEN: "Net movements (entries − exits)"
+                )
+            ]
         return [
-            CodeList(id: "CL_FREQ", agency: Self.agency, version: Self.version, name: "Frequency", source: "SDMX CL_FREQ",
-                     codes: [Code(id: "A", name: "Anual", nameEN: "Annual"), Code(id: "Q", name: "Trimestral", nameEN: "Quarterly"),
-                             Code(id: "M", name: "Mensual", nameEN: "Monthly")]),
+            CodeList(
+                id: "CL_FREQ", agency: Self.agency, version: Self.version, name: "Frequency", source: "SDMX CL_FREQ",
+                codes: [
+                    Code(id: "A", name: "Anual", nameEN: "Annual"),
+                    Code(id: "Q", name: "Trimestral", nameEN: "Quarterly"),
+                    Code(id: "M", name: "Mensual", nameEN: "Monthly"),
+                ]),
             extended("CL_AREA", list("CL_AREA").map { Code(id: $0.id, name: $0.name, nameEN: $0.nameEN) }),
             extended("CL_MIG_FLOW", flows),
             extended("CL_SEX", list("CL_SEX")),
@@ -82,14 +107,27 @@ public struct SDMXFlow: Sendable {
             extended("CL_PLACE", list("CL_PLACE").map { Code(id: $0.id, name: $0.name, nameEN: $0.nameEN) }),
             extended("CL_TRANSPORT_MODE", list("CL_TRANSPORT_MODE")),
             extended("CL_MIGRATION_STATUS", list("CL_MIGRATION_STATUS")),
-            CodeList(id: "CL_OBS_STATUS", agency: Self.agency, version: Self.version, name: "Observation status", source: "SDMX CL_OBS_STATUS",
-                     codes: [Code(id: "A", name: "Normal", nameEN: "Normal value"),
-                             Code(id: "E", name: "Estimado (perturbado por el método de claves de celda)", nameEN: "Estimated (perturbed by the cell key method)"),
-                             Code(id: "Q", name: "Suprimido por confidencialidad", nameEN: "Missing value; suppressed")]),
-            CodeList(id: "CL_CONF_STATUS", agency: Self.agency, version: Self.version, name: "Confidentiality status", source: "SDMX CL_CONF_STATUS",
-                     codes: [Code(id: "F", name: "Libre", nameEN: "Free"),
-                             Code(id: "A", name: "Confidencial primaria (conteo pequeño)", nameEN: "Primary confidential due to small counts"),
-                             Code(id: "D", name: "Confidencial secundaria", nameEN: "Secondary confidentiality set by the sender")]),
+            CodeList(
+                id: "CL_OBS_STATUS", agency: Self.agency, version: Self.version, name: "Observation status",
+                source: "SDMX CL_OBS_STATUS",
+                codes: [
+                    Code(id: "A", name: "Normal", nameEN: "Normal value"),
+                    Code(
+                        id: "E", name: "Estimado (perturbado por el método de claves de celda)",
+                        nameEN: "Estimated (perturbed by the cell key method)"),
+                    Code(id: "Q", name: "Suprimido por confidencialidad", nameEN: "Missing value; suppressed"),
+                ]),
+            CodeList(
+                id: "CL_CONF_STATUS", agency: Self.agency, version: Self.version, name: "Confidentiality status",
+                source: "SDMX CL_CONF_STATUS",
+                codes: [
+                    Code(id: "F", name: "Libre", nameEN: "Free"),
+                    Code(
+                        id: "A", name: "Confidencial primaria (conteo pequeño)",
+                        nameEN: "Primary confidential due to small counts"),
+                    Code(
+                        id: "D", name: "Confidencial secundaria", nameEN: "Secondary confidentiality set by the sender"),
+                ]),
         ]
     }
 
@@ -105,14 +143,18 @@ public struct SDMXFlow: Sendable {
     /// Checks that a table can be published in the flow and maps its cells onto series keys.
     func observations(of table: StatisticsTable) throws -> (frequency: String, observations: [Observation]) {
         guard table.measure.isCount else {
-            throw PuenteError(.invalidArgument, "SDMX publishes the counts (returns, entries, exits, net_movements, events); "
-                + "\(table.measure.rawValue) is available as json or csv.")
+            throw PuenteError(
+                .invalidArgument,
+                "SDMX publishes the counts (returns, entries, exits, net_movements, events); "
+                    + "\(table.measure.rawValue) is available as json or csv.")
         }
         if table.dimensions.contains(.source) {
-            throw PuenteError(.invalidArgument, "The SDMX flow has no source dimension; use json or csv for a breakdown by source.")
+            throw PuenteError(
+                .invalidArgument, "The SDMX flow has no source dimension; use json or csv for a breakdown by source.")
         }
         guard let periodIndex = table.dimensions.firstIndex(where: { [.year, .quarter, .month].contains($0) }) else {
-            throw PuenteError(.invalidArgument, "SDMX data needs a period: add year, quarter or month to the breakdown.")
+            throw PuenteError(
+                .invalidArgument, "SDMX data needs a period: add year, quarter or month to the breakdown.")
         }
         let frequency = ["year": "A", "quarter": "Q", "month": "M"][table.dimensions[periodIndex].rawValue]!
         // For each DSD dimension: the position in the table's key, or a fixed code.
@@ -121,28 +163,35 @@ public struct SDMXFlow: Sendable {
             if component.id == "FREQ" { sources.append(.fixed(frequency)); continue }
             let shown = table.dimensions.enumerated().filter { component.from.contains($0.element) }
             if shown.count > 1 {
-                throw PuenteError(.invalidArgument, "SDMX has one \(component.id) dimension: break down by only one of "
-                    + component.from.map(\.rawValue).joined(separator: ", ") + ".")
+                throw PuenteError(
+                    .invalidArgument,
+                    "SDMX has one \(component.id) dimension: break down by only one of "
+                        + component.from.map(\.rawValue).joined(separator: ", ") + ".")
             }
             if let (i, _) = shown.first { sources.append(.position(i)); continue }
             let filtered = component.from.compactMap { table.filters[$0.rawValue] }
             if filtered.count > 1 || (filtered.first?.count ?? 1) > 1 {
-                throw PuenteError(.invalidArgument, "A filter with several \(component.id) codes has no SDMX code: break down by it instead.")
+                throw PuenteError(
+                    .invalidArgument,
+                    "A filter with several \(component.id) codes has no SDMX code: break down by it instead.")
             }
             if component.id == "MIG_FLOW" {
-                let measureFlow = ["returns": "RETURN", "entries": "ENTRY", "exits": "EXIT", "net_movements": "NET", "events": "_T"]
+                let measureFlow = [
+                    "returns": "RETURN", "entries": "ENTRY", "exits": "EXIT", "net_movements": "NET", "events": "_T",
+                ]
                 sources.append(.fixed(filtered.first?.first ?? measureFlow[table.measure.rawValue]!))
             } else {
                 sources.append(.fixed(filtered.first?.first ?? "_T"))
             }
         }
         let observations = table.cells.map { cell in
-            Observation(key: sources.map { source in
-                switch source {
-                case .fixed(let code): code
-                case .position(let i): cell.key[i]
-                }
-            }, period: cell.key[periodIndex], cell: cell)
+            Observation(
+                key: sources.map { source in
+                    switch source {
+                    case .fixed(let code): code
+                    case .position(let i): cell.key[i]
+                    }
+                }, period: cell.key[periodIndex], cell: cell)
         }
         return (frequency, observations)
     }
@@ -154,11 +203,13 @@ extension StatisticsTable {
     /// SDMX-CSV 2.0 against `PUENTE:DF_MIG_FLOW(1.0)`; suppressed values are `NaN`.
     public func sdmxCSV(flow: SDMXFlow = SDMXFlow()) throws -> String {
         let (_, observations) = try flow.observations(of: self)
-        var out = CSVWriter.line(["STRUCTURE", "STRUCTURE_ID", "ACTION"] + SDMXFlow.dimensions.map(\.id)
-            + ["TIME_PERIOD", "OBS_VALUE", "OBS_STATUS", "CONF_STATUS"])
+        var out = CSVWriter.line(
+            ["STRUCTURE", "STRUCTURE_ID", "ACTION"] + SDMXFlow.dimensions.map(\.id)
+                + ["TIME_PERIOD", "OBS_VALUE", "OBS_STATUS", "CONF_STATUS"])
         for o in observations {
-            out += CSVWriter.line(["dataflow", SDMXFlow.flowReference, "I"] + o.key
-                + [o.period, o.cell.value.map { Self.format($0) } ?? "NaN", o.cell.obsStatus, o.cell.confStatus])
+            out += CSVWriter.line(
+                ["dataflow", SDMXFlow.flowReference, "I"] + o.key
+                    + [o.period, o.cell.value.map { Self.format($0) } ?? "NaN", o.cell.obsStatus, o.cell.confStatus])
         }
         return out
     }
@@ -192,34 +243,50 @@ extension StatisticsTable {
         }
         let dimensionsJSON: [[String: Any]] = ids.enumerated().map { d, id in
             let listID = d < SDMXFlow.dimensions.count ? SDMXFlow.dimensions[d].codelist : nil
-            return ["id": id, "name": d < SDMXFlow.dimensions.count ? SDMXFlow.dimensions[d].name.en : "Time period",
-                    "keyPosition": d, "roles": id == "TIME_PERIOD" ? ["TIME_PERIOD"] : [id],
-                    "values": values[d].map { ["id": $0, "name": name(listID, $0)] }]
+            return [
+                "id": id, "name": d < SDMXFlow.dimensions.count ? SDMXFlow.dimensions[d].name.en : "Time period",
+                "keyPosition": d, "roles": id == "TIME_PERIOD" ? ["TIME_PERIOD"] : [id],
+                "values": values[d].map { ["id": $0, "name": name(listID, $0)] },
+            ]
         }
         func attribute(_ id: String, _ listID: String, _ codes: [String]) -> [String: Any] {
-            ["id": id, "name": id, "relationship": ["observation": [String: Any]()],
-             "values": codes.map { ["id": $0, "name": name(listID, $0)] }]
+            [
+                "id": id, "name": id, "relationship": ["observation": [String: Any]()],
+                "values": codes.map { ["id": $0, "name": name(listID, $0)] },
+            ]
         }
         let formatter = ISO8601DateFormatter()
         let message: [String: Any] = [
-            "meta": ["schema": "https://raw.githubusercontent.com/sdmx-twg/sdmx-json/v2.0.0/data-message/tools/schemas/2.0.0/sdmx-json-data-schema.json",
-                     "id": "PUENTE-\(measure.rawValue)-\(Int(prepared.timeIntervalSince1970))",
-                     "prepared": formatter.string(from: prepared), "test": false,
-                     "contentLanguages": ["en"], "sender": ["id": SDMXFlow.agency]],
+            "meta": [
+                "schema":
+                    "https://raw.githubusercontent.com/sdmx-twg/sdmx-json/v2.0.0/data-message/tools/schemas/2.0.0/sdmx-json-data-schema.json",
+                "id": "PUENTE-\(measure.rawValue)-\(Int(prepared.timeIntervalSince1970))",
+                "prepared": formatter.string(from: prepared), "test": false,
+                "contentLanguages": ["en"], "sender": ["id": SDMXFlow.agency],
+            ],
             "data": [
-                "structures": [[
-                    "links": [["urn": SDMXFlow.flowURN, "rel": "dataflow"]],
-                    "name": "Puente migration flows",
-                    "dimensions": ["dataSet": [Any](), "series": [Any](), "observation": dimensionsJSON],
-                    "measures": ["observation": [["id": "OBS_VALUE", "name": "Observation value"]]],
-                    "attributes": ["dataSet": [Any](), "series": [Any](), "observation": [
-                        attribute("OBS_STATUS", "CL_OBS_STATUS", obsStatuses), attribute("CONF_STATUS", "CL_CONF_STATUS", confStatuses)]],
-                ]],
-                "dataSets": [[
-                    "structure": 0, "action": "Information",
-                    "links": [["urn": SDMXFlow.flowURN, "rel": "dataflow"]],
-                    "observations": observationsJSON,
-                ]],
+                "structures": [
+                    [
+                        "links": [["urn": SDMXFlow.flowURN, "rel": "dataflow"]],
+                        "name": "Puente migration flows",
+                        "dimensions": ["dataSet": [Any](), "series": [Any](), "observation": dimensionsJSON],
+                        "measures": ["observation": [["id": "OBS_VALUE", "name": "Observation value"]]],
+                        "attributes": [
+                            "dataSet": [Any](), "series": [Any](),
+                            "observation": [
+                                attribute("OBS_STATUS", "CL_OBS_STATUS", obsStatuses),
+                                attribute("CONF_STATUS", "CL_CONF_STATUS", confStatuses),
+                            ],
+                        ],
+                    ]
+                ],
+                "dataSets": [
+                    [
+                        "structure": 0, "action": "Information",
+                        "links": [["urn": SDMXFlow.flowURN, "rel": "dataflow"]],
+                        "observations": observationsJSON,
+                    ]
+                ],
             ],
         ]
         let data = try JSONSerialization.data(withJSONObject: message, options: [.sortedKeys])
@@ -238,7 +305,9 @@ extension SDMXFlow {
             "<com:Name xml:lang=\"en\">\(esc(en ?? es))</com:Name><com:Name xml:lang=\"es\">\(esc(es))</com:Name>"
         }
         let a = Self.agency, v = Self.version
-        func urn(_ package: String, _ cls: String, _ id: String) -> String { "urn:sdmx:org.sdmx.infomodel.\(package).\(cls)=\(a):\(id)(\(v))" }
+        func urn(_ package: String, _ cls: String, _ id: String) -> String {
+            "urn:sdmx:org.sdmx.infomodel.\(package).\(cls)=\(a):\(id)(\(v))"
+        }
         func conceptRef(_ id: String) -> String {
             "<str:ConceptIdentity><Ref id=\"\(id)\" maintainableParentID=\"CS_MIG_FLOW\" maintainableParentVersion=\"\(v)\" agencyID=\"\(a)\" class=\"Concept\" package=\"conceptscheme\"/></str:ConceptIdentity>"
         }
@@ -250,42 +319,62 @@ extension SDMXFlow {
         x += "xmlns:str=\"http://www.sdmx.org/resources/sdmxml/schemas/v2_1/structure\" "
         x += "xmlns:com=\"http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common\">\n"
         x += "<mes:Header><mes:ID>PUENTE_STRUCTURE</mes:ID><mes:Test>false</mes:Test><mes:Prepared>"
-        x += ISO8601DateFormatter().string(from: prepared) + "</mes:Prepared><mes:Sender id=\"\(a)\"/></mes:Header>\n<mes:Structures>\n"
-        x += "<str:Dataflows><str:Dataflow id=\"\(Self.flowID)\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(Self.flowURN)\">"
+        x +=
+            ISO8601DateFormatter().string(from: prepared)
+            + "</mes:Prepared><mes:Sender id=\"\(a)\"/></mes:Header>\n<mes:Structures>\n"
+        x +=
+            "<str:Dataflows><str:Dataflow id=\"\(Self.flowID)\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(Self.flowURN)\">"
         x += names("Flujos migratorios: eventos registrados", "Migration flows: recorded events")
-        x += "<str:Structure><Ref id=\"\(Self.dsdID)\" version=\"\(v)\" agencyID=\"\(a)\" class=\"DataStructure\" package=\"datastructure\"/></str:Structure>"
+        x +=
+            "<str:Structure><Ref id=\"\(Self.dsdID)\" version=\"\(v)\" agencyID=\"\(a)\" class=\"DataStructure\" package=\"datastructure\"/></str:Structure>"
         x += "</str:Dataflow></str:Dataflows>\n<str:Codelists>\n"
         for list in codelists() {
-            x += "<str:Codelist id=\"\(list.id)\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(urn("codelist", "Codelist", list.id))\">"
+            x +=
+                "<str:Codelist id=\"\(list.id)\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(urn("codelist", "Codelist", list.id))\">"
             x += names(list.name, list.name)
             for code in list.codes {
                 x += "<str:Code id=\"\(esc(code.id))\">\(names(code.name, code.nameEN))</str:Code>"
             }
             x += "</str:Codelist>\n"
         }
-        x += "</str:Codelists>\n<str:Concepts><str:ConceptScheme id=\"CS_MIG_FLOW\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(urn("conceptscheme", "ConceptScheme", "CS_MIG_FLOW"))\">"
+        x +=
+            "</str:Codelists>\n<str:Concepts><str:ConceptScheme id=\"CS_MIG_FLOW\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(urn("conceptscheme", "ConceptScheme", "CS_MIG_FLOW"))\">"
         x += names("Conceptos de flujos migratorios", "Migration flow concepts")
-        let concepts = Self.dimensions.map { ($0.id, $0.name) } + [
-            ("TIME_PERIOD", ("Periodo", "Time period")), ("OBS_VALUE", ("Valor", "Observation value")),
-            ("OBS_STATUS", ("Estado de la observación", "Observation status")),
-            ("CONF_STATUS", ("Estado de confidencialidad", "Confidentiality status"))]
+        let concepts =
+            Self.dimensions.map { ($0.id, $0.name) } + [
+                ("TIME_PERIOD", ("Periodo", "Time period")), ("OBS_VALUE", ("Valor", "Observation value")),
+                ("OBS_STATUS", ("Estado de la observación", "Observation status")),
+                ("CONF_STATUS", ("Estado de confidencialidad", "Confidentiality status")),
+            ]
         for (id, name) in concepts { x += "<str:Concept id=\"\(id)\">\(names(name.0, name.1))</str:Concept>" }
         x += "</str:ConceptScheme></str:Concepts>\n"
-        x += "<str:DataStructures><str:DataStructure id=\"\(Self.dsdID)\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(urn("datastructure", "DataStructure", Self.dsdID))\">"
-        x += names("Flujos migratorios", "Migration flows") + "<str:DataStructureComponents><str:DimensionList id=\"DimensionDescriptor\">"
+        x +=
+            "<str:DataStructures><str:DataStructure id=\"\(Self.dsdID)\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(urn("datastructure", "DataStructure", Self.dsdID))\">"
+        x +=
+            names("Flujos migratorios", "Migration flows")
+            + "<str:DataStructureComponents><str:DimensionList id=\"DimensionDescriptor\">"
         for (i, d) in Self.dimensions.enumerated() {
-            x += "<str:Dimension id=\"\(d.id)\" position=\"\(i + 1)\">\(conceptRef(d.id))\(enumeration(d.codelist))</str:Dimension>"
+            x +=
+                "<str:Dimension id=\"\(d.id)\" position=\"\(i + 1)\">\(conceptRef(d.id))\(enumeration(d.codelist))</str:Dimension>"
         }
-        x += "<str:TimeDimension id=\"TIME_PERIOD\" position=\"\(Self.dimensions.count + 1)\">\(conceptRef("TIME_PERIOD"))"
-        x += "<str:LocalRepresentation><str:TextFormat textType=\"ObservationalTimePeriod\"/></str:LocalRepresentation></str:TimeDimension>"
+        x +=
+            "<str:TimeDimension id=\"TIME_PERIOD\" position=\"\(Self.dimensions.count + 1)\">\(conceptRef("TIME_PERIOD"))"
+        x +=
+            "<str:LocalRepresentation><str:TextFormat textType=\"ObservationalTimePeriod\"/></str:LocalRepresentation></str:TimeDimension>"
         x += "</str:DimensionList><str:AttributeList id=\"AttributeDescriptor\">"
-        for (id, status, list) in [("OBS_STATUS", "Mandatory", "CL_OBS_STATUS"), ("CONF_STATUS", "Conditional", "CL_CONF_STATUS")] {
+        for (id, status, list) in [
+            ("OBS_STATUS", "Mandatory", "CL_OBS_STATUS"), ("CONF_STATUS", "Conditional", "CL_CONF_STATUS"),
+        ] {
             x += "<str:Attribute id=\"\(id)\" assignmentStatus=\"\(status)\">\(conceptRef(id))\(enumeration(list))"
-            x += "<str:AttributeRelationship><str:PrimaryMeasure><Ref id=\"OBS_VALUE\"/></str:PrimaryMeasure></str:AttributeRelationship></str:Attribute>"
+            x +=
+                "<str:AttributeRelationship><str:PrimaryMeasure><Ref id=\"OBS_VALUE\"/></str:PrimaryMeasure></str:AttributeRelationship></str:Attribute>"
         }
-        x += "</str:AttributeList><str:MeasureList id=\"MeasureDescriptor\"><str:PrimaryMeasure id=\"OBS_VALUE\">\(conceptRef("OBS_VALUE"))"
-        x += "<str:LocalRepresentation><str:TextFormat textType=\"Double\"/></str:LocalRepresentation></str:PrimaryMeasure></str:MeasureList>"
-        x += "</str:DataStructureComponents></str:DataStructure></str:DataStructures>\n</mes:Structures>\n</mes:Structure>\n"
+        x +=
+            "</str:AttributeList><str:MeasureList id=\"MeasureDescriptor\"><str:PrimaryMeasure id=\"OBS_VALUE\">\(conceptRef("OBS_VALUE"))"
+        x +=
+            "<str:LocalRepresentation><str:TextFormat textType=\"Double\"/></str:LocalRepresentation></str:PrimaryMeasure></str:MeasureList>"
+        x +=
+            "</str:DataStructureComponents></str:DataStructure></str:DataStructures>\n</mes:Structures>\n</mes:Structure>\n"
         return x
     }
 }

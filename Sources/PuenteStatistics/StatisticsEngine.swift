@@ -50,14 +50,17 @@ public struct StatisticsEngine: Sendable {
             }
             let keys = Set(terms.flatMap(\.counts.keys)).sorted { $0.lexicographicallyPrecedes($1) }
             if terms.count == 1 {
-                (cells, total) = protector.counts(keys: keys, tallies: keys.map { terms[0].counts[$0]! }, total: terms[0].total)
+                (cells, total) = protector.counts(
+                    keys: keys, tallies: keys.map { terms[0].counts[$0]! }, total: terms[0].total)
             } else {
                 (cells, total) = protector.differences(keys: keys, terms: terms)
             }
         case .returnsPer1000:
             guard let geo = query.by.firstIndex(where: { PopulationIndex.dimensions.contains($0) }) else {
-                throw PuenteError(.invalidArgument, "returns_per_1000 needs a breakdown by one of: "
-                    + PopulationIndex.dimensions.map(\.rawValue).joined(separator: ", ") + ".")
+                throw PuenteError(
+                    .invalidArgument,
+                    "returns_per_1000 needs a breakdown by one of: "
+                        + PopulationIndex.dimensions.map(\.rawValue).joined(separator: ", ") + ".")
             }
             let (counts, _) = try counter.count(CountSpec(eventTypes: [.return]))
             let keys = counts.keys.sorted { $0.lexicographicallyPrecedes($1) }
@@ -70,7 +73,8 @@ public struct StatisticsEngine: Sendable {
                 if let status = withheld[i] {
                     cell = StatisticsCell(key: key, value: nil, obsStatus: "Q", confStatus: status)
                 } else if query.population == .census, let figure, figure.basis != .census {
-                    cell = StatisticsCell(key: key, value: nil, obsStatus: "O", confStatus: "F")   // asked for census rates only
+                    // asked for census rates only
+                    cell = StatisticsCell(key: key, value: nil, obsStatus: "O", confStatus: "F")
                 } else {
                     cell = protector.rate(counts[key]!, denominator: figure?.population, key: key)
                 }
@@ -78,7 +82,7 @@ public struct StatisticsEngine: Sendable {
                 cell.populationReference = figure?.reference
                 return cell
             }
-            total = StatisticsCell(key: [], value: nil, obsStatus: "O", confStatus: "F")   // no single population
+            total = StatisticsCell(key: [], value: nil, obsStatus: "O", confStatus: "F")  // no single population
         case .returnedPersons, .repeatReturnShare:
             guard let persons else {
                 throw PuenteError(.invalidArgument, "\(query.measure.rawValue) needs a store with linked persons.")
@@ -91,11 +95,13 @@ public struct StatisticsEngine: Sendable {
                 return c
             }
             if query.measure == .returnedPersons {
-                let (counts, t) = try counter(PersonFirst.allCases.filter { $0 >= level }).count(CountSpec(eventTypes: [.return]))
+                let (counts, t) = try counter(PersonFirst.allCases.filter { $0 >= level }).count(
+                    CountSpec(eventTypes: [.return]))
                 let keys = counts.keys.sorted { $0.lexicographicallyPrecedes($1) }
                 (cells, total) = protector.counts(keys: keys, tallies: keys.map { counts[$0]! }, total: t)
             } else {
-                let (repeats, repeatTotal) = try counter(PersonFirst.allCases.filter { $0 < .ever }).count(CountSpec(eventTypes: [.return]))
+                let (repeats, repeatTotal) = try counter(PersonFirst.allCases.filter { $0 < .ever }).count(
+                    CountSpec(eventTypes: [.return]))
                 let (all, allTotal) = try counter(PersonFirst.allCases).count(CountSpec(eventTypes: [.return]))
                 let keys = Set(repeats.keys).union(all.keys).sorted { $0.lexicographicallyPrecedes($1) }
                 cells = protector.ratios(keys: keys, numerators: repeats, denominators: all, factor: 100)
@@ -104,13 +110,16 @@ public struct StatisticsEngine: Sendable {
         case .mirrorCoverage:
             let allowed: Set<Dimension> = [.reportingCountry, .returningFrom, .year, .quarter, .month]
             guard Set(query.by).union(query.filters.keys).isSubset(of: allowed) else {
-                throw PuenteError(.invalidArgument, "mirror_coverage can be broken down and filtered only by: "
-                    + allowed.map(\.rawValue).sorted().joined(separator: ", ") + ".")
+                throw PuenteError(
+                    .invalidArgument,
+                    "mirror_coverage can be broken down and filtered only by: "
+                        + allowed.map(\.rawValue).sorted().joined(separator: ", ") + ".")
             }
             let (here, hereTotal) = try counter.count(CountSpec(eventTypes: [.return]))
             // The partner's side: exits it reports (reporting country = partner) of our nationals.
-            let mirrored = Counter(snapshot: snapshot, query: query, reference: reference,
-                                   columns: [.reportingCountry: .nationality, .returningFrom: .reportingCountry])
+            let mirrored = Counter(
+                snapshot: snapshot, query: query, reference: reference,
+                columns: [.reportingCountry: .nationality, .returningFrom: .reportingCountry])
             let (partner, partnerTotal) = try mirrored.count(CountSpec(eventTypes: [.exit]))
             let keys = Set(here.keys).union(partner.keys).sorted { $0.lexicographicallyPrecedes($1) }
             cells = protector.ratios(keys: keys, numerators: here, denominators: partner, factor: 100)
@@ -120,14 +129,16 @@ public struct StatisticsEngine: Sendable {
             let (numerators, numeratorTotal) = try counter.count(ratio.numerator)
             let (denominators, denominatorTotal) = try counter.count(ratio.denominator)
             let keys = Set(numerators.keys).union(denominators.keys).sorted { $0.lexicographicallyPrecedes($1) }
-            cells = protector.ratios(keys: keys, numerators: numerators, denominators: denominators, factor: ratio.factor)
+            cells = protector.ratios(
+                keys: keys, numerators: numerators, denominators: denominators, factor: ratio.factor)
             total = protector.ratio(numeratorTotal, denominatorTotal, factor: ratio.factor, key: [])
         }
         if let period = query.by.firstIndex(where: { [.year, .quarter, .month].contains($0) }) {
             TimeSeries.addChanges(to: &cells, periodAt: period, dimension: query.by[period])
         }
-        return StatisticsTable(measure: query.measure, dimensions: query.by,
-                               filters: Dictionary(uniqueKeysWithValues: query.filters.map { ($0.key.rawValue, $0.value.sorted()) }),
-                               cells: cells, total: total, protection: protector.note)
+        return StatisticsTable(
+            measure: query.measure, dimensions: query.by,
+            filters: Dictionary(uniqueKeysWithValues: query.filters.map { ($0.key.rawValue, $0.value.sorted()) }),
+            cells: cells, total: total, protection: protector.note)
     }
 }

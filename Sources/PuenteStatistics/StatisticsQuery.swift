@@ -19,7 +19,9 @@ public struct StatisticsQuery: Hashable, Sendable {
     /// Rates only: the populations they may be divided by.
     public var population: PopulationBasis
 
-    public init(measure: Measure, by: [Dimension] = [], filters: [Dimension: [String]] = [:], population: PopulationBasis = .any) {
+    public init(
+        measure: Measure, by: [Dimension] = [], filters: [Dimension: [String]] = [:], population: PopulationBasis = .any
+    ) {
         self.measure = measure
         self.by = by
         self.filters = filters
@@ -28,14 +30,20 @@ public struct StatisticsQuery: Hashable, Sendable {
 
     /// Parses the textual form shared by the CLI and the API: `by` as `sex,age_group`, filters as
     /// `year:2016,department:SV-CH` (or `=`); repeating a dimension means OR.
-    public static func parse(measure: String, by: String?, filter: String?, reference: ReferenceData = .shared) throws -> StatisticsQuery {
+    public static func parse(measure: String, by: String?, filter: String?, reference: ReferenceData = .shared) throws
+        -> StatisticsQuery
+    {
         guard let m = Measure(rawValue: measure) else {
-            throw PuenteError(.unknownMeasure, "Unknown measure. Allowed measures: \(Measure.allCases.map(\.rawValue).joined(separator: ", ")).")
+            throw PuenteError(
+                .unknownMeasure,
+                "Unknown measure. Allowed measures: \(Measure.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         func dimension(_ name: Substring) throws -> Dimension {
             guard let d = Dimension(rawValue: String(name).trimmingSpaces()) else {
-                throw PuenteError(.unknownDimension, "Unknown dimension. Allowed dimensions: "
-                    + Dimension.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+                throw PuenteError(
+                    .unknownDimension,
+                    "Unknown dimension. Allowed dimensions: "
+                        + Dimension.allCases.map(\.rawValue).joined(separator: ", ") + ".")
             }
             return d
         }
@@ -51,12 +59,18 @@ public struct StatisticsQuery: Hashable, Sendable {
             let d = try dimension(part[..<sep])
             let code = String(part[part.index(after: sep)...]).trimmingSpaces()
             if let allowed = d.allowedCodes(reference: reference), !allowed.contains(code) {
-                let shown = allowed.count <= 60 ? allowed.joined(separator: ", ")
-                    : allowed.prefix(20).joined(separator: ", ") + " and \(allowed.count - 20) more (GET /api/v1/codelists has them all)"
+                let shown =
+                    allowed.count <= 60
+                    ? allowed.joined(separator: ", ")
+                    : allowed.prefix(20).joined(separator: ", ")
+                        + " and \(allowed.count - 20) more (GET /api/v1/codelists has them all)"
                 throw PuenteError(.unknownCode, "Unknown code for \(d.rawValue). Allowed codes: \(shown).")
             }
             if [.year, .quarter, .month].contains(d), !Self.validPeriod(code, d) {
-                throw PuenteError(.unknownCode, "Write \(d.rawValue) as " + ["year": "2016", "quarter": "2016-Q1", "month": "2016-03"][d.rawValue]! + ".")
+                throw PuenteError(
+                    .unknownCode,
+                    "Write \(d.rawValue) as " + ["year": "2016", "quarter": "2016-Q1", "month": "2016-03"][d.rawValue]!
+                        + ".")
             }
             filters[d, default: []].append(code)
         }
@@ -66,8 +80,12 @@ public struct StatisticsQuery: Hashable, Sendable {
     private static func validPeriod(_ code: String, _ d: Dimension) -> Bool {
         switch d {
         case .year: return code.count == 4 && Int(code) != nil
-        case .quarter: return code.count == 7 && Int(code.prefix(4)) != nil && code.dropFirst(4).hasPrefix("-Q") && ("1"..."4").contains(String(code.last!))
-        default: return code.count == 7 && Int(code.prefix(4)) != nil && Int(code.suffix(2)).map { (1...12).contains($0) } == true && code.dropFirst(4).first == "-"
+        case .quarter:
+            return code.count == 7 && Int(code.prefix(4)) != nil && code.dropFirst(4).hasPrefix("-Q")
+                && ("1"..."4").contains(String(code.last!))
+        default:
+            return code.count == 7 && Int(code.prefix(4)) != nil
+                && Int(code.suffix(2)).map { (1...12).contains($0) } == true && code.dropFirst(4).first == "-"
         }
     }
 }

@@ -9,12 +9,18 @@ extension StatisticsTable {
     /// `population_reference` (the census date or year).
     public func csv() -> String {
         let rates = measure == .returnsPer1000
-        var out = CSVWriter.line(dimensions.map(\.rawValue) + ["value", "obs_status", "conf_status", "change_previous_pct",
-                                                                "change_year_ago_pct"] + (rates ? ["population_basis", "population_reference"] : []))
+        var out = CSVWriter.line(
+            dimensions.map(\.rawValue) + [
+                "value", "obs_status", "conf_status", "change_previous_pct",
+                "change_year_ago_pct",
+            ] + (rates ? ["population_basis", "population_reference"] : []))
         for cell in cells + [totalRow] {
-            out += CSVWriter.line(cell.key + [Self.format(cell.value), cell.obsStatus, cell.confStatus,
-                                              Self.format(cell.changePrevious), Self.format(cell.changeYearAgo)]
-                                  + (rates ? [cell.populationBasis ?? "", cell.populationReference ?? ""] : []))
+            out += CSVWriter.line(
+                cell.key + [
+                    Self.format(cell.value), cell.obsStatus, cell.confStatus,
+                    Self.format(cell.changePrevious), Self.format(cell.changeYearAgo),
+                ]
+                    + (rates ? [cell.populationBasis ?? "", cell.populationReference ?? ""] : []))
         }
         return out
     }
@@ -39,10 +45,12 @@ extension StatisticsTable {
         var out = line(header) + "\n" + line(widths.map { String(repeating: "-", count: $0) }) + "\n"
         for r in rows { out += line(r) + "\n" }
         if cells.contains(where: \.suppressed) || total.suppressed {
-            out += "x: suppressed to protect the people counted (fewer than \(protection.threshold), or needed to keep one such figure hidden).\n"
+            out +=
+                "x: suppressed to protect the people counted (fewer than \(protection.threshold), or needed to keep one such figure hidden).\n"
         }
         if protection.method == "ckm" {
-            out += "Values carry small random noise (at most ±\(protection.maxNoise ?? 0)), the same in every query; totals are protected on their own and need not add up.\n"
+            out +=
+                "Values carry small random noise (at most ±\(protection.maxNoise ?? 0)), the same in every query; totals are protected on their own and need not add up.\n"
         }
         return out
     }

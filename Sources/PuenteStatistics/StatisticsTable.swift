@@ -20,7 +20,9 @@ public struct StatisticsCell: Codable, Hashable, Sendable {
 
     public var suppressed: Bool { obsStatus == "Q" }
     /// A rate over a population that is not a verified census figure.
-    public var estimatedPopulation: Bool { populationBasis.map { $0 != PopulationFigure.Basis.census.rawValue } ?? false }
+    public var estimatedPopulation: Bool {
+        populationBasis.map { $0 != PopulationFigure.Basis.census.rawValue } ?? false
+    }
     public var perturbed: Bool { obsStatus == "E" }
 
     public init(key: [String], value: Double?, obsStatus: String = "A", confStatus: String = "F") {

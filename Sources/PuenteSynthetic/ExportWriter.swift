@@ -32,7 +32,8 @@ struct ExportWriter {
         delimiter = Character(profile.format.delimiter)
         datePattern = DatePattern(profile.dateFormats[0])!
         var names: [String: String] = [:]
-        for row in ResourceCSV.rows("Data/country_aliases_es.csv", in: ReferenceData.bundle) where names[row["alpha_3"]!] == nil {
+        for row in ResourceCSV.rows("Data/country_aliases_es.csv", in: ReferenceData.bundle)
+        where names[row["alpha_3"]!] == nil {
             names[row["alpha_3"]!] = row["alias"]!
         }
         countryNames = names

@@ -51,19 +51,22 @@ public struct Generator {
 
     /// The random stream of the errors added after the first ones (`RegisterErrors`), one per row.
     private static func extraErrors(_ options: GeneratorOptions, register: UInt64, row: Int) -> RandomSource {
-        var seeder = RandomSource(seed: options.seed &* 0x9E37_79B9 &+ UInt64(options.year) &+ register << 40 &+ UInt64(row))
+        var seeder = RandomSource(
+            seed: options.seed &* 0x9E37_79B9 &+ UInt64(options.year) &+ register << 40 &+ UInt64(row))
         return RandomSource(seed: seeder.next())
     }
 
     public init(options: GeneratorOptions, reference: ReferenceData = .shared) throws {
         guard let scenario = Scenario.named(options.country) else {
-            throw PuenteError(.invalidArgument, "Puente generates data for SV, GT or HN; use --country with one of them.")
+            throw PuenteError(
+                .invalidArgument, "Puente generates data for SV, GT or HN; use --country with one of them.")
         }
         guard (2000...2100).contains(options.year) else {
             throw PuenteError(.invalidArgument, "Give a --year between 2000 and 2100.")
         }
         guard options.scale > 0, options.scale <= 50 else {
-            throw PuenteError(.invalidArgument, "Give a --scale above 0 and at most 50 (1 gives the published magnitudes).")
+            throw PuenteError(
+                .invalidArgument, "Give a --scale above 0 and at most 50 (1 gives the published magnitudes).")
         }
         self.options = options
         self.scenario = scenario
@@ -82,8 +85,9 @@ public struct Generator {
         let returns = try writeReturns(directory, &rng, &people, &truthPersons)
         let movements = try writeMovements(directory, &rng, &people, &truthPersons)
         try writePersons(truthPersons, to: directory.appendingPathComponent("truth/persons.csv"))
-        let summary = GenerationSummary(country: scenario.country, year: options.year, seed: options.seed,
-                                        scale: options.scale, files: [returns, movements], persons: truthPersons.count)
+        let summary = GenerationSummary(
+            country: scenario.country, year: options.year, seed: options.seed,
+            scale: options.scale, files: [returns, movements], persons: truthPersons.count)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: directory.appendingPathComponent("truth/summary.json"))
@@ -93,7 +97,8 @@ public struct Generator {
     // MARK: Returns
 
     private func randomDay(inMonth month: Int, _ rng: inout RandomSource) -> CivilDate {
-        CivilDate(year: options.year, month: month, day: rng.int(1...CivilDate.daysIn(month: month, year: options.year)))!
+        CivilDate(
+            year: options.year, month: month, day: rng.int(1...CivilDate.daysIn(month: month, year: options.year)))!
     }
 
     private func returnAge(child: Bool, _ rng: inout RandomSource) -> Int {
@@ -104,12 +109,16 @@ public struct Generator {
 
     private func birthDate(age: Int, on date: CivilDate, _ rng: inout RandomSource) -> CivilDate {
         // A day uniformly within the year of life that gives `age` on `date`.
-        let latest = CivilDate(year: date.year - age, month: date.month, day: min(date.day, CivilDate.daysIn(month: date.month, year: date.year - age)))!
+        let latest = CivilDate(
+            year: date.year - age, month: date.month,
+            day: min(date.day, CivilDate.daysIn(month: date.month, year: date.year - age)))!
         return latest.adding(days: -rng.int(0...364))
     }
 
-    private func writeReturns(_ dir: URL, _ rng: inout RandomSource, _ people: inout PersonFactory,
-                              _ persons: inout [TruePerson]) throws -> GenerationSummary.FileSummary {
+    private func writeReturns(
+        _ dir: URL, _ rng: inout RandomSource, _ people: inout PersonFactory,
+        _ persons: inout [TruePerson]
+    ) throws -> GenerationSummary.FileSummary {
         let profile = try ProfileCatalogue.load(scenario.returnsProfile)
         let file = scenario.returnsProfile + ".csv"
         var writer = try ExportWriter(profile: profile, url: dir.appendingPathComponent(file))
@@ -118,7 +127,7 @@ public struct Generator {
         let months = WeightedTable(Array(zip(1...12, Scenario.monthWeights)))
         var dates = (0..<total).map { _ in randomDay(inMonth: months.draw(&rng), &rng) }
         dates.sort()
-        var returnees: [TruePerson] = []   // people who may come back again within the year
+        var returnees: [TruePerson] = []  // people who may come back again within the year
         var errorCounts: [String: Int] = [:]
         var malformed = 0
         for (n, date) in dates.enumerated() {
@@ -126,28 +135,33 @@ public struct Generator {
             let mode: TransportMode = fromMexico ? .land : .air
             var person: TruePerson
             if !returnees.isEmpty, rng.chance(0.08) {
-                person = returnees[rng.int(0...returnees.count - 1)]   // a repeat return
+                person = returnees[rng.int(0...returnees.count - 1)]  // a repeat return
             } else {
                 // 16 % of all returns are children; repeat returns are adults, so new returnees are a
                 // little more often children.
                 let child = rng.chance(0.16 / (1 - 0.08))
                 let age = returnAge(child: child, &rng)
                 let male = rng.chance(child ? 0.66 : 0.86)
-                person = people.make(sex: male ? .male : .female, birthDate: birthDate(age: age, on: date, &rng),
-                                     nationality: scenario.country, on: date, rng: &rng)
+                person = people.make(
+                    sex: male ? .male : .female, birthDate: birthDate(age: age, on: date, &rng),
+                    nationality: scenario.country, on: date, rng: &rng)
                 persons.append(person)
                 if age >= 18 { returnees.append(person) }
             }
             let age = person.birthDate.age(on: date)
             let child = age < 18
             let unaccompanied = child && rng.chance(fromMexico ? 0.45 : 0.25)
-            let returnType: ReturnType = rng.chance(fromMexico ? 0.9 : 0.97) ? .deportation : (rng.chance(0.7) ? .assisted : .spontaneous)
+            let returnType: ReturnType =
+                rng.chance(fromMexico ? 0.9 : 0.97) ? .deportation : (rng.chance(0.7) ? .assisted : .spontaneous)
             var errs: [String] = []
             var extra = Self.extraErrors(options, register: 1, row: n)
             var names = errors.names(of: person, uppercase: scenario.uppercaseNames, rng: &rng, errors: &errs)
-            let recordedBirth = errors.heapedOrPlaceholder(errors.birthDate(person.birthDate, rng: &rng, errors: &errs),
-                                                           extra: &extra, errors: &errs)
-            if let married = errors.marriedSecondSurname(of: person, age: age, uppercase: scenario.uppercaseNames, extra: &extra, errors: &errs) {
+            let recordedBirth = errors.heapedOrPlaceholder(
+                errors.birthDate(person.birthDate, rng: &rng, errors: &errs),
+                extra: &extra, errors: &errs)
+            if let married = errors.marriedSecondSurname(
+                of: person, age: age, uppercase: scenario.uppercaseNames, extra: &extra, errors: &errs)
+            {
                 names.second = married
             }
             var v: [Field: RecordedValue] = [
@@ -160,7 +174,9 @@ public struct Generator {
                 .place: .code(scenario.receptionPlace(mode, child && !unaccompanied)),
             ]
             if let recordedBirth { v[.birthDate] = .date(recordedBirth) }
-            if let division = person.division, let unit = reference.geography(scenario.country)?.baseUnits.code(division) {
+            if let division = person.division,
+                let unit = reference.geography(scenario.country)?.baseUnits.code(division)
+            {
                 if rng.chance(errors.municipalityMissing) {
                     errs.append("municipality_missing")
                 } else {
@@ -171,7 +187,8 @@ public struct Generator {
                 }
             }
             if child {
-                v[.documentType] = .code(rng.chance(0.7) ? DocumentType.birthCertificate.rawValue : DocumentType.none.rawValue)
+                v[.documentType] = .code(
+                    rng.chance(0.7) ? DocumentType.birthCertificate.rawValue : DocumentType.none.rawValue)
             } else if let id = person.nationalID, !rng.chance(errors.documentMissing) {
                 v[.documentType] = .code(DocumentType.nationalID.rawValue)
                 v[.documentNumber] = .text(errors.documentPlaceholder(extra: &extra, errors: &errs) ?? id)
@@ -190,9 +207,10 @@ public struct Generator {
             }
             for e in errs { errorCounts[e, default: 0] += 1 }
             try writer.write(v)
-            truth.add(row: n + 1, key: scenario.returnKey(options.year, n + 1), person: person.id, type: .return,
-                      date: date, sex: person.sex, age: age, division: person.division,
-                      errors: errs, malformation: malformation)
+            truth.add(
+                row: n + 1, key: scenario.returnKey(options.year, n + 1), person: person.id, type: .return,
+                date: date, sex: person.sex, age: age, division: person.division,
+                errors: errs, malformation: malformation)
         }
         try writer.close()
         try truth.close()
@@ -210,8 +228,10 @@ public struct Generator {
 
     // MARK: Border movements
 
-    private func writeMovements(_ dir: URL, _ rng: inout RandomSource, _ people: inout PersonFactory,
-                                _ persons: inout [TruePerson]) throws -> GenerationSummary.FileSummary {
+    private func writeMovements(
+        _ dir: URL, _ rng: inout RandomSource, _ people: inout PersonFactory,
+        _ persons: inout [TruePerson]
+    ) throws -> GenerationSummary.FileSummary {
         let profile = try ProfileCatalogue.load(scenario.movementsProfile)
         let file = scenario.movementsProfile + ".csv"
         let target = Int((Double(scenario.movementsPerYear) * options.scale).rounded())
@@ -219,15 +239,18 @@ public struct Generator {
         let places = reference.places.filter { $0.country == scenario.country && $0.kind != .receptionCentre }
         let yearStart = CivilDate(year: options.year, month: 1, day: 1)!
         let daysInYear = CivilDate.isLeap(options.year) ? 366 : 365
-        struct Movement { var date: CivilDate; var type: EventType; var person: Int; var place: Place; var passport: String? }
+        struct Movement {
+            var date: CivilDate; var type: EventType; var person: Int; var place: Place; var passport: String?
+        }
         var movements: [Movement] = []
         var travellers: [TruePerson] = []
         while movements.count < target {
             let nationality = nationalities.draw(&rng)
             let age = rng.chance(0.12) ? rng.int(0...17) : rng.int(18...75)
-            let birth = birthDate(age: age, on: yearStart, &rng)   // age on 1 January: born before any trip
-            var person = people.make(sex: rng.chance(0.55) ? .male : .female, birthDate: birth, nationality: nationality,
-                                     on: yearStart, rng: &rng)
+            let birth = birthDate(age: age, on: yearStart, &rng)  // age on 1 January: born before any trip
+            var person = people.make(
+                sex: rng.chance(0.55) ? .male : .female, birthDate: birth, nationality: nationality,
+                on: yearStart, rng: &rng)
             if person.passport == nil { person.passport = PersonFactory.passport(nationality, rng: &rng) }
             persons.append(person)
             travellers.append(person)
@@ -250,9 +273,11 @@ public struct Generator {
                 let end = min(start.adding(days: stay), yearStart.adding(days: daysInYear - 1))
                 // Nationals leave and come back; foreigners arrive and leave.
                 let (first, second): (EventType, EventType) = national ? (.exit, .entry) : (.entry, .exit)
-                if rng.chance(0.01) { passport = PersonFactory.passport(nationality, rng: &rng) }   // a renewed passport
-                movements.append(Movement(date: start, type: first, person: persons.count - 1, place: place, passport: passport))
-                movements.append(Movement(date: end, type: second, person: persons.count - 1, place: place, passport: passport))
+                if rng.chance(0.01) { passport = PersonFactory.passport(nationality, rng: &rng) }  // a renewed passport
+                movements.append(
+                    Movement(date: start, type: first, person: persons.count - 1, place: place, passport: passport))
+                movements.append(
+                    Movement(date: end, type: second, person: persons.count - 1, place: place, passport: passport))
             }
         }
         movements.sort { ($0.date, $0.person) < ($1.date, $1.person) }
@@ -265,13 +290,17 @@ public struct Generator {
             var errs: [String] = []
             var extra = Self.extraErrors(options, register: 2, row: n)
             var names = errors.names(of: person, uppercase: scenario.uppercaseNames, rng: &rng, errors: &errs)
-            let birth = errors.heapedOrPlaceholder(errors.birthDate(person.birthDate, rng: &rng, errors: &errs), extra: &extra, errors: &errs)
-            if let married = errors.marriedSecondSurname(of: person, age: person.birthDate.age(on: m.date), uppercase: scenario.uppercaseNames,
-                                                         extra: &extra, errors: &errs) {
+            let birth = errors.heapedOrPlaceholder(
+                errors.birthDate(person.birthDate, rng: &rng, errors: &errs), extra: &extra, errors: &errs)
+            if let married = errors.marriedSecondSurname(
+                of: person, age: person.birthDate.age(on: m.date), uppercase: scenario.uppercaseNames,
+                extra: &extra, errors: &errs)
+            {
                 names.second = married
             }
             let national = person.nationality == scenario.country
-            let status: MigrationStatus = national ? .national : (rng.chance(0.08) ? .resident : rng.chance(0.1) ? .transit : .visitor)
+            let status: MigrationStatus =
+                national ? .national : (rng.chance(0.08) ? .resident : rng.chance(0.1) ? .transit : .visitor)
             let key = scenario.movementKey(options.year, n + 1)
             var v: [Field: RecordedValue] = [
                 .recordKey: .text(key), .eventType: .code(m.type.rawValue), .eventDate: .date(m.date),
@@ -284,7 +313,9 @@ public struct Generator {
             ]
             if let birth { v[.birthDate] = .date(birth) }
             // Central Americans cross land borders with their national identity card (CA-4 agreement).
-            if m.place.kind == .land, let id = person.nationalID, ["SLV", "GTM", "HND", "NIC"].contains(person.nationality) {
+            if m.place.kind == .land, let id = person.nationalID,
+                ["SLV", "GTM", "HND", "NIC"].contains(person.nationality)
+            {
                 v[.documentType] = .code(DocumentType.nationalID.rawValue)
                 v[.documentNumber] = .text(errors.documentPlaceholder(extra: &extra, errors: &errs) ?? id)
             } else if let passport = m.passport {
@@ -299,19 +330,24 @@ public struct Generator {
             }
             for e in errs { errorCounts[e, default: 0] += 1 }
             try writer.write(v)
-            truth.add(row: n + 1, key: key, person: person.id, type: m.type, date: m.date, sex: person.sex,
-                      age: person.birthDate.age(on: m.date), division: nil, errors: errs, malformation: malformation)
+            truth.add(
+                row: n + 1, key: key, person: person.id, type: m.type, date: m.date, sex: person.sex,
+                age: person.birthDate.age(on: m.date), division: nil, errors: errs, malformation: malformation)
         }
         try writer.close()
         try truth.close()
-        return .init(file: file, profile: profile.id, rows: movements.count, malformedRows: malformed, errors: errorCounts)
+        return .init(
+            file: file, profile: profile.id, rows: movements.count, malformedRows: malformed, errors: errorCounts)
     }
 
     private func writePersons(_ persons: [TruePerson], to url: URL) throws {
-        var out = "person_id,given_names,first_surname,second_surname,sex,birth_date,nationality,division,national_id,passport\n"
+        var out =
+            "person_id,given_names,first_surname,second_surname,sex,birth_date,nationality,division,national_id,passport\n"
         for p in persons {
-            out += CSVWriter.line([String(p.id), p.givenNames, p.firstSurname, p.secondSurname, p.sex.rawValue,
-                                   p.birthDate.description, p.nationality, p.division ?? "", p.nationalID ?? "", p.passport ?? ""])
+            out += CSVWriter.line([
+                String(p.id), p.givenNames, p.firstSurname, p.secondSurname, p.sex.rawValue,
+                p.birthDate.description, p.nationality, p.division ?? "", p.nationalID ?? "", p.passport ?? "",
+            ])
         }
         try out.write(to: url, atomically: true, encoding: .utf8)
     }
@@ -324,10 +360,14 @@ struct TruthWriter {
 
     init(url: URL) { self.url = url }
 
-    mutating func add(row: Int, key: String, person: Int, type: EventType, date: CivilDate, sex: Sex, age: Int,
-                      division: String?, errors: [String], malformation: Malformation?) {
-        text += CSVWriter.line([String(row), key, String(person), type.rawValue, date.description, sex.rawValue,
-                                String(age), division ?? "", errors.joined(separator: ";"), malformation?.rawValue ?? ""])
+    mutating func add(
+        row: Int, key: String, person: Int, type: EventType, date: CivilDate, sex: Sex, age: Int,
+        division: String?, errors: [String], malformation: Malformation?
+    ) {
+        text += CSVWriter.line([
+            String(row), key, String(person), type.rawValue, date.description, sex.rawValue,
+            String(age), division ?? "", errors.joined(separator: ";"), malformation?.rawValue ?? "",
+        ])
     }
 
     func close() throws { try text.write(to: url, atomically: true, encoding: .utf8) }

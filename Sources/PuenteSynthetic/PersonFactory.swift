@@ -30,22 +30,28 @@ struct PersonFactory {
         }
         // Published counts of the most common names in the northern countries of Central America weigh in
         // on top of the broader Spanish-language list.
-        for row in ResourceCSV.rows("Names/ntca_name_counts_published.csv", in: .module) where row["name_type"] == "given_name" {
+        for row in ResourceCSV.rows("Names/ntca_name_counts_published.csv", in: .module)
+        where row["name_type"] == "given_name" {
             let sex: Sex = row["sex"] == "F" ? .female : .male
             given[sex, default: []].append((row["name"]!, 0.02))
         }
         self.given = given.mapValues { WeightedTable($0) }
-        surnames = WeightedTable(ResourceCSV.rows("Names/surnames_weighted_es_CO.csv", in: .module).map {
-            ($0["surname"]!, Double($0["share"]!) ?? 0) })
+        surnames = WeightedTable(
+            ResourceCSV.rows("Names/surnames_weighted_es_CO.csv", in: .module).map {
+                ($0["surname"]!, Double($0["share"]!) ?? 0)
+            })
         var divisions: [String: WeightedTable<String>] = [:]
         for (country, geo) in reference.geographies {
-            divisions[country] = WeightedTable(geo.baseUnits.codes.map { ($0.id, reference.population[$0.id]?.population ?? 1) })
+            divisions[country] = WeightedTable(
+                geo.baseUnits.codes.map { ($0.id, reference.population[$0.id]?.population ?? 1) })
         }
         self.divisions = divisions
     }
 
     /// - Parameter on: the date the person is first recorded; adults by then have a national identity card.
-    mutating func make(sex: Sex, birthDate: CivilDate, nationality: String, on date: CivilDate, rng: inout RandomSource) -> TruePerson {
+    mutating func make(sex: Sex, birthDate: CivilDate, nationality: String, on date: CivilDate, rng: inout RandomSource)
+        -> TruePerson
+    {
         var names = given[sex]!.draw(&rng)
         if rng.chance(0.55) {
             let second = given[sex]!.draw(&rng)
@@ -55,11 +61,12 @@ struct PersonFactory {
         while second == first { second = surnames.draw(&rng) }
         if rng.chance(0.03) { first = "De " + first }  // a particle clerks sometimes drop
         let division = divisions[nationality]?.draw(&rng)
-        let person = TruePerson(id: nextID, givenNames: names, firstSurname: first, secondSurname: second, sex: sex,
-                                birthDate: birthDate, nationality: nationality, division: division,
-                                nationalID: birthDate.age(on: date) >= 18
-                                    ? Self.nationalID(nationality, birthDate: birthDate, division: division, rng: &rng) : nil,
-                                passport: rng.chance(0.6) ? Self.passport(nationality, rng: &rng) : nil)
+        let person = TruePerson(
+            id: nextID, givenNames: names, firstSurname: first, secondSurname: second, sex: sex,
+            birthDate: birthDate, nationality: nationality, division: division,
+            nationalID: birthDate.age(on: date) >= 18
+                ? Self.nationalID(nationality, birthDate: birthDate, division: division, rng: &rng) : nil,
+            passport: rng.chance(0.6) ? Self.passport(nationality, rng: &rng) : nil)
         nextID += 1
         return person
     }
@@ -67,7 +74,9 @@ struct PersonFactory {
     /// National identity numbers in each country's format: El Salvador's DUI `01234567-8` (with its check
     /// digit), Guatemala's DPI/CUI (13 digits ending in department and municipality), Honduras' DNI
     /// (municipality, year of birth, sequence).
-    static func nationalID(_ country: String, birthDate: CivilDate, division: String?, rng: inout RandomSource) -> String? {
+    static func nationalID(_ country: String, birthDate: CivilDate, division: String?, rng: inout RandomSource)
+        -> String?
+    {
         let place = division.map { String($0.suffix(4)) } ?? "0101"
         switch country {
         case "SLV":
@@ -91,8 +100,9 @@ struct PersonFactory {
         case "GTM": return String(letters[rng.int(0...letters.count - 1)]) + pad(rng.int(0...99_999_999), 8)
         case "HND": return "F" + pad(rng.int(0...9_999_999), 7)
         case "USA": return pad(rng.int(100_000_000...999_999_999), 9)
-        default: return String(letters[rng.int(0...letters.count - 1)]) + String(letters[rng.int(0...letters.count - 1)])
-            + pad(rng.int(0...9_999_999), 7)
+        default:
+            return String(letters[rng.int(0...letters.count - 1)]) + String(letters[rng.int(0...letters.count - 1)])
+                + pad(rng.int(0...9_999_999), 7)
         }
     }
 }

@@ -28,7 +28,9 @@ struct WeightedTable<T> {
     init(_ pairs: [(T, Double)]) {
         items = pairs.map(\.0)
         var running = 0.0
-        cumulative = pairs.map { running += max($0.1, 0); return running }
+        cumulative = pairs.map {
+            running += max($0.1, 0); return running
+        }
     }
 
     func draw(_ rng: inout RandomSource) -> T {

@@ -29,7 +29,8 @@ struct RegisterErrors {
     static let standard = RegisterErrors()
 
     func names(of person: TruePerson, uppercase: Bool, rng: inout RandomSource, errors: inout [String])
-        -> (given: String, first: String, second: String) {
+        -> (given: String, first: String, second: String)
+    {
         var given = person.givenNames, first = person.firstSurname, second = person.secondSurname
         if rng.chance(surnamesSwapped) { swap(&first, &second); errors.append("surnames_swapped") }
         if rng.chance(typo) {
@@ -50,8 +51,9 @@ struct RegisterErrors {
 
     func birthDate(_ date: CivilDate, rng: inout RandomSource, errors: inout [String]) -> CivilDate? {
         if rng.chance(birthDateMissing) { errors.append("birth_date_missing"); return nil }
-        if date.day <= 12, date.day != date.month, rng.chance(dayMonthSwap * 2.5),   // ×2.5: only ~40 % of dates qualify
-           let swapped = CivilDate(year: date.year, month: date.day, day: date.month) {
+        if date.day <= 12, date.day != date.month, rng.chance(dayMonthSwap * 2.5),  // ×2.5: only ~40 % of dates qualify
+            let swapped = CivilDate(year: date.year, month: date.day, day: date.month)
+        {
             errors.append("day_month_swap")
             return swapped
         }
@@ -83,11 +85,15 @@ struct RegisterErrors {
     }
 
     /// An adult woman's second surname as a married name, sometimes.
-    func marriedSecondSurname(of person: TruePerson, age: Int, uppercase: Bool, extra: inout RandomSource,
-                              errors: inout [String]) -> String? {
+    func marriedSecondSurname(
+        of person: TruePerson, age: Int, uppercase: Bool, extra: inout RandomSource,
+        errors: inout [String]
+    ) -> String? {
         guard person.sex == .female, age >= 20, extra.chance(marriedName) else { return nil }
         errors.append("married_name")
-        let husband = ["García", "Hernández", "López", "Martínez", "Pérez", "Rodríguez", "Flores", "Ramírez", "Cruz", "Morales"][extra.int(0...9)]
+        let husband = [
+            "García", "Hernández", "López", "Martínez", "Pérez", "Rodríguez", "Flores", "Ramírez", "Cruz", "Morales",
+        ][extra.int(0...9)]
         let name = "de " + husband
         return uppercase ? name.uppercased() : name
     }
@@ -105,13 +111,25 @@ struct RegisterErrors {
     }
 
     static func stripAccents(_ s: String) -> String {
-        String(s.map { c -> Character in
-            switch c {
-            case "á": "a"; case "é": "e"; case "í": "i"; case "ó": "o"; case "ú": "u"; case "ü": "u"; case "ñ": "n"
-            case "Á": "A"; case "É": "E"; case "Í": "I"; case "Ó": "O"; case "Ú": "U"; case "Ñ": "N"
-            default: c
-            }
-        })
+        String(
+            s.map { c -> Character in
+                switch c {
+                case "á": "a";
+                case "é": "e";
+                case "í": "i";
+                case "ó": "o";
+                case "ú": "u";
+                case "ü": "u";
+                case "ñ": "n"
+                case "Á": "A";
+                case "É": "E";
+                case "Í": "I";
+                case "Ó": "O";
+                case "Ú": "U";
+                case "Ñ": "N"
+                default: c
+                }
+            })
     }
 }
 

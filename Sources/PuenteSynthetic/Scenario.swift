@@ -36,8 +36,10 @@ struct Scenario: Sendable {
         country: "SLV", alpha2: "SV", returnsPerYear: 52_500, movementsPerYear: 240_000,
         returnsProfile: "sv-dgme-retornos", movementsProfile: "sv-dgme-movimientos",
         receptionPlace: { mode, _ in mode == .air ? "SV-RC_AIRPORT_SAL" : "SV-RC_CAIM" },
-        nationalities: [("SLV", 55), ("GTM", 15), ("HND", 12), ("NIC", 5), ("USA", 6), ("MEX", 3), ("CRI", 1),
-                        ("CAN", 1), ("ESP", 1), ("COL", 1)],
+        nationalities: [
+            ("SLV", 55), ("GTM", 15), ("HND", 12), ("NIC", 5), ("USA", 6), ("MEX", 3), ("CRI", 1),
+            ("CAN", 1), ("ESP", 1), ("COL", 1),
+        ],
         returnKey: { year, n in "DAM-\(year)-\(pad(n, 6))" }, movementKey: { year, n in "SV\(year)\(pad(n, 8))" },
         uppercaseNames: true)
 
@@ -45,17 +47,22 @@ struct Scenario: Sendable {
         country: "GTM", alpha2: "GT", returnsPerYear: 95_000, movementsPerYear: 400_000,
         returnsProfile: "gt-igm-retornos", movementsProfile: "gt-igm-movimientos",
         receptionPlace: { mode, _ in mode == .air ? "GT-RC_FAG" : "GT-TECUN_UMAN" },
-        nationalities: [("GTM", 52), ("SLV", 14), ("HND", 12), ("MEX", 10), ("USA", 6), ("NIC", 2), ("BLZ", 2),
-                        ("CUB", 1), ("HTI", 1)],
+        nationalities: [
+            ("GTM", 52), ("SLV", 14), ("HND", 12), ("MEX", 10), ("USA", 6), ("NIC", 2), ("BLZ", 2),
+            ("CUB", 1), ("HTI", 1),
+        ],
         returnKey: { year, n in "RET-\(year % 100)-\(pad(n, 7))" }, movementKey: { year, n in "\(year)-\(pad(n, 9))" },
         uppercaseNames: false)
 
     static let honduras = Scenario(
         country: "HND", alpha2: "HN", returnsPerYear: 69_400, movementsPerYear: 300_000,
         returnsProfile: "hn-inm-retornos", movementsProfile: "hn-inm-movimientos",
-        receptionPlace: { mode, child in child ? "HN-RC_BELEN" : (mode == .air ? "HN-RC_CAMR_SPS" : "HN-RC_CAMR_OMOA") },
-        nationalities: [("HND", 58), ("GTM", 12), ("SLV", 11), ("NIC", 10), ("USA", 5), ("MEX", 2), ("CUB", 1),
-                        ("COL", 1)],
+        receptionPlace: { mode, child in child ? "HN-RC_BELEN" : (mode == .air ? "HN-RC_CAMR_SPS" : "HN-RC_CAMR_OMOA")
+        },
+        nationalities: [
+            ("HND", 58), ("GTM", 12), ("SLV", 11), ("NIC", 10), ("USA", 5), ("MEX", 2), ("CUB", 1),
+            ("COL", 1),
+        ],
         returnKey: { _, n in String(100_000 + n) }, movementKey: { year, n in "M\(year % 100)\(pad(n, 9))" },
         uppercaseNames: true)
 

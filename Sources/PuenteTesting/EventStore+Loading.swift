@@ -29,17 +29,22 @@ public struct CountCell: Hashable, Sendable {
 extension EventStore {
     /// Sums the cells of committed batches by `groupBy`, keeping those whose columns take one of the
     /// filtered values. Read through `committedImportIDs` and `forEachCell`, as statistics read them.
-    public func countCells(groupBy: [CellColumn], filters: [CellColumn: [CellValue]] = [:]) async throws -> [CountCell] {
+    public func countCells(groupBy: [CellColumn], filters: [CellColumn: [CellValue]] = [:]) async throws -> [CountCell]
+    {
         var sums: [[CellValue?]: CellTally] = [:]
         for id in try await committedImportIDs() {
             try await forEachCell(importID: id) { key, tally in
-                guard filters.allSatisfy({ column, values in key[column].map(values.contains) ?? false }) else { return }
+                guard filters.allSatisfy({ column, values in key[column].map(values.contains) ?? false }) else {
+                    return
+                }
                 let group = groupBy.map { key[$0] }
                 sums[group, default: CellTally()].count += tally.count
                 sums[group, default: CellTally()].keySum += tally.keySum
             }
         }
         // A batch's cells may hold negative counts for records it no longer counts: only sums are counts.
-        return sums.filter { $0.value.count != 0 }.map { CountCell(key: $0.key, count: $0.value.count, keySum: $0.value.keySum) }
+        return sums.filter { $0.value.count != 0 }.map {
+            CountCell(key: $0.key, count: $0.value.count, keySum: $0.value.keySum)
+        }
     }
 }

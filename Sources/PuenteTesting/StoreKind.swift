@@ -24,12 +24,13 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// (`CI=true`) a missing PostgreSQL is a failure of the run, never a silent skip.
     public static let available: [StoreKind] = {
         if postgresURL != nil { return allCases }
-        let message = "NOTE: PUENTE_TEST_POSTGRES_URL is not set: store tests run on SQLite only. "
+        let message =
+            "NOTE: PUENTE_TEST_POSTGRES_URL is not set: store tests run on SQLite only. "
             + "Run scripts/test to include PostgreSQL.\n"
         FileHandle.standardError.write(Data(message.utf8))
         if ProcessInfo.processInfo.environment["CI"] == "true" {
             FileHandle.standardError.write(Data("CI=true requires PostgreSQL for the store tests.\n".utf8))
-            return allCases   // the postgres case then fails loudly in makeStore()
+            return allCases  // the postgres case then fails loudly in makeStore()
         }
         return [.sqliteMemory, .sqliteFile]
     }()
@@ -58,7 +59,8 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
             store = try SQLiteStore(path: location, cipher: Self.keyring)
         case .postgres:
             guard let url = Self.postgresURL else {
-                throw PuenteError(.storeUnavailable, "PUENTE_TEST_POSTGRES_URL is not set but CI=true requires PostgreSQL.")
+                throw PuenteError(
+                    .storeUnavailable, "PUENTE_TEST_POSTGRES_URL is not set but CI=true requires PostgreSQL.")
             }
             location = try await Self.freshDatabase(serverURL: url)
             store = Self.running(try PostgresStore(url: location, cipher: Self.keyring))
@@ -69,7 +71,9 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
 
     /// Opens another store on an existing location, with other keys (to test rotation).
     public static func reopen(_ location: String, cipher: any PersonalDataCipher) throws -> any PuenteStore {
-        location.hasPrefix("postgres") ? running(try PostgresStore(url: location, cipher: cipher)) : try SQLiteStore(path: location, cipher: cipher)
+        location.hasPrefix("postgres")
+            ? running(try PostgresStore(url: location, cipher: cipher))
+            : try SQLiteStore(path: location, cipher: cipher)
     }
 
     /// A test holds a store from making it to `close()`, which ends its run: the run is a task of its own
@@ -86,7 +90,9 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
         }
         return try await withPostgres(location) { client in
             var out: [String?] = []
-            for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(String?.self) { out.append(value) }
+            for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(String?.self) {
+                out.append(value)
+            }
             return out
         }
     }
@@ -94,7 +100,9 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// Runs statements directly on a store's database, bypassing Puente (to simulate tampering).
     public static func executeBehindTheStore(_ statements: [String], at location: String) async throws {
         guard location.hasPrefix("postgres") else {
-            return try await DatabaseQueue(path: location).write { db in for sql in statements { try db.execute(sql: sql) } }
+            return try await DatabaseQueue(path: location).write { db in
+                for sql in statements { try db.execute(sql: sql) }
+            }
         }
         try await withPostgres(location) { client in
             for sql in statements { try await client.query(PostgresQuery(unsafeSQL: sql)) }
@@ -116,13 +124,17 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     }
 
     /// Runs `body` with a client of the database at `url`, outside any store.
-    private static func withPostgres<T: Sendable>(_ url: String, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+    private static func withPostgres<T: Sendable>(_ url: String, _ body: @Sendable (PostgresClient) async throws -> T)
+        async throws -> T
+    {
         guard let c = URLComponents(string: url), let host = c.host else {
             throw PuenteError(.invalidArgument, "Not a postgres:// URL.")
         }
         let database = c.path.count > 1 ? String(c.path.dropFirst()) : "postgres"
-        let client = PostgresClient(configuration: .init(host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
-                                                          password: c.password, database: database, tls: .disable))
+        let client = PostgresClient(
+            configuration: .init(
+                host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
+                password: c.password, database: database, tls: .disable))
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

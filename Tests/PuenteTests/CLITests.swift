@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import PuenteCore
-@testable import PuenteCLI
 import PuenteTesting
 import Testing
+
+@testable import PuenteCLI
 
 @Suite("Command line")
 struct CLITests {
@@ -33,7 +34,9 @@ struct CLITests {
         let db = dir.appendingPathComponent("cli.sqlite").path
         let generate = try Generate.parse(["--country", "HN", "--year", "2024", "--out", dir.path, "--scale", "0.01"])
         try await generate.run()
-        let ingest = try Ingest.parse(["--database", db, "--profile", "hn-inm-retornos", dir.appendingPathComponent("hn-inm-retornos.csv").path])
+        let ingest = try Ingest.parse([
+            "--database", db, "--profile", "hn-inm-retornos", dir.appendingPathComponent("hn-inm-retornos.csv").path,
+        ])
         try await ingest.run()
         let store = try await StoreOptions.parse(["--database", db]).open()
         #expect(try await store.imports(limit: 5).first?.counts.read == 694)
@@ -45,17 +48,24 @@ struct CLITests {
         // file written does; the protected table on the terminal leaves none.
         let protected = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex"])
         try await protected.run()
-        let noPurpose = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--protection", "none"])
+        let noPurpose = try Stats.parse([
+            "--database", db, "--measure", "returns", "--by", "sex", "--protection", "none",
+        ])
         await #expect(throws: PuenteError.self) { try await noPurpose.run() }
-        let exact = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--protection", "none",
-                                     "--purpose", "quarterly bulletin"])
+        let exact = try Stats.parse([
+            "--database", db, "--measure", "returns", "--by", "sex", "--protection", "none",
+            "--purpose", "quarterly bulletin",
+        ])
         try await exact.run()
         let file = try Stats.parse(["--database", db, "--measure", "returns", "--by", "sex", "--format", "csv"])
         try await file.run()
         let audited = try await StoreOptions.parse(["--database", db]).open()
         let exports = try await audited.auditEntries(after: 0, limit: 20).filter { $0.action == "export" }
-        #expect(exports.map(\.target) == ["stats measure=returns by=sex format=table protection=none",
-                                          "stats measure=returns by=sex format=csv protection=ckm"])
+        #expect(
+            exports.map(\.target) == [
+                "stats measure=returns by=sex format=table protection=none",
+                "stats measure=returns by=sex format=csv protection=ckm",
+            ])
         #expect(exports.map(\.purpose) == ["quarterly bulletin", nil])
         #expect(exports.allSatisfy { $0.actor.hasPrefix("cli:") })
         try await audited.close()
@@ -65,31 +75,45 @@ struct CLITests {
     func auditVerify() async throws {
         let dir = try Fixtures.tempDir()
         let db = dir.appendingPathComponent("audit.sqlite").path
-        let create = try Users.Create.parse(["--database", db, "--username", "harvester", "--role", "regional_analyst", "--no-password"])
+        let create = try Users.Create.parse([
+            "--database", db, "--username", "harvester", "--role", "regional_analyst", "--no-password",
+        ])
         try await create.run()
-        let token = try Tokens.Create.parse(["--database", db, "--user", "harvester", "--label", "sdmx", "--days", "30"])
+        let token = try Tokens.Create.parse([
+            "--database", db, "--user", "harvester", "--label", "sdmx", "--days", "30",
+        ])
         try await token.run()
         let setRole = try Users.SetRole.parse(["--database", db, "harvester", "statistician"])
         try await setRole.run()
-        #expect(throws: (any Error).self) { try Users.Create.parse(["--database", db, "--username", "x", "--role", "superuser"]) }
+        #expect(throws: (any Error).self) {
+            try Users.Create.parse(["--database", db, "--username", "x", "--role", "superuser"])
+        }
 
         var verify = try Audit.Verify.parse(["--database", db])
         try await verify.run()
         let store = try await StoreOptions.parse(["--database", db]).open()
-        #expect(try await store.auditEntries(after: 0, limit: 10).map(\.action) == ["user_created", "token_created", "role_changed"])
+        #expect(
+            try await store.auditEntries(after: 0, limit: 10).map(\.action) == [
+                "user_created", "token_created", "role_changed",
+            ])
         let head = try #require(try await store.lastAudit()).hash
         try await store.close()
 
         // Someone with the file rewrites who changed the role.
-        try await StoreKind.executeBehindTheStore(["DROP TRIGGER audit_entry_no_update",
-                                                   "UPDATE audit_entry SET actor = 'cli:nobody' WHERE sequence = 3"], at: db)
+        try await StoreKind.executeBehindTheStore(
+            [
+                "DROP TRIGGER audit_entry_no_update",
+                "UPDATE audit_entry SET actor = 'cli:nobody' WHERE sequence = 3",
+            ], at: db)
         verify = try Audit.Verify.parse(["--database", db])
         await #expect(throws: ExitCode(1)) { try await verify.run() }
         // Restored, it passes again; removing the last entry passes the chain but not the recorded head.
-        try await StoreKind.executeBehindTheStore(["UPDATE audit_entry SET actor = '\(operatorName)' WHERE sequence = 3"], at: db)
+        try await StoreKind.executeBehindTheStore(
+            ["UPDATE audit_entry SET actor = '\(operatorName)' WHERE sequence = 3"], at: db)
         verify = try Audit.Verify.parse(["--database", db, "--expect-head", head])
         try await verify.run()
-        try await StoreKind.executeBehindTheStore(["DROP TRIGGER audit_entry_no_delete", "DELETE FROM audit_entry WHERE sequence = 3"], at: db)
+        try await StoreKind.executeBehindTheStore(
+            ["DROP TRIGGER audit_entry_no_delete", "DELETE FROM audit_entry WHERE sequence = 3"], at: db)
         verify = try Audit.Verify.parse(["--database", db, "--expect-head", head])
         await #expect(throws: ExitCode(1)) { try await verify.run() }
     }
@@ -99,8 +123,11 @@ struct CLITests {
         let dir = try Fixtures.tempDir()
         let db = dir.appendingPathComponent("consent.sqlite").path
         let base = ["--database", db, "--agency", "SV-DGME", "--record", "R-77"]
-        let record = try ConsentCommand.Record.parse(base + ["--purpose", "linkage", "--recipient", "OIM", "--recipient", "CARITAS",
-                                                             "--guardian", "--date", "2026-01-15", "--scope", "solo retornos 2016"])
+        let record = try ConsentCommand.Record.parse(
+            base + [
+                "--purpose", "linkage", "--recipient", "OIM", "--recipient", "CARITAS",
+                "--guardian", "--date", "2026-01-15", "--scope", "solo retornos 2016",
+            ])
         try await record.run()
         let referral = try ConsentCommand.Record.parse(base + ["--purpose", "referral", "--language", "en"])
         try await referral.run()
@@ -109,24 +136,38 @@ struct CLITests {
             var command = command
             do { try await command.run(); return "no error" } catch { return "\(error)" }
         }
-        #expect(try await failure(ConsentCommand.Record.parse(base + ["--purpose", "marketing"])).contains("purpose: expected one of linkage"))
-        #expect(try await failure(ConsentCommand.Record.parse(base + ["--purpose", "linkage", "--date", "15/01/2026"])).contains("date: expected a date like"))
-        #expect(try await failure(ConsentCommand.Record.parse(base + ["--purpose", "linkage"])).contains("consent in force"))
-        #expect(try await failure(ConsentCommand.Withdraw.parse(["--database", db, "42"])).contains("no consent with that id"))
+        #expect(
+            try await failure(ConsentCommand.Record.parse(base + ["--purpose", "marketing"])).contains(
+                "purpose: expected one of linkage"))
+        #expect(
+            try await failure(ConsentCommand.Record.parse(base + ["--purpose", "linkage", "--date", "15/01/2026"]))
+                .contains("date: expected a date like"))
+        #expect(
+            try await failure(ConsentCommand.Record.parse(base + ["--purpose", "linkage"])).contains("consent in force")
+        )
+        #expect(
+            try await failure(ConsentCommand.Withdraw.parse(["--database", db, "42"])).contains(
+                "no consent with that id"))
 
         let withdraw = try ConsentCommand.Withdraw.parse(["--database", db, "1", "--date", "2026-02-01"])
         try await withdraw.run()
-        #expect(try await failure(ConsentCommand.Withdraw.parse(["--database", db, "1"])).contains("withdrawn already"))
+        #expect(
+            try await failure(ConsentCommand.Withdraw.parse(["--database", db, "1"])).contains("withdrawn already"))
         let list = try ConsentCommand.List.parse(base + ["--format", "json"])
         try await list.run()
 
         let store = try await StoreOptions.parse(["--database", db]).open()
         let consents = try await store.consents(of: ConsentSubject(agency: "SV-DGME", recordKey: "R-77"))
         #expect(consents.map(\.purpose) == [.linkage, .referral])
-        #expect(consents[0].recipients == ["OIM", "CARITAS"] && consents[0].guardian && consents[0].scope == "solo retornos 2016")
+        #expect(
+            consents[0].recipients == ["OIM", "CARITAS"] && consents[0].guardian
+                && consents[0].scope == "solo retornos 2016")
         #expect(consents[0].withdrawnOn == CivilDate(iso: "2026-02-01") && consents[0].withdrawnBy == operatorName)
         #expect(consents[1].language == "en" && consents[1].inForce && consents[1].collector == operatorName)
-        #expect(try await ConsentGate(store: store).excluded(for: .linkage) == [ConsentSubject(agency: "SV-DGME", recordKey: "R-77")])
+        #expect(
+            try await ConsentGate(store: store).excluded(for: .linkage) == [
+                ConsentSubject(agency: "SV-DGME", recordKey: "R-77")
+            ])
         let audit = try await store.auditEntries(after: 0, limit: 20)
         #expect(audit.map(\.action) == ["consent_recorded", "consent_recorded", "consent_withdrawn", "consent_read"])
         #expect(audit.allSatisfy { !$0.target.contains("R-77") })
@@ -137,12 +178,16 @@ struct CLITests {
     func demo() async throws {
         let dir = try Fixtures.tempDir()
         let db = dir.appendingPathComponent("demo.sqlite").path
-        let demo = try Demo.parse(["--scale", "0.01", "--data-dir", dir.appendingPathComponent("data").path, "--database", db, "--no-serve"])
+        let demo = try Demo.parse([
+            "--scale", "0.01", "--data-dir", dir.appendingPathComponent("data").path, "--database", db, "--no-serve",
+        ])
         try await demo.run()
         #expect(FileManager.default.fileExists(atPath: db + ".keys"))
         let store = try await StoreOptions.parse(["--database", db]).open()
         let imports = try await store.imports(limit: 5)
-        #expect(imports.count == 2 && imports.allSatisfy { $0.status == .committed && $0.counts.isBalanced && $0.counts.accepted > 0 })
+        #expect(
+            imports.count == 2
+                && imports.allSatisfy { $0.status == .committed && $0.counts.isBalanced && $0.counts.accepted > 0 })
         // Persons linked over both imports, so the dashboard can count people.
         let run = try #require(try await store.latestLinkRun())
         #expect(run.importIDs == imports.map(\.id).sorted() && run.persons > 0 && run.persons < run.events)
@@ -155,20 +200,28 @@ struct CLITests {
         let generate = try Generate.parse(["--country", "HN", "--year", "2024", "--out", dir.path, "--scale", "0.005"])
         try await generate.run()
         let db = dir.appendingPathComponent("node.sqlite").path
-        let ingest = try Ingest.parse(["--database", db, "--profile", "hn-inm-retornos", dir.appendingPathComponent("hn-inm-retornos.csv").path])
+        let ingest = try Ingest.parse([
+            "--database", db, "--profile", "hn-inm-retornos", dir.appendingPathComponent("hn-inm-retornos.csv").path,
+        ])
         try await ingest.run()
         let keyFile = db + ".keys"
         let first = try String(contentsOfFile: keyFile, encoding: .utf8)
-        #expect(!first.contains("active k1\n"))   // random ids: another node's (or file's) k1 is never taken for this one
+        // random ids: another node's (or file's) k1 is never taken for this one
+        #expect(!first.contains("active k1\n"))
         // Run from elsewhere, with no key file there: refused, and nothing created.
         let elsewhere = dir.appendingPathComponent("elsewhere.keys").path
-        await #expect(throws: PuenteError.self) { _ = try await StoreOptions.parse(["--database", db, "--key-file", elsewhere]).open() }
+        await #expect(throws: PuenteError.self) {
+            _ = try await StoreOptions.parse(["--database", db, "--key-file", elsewhere]).open()
+        }
         #expect(!FileManager.default.fileExists(atPath: elsewhere))
         // Another node's key file is refused too.
         let other = dir.appendingPathComponent("other.sqlite").path
-        let otherStore = try await StoreOptions.parse(["--database", other]).open()   // an empty store: its keys are created
+        // an empty store: its keys are created
+        let otherStore = try await StoreOptions.parse(["--database", other]).open()
         try await otherStore.close()
-        await #expect(throws: PuenteError.self) { _ = try await StoreOptions.parse(["--database", db, "--key-file", other + ".keys"]).open() }
+        await #expect(throws: PuenteError.self) {
+            _ = try await StoreOptions.parse(["--database", db, "--key-file", other + ".keys"]).open()
+        }
         // A key file others can read is refused until it is made private.
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile)
         await #expect(throws: PuenteError.self) { _ = try await StoreOptions.parse(["--database", db]).open() }
@@ -179,9 +232,12 @@ struct CLITests {
         // beside it but the audit trail's head, which `keys add` moved on), and the data still opens.
         let add = try Keys.Add.parse(["--database", db])
         try await add.run()
-        let ids = try String(contentsOfFile: keyFile, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("k") }.map { $0.split(separator: " ")[0] }
+        let ids = try String(contentsOfFile: keyFile, encoding: .utf8).split(separator: "\n").filter {
+            $0.hasPrefix("k")
+        }.map { $0.split(separator: " ")[0] }
         #expect(ids.count == 2 && Set(ids).count == 2 && ids.allSatisfy { $0.count == 9 })
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".keys") }.sorted()
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".keys") }.sorted()
                 == ["node.sqlite.keys", "node.sqlite.keys.audit-head", "other.sqlite.keys"])
         let rotate = try Keys.Rotate.parse(["--database", db])
         try await rotate.run()
@@ -193,27 +249,35 @@ struct CLITests {
     @Test("`link encode` and `link match`: persons found on keyed encodings alone, never with another secret")
     func privacyPreservingLinkage() async throws {
         let dir = try Fixtures.tempDir()
-        let generate = try Generate.parse(["--country", "SV", "--year", "2016", "--out", dir.path, "--scale", "0.02", "--seed", "9"])
+        let generate = try Generate.parse([
+            "--country", "SV", "--year", "2016", "--out", dir.path, "--scale", "0.02", "--seed", "9",
+        ])
         try await generate.run()
         // Two registers of the same people: the first and the second half of a year's returns (persons who
         // returned twice are in both, recorded with their own errors each time).
-        let lines = try String(contentsOfFile: dir.appendingPathComponent("sv-dgme-retornos.csv").path, encoding: .isoLatin1)
-            .split(separator: "\n").map(String.init)
+        let lines = try String(
+            contentsOfFile: dir.appendingPathComponent("sv-dgme-retornos.csv").path, encoding: .isoLatin1
+        )
+        .split(separator: "\n").map(String.init)
         let half = lines.count / 2
         for (name, rows) in [("left.csv", lines[1..<half]), ("right.csv", lines[half...])] {
-            try ([lines[0]] + rows).joined(separator: "\n").appending("\n").write(to: dir.appendingPathComponent(name), atomically: true, encoding: .isoLatin1)
+            try ([lines[0]] + rows).joined(separator: "\n").appending("\n").write(
+                to: dir.appendingPathComponent(name), atomically: true, encoding: .isoLatin1)
         }
         let secret = dir.appendingPathComponent("secret.txt"), other = dir.appendingPathComponent("other.txt")
         try "the owners' shared secret".write(to: secret, atomically: true, encoding: .utf8)
         try "somebody else's secret!!".write(to: other, atomically: true, encoding: .utf8)
         func encode(_ input: String, _ secretFile: URL, _ name: String) async throws -> [String] {
             let out = dir.appendingPathComponent(name).path
-            let command = try Link.Encode.parse(["--input", dir.appendingPathComponent(input).path, "--config", "sv-dgme-retornos",
-                                                 "--secret-file", secretFile.path, "--output", out])
+            let command = try Link.Encode.parse([
+                "--input", dir.appendingPathComponent(input).path, "--config", "sv-dgme-retornos",
+                "--secret-file", secretFile.path, "--output", out,
+            ])
             try await command.run()
             return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map(String.init)
         }
-        let a = try await encode("left.csv", secret, "a.clk.csv"), b = try await encode("right.csv", secret, "b.clk.csv")
+        let a = try await encode("left.csv", secret, "a.clk.csv"),
+            b = try await encode("right.csv", secret, "b.clk.csv")
         _ = try await encode("right.csv", other, "c.clk.csv")
         #expect(a.first == "id,clk" && a.count > 400 && b.count > 400)
         #expect(a.dropFirst().allSatisfy { !$0.contains(" ") && $0.split(separator: ",").count == 2 })
@@ -223,16 +287,22 @@ struct CLITests {
 
         func match(_ left: String, _ right: String) async throws -> [[String]] {
             let out = dir.appendingPathComponent("pairs.csv").path
-            let command = try Link.Match.parse(["--left", dir.appendingPathComponent(left).path, "--right", dir.appendingPathComponent(right).path,
-                                                "--threshold", "0.9", "--output", out])
+            let command = try Link.Match.parse([
+                "--left", dir.appendingPathComponent(left).path, "--right", dir.appendingPathComponent(right).path,
+                "--threshold", "0.9", "--output", out,
+            ])
             try await command.run()
-            return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+            return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst().map {
+                $0.split(separator: ",").map(String.init)
+            }
         }
         // The persons in both halves are found on the encodings alone, against the ground truth.
         let truth = try Fixtures.truthRows(dir.appendingPathComponent("truth/sv-dgme-retornos.truth.csv"))
         let person = Dictionary(uniqueKeysWithValues: truth.map { ($0["record_key"]!, $0["person_id"]!) })
-        let leftKeys = Set(a.dropFirst().map { String($0.split(separator: ",")[0]) }), rightKeys = Set(b.dropFirst().map { String($0.split(separator: ",")[0]) })
-        let leftPersons = Dictionary(grouping: leftKeys, by: { person[$0]! }), rightPersons = Dictionary(grouping: rightKeys, by: { person[$0]! })
+        let leftKeys = Set(a.dropFirst().map { String($0.split(separator: ",")[0]) }),
+            rightKeys = Set(b.dropFirst().map { String($0.split(separator: ",")[0]) })
+        let leftPersons = Dictionary(grouping: leftKeys, by: { person[$0]! }),
+            rightPersons = Dictionary(grouping: rightKeys, by: { person[$0]! })
         let truePairs = leftPersons.reduce(0) { $0 + $1.value.count * (rightPersons[$1.key]?.count ?? 0) }
         let found = try await match("a.clk.csv", "b.clk.csv")
         let correct = found.filter { person[$0[0]] == person[$0[1]] }.count

@@ -20,7 +20,8 @@ struct DashboardTests {
         let store = try await StoreKind.sqliteMemory.makeStore()
         let importer = Importer(store: store)
         for file in summary.files {
-            _ = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
+            _ = try await importer.importFile(
+                dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
         }
         return (store, dir)
     }
@@ -32,8 +33,11 @@ struct DashboardTests {
         return try await access.createToken(username: "officer", label: "dashboard tests", days: 1, by: "test").1
     }
 
-    private func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil) async throws -> (HTTPResponse.Status, String) {
-        try await client.execute(uri: uri, method: .get, headers: token.map { [.authorization: "Bearer \($0)"] } ?? [:]) {
+    private func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil) async throws -> (
+        HTTPResponse.Status, String
+    ) {
+        try await client.execute(uri: uri, method: .get, headers: token.map { [.authorization: "Bearer \($0)"] } ?? [:])
+        {
             ($0.status, String(buffer: $0.body))
         }
     }
@@ -53,7 +57,9 @@ struct DashboardTests {
         var rows: [String: [String]] = [:]
         for row in body.components(separatedBy: "</tr>") {
             let ns = row as NSString
-            let cells = cell.matches(in: row, range: NSRange(location: 0, length: ns.length)).map { ns.substring(with: $0.range(at: 1)) }
+            let cells = cell.matches(in: row, range: NSRange(location: 0, length: ns.length)).map {
+                ns.substring(with: $0.range(at: 1))
+            }
             if let first = cells.first { rows[first] = Array(cells.dropFirst()) }
         }
         return rows
@@ -61,7 +67,8 @@ struct DashboardTests {
 
     /// `12 345` (narrow no-break space) or `12,345` → 12345.
     private func value(_ text: String) -> Double? {
-        Double(text.filter { $0.isNumber || $0 == "." || $0 == "−" || $0 == "-" }.replacingOccurrences(of: "−", with: "-"))
+        Double(
+            text.filter { $0.isNumber || $0 == "." || $0 == "−" || $0 == "-" }.replacingOccurrences(of: "−", with: "-"))
     }
 
     @Test("Every page renders in both languages, small, with a title, summary, table and downloads for each chart")
@@ -76,12 +83,16 @@ struct DashboardTests {
                     #expect(status == .ok, "\(page)")
                     #expect(html.contains("<html lang=\"\(lang)\">"))
                     #expect(html.utf8.count < 300_000, "\(page) is \(html.utf8.count) bytes")
-                    #expect(!html.contains("http://") && !html.contains("https://"), "\(page) refers to an outside resource")
+                    #expect(
+                        !html.contains("http://") && !html.contains("https://"), "\(page) refers to an outside resource"
+                    )
                     let figures = html.components(separatedBy: "<figure id=").dropFirst()
                     if page != "/imports" { #expect(!figures.isEmpty, "\(page) has no chart") }
                     for figure in figures {
                         let id = figure.prefix { $0 != " " && $0 != ">" }
-                        #expect(figure.contains("<title id=") && figure.contains("<desc id="), "\(page) \(id) lacks a text alternative")
+                        #expect(
+                            figure.contains("<title id=") && figure.contains("<desc id="),
+                            "\(page) \(id) lacks a text alternative")
                         #expect(figure.contains("<table id="), "\(page) \(id) lacks its data table")
                         #expect(figure.contains("download>CSV"), "\(page) \(id) lacks a CSV download")
                     }
@@ -114,33 +125,40 @@ struct DashboardTests {
 
             // A filter changes every chart: women in the second quarter, by month, on the returns page.
             let (_, page) = try await get(client, "/returns?sex=F&period=2016-Q2")
-            let api = try await apiTable(client, "measure=returns&by=month&filter=month:2016-04,month:2016-05,month:2016-06,sex:F")
+            let api = try await apiTable(
+                client, "measure=returns&by=month&filter=month:2016-04,month:2016-05,month:2016-06,sex:F")
             let monthly = try tableRows(page, id: "returns-by-month-table")
             #expect(monthly.count == 3)
             for cell in api.cells where cell.key != ["_U"] {
                 let label = ["2016-04": "abr 2016", "2016-05": "may 2016", "2016-06": "jun 2016"][cell.key[0]]!
                 #expect(value(try #require(monthly[label]?.first)) == cell.value, "\(label)")
             }
-            let unfiltered = try tableRows(try await get(client, "/returns?period=2016-Q2").1, id: "returns-by-month-table")
+            let unfiltered = try tableRows(
+                try await get(client, "/returns?period=2016-Q2").1, id: "returns-by-month-table")
             #expect(unfiltered["abr 2016"] != monthly["abr 2016"])
 
             // The map in both of El Salvador's geographies, and as a rate.
             let (_, map2024) = try await get(client, "/returns?map=municipality_2024&map_value=rate")
             let rates = try tableRows(map2024, id: "returns-map-table")
             #expect(rates.count == 44)
-            let apiRates = try await apiTable(client, "measure=returns_per_1000&by=municipality_2024&filter=year:\(year)")
+            let apiRates = try await apiTable(
+                client, "measure=returns_per_1000&by=municipality_2024&filter=year:\(year)")
             for cell in apiRates.cells where cell.key != ["_U"] {
-                let name = try #require(ReferenceData.shared.geography("SV")?.view("municipality_2024")?.units.code(cell.key[0])?.name)
+                let name = try #require(
+                    ReferenceData.shared.geography("SV")?.view("municipality_2024")?.units.code(cell.key[0])?.name)
                 let shown = try #require(rates[name]?.last)
                 // A rate over a population that is not a census figure is marked, as the API flags it.
                 #expect(shown.hasSuffix("*") == (cell.populationBasis != "census"), "\(name): \(shown)")
                 let number = shown.replacingOccurrences(of: ",", with: ".").replacingOccurrences(of: "*", with: "")
                 #expect(abs((value(number) ?? -1) - (cell.value ?? -1)) < 0.051, "\(name)")
             }
-            #expect(apiRates.cells.contains { $0.populationBasis == "census" } && apiRates.cells.contains { $0.populationBasis == "estimated" })
+            #expect(
+                apiRates.cells.contains { $0.populationBasis == "census" }
+                    && apiRates.cells.contains { $0.populationBasis == "estimated" })
             #expect(map2024.contains("class=\"note estimate\"") && map2024.contains(" est\" d="))
             let (_, map262) = try await get(client, "/returns")
-            #expect(try tableRows(map262, id: "returns-map-table").count >= 250)   // a few names repeat across departments
+            // a few names repeat across departments
+            #expect(try tableRows(map262, id: "returns-map-table").count >= 250)
         }
         try await store.close()
     }
@@ -174,9 +192,13 @@ struct DashboardTests {
         let token = try await token(store)
         let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
         try await app.test(.router) { client in
-            for (parameter, value) in [("period", "Q9-2016"), ("country", "XXZ"), ("department", "<script>"), ("sex", "W"),
-                                       ("lang", "fr"), ("map", "rivers"), ("map_value", "total")] {
-                let (status, body) = try await get(client, "/returns?\(parameter)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+            for (parameter, value) in [
+                ("period", "Q9-2016"), ("country", "XXZ"), ("department", "<script>"), ("sex", "W"),
+                ("lang", "fr"), ("map", "rivers"), ("map_value", "total"),
+            ] {
+                let (status, body) = try await get(
+                    client,
+                    "/returns?\(parameter)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
                 #expect(status == .badRequest)
                 #expect(body.contains("`\(parameter)`") && !body.contains(value), "\(parameter): \(body)")
             }
@@ -186,7 +208,9 @@ struct DashboardTests {
             // Names and document numbers of the generated people appear on no page.
             let persons = try Fixtures.truthRows(dir.appendingPathComponent("truth/persons.csv"))
             let fullNames = persons.prefix(2000).map { "\($0["given_names"]!) \($0["first_surname"]!)" }
-            let documents = persons.prefix(2000).flatMap { [$0["national_id"]!, $0["passport"]!] }.filter { $0.count >= 6 }
+            let documents = persons.prefix(2000).flatMap { [$0["national_id"]!, $0["passport"]!] }.filter {
+                $0.count >= 6
+            }
             #expect(fullNames.count > 100)
             for page in Self.pages {
                 let (_, html) = try await get(client, page + "?lang=en", token: token)
@@ -200,12 +224,15 @@ struct DashboardTests {
     @Test("Boundaries join the shipped divisions: every unit drawn has a code Puente knows")
     func boundaries() throws {
         let reference = ReferenceData.shared
-        for (country, level, expected) in [("SLV", BoundaryMap.Level.municipality, 262), ("SLV", .municipality2024, 44),
-                                           ("GTM", .municipality, 340), ("HND", .municipality, 297)] {
+        for (country, level, expected) in [
+            ("SLV", BoundaryMap.Level.municipality, 262), ("SLV", .municipality2024, 44),
+            ("GTM", .municipality, 340), ("HND", .municipality, 297),
+        ] {
             let map = try #require(BoundaryMap.of(country: country, level: level))
             let ids = Set(map.units.map(\.id))
             #expect(ids.count == expected, "\(country) \(level)")
-            let known = level == .municipality2024
+            let known =
+                level == .municipality2024
                 ? Set(reference.geography("SV")!.view("municipality_2024")!.units.codes.map(\.id))
                 : Set(reference.geography(country)!.baseUnits.codes.map(\.id))
             #expect(ids.isSubset(of: known), "\(country): \(ids.subtracting(known).sorted().prefix(5))")

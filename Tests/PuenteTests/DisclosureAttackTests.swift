@@ -15,7 +15,9 @@ import Testing
 struct DisclosureAttackTests {
     /// 200 Salvadoran municipalities, each with 1 to 4 women (the secret, 50 of each) and 10 to 29 men.
     /// Cell keys derive from the record keys with the tests' fixed keys, so a run repeats exactly.
-    private static func population() -> (units: [String], women: [String: Int], men: [String: Int], events: [MovementEvent]) {
+    private static func population() -> (
+        units: [String], women: [String: Int], men: [String: Int], events: [MovementEvent]
+    ) {
         let units = ReferenceData.shared.geography("SLV")!.baseUnits.codes.prefix(200).map(\.id)
         var events: [MovementEvent] = []
         var women: [String: Int] = [:], men: [String: Int] = [:]
@@ -23,8 +25,10 @@ struct DisclosureAttackTests {
             women[unit] = 1 + i % 4
             men[unit] = 10 + (i * 7) % 20
             for j in 0..<(women[unit]! + men[unit]!) {
-                events.append(Fixtures.event(key: "\(unit)-\(j)", sex: j < women[unit]! ? .female : .male, age: 20 + j % 40,
-                                             division: unit))
+                events.append(
+                    Fixtures.event(
+                        key: "\(unit)-\(j)", sex: j < women[unit]! ? .female : .male, age: 20 + j % 40,
+                        division: unit))
             }
         }
         return (units, women, men, events)
@@ -59,19 +63,25 @@ struct DisclosureAttackTests {
         return (mean, variance.squareRoot())
     }
 
-    @Test("Through the API, only entitled roles get exact figures, and differencing cell-key figures recovers no more small cells than the published noise allows")
+    @Test(
+        "Through the API, only entitled roles get exact figures, and differencing cell-key figures recovers no more small cells than the published noise allows"
+    )
     func differencingThroughTheAPI() async throws {
         let (units, women, men, events) = Self.population()
         let store = try await StoreKind.sqliteMemory.makeStore()
-        let id = try await store.startImport(ImportRequest(profile: "t", agency: "TEST", file: "t.csv", contentHash: "attack"))
+        let id = try await store.startImport(
+            ImportRequest(profile: "t", agency: "TEST", file: "t.csv", contentHash: "attack"))
         try await store.appendCounted(events, to: id)
         try await store.finishImport(id, counts: ImportCounts(read: events.count, accepted: events.count))
         let access = AccessService(store: store)
         var callers: [(name: String, role: Role?, token: String?)] = [("anonymous", nil, nil)]
         for role in Role.allCases {
-            _ = try await access.createUser(username: "u-\(role.rawValue)", role: role, password: nil,
-                                            country: role == .statistician ? "SLV" : nil, by: "test")
-            let token = try await access.createToken(username: "u-\(role.rawValue)", label: "attack", days: 1, by: "test").1
+            _ = try await access.createUser(
+                username: "u-\(role.rawValue)", role: role, password: nil,
+                country: role == .statistician ? "SLV" : nil, by: "test")
+            let token = try await access.createToken(
+                username: "u-\(role.rawValue)", label: "attack", days: 1, by: "test"
+            ).1
             callers.append((role.rawValue, role, token))
         }
         let everyCaller = callers
@@ -80,7 +90,9 @@ struct DisclosureAttackTests {
         let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
         try await app.test(.router) { client in
             /// A table as the caller gets it, or nil when the caller is refused it.
-            func table(_ by: String, _ filter: String?, protection: String, token: String?) async throws -> [[String]: Double]? {
+            func table(_ by: String, _ filter: String?, protection: String, token: String?) async throws -> [[String]:
+                Double]?
+            {
                 var uri = "/api/v1/stats?measure=returns&by=\(by)&protection=\(protection)&purpose=attack%20test"
                 if let filter { uri += "&filter=\(filter)" }
                 var headers = HTTPFields()
@@ -90,9 +102,10 @@ struct DisclosureAttackTests {
                         #expect([.unauthorized, .forbidden].contains(response.status), "\(uri): \(response.status)")
                         return nil
                     }
-                    let table = try JSONDecoder().decode(StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
+                    let table = try JSONDecoder().decode(
+                        StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
                     var out: [[String]: Double] = [:]
-                    for cell in table.cells { out[cell.key] = cell.value }   // a suppressed cell is not there
+                    for cell in table.cells { out[cell.key] = cell.value }  // a suppressed cell is not there
                     return out
                 }
             }
@@ -112,7 +125,9 @@ struct DisclosureAttackTests {
                     for unit in units {
                         // The total minus the men, from the breakdown by sex or from a filter (the same men, so
                         // the same figure when the noise is the cell's own); else the women's own cell if shown.
-                        let route = [bySex[[unit, "M"]], men[[unit]]].compactMap { $0 }.first.flatMap { m in totals[[unit]].map { $0 - m } }
+                        let route = [bySex[[unit, "M"]], men[[unit]]].compactMap { $0 }.first.flatMap { m in
+                            totals[[unit]].map { $0 - m }
+                        }
                         #expect(bySex[[unit, "M"]] == nil || men[[unit]] == nil || bySex[[unit, "M"]] == men[[unit]])
                         guard let estimate = route ?? bySex[[unit, "F"]] else { continue }
                         // The attacker knows the secret is a small count: 1 to 4.
@@ -124,13 +139,16 @@ struct DisclosureAttackTests {
                     } else {
                         // The cell key method: no better than its published noise allows (three standard deviations
                         // for sampling). That is above a blind guess: see docs/statistics.md.
-                        #expect(Double(recovered) <= expected.mean + 3 * expected.sd,
-                                "\(caller.name) recovered \(recovered) of \(units.count); expected \(expected.mean), blind guess \(chance * Double(units.count))")
-                        #expect(Double(recovered) > chance * Double(units.count))   // the attack is a real one
+                        #expect(
+                            Double(recovered) <= expected.mean + 3 * expected.sd,
+                            "\(caller.name) recovered \(recovered) of \(units.count); expected \(expected.mean), blind guess \(chance * Double(units.count))"
+                        )
+                        #expect(Double(recovered) > chance * Double(units.count))  // the attack is a real one
                     }
                 }
                 // The node publishes its statistics, so every caller reaches the cell key method.
-                let expected: Set<String> = caller.role?.holds(.exactStatistics) == true ? ["ckm", "suppression", "none"] : ["ckm"]
+                let expected: Set<String> =
+                    caller.role?.holds(.exactStatistics) == true ? ["ckm", "suppression", "none"] : ["ckm"]
                 #expect(reachable == expected, "\(caller.name) reached \(reachable.sorted())")
             }
         }

@@ -57,13 +57,16 @@ struct GeneratedDataTests {
         #expect(byMonth.values.max()! < 2 * byMonth.values.min()!)
     }
 
-    @Test("Ingest accepts every well-formed generated row and rejects exactly the planted ones", arguments: ["SV", "GT", "HN"])
+    @Test(
+        "Ingest accepts every well-formed generated row and rejects exactly the planted ones",
+        arguments: ["SV", "GT", "HN"])
     func ingestMatchesTruth(country: String) async throws {
         let (dir, summary) = try Fixtures.generated(country: country, seed: 5, scale: 0.02)
         let store = try await StoreKind.sqliteMemory.makeStore()
         let importer = Importer(store: store)
         for file in summary.files {
-            let report = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
+            let report = try await importer.importFile(
+                dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
             #expect(report.read == file.rows)
             #expect(report.rejected == file.malformedRows, "\(file.file)")
             #expect(report.read == report.accepted + report.rejected + report.duplicates)
@@ -72,7 +75,8 @@ struct GeneratedDataTests {
             for row in truth where !row["malformed"]!.isEmpty { expectedRules[row["malformed"]!, default: 0] += 1 }
             #expect(report.rejectionsByRule == expectedRules)
             // Importing the same file again changes nothing.
-            let again = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
+            let again = try await importer.importFile(
+                dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
             #expect(again.alreadyImported)
         }
         let rejects = try await store.rejectedRows(importID: nil, limit: 10_000)
@@ -80,14 +84,17 @@ struct GeneratedDataTests {
         try await store.close()
     }
 
-    @Test("Rows keep their numbers and keys through batches harmonised in parallel shares", arguments: StoreKind.available)
+    @Test(
+        "Rows keep their numbers and keys through batches harmonised in parallel shares", arguments: StoreKind.available
+    )
     func rowsKeepTheirPlace(kind: StoreKind) async throws {
         let (dir, summary) = try Fixtures.generated(country: "GT", seed: 5, scale: 0.1)
         let file = try #require(summary.files.first { $0.profile == "gt-igm-retornos" })
         let store = try await kind.makeStore()
         var importer = Importer(store: store)
-        importer.batchSize = 3_000   // several batches, each larger than one share
-        let report = try await importer.importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
+        importer.batchSize = 3_000  // several batches, each larger than one share
+        let report = try await importer.importFile(
+            dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
         let truth = try Fixtures.truthRows(dir.appendingPathComponent("truth/\(file.profile).truth.csv"))
         #expect(report.read == truth.count && truth.count > 3 * importer.batchSize)
         let wellFormed = Set(truth.filter { $0["malformed"]!.isEmpty }.map { Int($0["row"]!)! })
@@ -106,18 +113,25 @@ struct GeneratedDataTests {
         try await store.close()
     }
 
-    @Test("A record repeated within a file is stored once and counted as a duplicate; alternative names resolve", arguments: StoreKind.available)
+    @Test(
+        "A record repeated within a file is stored once and counted as a duplicate; alternative names resolve",
+        arguments: StoreKind.available)
     func duplicateWithinFile(kind: StoreKind) async throws {
         let dir = try Fixtures.tempDir()
         let url = dir.appendingPathComponent("hn-inm-retornos.csv")
-        let header = "Correlativo,Fecha,Nombre,Apellidos,Sexo,Fecha Nacimiento,Edad,Departamento,Municipio,DNI,País de Retorno,Vía,Condición NNA,Centro,Dias fuera\n"
-        let row1 = "100001,05/03/2016,Ana,López Cruz,2,01/02/1990,26,Francisco Morazán,Tegucigalpa,,México,Terrestre,Acompañado,CAMR Omoa,30\n"
-        let row2 = "100002,06/03/2016,José,Paz Díaz,1,01/02/1985,31,Cortés,San Pedro Sula,,Estados Unidos,Aérea,Acompañado,CAMR San Pedro Sula,\n"
+        let header =
+            "Correlativo,Fecha,Nombre,Apellidos,Sexo,Fecha Nacimiento,Edad,Departamento,Municipio,DNI,País de Retorno,Vía,Condición NNA,Centro,Dias fuera\n"
+        let row1 =
+            "100001,05/03/2016,Ana,López Cruz,2,01/02/1990,26,Francisco Morazán,Tegucigalpa,,México,Terrestre,Acompañado,CAMR Omoa,30\n"
+        let row2 =
+            "100002,06/03/2016,José,Paz Díaz,1,01/02/1985,31,Cortés,San Pedro Sula,,Estados Unidos,Aérea,Acompañado,CAMR San Pedro Sula,\n"
         try (header + row1 + row2 + row1).write(to: url, atomically: true, encoding: .utf8)
         let store = try await kind.makeStore()
-        let report = try await Importer(store: store).importFile(url, profile: try ProfileCatalogue.load("hn-inm-retornos"))
+        let report = try await Importer(store: store).importFile(
+            url, profile: try ProfileCatalogue.load("hn-inm-retornos"))
         #expect(report.read == 3 && report.accepted == 2 && report.duplicates == 1 && report.rejected == 0)
-        let byDept = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returns, by: [.department]), policy: .unprotected)
+        let byDept = try await StatisticsEngine(store: store).run(
+            StatisticsQuery(measure: .returns, by: [.department]), policy: .unprotected)
         #expect(Set(byDept.cells.map(\.key)) == [["HN-FM"], ["HN-CR"]])
         try await store.close()
     }
@@ -127,15 +141,19 @@ struct GeneratedDataTests {
         let (dir, summary) = try Fixtures.generated(country: "SV", seed: 9, scale: 0.03)
         let store = try await kind.makeStore()
         let file = summary.files[0]
-        _ = try await Importer(store: store).importFile(dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
-        let truth = try Fixtures.truthRows(dir.appendingPathComponent("truth/\(file.profile).truth.csv")).filter { $0["malformed"]!.isEmpty }
+        _ = try await Importer(store: store).importFile(
+            dir.appendingPathComponent(file.file), profile: try ProfileCatalogue.load(file.profile))
+        let truth = try Fixtures.truthRows(dir.appendingPathComponent("truth/\(file.profile).truth.csv")).filter {
+            $0["malformed"]!.isEmpty
+        }
 
         // Independent computation: department = first two digits of the true district, through the
         // shipped department list; municipality missing in the register means unknown.
         let deptISO = try departmentISO()
         var expected: [[String]: Int] = [:]
         for row in truth {
-            let dept = row["errors"]!.contains("municipality_missing") || row["division"]!.isEmpty
+            let dept =
+                row["errors"]!.contains("municipality_missing") || row["division"]!.isEmpty
                 ? "_U" : deptISO[String(row["division"]!.dropFirst(3).prefix(2))]!
             expected[[dept, row["sex"]!], default: 0] += 1
         }
@@ -148,17 +166,21 @@ struct GeneratedDataTests {
         let mapping = try districtTo2024()
         var expected2024: [String: Int] = [:]
         for row in truth {
-            let unit = row["errors"]!.contains("municipality_missing") || row["division"]!.isEmpty
+            let unit =
+                row["errors"]!.contains("municipality_missing") || row["division"]!.isEmpty
                 ? "_U" : "SV-M" + mapping[String(row["division"]!.dropFirst(3))]!
             expected2024[unit, default: 0] += 1
         }
-        let by2024 = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returns, by: [.municipality2024]), policy: .unprotected)
+        let by2024 = try await StatisticsEngine(store: store).run(
+            StatisticsQuery(measure: .returns, by: [.municipality2024]), policy: .unprotected)
         #expect(Dictionary(uniqueKeysWithValues: by2024.cells.map { ($0.key[0], Int($0.value!)) }) == expected2024)
         #expect(by2024.cells.count <= 45)
 
         // Children and adults: age derived from the recorded birth date. Rows whose day and month were
         // swapped, or heaped on 1 January, may move across the 18th birthday, so those alone may differ.
-        let swapped = truth.filter { $0["errors"]!.contains("day_month_swap") || $0["errors"]!.contains("birth_date_heaped") }.count
+        let swapped = truth.filter {
+            $0["errors"]!.contains("day_month_swap") || $0["errors"]!.contains("birth_date_heaped")
+        }.count
         let trueChildren = truth.filter { Int($0["age"]!)! < 18 }.count
         let byChild = try await StatisticsEngine(store: store).run(
             StatisticsQuery(measure: .returns, by: [.ageChild]), policy: .unprotected)
@@ -167,7 +189,8 @@ struct GeneratedDataTests {
 
         // Filters narrow exactly: women in one department.
         let women = try await StatisticsEngine(store: store).run(
-            try StatisticsQuery.parse(measure: "returns", by: nil, filter: "sex:F,department:SV-SS"), policy: .unprotected)
+            try StatisticsQuery.parse(measure: "returns", by: nil, filter: "sex:F,department:SV-SS"),
+            policy: .unprotected)
         #expect(women.total.value == Double(expected[["SV-SS", "F"]] ?? 0))
         try await store.close()
     }
@@ -175,12 +198,16 @@ struct GeneratedDataTests {
     @Test("Small cells are suppressed and flagged; larger ones are not")
     func disclosure() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
-        let id = try await store.startImport(ImportRequest(profile: "t", agency: "TEST", file: "t.csv", contentHash: "d"))
-        let events = (0..<12).map { Fixtures.event(key: "m\($0)", sex: .male) } + (0..<3).map { Fixtures.event(key: "f\($0)", sex: .female) }
+        let id = try await store.startImport(
+            ImportRequest(profile: "t", agency: "TEST", file: "t.csv", contentHash: "d"))
+        let events =
+            (0..<12).map { Fixtures.event(key: "m\($0)", sex: .male) }
+            + (0..<3).map { Fixtures.event(key: "f\($0)", sex: .female) }
         _ = try await store.appendCounted(events, to: id)
         try await store.finishImport(id, counts: ImportCounts(read: 15, accepted: 15))
-        let table = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returns, by: [.sex]),
-                                                                 policy: .fixedTable)
+        let table = try await StatisticsEngine(store: store).run(
+            StatisticsQuery(measure: .returns, by: [.sex]),
+            policy: .fixedTable)
         let female = try #require(table.cells.first { $0.key == ["F"] })
         #expect(female.value == nil && female.obsStatus == "Q" && female.confStatus == "A")
         // The total is published, so the other cell would give the small one away: it is suppressed too.
@@ -195,9 +222,13 @@ struct GeneratedDataTests {
     func badQueries() throws {
         #expect(throws: PuenteError.self) { try StatisticsQuery.parse(measure: "persons", by: nil, filter: nil) }
         // #require(throws:) fails the test when parsing stops throwing, not only when it throws the wrong error.
-        let dimension = try #require(throws: PuenteError.self) { try StatisticsQuery.parse(measure: "returns", by: "colour", filter: nil) }
+        let dimension = try #require(throws: PuenteError.self) {
+            try StatisticsQuery.parse(measure: "returns", by: "colour", filter: nil)
+        }
         #expect(dimension.code == .unknownDimension && dimension.message.contains("age_group"))
-        let code = try #require(throws: PuenteError.self) { try StatisticsQuery.parse(measure: "returns", by: nil, filter: "sex:X") }
+        let code = try #require(throws: PuenteError.self) {
+            try StatisticsQuery.parse(measure: "returns", by: nil, filter: "sex:X")
+        }
         #expect(code.code == .unknownCode && code.message.contains("F, M"))
     }
 
@@ -221,11 +252,16 @@ enum RegisterErrorsRates {
 enum ResourceCSVForTests {
     /// Rows of a shipped CSV file, split naively: only columns before any quoted field are reliable.
     static func rows(named name: String, folder: String = "divisions") -> [[String: String]] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Sources/PuenteReference/Data/\(folder)/\(name)")
         let text = try! String(contentsOf: url, encoding: .utf8)
         var lines = text.split(whereSeparator: \.isNewline).map(String.init)
         let header = lines.removeFirst().split(separator: ",").map(String.init)
-        return lines.map { Dictionary(uniqueKeysWithValues: zip(header, $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init))) }
+        return lines.map {
+            Dictionary(
+                uniqueKeysWithValues: zip(
+                    header, $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
+        }
     }
 }

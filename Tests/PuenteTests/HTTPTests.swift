@@ -11,8 +11,10 @@ import Testing
 struct HTTPTests {
     private func loadedStore() async throws -> any PuenteStore {
         let store = try await StoreKind.sqliteMemory.makeStore()
-        let id = try await store.startImport(ImportRequest(profile: "t", agency: "TEST", file: "t.csv", contentHash: "x"))
-        let events = (0..<20).map { Fixtures.event(key: "m\($0)", date: "2016-0\($0 % 3 + 1)-10", sex: .male) }
+        let id = try await store.startImport(
+            ImportRequest(profile: "t", agency: "TEST", file: "t.csv", contentHash: "x"))
+        let events =
+            (0..<20).map { Fixtures.event(key: "m\($0)", date: "2016-0\($0 % 3 + 1)-10", sex: .male) }
             + (0..<2).map { Fixtures.event(key: "f\($0)", sex: .female) }
         _ = try await store.appendCounted(events, to: id)
         try await store.finishImport(id, counts: ImportCounts(read: 22, accepted: 22))
@@ -23,27 +25,34 @@ struct HTTPTests {
     func openAPIMatchesRoutes() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
         let router = PuenteServer.router(store: store, configuration: .init(publicStatistics: true))
-        let routed = Set(router.routes.map { route -> String in
-            // Hummingbird writes parameters as {id} or :id; OpenAPI as {id}.
-            "\(route.method.rawValue.lowercased()) " + route.path.description.split(separator: "/").map { part in
-                part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
-            }.reduce("") { $0 + "/" + $1 }
-        }.map { $0.hasSuffix(" ") ? $0 + "/" : $0 })
+        let routed = Set(
+            router.routes.map { route -> String in
+                // Hummingbird writes parameters as {id} or :id; OpenAPI as {id}.
+                "\(route.method.rawValue.lowercased()) "
+                    + route.path.description.split(separator: "/").map { part in
+                        part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
+                    }.reduce("") { $0 + "/" + $1 }
+            }.map { $0.hasSuffix(" ") ? $0 + "/" : $0 })
         let app = Application(router: router)
         try await app.test(.router) { client in
             try await client.execute(uri: "/openapi.json", method: .get) { response in
                 #expect(response.status == .ok)
-                let doc = try JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8)) as! [String: Any]
+                let doc =
+                    try JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8)) as! [String: Any]
                 #expect(doc["openapi"] as? String == "3.1.0")
                 let paths = doc["paths"] as! [String: [String: Any]]
                 let described = Set(paths.flatMap { path, ops in ops.keys.map { "\($0) \(path)" } })
-                #expect(routed == described, "routed but not described: \(routed.subtracting(described)); described but not routed: \(described.subtracting(routed))")
+                #expect(
+                    routed == described,
+                    "routed but not described: \(routed.subtracting(described)); described but not routed: \(described.subtracting(routed))"
+                )
             }
         }
         try await store.close()
     }
 
-    @Test("A failure the server did not expect answers 500 with a reference to its log line, and no detail of the error")
+    @Test(
+        "A failure the server did not expect answers 500 with a reference to its log line, and no detail of the error")
     func unexpectedFailure() async throws {
         let (store, location) = try await StoreKind.sqliteFile.makeStoreWithLocation()
         let access = AccessService(store: store)
@@ -51,10 +60,13 @@ struct HTTPTests {
         let token = try await access.createToken(username: "officer", label: "test", days: 1, by: "test").1
         let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"]) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"])
+            { #expect($0.status == .ok) }
             // A table gone behind the server's back: the database library's own error, which quotes the SQL.
-            try await StoreKind.executeBehindTheStore(["DROP TABLE rejected_row", "ALTER TABLE import_batch RENAME TO import_batch_gone"], at: location)
-            try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
+            try await StoreKind.executeBehindTheStore(
+                ["DROP TABLE rejected_row", "ALTER TABLE import_batch RENAME TO import_batch_gone"], at: location)
+            try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"])
+            { response in
                 #expect(response.status == .internalServerError)
                 let body = String(buffer: response.body)
                 #expect(body.range(of: "reference [0-9a-f]{12}", options: .regularExpression) != nil, "\(body)")
@@ -72,7 +84,9 @@ struct HTTPTests {
             try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/ready", method: .get) { #expect($0.status == .ok) }
             // Suppression publishes exact values with gaps, which a second query fills: not for anonymous callers.
-            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression&purpose=bulletin", method: .get) { response in
+            try await client.execute(
+                uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression&purpose=bulletin", method: .get
+            ) { response in
                 #expect(response.status == .unauthorized)
             }
             // For an entitled role, with a purpose: the small cell is suppressed, and its complement too, as
@@ -80,14 +94,19 @@ struct HTTPTests {
             let access = AccessService(store: store)
             try await access.createUser(username: "stat", role: .statistician, password: nil, by: "test")
             let statToken = try await access.createToken(username: "stat", label: "test", days: 1, by: "test").1
-            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression", method: .get,
-                                     headers: [.authorization: "Bearer \(statToken)"]) { response in
-                #expect(response.status == .badRequest)   // no purpose given
+            try await client.execute(
+                uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression", method: .get,
+                headers: [.authorization: "Bearer \(statToken)"]
+            ) { response in
+                #expect(response.status == .badRequest)  // no purpose given
             }
-            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression&purpose=bulletin", method: .get,
-                                     headers: [.authorization: "Bearer \(statToken)"]) { response in
+            try await client.execute(
+                uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression&purpose=bulletin", method: .get,
+                headers: [.authorization: "Bearer \(statToken)"]
+            ) { response in
                 #expect(response.status == .ok)
-                let table = try JSONDecoder().decode(StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
+                let table = try JSONDecoder().decode(
+                    StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
                 #expect(table.total.value == 22)
                 let male = table.cells.first { $0.key == ["M"] }
                 #expect(male?.value == nil && male?.obsStatus == "Q" && male?.confStatus == "D")
@@ -106,18 +125,27 @@ struct HTTPTests {
                     first = body
                 }
             }
-            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=none", method: .get) { response in
-                #expect(response.status == .unauthorized)   // exact figures need an entitled login
+            try await client.execute(uri: "/api/v1/stats?measure=returns&by=sex&protection=none", method: .get) {
+                response in
+                #expect(response.status == .unauthorized)  // exact figures need an entitled login
             }
-            try await client.execute(uri: "/api/v1/stats?measure=returns&by=month&format=csv", method: .get) { response in
+            try await client.execute(uri: "/api/v1/stats?measure=returns&by=month&format=csv", method: .get) {
+                response in
                 #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
-                #expect(String(buffer: response.body).hasPrefix("month,value,obs_status,conf_status,change_previous_pct,change_year_ago_pct\n"))
+                #expect(
+                    String(buffer: response.body).hasPrefix(
+                        "month,value,obs_status,conf_status,change_previous_pct,change_year_ago_pct\n"))
             }
-            try await client.execute(uri: "/api/v1/stats?measure=returns_per_1000&by=department&population=census", method: .get) { response in
-                let table = try JSONDecoder().decode(StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
+            try await client.execute(
+                uri: "/api/v1/stats?measure=returns_per_1000&by=department&population=census", method: .get
+            ) { response in
+                let table = try JSONDecoder().decode(
+                    StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
                 #expect(response.status == .ok && table.cells.allSatisfy { $0.populationBasis == "census" })
             }
-            try await client.execute(uri: "/api/v1/stats?measure=returns_per_1000&by=department&population=guessed", method: .get) { response in
+            try await client.execute(
+                uri: "/api/v1/stats?measure=returns_per_1000&by=department&population=guessed", method: .get
+            ) { response in
                 #expect(response.status == .badRequest && String(buffer: response.body).contains("census"))
             }
             try await client.execute(uri: "/api/v1/stats?measure=deaths", method: .get) { response in
@@ -125,11 +153,13 @@ struct HTTPTests {
                 let body = String(buffer: response.body)
                 #expect(body.contains("unknown_measure") && body.contains("returns"))
             }
-            try await client.execute(uri: "/api/v1/stats?measure=returns&filter=department:SV-XX", method: .get) { response in
+            try await client.execute(uri: "/api/v1/stats?measure=returns&filter=department:SV-XX", method: .get) {
+                response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("SV-SS"))
             }
-            try await client.execute(uri: "/api/v1/stats?measure=returns&filter=municipality:SV-9999", method: .get) { response in
+            try await client.execute(uri: "/api/v1/stats?measure=returns&filter=municipality:SV-9999", method: .get) {
+                response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("/api/v1/codelists"))
             }
@@ -143,19 +173,21 @@ struct HTTPTests {
             try await client.execute(uri: "/api/v1/imports", method: .get) { #expect($0.status == .unauthorized) }
             try await access.createUser(username: "officer", role: .dataOfficer, password: nil, by: "test")
             let token = try await access.createToken(username: "officer", label: "test", days: 1, by: "test").1
-            try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
+            try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"])
+            { response in
                 #expect(String(buffer: response.body).contains("\"accepted\":22"))
             }
             var published = ""
             try await client.execute(uri: "/api/v1/stats?measure=returns", method: .get) { response in
-                let table = try JSONDecoder().decode(StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
+                let table = try JSONDecoder().decode(
+                    StatisticsTableView.self, from: Data(String(buffer: response.body).utf8))
                 published = String(Int(try #require(table.total.value)))
             }
             try await client.execute(uri: "/?lang=en", method: .get) { response in
                 let html = String(buffer: response.body)
-                #expect(html.contains("<b>\(published)</b>"))   // the page shows what the API publishes
+                #expect(html.contains("<b>\(published)</b>"))  // the page shows what the API publishes
                 #expect(html.contains("<svg") && html.contains("<title"))
-                #expect(!html.contains("Pérez") && !html.contains("01234567-8"))   // no personal data on the page
+                #expect(!html.contains("Pérez") && !html.contains("01234567-8"))  // no personal data on the page
                 #expect(response.body.readableBytes < 300_000)
             }
         }
@@ -165,7 +197,10 @@ struct HTTPTests {
 
 /// The JSON shape clients read, decoded independently of the server's types.
 struct StatisticsTableView: Decodable {
-    struct Cell: Decodable { var key: [String]; var value: Double?; var obsStatus: String; var confStatus: String; var populationBasis: String? }
+    struct Cell: Decodable {
+        var key: [String]; var value: Double?; var obsStatus: String; var confStatus: String;
+        var populationBasis: String?
+    }
     var cells: [Cell]
     var total: Cell
 }

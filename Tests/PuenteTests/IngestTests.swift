@@ -81,7 +81,7 @@ struct IngestTests {
         #expect(text.contains { $0.contains("YYYY.DD") })
         #expect(text.contains { $0.contains("`recordKey` is fed by no column") })
         #expect(text.contains { $0.contains("eventType") })
-        #expect(text.contains { $0.contains("`register`") })   // records are keyed on the register, not the profile
+        #expect(text.contains { $0.contains("`register`") })  // records are keyed on the register, not the profile
     }
 
     @Test("YAML syntax errors and duplicate keys name their line")
@@ -100,7 +100,8 @@ struct IngestTests {
 
     @Test("The same rows read alike from CSV, gzip-compressed CSV and JSON Lines")
     func formatsAgree() async throws {
-        let csv = header + "C-1;14/03/2016;Masculino;34;Ahuachapán;Ahuachapán\nC-2;15/03/2016;F;17;San Miguel;San Miguel\n"
+        let csv =
+            header + "C-1;14/03/2016;Masculino;34;Ahuachapán;Ahuachapán\nC-2;15/03/2016;F;17;San Miguel;San Miguel\n"
             + "C-3;16/03/2016;X;20;Nowhere;\n"
         let csvURL = try write(csv)
         // gzip is the system's own tool: an independent writer of the format.
@@ -124,21 +125,28 @@ struct IngestTests {
             let report = try await Importer(store: store).importFile(url, profile: profile)
             let id = try #require(report.importID)
             let events = try await store.events(importID: id, limit: 10)
-            outcomes.append(events.map { "\($0.source.recordKey) \($0.date) \($0.person.sex.rawValue) \($0.person.age ?? -1) \($0.person.residenceDivision ?? "")" })
+            outcomes.append(
+                events.map {
+                    "\($0.source.recordKey) \($0.date) \($0.person.sex.rawValue) \($0.person.age ?? -1) \($0.person.residenceDivision ?? "")"
+                })
             #expect(report.accepted == 2)
             #expect(report.counts.isBalanced)
             try await store.close()
         }
-        #expect(outcomes[0] == ["test-retornos:C-1 2016-03-14 M 34 SV-0101", "test-retornos:C-2 2016-03-15 F 17 SV-1217"])
+        #expect(
+            outcomes[0] == ["test-retornos:C-1 2016-03-14 M 34 SV-0101", "test-retornos:C-2 2016-03-15 F 17 SV-1217"])
         #expect(outcomes[1] == outcomes[0])
         #expect(outcomes[2] == outcomes[0])
     }
 
     @Test("A broken JSON line is quarantined with its raw text, not dropped")
     func jsonLinesUnreadable() async throws {
-        let url = try write("{\"NUMERO_CASO\": \"C-1\", \"FECHA_INGRESO\": \"14/03/2016\", \"SEXO\": \"M\"}\nnot json at all\n", "x.jsonl")
+        let url = try write(
+            "{\"NUMERO_CASO\": \"C-1\", \"FECHA_INGRESO\": \"14/03/2016\", \"SEXO\": \"M\"}\nnot json at all\n",
+            "x.jsonl")
         let store = try await StoreKind.sqliteMemory.makeStore()
-        let report = try await Importer(store: store).importFile(url, profile: try testProfile { $0.format.type = .jsonl })
+        let report = try await Importer(store: store).importFile(
+            url, profile: try testProfile { $0.format.type = .jsonl })
         #expect(report.read == 2 && report.accepted == 1 && report.rejected == 1)
         #expect(report.rejectionsByRule["unreadable"] == 1)
         let reject = try #require(try await store.rejectedRows(importID: report.importID, limit: 5).first)
@@ -149,9 +157,10 @@ struct IngestTests {
     /// `retornos-prefixed.xlsx` holds the Excel-style workbook with every element under a namespace
     /// prefix (`<x:row>`), single-quoted attributes, a CDATA section and a character reference, stored
     /// without compression: a scanner of the bytes read it as empty.
-    @Test("XLSX from openpyxl (inline strings, dates, a named sheet), in Excel's own style (shared strings, rich text, gaps) and with namespace prefixes",
-          arguments: [("retornos.xlsx", "Retornos"), ("retornos-excel-style.xlsx", nil), ("retornos-prefixed.xlsx", nil)]
-          as [(String, String?)])
+    @Test(
+        "XLSX from openpyxl (inline strings, dates, a named sheet), in Excel's own style (shared strings, rich text, gaps) and with namespace prefixes",
+        arguments: [("retornos.xlsx", "Retornos"), ("retornos-excel-style.xlsx", nil), ("retornos-prefixed.xlsx", nil)]
+            as [(String, String?)])
     func xlsx(file: String, sheet: String?) async throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(file)")
         let store = try await StoreKind.sqliteMemory.makeStore()
@@ -161,24 +170,34 @@ struct IngestTests {
         }
         let report = try await Importer(store: store).importFile(url, profile: profile)
         let events = try await store.events(importID: try #require(report.importID), limit: 10)
-        let seen = events.map { "\($0.source.recordKey) \($0.date) \($0.person.sex.rawValue) \($0.person.age.map(String.init) ?? "-") \($0.person.residenceDivision ?? "-")" }
+        let seen = events.map {
+            "\($0.source.recordKey) \($0.date) \($0.person.sex.rawValue) \($0.person.age.map(String.init) ?? "-") \($0.person.residenceDivision ?? "-")"
+        }
         if file == "retornos.xlsx" {
             // C-4 has a sex the profile does not know; C-5 has no municipality, which is allowed.
-            #expect(seen == ["test-retornos:C-1 2016-03-14 M 34 SV-0101", "test-retornos:C-2 2016-03-15 F 17 SV-1217",
-                             "test-retornos:C-3 2016-03-16 M - SV-0210", "test-retornos:C-5 2016-03-18 F 29 -"])
+            #expect(
+                seen == [
+                    "test-retornos:C-1 2016-03-14 M 34 SV-0101", "test-retornos:C-2 2016-03-15 F 17 SV-1217",
+                    "test-retornos:C-3 2016-03-16 M - SV-0210", "test-retornos:C-5 2016-03-18 F 29 -",
+                ])
             #expect(report.read == 5 && report.rejected == 1)
         } else {
-            #expect(seen == ["test-retornos:C-1&2 2016-03-14 M 34 SV-0101", "test-retornos:C-3 2016-03-16 F - SV-0210"])
+            #expect(
+                seen == ["test-retornos:C-1&2 2016-03-14 M 34 SV-0101", "test-retornos:C-3 2016-03-16 F - SV-0210"])
             #expect(report.read == 2 && report.rejected == 0)
         }
         try await store.close()
     }
 
-    @Test("A damaged workbook is refused with the part named: a checksum that does not match, XML that is not well formed")
+    @Test(
+        "A damaged workbook is refused with the part named: a checksum that does not match, XML that is not well formed"
+    )
     func xlsxDamaged() async throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/retornos-prefixed.xlsx")
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/retornos-prefixed.xlsx")
         let original = try Data(contentsOf: fixture)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("puente-xlsx-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "puente-xlsx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         /// The fixture's parts are stored, so a sheet's bytes can be changed in place.
@@ -194,12 +213,14 @@ struct IngestTests {
         let profile = try testProfile { $0.format = .init(type: .xlsx) }
         // A digit changed in a value: the same length, so only the CRC-32 can tell.
         let changed = await #expect(throws: PuenteError.self) {
-            try await Importer(store: store).importFile(try damaged("<x:v>42445</x:v>", "<x:v>42446</x:v>"), profile: profile)
+            try await Importer(store: store).importFile(
+                try damaged("<x:v>42445</x:v>", "<x:v>42446</x:v>"), profile: profile)
         }
         #expect(changed?.message.contains("`xl/worksheets/hoja.xml` does not match its checksum") == true)
         // An end tag that does not match its start (same length, so the ZIP side is intact but the CRC).
         let malformed = await #expect(throws: PuenteError.self) {
-            try await Importer(store: store).importFile(try damaged("<x:v>42445</x:v>", "<x:v>42445</x:w>"), profile: profile)
+            try await Importer(store: store).importFile(
+                try damaged("<x:v>42445</x:v>", "<x:v>42445</x:w>"), profile: profile)
         }
         #expect(malformed?.message.contains("`xl/worksheets/hoja.xml` is not well-formed XML") == true)
         #expect(try await store.committedImports().isEmpty)
@@ -208,10 +229,12 @@ struct IngestTests {
 
     @Test("A sheet that is not there is named with the sheets that are")
     func xlsxMissingSheet() async throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/retornos.xlsx")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/retornos.xlsx")
         let store = try await StoreKind.sqliteMemory.makeStore()
         let error = await #expect(throws: PuenteError.self) {
-            try await Importer(store: store).importFile(url, profile: try testProfile { $0.format = .init(type: .xlsx, sheet: "Hoja9") })
+            try await Importer(store: store).importFile(
+                url, profile: try testProfile { $0.format = .init(type: .xlsx, sheet: "Hoja9") })
         }
         #expect(error?.message.contains("`Retornos`") == true)
         try await store.close()
@@ -221,13 +244,18 @@ struct IngestTests {
 
     /// Each malformed file either fails with a clear error or rejects rows with a reason, and leaves
     /// nothing half-written, on every store.
-    @Test("The malformed corpus gets clear errors or per-row rejections, and nothing half-written",
-          arguments: StoreKind.available)
+    @Test(
+        "The malformed corpus gets clear errors or per-row rejections, and nothing half-written",
+        arguments: StoreKind.available)
     func malformedCorpus(kind: StoreKind) async throws {
         let good = (1...2_500).map { "K-\($0);14/03/2016;M;30;Ahuachapán;Ahuachapán\n" }.joined()
         var garbage = RandomSource(seed: 9)
-        let cp1252 = Array((header + "C-1;14/03/2016;M;30;").utf8) + [0x41, 0x68, 0x75, 0x61, 0x63, 0x68, 0x61, 0x70, 0xE1, 0x6E] + Array(";\n".utf8)
-        let hundredMB = Array((header + "C-1;14/03/2016;M;30;").utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 100 << 20)
+        let cp1252 =
+            Array((header + "C-1;14/03/2016;M;30;").utf8) + [
+                0x41, 0x68, 0x75, 0x61, 0x63, 0x68, 0x61, 0x70, 0xE1, 0x6E,
+            ] + Array(";\n".utf8)
+        let hundredMB =
+            Array((header + "C-1;14/03/2016;M;30;").utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 100 << 20)
         let future = CivilDate.today.adding(days: 40)
         let futureText = String(format: "%02d/%02d/%04d", future.day, future.month, future.year)
         // (name, bytes, expected error text or nil for per-row rejections, rule expected then)
@@ -240,8 +268,14 @@ struct IngestTests {
             ("binary", (0..<200_000).map { _ in UInt8(truncatingIfNeeded: garbage.next()) }, "NUMERO_CASO", nil),
             ("wrong-encoding", cp1252, "not valid UTF-8", nil),
             ("missing-column", Array("NUMERO_CASO;FECHA_INGRESO;EDAD\nC-1;14/03/2016;30\n".utf8), "SEXO", nil),
-            ("extra-fields", Array((header + "C-1;14/03/2016;M;30;Ahuachapán;Ahuachapán;sobra\n").utf8), nil, "column_count"),
-            ("duplicate-header", Array("NUMERO_CASO;FECHA_INGRESO;SEXO;SEXO\nC-1;14/03/2016;M;F\n".utf8), "more than once", nil),
+            (
+                "extra-fields", Array((header + "C-1;14/03/2016;M;30;Ahuachapán;Ahuachapán;sobra\n").utf8), nil,
+                "column_count"
+            ),
+            (
+                "duplicate-header", Array("NUMERO_CASO;FECHA_INGRESO;SEXO;SEXO\nC-1;14/03/2016;M;F\n".utf8),
+                "more than once", nil
+            ),
             ("future-date", Array((header + "C-1;\(futureText);M;30;;\n").utf8), nil, "date_in_future"),
             ("control-characters", Array((header + "C-1;14/03/2016;M\u{0};30;;\n").utf8), nil, "text_characters"),
         ]
@@ -249,10 +283,12 @@ struct IngestTests {
             let store = try await kind.makeStore()
             let url = try write(bytes, "\(name).csv")
             var importer = Importer(store: store)
-            importer.batchSize = 1_000   // several batches are written before the unclosed quote is found
+            importer.batchSize = 1_000  // several batches are written before the unclosed quote is found
             let profile = try testProfile { if name == "binary" { $0.format.encoding = nil } }
             if let expectedError {
-                let error = await #expect(throws: PuenteError.self, "\(name)") { try await importer.importFile(url, profile: profile) }
+                let error = await #expect(throws: PuenteError.self, "\(name)") {
+                    try await importer.importFile(url, profile: profile)
+                }
                 #expect(error?.message.contains(expectedError) == true, "\(name): \(error?.message ?? "")")
                 #expect(error?.location?.file == "\(name).csv", "\(name)")
                 let state = try await storedState(store)
@@ -274,12 +310,14 @@ struct IngestTests {
 
     // MARK: Corrections
 
-    @Test("Rejects exported, corrected and loaded again are resolved; rolling the correction back reopens them",
-          arguments: StoreKind.available)
+    @Test(
+        "Rejects exported, corrected and loaded again are resolved; rolling the correction back reopens them",
+        arguments: StoreKind.available)
     func rejectsRoundTrip(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let profile = try testProfile()
-        let original = try write(header + "C-1;14/03/2016;M;30;Ahuachapán;Ahuachapán\nC-2;31/02/2016;F;20;;\nC-3;15/03/2016;Q;20;;\n")
+        let original = try write(
+            header + "C-1;14/03/2016;M;30;Ahuachapán;Ahuachapán\nC-2;31/02/2016;F;20;;\nC-3;15/03/2016;Q;20;;\n")
         let first = try await Importer(store: store).importFile(original, profile: profile)
         #expect(first.rejected == 2)
         let rejects = try await store.rejectedRows(importID: first.importID, limit: 10)
@@ -287,7 +325,9 @@ struct IngestTests {
 
         // The clerk fixes the date of C-2 but not the sex of C-3.
         let exported = String(decoding: RejectsFile.render(rejects, profile: profile), as: UTF8.self)
-        #expect(exported.hasPrefix("NUMERO_CASO;FECHA_INGRESO;SEXO;EDAD;MUNICIPIO;DEPARTAMENTO;puente_reject_id;puente_reasons\n"))
+        #expect(
+            exported.hasPrefix(
+                "NUMERO_CASO;FECHA_INGRESO;SEXO;EDAD;MUNICIPIO;DEPARTAMENTO;puente_reject_id;puente_reasons\n"))
         let corrected = try write(exported.replacingOccurrences(of: "31/02/2016", with: "28/02/2016"), "corregido.csv")
         let second = try await Importer(store: store).importFile(corrected, profile: profile)
         #expect(second.accepted == 1 && second.rejected == 1 && second.resolvedRejects == 2)
@@ -307,11 +347,14 @@ struct IngestTests {
     func versionedGeography() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
         // "San Salvador Centro" exists since 1 May 2024; "Apopa" (a municipality, then a district) always.
-        let url = try write(header + "A;10/06/2024;M;30;San Salvador Centro;San Salvador\nB;10/06/2016;M;30;San Salvador Centro;San Salvador\n"
-                            + "C;10/06/2024;F;30;Apopa;San Salvador\nD;10/06/2016;F;30;Apopa;San Salvador\n")
+        let url = try write(
+            header
+                + "A;10/06/2024;M;30;San Salvador Centro;San Salvador\nB;10/06/2016;M;30;San Salvador Centro;San Salvador\n"
+                + "C;10/06/2024;F;30;Apopa;San Salvador\nD;10/06/2016;F;30;Apopa;San Salvador\n")
         let report = try await Importer(store: store).importFile(url, profile: try testProfile())
         let events = try await store.events(importID: try #require(report.importID), limit: 10)
-        let division = Dictionary(uniqueKeysWithValues: events.map { ($0.source.recordKey, $0.person.residenceDivision ?? "") })
+        let division = Dictionary(
+            uniqueKeysWithValues: events.map { ($0.source.recordKey, $0.person.residenceDivision ?? "") })
         #expect(division["test-retornos:A"]?.hasPrefix("SV-M") == true)
         #expect(division["test-retornos:B"] == nil)
         #expect(division["test-retornos:C"] == division["test-retornos:D"])
@@ -323,66 +366,83 @@ struct IngestTests {
     func rules() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
         let profile = try testProfile {
-            $0.columns = [.init(name: "ID", field: .recordKey), .init(name: "TIPO", field: .eventType),
-                          .init(name: "FECHA", field: .eventDate), .init(name: "ENTRADA", field: .entryDate),
-                          .init(name: "SEXO", field: .sex), .init(name: "NACIMIENTO", field: .birthDate)]
+            $0.columns = [
+                .init(name: "ID", field: .recordKey), .init(name: "TIPO", field: .eventType),
+                .init(name: "FECHA", field: .eventDate), .init(name: "ENTRADA", field: .entryDate),
+                .init(name: "SEXO", field: .sex), .init(name: "NACIMIENTO", field: .birthDate),
+            ]
             $0.constants = [:]
             $0.values[.eventType] = ["EXIT": ["SALIDA"], "ENTRY": ["ENTRADA"]]
             $0.ageRange = 0...99
         }
-        let url = try write("ID;TIPO;FECHA;ENTRADA;SEXO;NACIMIENTO\n1;SALIDA;10/03/2016;01/03/2016;M;15/03/1990\n"
-                            + "2;SALIDA;10/03/2016;20/03/2016;M;15/03/1990\n3;ENTRADA;10/03/2016;;F;01/01/1910\n")
+        let url = try write(
+            "ID;TIPO;FECHA;ENTRADA;SEXO;NACIMIENTO\n1;SALIDA;10/03/2016;01/03/2016;M;15/03/1990\n"
+                + "2;SALIDA;10/03/2016;20/03/2016;M;15/03/1990\n3;ENTRADA;10/03/2016;;F;01/01/1910\n")
         let report = try await Importer(store: store).importFile(url, profile: profile)
         #expect(report.accepted == 1)
         #expect(report.rejectionsByRule == ["exit_after_entry": 1, "age_range": 1])
         let importID = try #require(report.importID)
         let event = try #require(try await store.events(importID: importID, limit: 1).first)
-        #expect(event.person.age == 25)   // 15 March 1990 → 25 on 10 March 2016, not 26
+        #expect(event.person.age == 25)  // 15 March 1990 → 25 on 10 March 2016, not 26
         try await store.close()
     }
 
     @Test("A profile copied under a new id recognises the records the old one stored")
     func recordsKeyedOnTheRegister() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
-        let first = try write(header + "1;10/03/2016;M;30;San Salvador;San Salvador\n2;11/03/2016;F;25;San Salvador;San Salvador\n")
+        let first = try write(
+            header + "1;10/03/2016;M;30;San Salvador;San Salvador\n2;11/03/2016;F;25;San Salvador;San Salvador\n")
         #expect(try await Importer(store: store).importFile(first, profile: try testProfile()).accepted == 2)
         // A new layout of the same register: the statistician copies the profile under another id.
         let copy = try testProfile { $0.id = "test-retornos-2017" }
-        let second = try write(header + "2;11/03/2016;F;25;San Salvador;San Salvador\n3;12/03/2016;M;40;San Salvador;San Salvador\n",
-                               "export-2017.csv")
+        let second = try write(
+            header + "2;11/03/2016;F;25;San Salvador;San Salvador\n3;12/03/2016;M;40;San Salvador;San Salvador\n",
+            "export-2017.csv")
         let report = try await Importer(store: store).importFile(second, profile: copy)
         #expect(report.accepted == 1 && report.duplicates == 1)
         #expect(try await store.countCells(groupBy: []).first?.count == 3)
         // Another register of the same agency keeps its own record ids.
-        let other = try testProfile { $0.id = "test-movimientos"; $0.register = "test-movimientos" }
-        let movements = try write(header + "1;13/03/2016;M;33;San Salvador;San Salvador\n2;14/03/2016;F;52;San Salvador;San Salvador\n",
-                                  "movimientos.csv")
+        let other = try testProfile {
+            $0.id = "test-movimientos"; $0.register = "test-movimientos"
+        }
+        let movements = try write(
+            header + "1;13/03/2016;M;33;San Salvador;San Salvador\n2;14/03/2016;F;52;San Salvador;San Salvador\n",
+            "movimientos.csv")
         #expect(try await Importer(store: store).importFile(movements, profile: other).accepted == 2)
         try await store.close()
     }
 
-    @Test("Placeholders for unknown values are stored as missing, so documents and birth dates are counted only when real")
+    @Test(
+        "Placeholders for unknown values are stored as missing, so documents and birth dates are counted only when real"
+    )
     func placeholdersAreMissing() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
         let profile = try testProfile {
-            $0.columns += [.init(name: "NOMBRE", field: .givenNames), .init(name: "NACIMIENTO", field: .birthDate),
-                           .init(name: "DUI", field: .documentNumber)]
+            $0.columns += [
+                .init(name: "NOMBRE", field: .givenNames), .init(name: "NACIMIENTO", field: .birthDate),
+                .init(name: "DUI", field: .documentNumber),
+            ]
             $0.placeholders = [.document: ["EN TRAMITE"]]
         }
-        let rows = ["1;10/03/2016;M;30;San Salvador;San Salvador;Ana;05/03/1986;01234567-8",
-                    "2;10/03/2016;F;41;San Salvador;San Salvador;NN;01/01/1900;S/N",
-                    "3;10/03/2016;F;25;San Salvador;San Salvador;N/N;00/00/0000;NO TIENE",
-                    "4;10/03/2016;M;33;San Salvador;San Salvador;Luis;;000000",
-                    "5;10/03/2016;M;52;San Salvador;San Salvador;José;;En trámite"]
+        let rows = [
+            "1;10/03/2016;M;30;San Salvador;San Salvador;Ana;05/03/1986;01234567-8",
+            "2;10/03/2016;F;41;San Salvador;San Salvador;NN;01/01/1900;S/N",
+            "3;10/03/2016;F;25;San Salvador;San Salvador;N/N;00/00/0000;NO TIENE",
+            "4;10/03/2016;M;33;San Salvador;San Salvador;Luis;;000000",
+            "5;10/03/2016;M;52;San Salvador;San Salvador;José;;En trámite",
+        ]
         let url = try write(header.dropLast() + ";NOMBRE;NACIMIENTO;DUI\n" + rows.joined(separator: "\n") + "\n")
         let report = try await Importer(store: store).importFile(url, profile: profile)
         #expect(report.accepted == 5 && report.rejected == 0)
-        let events = try await store.events(importID: try #require(report.importID), limit: 10).sorted { $0.source.row < $1.source.row }
+        let events = try await store.events(importID: try #require(report.importID), limit: 10).sorted {
+            $0.source.row < $1.source.row
+        }
         #expect(events.map { $0.person.documentNumber != nil } == [true, false, false, false, false])
         #expect(events.map { $0.person.birthDate != nil } == [true, false, false, false, false])
         #expect(events.map { $0.person.givenNames != nil } == [true, false, false, true, true])
-        #expect(events.map(\.person.age) == [30, 41, 25, 33, 52])   // the age column, not a birth in 1900
-        let coverage = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .coverageDocument), policy: .unprotected)
+        #expect(events.map(\.person.age) == [30, 41, 25, 33, 52])  // the age column, not a birth in 1900
+        let coverage = try await StatisticsEngine(store: store).run(
+            StatisticsQuery(measure: .coverageDocument), policy: .unprotected)
         #expect(coverage.total.value == 20)
         try await store.close()
     }
@@ -395,19 +455,23 @@ struct IngestTests {
             $0.values[.unaccompanied] = ["true": ["SI"], "false": ["NO"]]
         }
         // Children: one unaccompanied, one accompanied, two with a blank flag; and an adult with a blank flag.
-        let rows = ["1;10/03/2016;M;12;San Salvador;San Salvador;SI", "2;10/03/2016;F;9;San Salvador;San Salvador;NO",
-                    "3;10/03/2016;F;15;San Salvador;San Salvador;", "4;10/03/2016;M;7;San Salvador;San Salvador;",
-                    "5;10/03/2016;M;30;San Salvador;San Salvador;"]
+        let rows = [
+            "1;10/03/2016;M;12;San Salvador;San Salvador;SI", "2;10/03/2016;F;9;San Salvador;San Salvador;NO",
+            "3;10/03/2016;F;15;San Salvador;San Salvador;", "4;10/03/2016;M;7;San Salvador;San Salvador;",
+            "5;10/03/2016;M;30;San Salvador;San Salvador;",
+        ]
         let url = try write(header.dropLast() + ";NNA\n" + rows.joined(separator: "\n") + "\n")
         let report = try await Importer(store: store).importFile(url, profile: profile)
         #expect(report.accepted == 5)
         let events = try await store.events(importID: try #require(report.importID), limit: 10)
         let status = Dictionary(uniqueKeysWithValues: events.map { ($0.source.row, $0.returnDetails?.childStatus) })
         #expect(status == [1: .unaccompanied, 2: .accompanied, 3: nil, 4: nil, 5: .adult])
-        let share = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .unaccompaniedShare), policy: .unprotected)
-        #expect(share.total.value == 50)   // 1 of the 2 children whose status is known
-        let byStatus = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returns, by: [.childStatus]),
-                                                                    policy: .unprotected)
+        let share = try await StatisticsEngine(store: store).run(
+            StatisticsQuery(measure: .unaccompaniedShare), policy: .unprotected)
+        #expect(share.total.value == 50)  // 1 of the 2 children whose status is known
+        let byStatus = try await StatisticsEngine(store: store).run(
+            StatisticsQuery(measure: .returns, by: [.childStatus]),
+            policy: .unprotected)
         #expect(byStatus.cells.first { $0.key == ["_U"] }?.value == 2)
         try await store.close()
     }

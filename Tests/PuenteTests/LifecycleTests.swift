@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import PuenteCore
-@testable import PuenteCLI
 import Testing
+
+@testable import PuenteCLI
 
 /// The node as a real process: `puente serve` runs the store, the server and background work in one
 /// service group, and a signal shuts them down in order.
@@ -13,16 +14,20 @@ struct LifecycleTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("puente")
     }
 
-    @Test("SIGTERM during a background link run: the server exits cleanly and the stored persons stay the previous run's")
+    @Test(
+        "SIGTERM during a background link run: the server exits cleanly and the stored persons stay the previous run's")
     func sigtermDuringLinking() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path), "build the puente executable first")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.executable.path), "build the puente executable first")
         let dir = try Fixtures.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("node.sqlite").path
         let generate = try Generate.parse(["--country", "GT", "--year", "2016", "--scale", "0.05", "--out", dir.path])
         try await generate.run()
-        let movements = try Ingest.parse(["--database", db, "--profile", "gt-igm-movimientos",
-                                          dir.appendingPathComponent("gt-igm-movimientos.csv").path])
+        let movements = try Ingest.parse([
+            "--database", db, "--profile", "gt-igm-movimientos",
+            dir.appendingPathComponent("gt-igm-movimientos.csv").path,
+        ])
         try await movements.run()
         let link = try Link.Persons.parse(["--database", db])
         try await link.run()
@@ -30,7 +35,9 @@ struct LifecycleTests {
             (try await store.latestLinkRun(), try await store.personLinks())
         }
         // New records, so the next run has work to do.
-        let returns = try Ingest.parse(["--database", db, "--profile", "gt-igm-retornos", dir.appendingPathComponent("gt-igm-retornos.csv").path])
+        let returns = try Ingest.parse([
+            "--database", db, "--profile", "gt-igm-retornos", dir.appendingPathComponent("gt-igm-retornos.csv").path,
+        ])
         try await returns.run()
 
         let port = (ProcessInfo.processInfo.environment["PUENTE_TEST_HTTP_PORT"].flatMap { Int($0) } ?? 8097) + 1
@@ -46,10 +53,13 @@ struct LifecycleTests {
         // The signal goes as soon as the link run has started: reading the events alone takes longer.
         var started = false
         for _ in 0..<3_000 where !started {
-            started = (try? String(contentsOf: log, encoding: .utf8))?.contains("puente.work=person linking [PuenteCLI] Background work started") == true
+            started =
+                (try? String(contentsOf: log, encoding: .utf8))?.contains(
+                    "puente.work=person linking [PuenteCLI] Background work started") == true
             if !started { try await Task.sleep(for: .milliseconds(10)) }
         }
-        try #require(started, "the server did not start linking: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        try #require(
+            started, "the server did not start linking: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         kill(server.processIdentifier, SIGTERM)
         server.waitUntilExit()
 

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import PuenteCore
+import Testing
+
 @testable import PuenteCLI
 @testable import PuenteLinkage
-import Testing
 
 @Suite("Record linkage")
 struct LinkageTests {
@@ -11,12 +12,14 @@ struct LinkageTests {
 
     @Test("One verdict type reads reviewers' words alike everywhere; anything else is refused")
     func reviewVerdicts() {
-        for word in ["match", "MATCH", "yes", "Sí", "si", "1", "true", "m"] { #expect(ReviewVerdict(reviewerText: word) == .match) }
+        for word in ["match", "MATCH", "yes", "Sí", "si", "1", "true", "m"] {
+            #expect(ReviewVerdict(reviewerText: word) == .match)
+        }
         for word in ["non-match", "Non match", "nonmatch", "no", "NO", "0", "false", "n"] {
             #expect(ReviewVerdict(reviewerText: word) == .nonMatch)
         }
         for word in ["", "maybe", "matched", "nomatch?"] { #expect(ReviewVerdict(reviewerText: word) == nil) }
-        #expect(ReviewVerdict(rawValue: "yes") == nil)   // the API and the store take the raw values only
+        #expect(ReviewVerdict(rawValue: "yes") == nil)  // the API and the store take the raw values only
     }
 
     @Test("Pairwise and cluster scores on a hand-counted case")
@@ -48,9 +51,13 @@ struct LinkageTests {
         #expect(StringSimilarity.levenshtein(Array("kitten".utf8), Array("sitting".utf8)) == 3)
         #expect(StringSimilarity.levenshtein(Array("kitten".utf8), Array("sitting".utf8), limit: 1) == 2)
         func one(_ a: String, _ b: String) -> Bool {
-            Array(a.utf8).withUnsafeBufferPointer { x in Array(b.utf8).withUnsafeBufferPointer { y in StringSimilarity.withinOneEdit(x, y) } }
+            Array(a.utf8).withUnsafeBufferPointer { x in
+                Array(b.utf8).withUnsafeBufferPointer { y in StringSimilarity.withinOneEdit(x, y) }
+            }
         }
-        #expect(one("01234567", "01234567") && one("01234567", "01243567") && one("01234567", "0123456") && one("0123", "01293"))
+        #expect(
+            one("01234567", "01234567") && one("01234567", "01243567") && one("01234567", "0123456")
+                && one("0123", "01293"))
         #expect(!one("01234567", "10234576") && !one("0123", "0145"))
     }
 
@@ -75,7 +82,9 @@ struct LinkageTests {
         #expect(w("Ortiz y Peña") == ["ortiz", "pena"])
         let (a, b) = SpanishNames.surnames(["De León-Núñez"])
         #expect(String(decoding: a, as: UTF8.self) == "leon" && String(decoding: b, as: UTF8.self) == "nunez")
-        func key(_ s: String) -> String { String(decoding: SpanishPhonetic.key(SpanishNames.words(s)[0]), as: UTF8.self) }
+        func key(_ s: String) -> String {
+            String(decoding: SpanishPhonetic.key(SpanishNames.words(s)[0]), as: UTF8.self)
+        }
         #expect(key("Hernández") == key("Ernandes"))
         #expect(key("Yovany") == key("Llobani"))
         #expect(key("Quiroz") == key("Kiros"))
@@ -85,14 +94,15 @@ struct LinkageTests {
 
     @Test("Pair levels: compound given names, swapped and missing surnames, document types")
     func levels() throws {
-        let config = try LinkageConfig.load(yaml: """
-            id_column: id
-            fields:
-              - {name: given, type: given_names, column: g}
-              - {name: surnames, type: surnames, columns: [s1, s2]}
-              - {name: doc, type: document, column: d, type_column: t}
-            blocking: [[given]]
-            """)
+        let config = try LinkageConfig.load(
+            yaml: """
+                id_column: id
+                fields:
+                  - {name: given, type: given_names, column: g}
+                  - {name: surnames, type: surnames, columns: [s1, s2]}
+                  - {name: doc, type: document, column: d, type_column: t}
+                blocking: [[given]]
+                """)
         var table = RecordTable(fields: config.fields)
         let rows: [[String]] = [
             ["José Luis", "Pérez", "López", "01234567-8", "DUI"],
@@ -107,42 +117,52 @@ struct LinkageTests {
             let c = Comparer(table: table, arena: arena)
             return [(0, 1), (0, 2), (0, 3)].map { (i, j) in (0..<3).map { c.level($0, i, j) } }
         }
-        #expect(levels[0] == [4, 4, 3])   // compound ⊃ simple, surnames swapped, same number once normalised
-        #expect(levels[1] == [5, 3, 2])   // accent only, one surname missing, transposed digits
-        #expect(levels[2] == [5, 5, 0])   // a passport number is not compared with an ID card's
+        #expect(levels[0] == [4, 4, 3])  // compound ⊃ simple, surnames swapped, same number once normalised
+        #expect(levels[1] == [5, 3, 2])  // accent only, one surname missing, transposed digits
+        #expect(levels[2] == [5, 5, 0])  // a passport number is not compared with an ID card's
     }
 
     @Test("Placeholders for unknown values are missing, not values every record carrying them shares")
     func placeholders() throws {
-        let config = try LinkageConfig.load(yaml: """
-            id_column: id
-            fields:
-              - {name: given, type: given_names, column: g}
-              - {name: birth, type: date, column: b, formats: [dd/MM/yyyy]}
-              - {name: doc, type: document, column: d}
-            blocking: [[given]]
-            placeholders: {document: [EN TRAMITE DE RENOVACION]}
-            """)
+        let config = try LinkageConfig.load(
+            yaml: """
+                id_column: id
+                fields:
+                  - {name: given, type: given_names, column: g}
+                  - {name: birth, type: date, column: b, formats: [dd/MM/yyyy]}
+                  - {name: doc, type: document, column: d}
+                blocking: [[given]]
+                placeholders: {document: [EN TRAMITE DE RENOVACION]}
+                """)
         var table = RecordTable(fields: config.fields, placeholders: config.placeholderValues)
-        let rows = [["NN", "01/01/1900", "S/N"], ["N.N.", "00/00/0000", "000000"], ["Ana", "05/03/1990", "NO TIENE"],
-                    ["Ana", "05/03/1990", "en trámite de renovación"], ["Ana", "05/03/1990", "01234567-8"]]
+        let rows = [
+            ["NN", "01/01/1900", "S/N"], ["N.N.", "00/00/0000", "000000"], ["Ana", "05/03/1990", "NO TIENE"],
+            ["Ana", "05/03/1990", "en trámite de renovación"], ["Ana", "05/03/1990", "01234567-8"],
+        ]
         for (k, r) in rows.enumerated() { table.append(id: "\(k)") { [[r[$0]]][0] } }
         for f in 0..<3 {
             for k in 0..<4 { #expect(table.columns[f].value[k] == 0 || (k >= 2 && f < 2), "field \(f), row \(k)") }
         }
-        #expect(table.columns[2].value[4] != 0 && table.columns[1].value[2] != 0)   // real values stay
-        #expect(throws: PuenteError.self) { try LinkageConfig.load(yaml: "id_column: id\nfields: [{name: g, type: given_names, column: g}]\nblocking: [[g]]\nplaceholders: {passport: [X]}\n") }
+        #expect(table.columns[2].value[4] != 0 && table.columns[1].value[2] != 0)  // real values stay
+        #expect(throws: PuenteError.self) {
+            try LinkageConfig.load(
+                yaml:
+                    "id_column: id\nfields: [{name: g, type: given_names, column: g}]\nblocking: [[g]]\nplaceholders: {passport: [X]}\n"
+            )
+        }
     }
 
-    @Test("A block too large for one rule leaves its pairs to the other rules, and the run says how many records it held")
+    @Test(
+        "A block too large for one rule leaves its pairs to the other rules, and the run says how many records it held")
     func oversizedBlocks() throws {
-        let config = try LinkageConfig.load(yaml: """
-            id_column: id
-            fields:
-              - {name: sex, type: exact, column: s}
-              - {name: birth, type: date, column: b, formats: [yyyy-MM-dd]}
-            blocking: [[sex], [birth]]
-            """)
+        let config = try LinkageConfig.load(
+            yaml: """
+                id_column: id
+                fields:
+                  - {name: sex, type: exact, column: s}
+                  - {name: birth, type: date, column: b, formats: [yyyy-MM-dd]}
+                blocking: [[sex], [birth]]
+                """)
         var table = RecordTable(fields: config.fields)
         // Twelve women: too many for the first rule's block; six pairs share a birth date.
         for k in 0..<12 { table.append(id: "\(k)") { [["F"], ["1990-01-\(10 + k / 2)"]][$0] } }
@@ -167,7 +187,9 @@ struct LinkageTests {
             let encoder = CLKEncoder(schema: schema, secret: Array((c["secret"] as! String).utf8))
             let records = c["records"] as! [[String]], expected = c["clks"] as! [String]
             for (record, clk) in zip(records, expected) {
-                #expect(Data(encoder.encode(record).bytes).base64EncodedString() == clk, "case \(c["name"]!), record \(record[0])")
+                #expect(
+                    Data(encoder.encode(record).bytes).base64EncodedString() == clk,
+                    "case \(c["name"]!), record \(record[0])")
             }
         }
     }
@@ -200,8 +222,9 @@ struct LinkageTests {
         return map
     }
 
-    @Test("Deduplicating generated returns and movements: pairwise F1 ≥ 0.98 against the ground truth",
-          arguments: ["sv-dgme-retornos", "sv-dgme-movimientos"])
+    @Test(
+        "Deduplicating generated returns and movements: pairwise F1 ≥ 0.98 against the ground truth",
+        arguments: ["sv-dgme-retornos", "sv-dgme-movimientos"])
     func generatedAccuracy(profile: String) throws {
         // Given a generated country-year with realistic register errors
         let (dir, _) = try Fixtures.generated(country: "SV", seed: 11, scale: 0.05)
@@ -214,7 +237,9 @@ struct LinkageTests {
         let truth = try Self.truthPersons(dir, profile)
         let persons = table.ids.map { truth[$0] ?? "unknown-\($0)" }
         let score = LinkageScore.pairwise(predicted: result.clusterOf, truth: persons)
-        print("\(profile): \(table.count) records, pairwise \(score); clusters \(LinkageScore.clusters(predicted: result.clusterOf, truth: persons))")
+        print(
+            "\(profile): \(table.count) records, pairwise \(score); clusters \(LinkageScore.clusters(predicted: result.clusterOf, truth: persons))"
+        )
         #expect(score.truePositives > 100)
         #expect(score.f1 >= 0.98)
         // and every linked pair explains itself field by field
@@ -248,8 +273,11 @@ struct LinkageTests {
 
     @Test("Every shipped config loads, and problems name the key at fault")
     func configs() throws {
-        #expect(Set(LinkageConfigs.names).isSuperset(of: ["febrl", "sv-dgme-retornos", "sv-dgme-movimientos", "gt-igm-retornos",
-                                                           "gt-igm-movimientos", "hn-inm-retornos", "hn-inm-movimientos"]))
+        #expect(
+            Set(LinkageConfigs.names).isSuperset(of: [
+                "febrl", "sv-dgme-retornos", "sv-dgme-movimientos", "gt-igm-retornos",
+                "gt-igm-movimientos", "hn-inm-retornos", "hn-inm-movimientos",
+            ]))
         for name in LinkageConfigs.names { _ = try LinkageConfigs.load(name) }
         #expect(throws: PuenteError.self) {
             try LinkageConfig.load(yaml: "id_column: id\nfields: [{name: a, type: text, column: a}]\nblocking: [[b]]")
@@ -278,13 +306,17 @@ struct LinkageTests {
         let decisions = dir.appendingPathComponent("decisions.csv")
         try "id_l,id_r,decision\nrec-1-org,rec-1-dup-0,non-match\nrec-2-org,rec-3-org,match\n"
             .write(to: decisions, atomically: true, encoding: .utf8)
-        let again = try Link.Dedupe.parse(["--input", input.path, "--config", "febrl", "--output", clusters,
-                                           "--decisions", decisions.path])
+        let again = try Link.Dedupe.parse([
+            "--input", input.path, "--config", "febrl", "--output", clusters,
+            "--decisions", decisions.path,
+        ])
         try await again.run()
         let decided = try String(contentsOfFile: clusters, encoding: .utf8).split(separator: "\n")
         #expect(decided.contains("rec-1-dup-0,rec-1-dup-0") && decided.contains("rec-3-org,rec-2-org"))
         let pairs = dir.appendingPathComponent("pairs.csv").path
-        let pair = try Link.Pair.parse(["--left", input.path, "--right", input.path, "--config", "febrl", "--output", pairs, "--explain"])
+        let pair = try Link.Pair.parse([
+            "--left", input.path, "--right", input.path, "--config", "febrl", "--output", pairs, "--explain",
+        ])
         try await pair.run()
         let header = try String(contentsOfFile: pairs, encoding: .utf8).split(separator: "\n").first ?? ""
         #expect(header.hasPrefix("id_l,id_r,match_probability,match_weight,given_names_level"))

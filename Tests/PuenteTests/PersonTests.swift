@@ -28,8 +28,9 @@ struct PersonTests {
         let (dir, summary) = try Fixtures.generated(seed: 21, scale: 0.01)
         let store = try await kind.makeStore()
         for file in summary.files.prefix(files) {
-            _ = try await Importer(store: store).importFile(dir.appendingPathComponent(file.file),
-                                                           profile: try ProfileCatalogue.load(file.profile))
+            _ = try await Importer(store: store).importFile(
+                dir.appendingPathComponent(file.file),
+                profile: try ProfileCatalogue.load(file.profile))
         }
         return (store, dir, summary)
     }
@@ -50,7 +51,9 @@ struct PersonTests {
         let links = try await store.personLinks()
         var out: [(MovementEvent, Int64)] = []
         for id in try await store.committedImportIDs() {
-            for e in try await store.events(importID: id, limit: 1_000_000) { out.append((e, try #require(links[e.id]))) }
+            for e in try await store.events(importID: id, limit: 1_000_000) {
+                out.append((e, try #require(links[e.id])))
+            }
         }
         return out
     }
@@ -60,13 +63,18 @@ struct PersonTests {
         func pairs(_ n: Int) -> Int { n * (n - 1) / 2 }
         let keys = found.keys.filter { truth[$0] != nil }
         var both: [String: Int] = [:], f: [String: Int] = [:], t: [String: Int] = [:]
-        for k in keys { both[found[k]! + "|" + truth[k]!, default: 0] += 1; f[found[k]!, default: 0] += 1; t[truth[k]!, default: 0] += 1 }
+        for k in keys {
+            both[found[k]! + "|" + truth[k]!, default: 0] += 1; f[found[k]!, default: 0] += 1;
+            t[truth[k]!, default: 0] += 1
+        }
         let tp = both.values.map(pairs).reduce(0, +)
         let predicted = f.values.map(pairs).reduce(0, +), actual = t.values.map(pairs).reduce(0, +)
         return (predicted == 0 ? 1 : Double(tp) / Double(predicted), actual == 0 ? 1 : Double(tp) / Double(actual))
     }
 
-    static func bareKey(_ e: MovementEvent) -> String { String(e.source.recordKey.split(separator: ":", maxSplits: 1).last!) }
+    static func bareKey(_ e: MovementEvent) -> String {
+        String(e.source.recordKey.split(separator: ":", maxSplits: 1).last!)
+    }
 
     @Test("Linking the stored events finds the generator's persons", arguments: kinds)
     func linksTruePersons(kind: StoreKind) async throws {
@@ -102,19 +110,27 @@ struct PersonTests {
 
         // Independent computation: each person's returns by date; the first of a period is counted.
         let returns = linked.filter { $0.event.type == .return }
-            .sorted { ($0.person, $0.event.date.daysSinceEpoch, $0.event.id) < ($1.person, $1.event.date.daysSinceEpoch, $1.event.id) }
+            .sorted {
+                ($0.person, $0.event.date.daysSinceEpoch, $0.event.id) < (
+                    $1.person, $1.event.date.daysSinceEpoch, $1.event.id
+                )
+            }
         var bySexYear: [[String]: Int] = [:], byMonth: [String: Int] = [:], ever = 0, repeats = 0
         var seenYears = Set<String>(), seenMonths = Set<String>(), seenPersons = Set<Int64>()
         for (e, person) in returns {
             let year = String(e.date.year), month = e.date.description.prefix(7)
-            if seenYears.insert("\(person) \(year)").inserted { bySexYear[[e.person.sex.rawValue, year], default: 0] += 1 }
+            if seenYears.insert("\(person) \(year)").inserted {
+                bySexYear[[e.person.sex.rawValue, year], default: 0] += 1
+            }
             if seenMonths.insert("\(person) \(month)").inserted { byMonth[String(month), default: 0] += 1 }
             if seenPersons.insert(person).inserted { ever += 1 } else { repeats += 1 }
         }
-        let table = try await engine.run(StatisticsQuery(measure: .returnedPersons, by: [.sex, .year]), policy: .unprotected)
+        let table = try await engine.run(
+            StatisticsQuery(measure: .returnedPersons, by: [.sex, .year]), policy: .unprotected)
         #expect(Dictionary(uniqueKeysWithValues: table.cells.map { ($0.key, Int($0.value!)) }) == bySexYear)
         #expect(table.total.value == Double(ever))
-        let months = try await engine.run(StatisticsQuery(measure: .returnedPersons, by: [.month]), policy: .unprotected)
+        let months = try await engine.run(
+            StatisticsQuery(measure: .returnedPersons, by: [.month]), policy: .unprotected)
         #expect(Dictionary(uniqueKeysWithValues: months.cells.map { ($0.key[0], Int($0.value!)) }) == byMonth)
         // Persons are fewer than returns (some returned twice), and monthly persons add up to more than yearly ones.
         #expect(ever < returns.count && repeats > 0)
@@ -123,7 +139,9 @@ struct PersonTests {
         #expect(share.total.value == ((Double(repeats) / Double(returns.count) * 100) * 100).rounded() / 100)
         // Several periods filtered together would count a person twice: refused.
         await #expect(throws: PuenteError.self) {
-            try await engine.run(StatisticsQuery(measure: .returnedPersons, filters: [.month: ["2016-01", "2016-02"]]), policy: .unprotected)
+            try await engine.run(
+                StatisticsQuery(measure: .returnedPersons, filters: [.month: ["2016-01", "2016-02"]]),
+                policy: .unprotected)
         }
         // Protected figures are marked as such.
         let protected = try await engine.run(StatisticsQuery(measure: .returnedPersons, by: [.sex]), policy: .standard)
@@ -131,8 +149,10 @@ struct PersonTests {
         // Person cells carry their events' cell keys: with none, the noise would be a function of the count
         // alone, and an attacker who knows the published table could undo it.
         var keySums = 0, persons = 0
-        try await store.forEachPersonCell { cell in keySums += cell.tally.keySum; persons += cell.tally.count }
-        #expect(persons > 0 && keySums > persons * 50)   // keys are spread over 0…255: the mean is about 127
+        try await store.forEachPersonCell { cell in
+            keySums += cell.tally.keySum; persons += cell.tally.count
+        }
+        #expect(persons > 0 && keySums > persons * 50)  // keys are spread over 0…255: the mean is about 127
         try await store.close()
     }
 
@@ -142,11 +162,13 @@ struct PersonTests {
         let linking = try Self.linking()
         try await linking.run(store: store)
         let first = try await store.personLinks()
-        _ = try await Importer(store: store).importFile(dir.appendingPathComponent(summary.files[1].file),
-                                                       profile: try ProfileCatalogue.load(summary.files[1].profile))
+        _ = try await Importer(store: store).importFile(
+            dir.appendingPathComponent(summary.files[1].file),
+            profile: try ProfileCatalogue.load(summary.files[1].profile))
         // The new import makes person figures stale until the next run.
         await #expect(throws: PuenteError.self) {
-            try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returnedPersons), policy: .unprotected)
+            try await StatisticsEngine(store: store).run(
+                StatisticsQuery(measure: .returnedPersons), policy: .unprotected)
         }
         let second = try await linking.run(store: store)
         #expect(second.mode == "incremental")
@@ -160,7 +182,8 @@ struct PersonTests {
         let keyOf = { (linked: [(event: MovementEvent, person: Int64)]) in
             Dictionary(uniqueKeysWithValues: linked.map { (Self.bareKey($0.event), String($0.person)) })
         }
-        let incrementalPersons = keyOf(try await Self.linkedEvents(store)), fullPersons = keyOf(try await Self.linkedEvents(fresh))
+        let incrementalPersons = keyOf(try await Self.linkedEvents(store)),
+            fullPersons = keyOf(try await Self.linkedEvents(fresh))
         let (p, r) = Self.pairwise(incrementalPersons, fullPersons)
         #expect(p >= 0.995 && r >= 0.995, "incremental against full: precision \(p), recall \(r)")
         let (tp, tr) = Self.pairwise(incrementalPersons, try Self.truth(dir, summary))
@@ -177,22 +200,31 @@ struct PersonTests {
         let pending = try await store.reviewPairs(pendingOnly: true, limit: 100)
         #expect(pending.count == min(run.reviewPairs, 100))
         #expect(pending.allSatisfy { $0.probability < 0.9 && $0.probability >= 0.5 && $0.decision == nil })
-        #expect(pending.first?.contributions.map(\.field) == ["given_names", "surnames", "birth_date", "sex", "document"])
+        #expect(
+            pending.first?.contributions.map(\.field) == ["given_names", "surnames", "birth_date", "sex", "document"])
         // The band's pairs may be joined through other records; a reviewer's non-match splits them.
         var links = try await store.personLinks()
-        let pair = try #require(pending.first { links[$0.eventL] == links[$0.eventR] }, "the generated data leaves pairs for review")
+        let pair = try #require(
+            pending.first { links[$0.eventL] == links[$0.eventR] }, "the generated data leaves pairs for review")
 
         try await store.decideReview(eventL: pair.eventR, eventR: pair.eventL, match: false, by: "reviewer")
         await #expect(throws: PuenteError.self) {
             try await store.decideReview(eventL: 1, eventR: 1, match: true, by: "reviewer")
         }
         let decided = try await linking.run(store: store)
-        #expect(decided.mode == "full")   // a new decision may split a known person
+        #expect(decided.mode == "full")  // a new decision may split a known person
         links = try await store.personLinks()
         #expect(links[pair.eventL] != links[pair.eventR])
         let all = try await store.reviewPairs(pendingOnly: false, limit: 10_000)
-        #expect(all.contains { $0.eventL == pair.eventL && $0.eventR == pair.eventR && $0.decision == false && $0.decidedBy == "reviewer" })
-        #expect(!(try await store.reviewPairs(pendingOnly: true, limit: 10_000)).contains { $0.eventL == pair.eventL && $0.eventR == pair.eventR })
+        #expect(
+            all.contains {
+                $0.eventL == pair.eventL && $0.eventR == pair.eventR && $0.decision == false
+                    && $0.decidedBy == "reviewer"
+            })
+        #expect(
+            !(try await store.reviewPairs(pendingOnly: true, limit: 10_000)).contains {
+                $0.eventL == pair.eventL && $0.eventR == pair.eventR
+            })
         // Runs after that stay incremental when nothing changed, and keep the decision.
         #expect(try await linking.run(store: store).mode == "incremental")
         links = try await store.personLinks()
@@ -202,12 +234,15 @@ struct PersonTests {
         // not compared and stand alone; consent withdrawn for another purpose changes nothing.
         let events = try await Self.linkedEvents(store)
         // The first such person by id: the data and the linker are deterministic, so the same person every run.
-        let person = try #require(Dictionary(grouping: events, by: \.person).sorted { $0.key < $1.key }.first { $0.value.count > 2 })
+        let person = try #require(
+            Dictionary(grouping: events, by: \.person).sorted { $0.key < $1.key }.first { $0.value.count > 2 })
         let withdrawn = person.value[0].event
         let subject = ConsentSubject(agency: withdrawn.source.agency, recordKey: Self.bareKey(withdrawn))
         for purpose in [ConsentPurpose.referral, .linkage] {
-            let consent = try await store.recordConsent(ConsentRecord(subject: subject, purpose: purpose, givenOn: CivilDate(iso: "2026-01-05")!,
-                                                                      language: "es", collector: "caseworker", recordedAt: Timestamp.now()))
+            let consent = try await store.recordConsent(
+                ConsentRecord(
+                    subject: subject, purpose: purpose, givenOn: CivilDate(iso: "2026-01-05")!,
+                    language: "es", collector: "caseworker", recordedAt: Timestamp.now()))
             _ = try await store.withdrawConsent(id: consent.id, on: CivilDate(iso: "2026-02-01")!, by: "caseworker")
             linking.full = true
             try await linking.run(store: store)
@@ -223,10 +258,14 @@ struct PersonTests {
         let remaining = try await store.personLinks()
         #expect(remaining.count < links.count && !remaining.isEmpty)
         await #expect(throws: PuenteError.self) {
-            try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returnedPersons), policy: .unprotected)
+            try await StatisticsEngine(store: store).run(
+                StatisticsQuery(measure: .returnedPersons), policy: .unprotected)
         }
         try await linking.run(store: store)
-        #expect(try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returnedPersons), policy: .unprotected).total.value! > 0)
+        #expect(
+            try await StatisticsEngine(store: store).run(
+                StatisticsQuery(measure: .returnedPersons), policy: .unprotected
+            ).total.value! > 0)
         try await store.close()
     }
 
@@ -242,35 +281,49 @@ struct PersonTests {
         let auditBefore = try await store.lastAudit()?.sequence ?? 0
         let app = Application(router: PuenteServer.router(store: store))
         try await app.test(.router) { client in
-            let refused = try await client.execute(uri: "/api/v1/linkage/review", method: .get,
-                                                   headers: [.authorization: "Bearer \(statistician)"]) { $0.status }
+            let refused = try await client.execute(
+                uri: "/api/v1/linkage/review", method: .get,
+                headers: [.authorization: "Bearer \(statistician)"]
+            ) { $0.status }
             #expect(refused == .forbidden)
-            let response = try await client.execute(uri: "/api/v1/linkage/review?limit=5", method: .get,
-                                                    headers: [.authorization: "Bearer \(officer)"]) { $0 }
+            let response = try await client.execute(
+                uri: "/api/v1/linkage/review?limit=5", method: .get,
+                headers: [.authorization: "Bearer \(officer)"]
+            ) { $0 }
             #expect(response.status == .ok)
             #expect(response.headers[.cacheControl] == "no-store")
-            let items = try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [[String: Any]])
+            let items = try #require(
+                try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [[String: Any]])
             #expect((1...5).contains(items.count))
             let first = try #require(items.first)
-            let left = try #require(first["left"] as? [String: Any]), pair = try #require(first["pair"] as? [String: Any])
+            let left = try #require(first["left"] as? [String: Any]),
+                pair = try #require(first["pair"] as? [String: Any])
             #expect(left["id"] as? Int64 == pair["event_l"] as? Int64 || left["id"] as? Int == pair["event_l"] as? Int)
             #expect(left["given_names"] is String || left["surnames"] is String)
             // One audited read per record shown, with its purpose.
-            let entries = try await store.auditEntries(after: auditBefore, limit: 1_000).filter { $0.action == "read_personal" }
-            let shown = Set(items.flatMap { [($0["left"] as? [String: Any])?["id"], ($0["right"] as? [String: Any])?["id"]] }.compactMap { $0.map { "event \($0)" } })
+            let entries = try await store.auditEntries(after: auditBefore, limit: 1_000).filter {
+                $0.action == "read_personal"
+            }
+            let shown = Set(
+                items.flatMap { [($0["left"] as? [String: Any])?["id"], ($0["right"] as? [String: Any])?["id"]] }
+                    .compactMap { $0.map { "event \($0)" } })
             #expect(Set(entries.map(\.target)) == shown)
             #expect(entries.allSatisfy { $0.actor == "officer" && $0.purpose == "linkage review" })
 
             let l = try #require(pair["event_l"] as? Int), r = try #require(pair["event_r"] as? Int)
-            let bad = try await client.execute(uri: "/api/v1/linkage/review/decision", method: .post,
-                                               headers: [.authorization: "Bearer \(officer)", .contentType: "application/json"],
-                                               body: ByteBuffer(string: "{\"event_l\": \(l), \"event_r\": \(r), \"decision\": \"maybe\"}")) {
+            let bad = try await client.execute(
+                uri: "/api/v1/linkage/review/decision", method: .post,
+                headers: [.authorization: "Bearer \(officer)", .contentType: "application/json"],
+                body: ByteBuffer(string: "{\"event_l\": \(l), \"event_r\": \(r), \"decision\": \"maybe\"}")
+            ) {
                 ($0.status, String(buffer: $0.body))
             }
             #expect(bad.0 == .badRequest && bad.1.contains("decision: not one of the values it takes"))
-            let decided = try await client.execute(uri: "/api/v1/linkage/review/decision", method: .post,
-                                                   headers: [.authorization: "Bearer \(officer)", .contentType: "application/json"],
-                                                   body: ByteBuffer(string: "{\"event_l\": \(l), \"event_r\": \(r), \"decision\": \"non-match\"}")) { $0.status }
+            let decided = try await client.execute(
+                uri: "/api/v1/linkage/review/decision", method: .post,
+                headers: [.authorization: "Bearer \(officer)", .contentType: "application/json"],
+                body: ByteBuffer(string: "{\"event_l\": \(l), \"event_r\": \(r), \"decision\": \"non-match\"}")
+            ) { $0.status }
             #expect(decided == .ok)
         }
         let all = try await store.reviewPairs(pendingOnly: false, limit: 100_000)

@@ -5,7 +5,9 @@ import Testing
 
 @Suite("CSV, encodings and dates")
 struct ReadingTests {
-    private func parse(_ bytes: [UInt8], delimiter: Character = ",", encoding: TextEncoding = .utf8, chunk: Int = 1 << 16) -> [[String]] {
+    private func parse(
+        _ bytes: [UInt8], delimiter: Character = ",", encoding: TextEncoding = .utf8, chunk: Int = 1 << 16
+    ) -> [[String]] {
         var parser = CSVParser(delimiter: delimiter.asciiValue!, encoding: encoding)
         var out: [[String]] = []
         var i = 0
@@ -17,12 +19,13 @@ struct ReadingTests {
         return out
     }
 
-    @Test("The buffered writer reports a failed write (a full disk) instead of leaving a short file that looks complete")
+    @Test(
+        "The buffered writer reports a failed write (a full disk) instead of leaving a short file that looks complete")
     func bufferedWriterReportsFullDisk() throws {
         // /dev/full fails every write with ENOSPC, as a full disk does.
         let handle = try #require(FileHandle(forWritingAtPath: "/dev/full"))
         var writer = BufferedFileWriter(handle: handle, path: "clusters.csv")
-        try writer.append("record_id,cluster_id\n")   // buffered: nothing written yet
+        try writer.append("record_id,cluster_id\n")  // buffered: nothing written yet
         let error = #expect(throws: PuenteError.self) {
             for _ in 0..<40_000 { try writer.append(field: "rec-12345,x"); try writer.append(",1\n") }
             try writer.close()
@@ -33,7 +36,10 @@ struct ReadingTests {
     @Test("RFC 4180: quotes, doubled quotes, embedded newlines, CRLF, BOM and a missing final newline")
     func rfc4180() {
         let text = "\u{FEFF}id;name;note\r\n1;\"Pérez; Ana\";\"dijo \"\"hola\"\"\nsegunda línea\"\r\n2;;\r\n3;x;último"
-        let expected = [["id", "name", "note"], ["1", "Pérez; Ana", "dijo \"hola\"\nsegunda línea"], ["2", "", ""], ["3", "x", "último"]]
+        let expected = [
+            ["id", "name", "note"], ["1", "Pérez; Ana", "dijo \"hola\"\nsegunda línea"], ["2", "", ""],
+            ["3", "x", "último"],
+        ]
         let bytes = Array(text.utf8)
         #expect(parse(bytes, delimiter: ";") == expected)
         // The same records whatever the chunk boundaries, down to one byte at a time.
@@ -49,7 +55,8 @@ struct ReadingTests {
         var batch: [[String]] = []
         var others: [[UInt8]] = []
         var widest = 0
-        let row = Array("2016-000000001,Egreso,2016-01-01,Puerto Quetzal,Marítima,Ángela,Sierra Martínez,Femenino\n".utf8)
+        let row = Array(
+            "2016-000000001,Egreso,2016-01-01,Puerto Quetzal,Marítima,Ángela,Sierra Martínez,Femenino\n".utf8)
         for n in 0..<50_000 {
             parser.feed(row) { fields, _ in
                 widest = max(widest, fields.capacity)
@@ -63,7 +70,8 @@ struct ReadingTests {
 
     @Test("Windows-1252 decodes accents and the 0x80–0x9F block; detection tells it from UTF-8")
     func windows1252() {
-        let bytes: [UInt8] = Array("Jos".utf8) + [0xE9, UInt8(ascii: ","), 0x93] + Array("Cañas".utf8.map { $0 }) + [0x94]
+        let bytes: [UInt8] =
+            Array("Jos".utf8) + [0xE9, UInt8(ascii: ","), 0x93] + Array("Cañas".utf8.map { $0 }) + [0x94]
         #expect(!TextEncoding.isValidUTF8(bytes))
         #expect(TextEncoding.isValidUTF8(Array("José Cañas".utf8)))
         let rows = parse(bytes, encoding: .windows1252)
@@ -71,11 +79,13 @@ struct ReadingTests {
         #expect(TextEncoding.windows1252.decode(TextEncoding.windows1252.encode("Ñandú €")) == "Ñandú €")
     }
 
-    @Test("Date patterns read and write the formats agencies use", arguments: [
-        ("dd/MM/yyyy", "31/12/2016", "2016-12-31"), ("d/M/yyyy", "5/3/2016", "2016-03-05"),
-        ("yyyy-MM-dd", "2016-02-29", "2016-02-29"), ("dd/MM/yy", "05/03/95", "1995-03-05"),
-        ("dd/MM/yy", "05/03/16", "2016-03-05"), ("excel", "42735", "2016-12-31"),
-    ])
+    @Test(
+        "Date patterns read and write the formats agencies use",
+        arguments: [
+            ("dd/MM/yyyy", "31/12/2016", "2016-12-31"), ("d/M/yyyy", "5/3/2016", "2016-03-05"),
+            ("yyyy-MM-dd", "2016-02-29", "2016-02-29"), ("dd/MM/yy", "05/03/95", "1995-03-05"),
+            ("dd/MM/yy", "05/03/16", "2016-03-05"), ("excel", "42735", "2016-12-31"),
+        ])
     func datePatterns(pattern: String, text: String, iso: String) throws {
         let p = try #require(DatePattern(pattern))
         let date = try #require(p.parse(Substring(text), pivot: 30))
@@ -83,7 +93,9 @@ struct ReadingTests {
         #expect(p.parse(Substring(p.format(date)), pivot: 30) == date)
     }
 
-    @Test("Impossible dates are refused", arguments: ["31/02/2016", "29/02/2015", "00/01/2016", "1/13/2016", "12-12-2016", "abc"])
+    @Test(
+        "Impossible dates are refused",
+        arguments: ["31/02/2016", "29/02/2015", "00/01/2016", "1/13/2016", "12-12-2016", "abc"])
     func impossibleDates(text: String) {
         #expect(DatePattern("dd/MM/yyyy")!.parse(Substring(text), pivot: 30) == nil)
     }
@@ -109,7 +121,9 @@ struct ReadingTests {
         #expect(throws: PuenteError.self) { try ProfileCatalogue.load("no-such-profile") }
     }
 
-    @Test("A profile check explains its mistakes: a spelling under two codes, an unknown date format, a missing event date")
+    @Test(
+        "A profile check explains its mistakes: a spelling under two codes, an unknown date format, a missing event date"
+    )
     func profileMistakes() throws {
         var profile = try ProfileCatalogue.load("hn-inm-retornos")
         profile.values[.sex] = ["M": ["1", "H"], "F": ["2", "h"]]
@@ -123,13 +137,17 @@ struct ReadingTests {
 
     @Test("A person's sealed fields survive any characters, absent fields and empty ones")
     func personalBundle() {
-        let cases: [[String?]] = [["Ana María", "Pérez López", "1986-03-01", "01234567-8"], [nil, "O'Neil-Ruiz", nil, nil],
-                                  ["12:34", "-", "", "ñ:ñ-1:"], ["José 🇸🇻", nil, nil, "A1"]]
+        let cases: [[String?]] = [
+            ["Ana María", "Pérez López", "1986-03-01", "01234567-8"], [nil, "O'Neil-Ruiz", nil, nil],
+            ["12:34", "-", "", "ñ:ñ-1:"], ["José 🇸🇻", nil, nil, "A1"],
+        ]
         for fields in cases {
             let text = PersonalBundle.encode(fields)
             #expect(text.flatMap(PersonalBundle.decode) == fields, "\(fields)")
         }
         #expect(PersonalBundle.encode([nil, nil, nil, nil]) == nil)
-        for bad in ["", "5:abc---", "-", "3:abc-", "x:abc---", "3:abc----"] { #expect(PersonalBundle.decode(bad) == nil, "\(bad)") }
+        for bad in ["", "5:abc---", "-", "3:abc-", "x:abc---", "3:abc----"] {
+            #expect(PersonalBundle.decode(bad) == nil, "\(bad)")
+        }
     }
 }

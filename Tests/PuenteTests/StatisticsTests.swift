@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import PuenteAccess
 import PuenteCore
 import PuenteIngest
@@ -12,6 +9,10 @@ import PuenteSynthetic
 import PuenteTesting
 import Testing
 
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
 @Suite("Statistics: measures, freshness, disclosure control and SDMX")
 struct StatisticsTests {
     private func request(_ hash: String) -> ImportRequest {
@@ -20,13 +21,14 @@ struct StatisticsTests {
 
     /// Loads events as one committed batch.
     @discardableResult
-    private func load(_ events: [MovementEvent], into store: any EventStore, hash: String = UUID().uuidString) async throws -> Int64 {
+    private func load(_ events: [MovementEvent], into store: any EventStore, hash: String = UUID().uuidString)
+        async throws -> Int64
+    {
         let id = try await store.startImport(request(hash))
         try await store.appendCounted(events, to: id)
         try await store.finishImport(id, counts: ImportCounts(read: events.count, accepted: events.count))
         return id
     }
-
 
     @Test("Every measure equals a plain loop over the stored events", arguments: StoreKind.available)
     func measuresMatchEvents(kind: StoreKind) async throws {
@@ -34,8 +36,9 @@ struct StatisticsTests {
         let store = try await kind.makeStore()
         var imports: [Int64] = []
         for file in summary.files {
-            let report = try await Importer(store: store).importFile(dir.appendingPathComponent(file.file),
-                                                                    profile: try ProfileCatalogue.load(file.profile))
+            let report = try await Importer(store: store).importFile(
+                dir.appendingPathComponent(file.file),
+                profile: try ProfileCatalogue.load(file.profile))
             imports.append(try #require(report.importID))
         }
         var events: [MovementEvent] = []
@@ -43,7 +46,8 @@ struct StatisticsTests {
         #expect(events.count > 1000)
         let engine = StatisticsEngine(store: store)
         func run(_ measure: String, _ by: String?, _ filter: String? = nil) async throws -> [[String]: Double] {
-            let table = try await engine.run(try StatisticsQuery.parse(measure: measure, by: by, filter: filter), policy: .unprotected)
+            let table = try await engine.run(
+                try StatisticsQuery.parse(measure: measure, by: by, filter: filter), policy: .unprotected)
             var out = Dictionary(uniqueKeysWithValues: table.cells.compactMap { c in c.value.map { (c.key, $0) } })
             if let total = table.total.value { out[["_T"]] = total }
             return out
@@ -54,10 +58,14 @@ struct StatisticsTests {
             return a >= 85 ? "Y_GE85" : "Y\(a / 5 * 5)T\(a / 5 * 5 + 4)"
         }
         func month(_ e: MovementEvent) -> String { String(e.date.description.prefix(7)) }
-        let deptISO = Dictionary(uniqueKeysWithValues: ResourceCSVForTests.rows(named: "slv_departamentos.csv").map {
-            ($0["dept_code"]!, $0["iso_3166_2"]!) })
+        let deptISO = Dictionary(
+            uniqueKeysWithValues: ResourceCSVForTests.rows(named: "slv_departamentos.csv").map {
+                ($0["dept_code"]!, $0["iso_3166_2"]!)
+            })
         func department(_ e: MovementEvent) -> String {
-            guard let d = e.person.residenceDivision, d.hasPrefix("SV-"), let iso = deptISO[String(d.dropFirst(3).prefix(2))] else { return "_U" }
+            guard let d = e.person.residenceDivision, d.hasPrefix("SV-"),
+                let iso = deptISO[String(d.dropFirst(3).prefix(2))]
+            else { return "_U" }
             return iso
         }
         func percent(_ n: Int, _ d: Int) -> Double { (Double(n) / Double(d) * 100 * 100).rounded() / 100 }
@@ -70,7 +78,9 @@ struct StatisticsTests {
 
         // Net movements by month.
         expected = [:]
-        for e in events where e.type == .entry || e.type == .exit { expected[[month(e)], default: 0] += e.type == .entry ? 1 : -1 }
+        for e in events where e.type == .entry || e.type == .exit {
+            expected[[month(e)], default: 0] += e.type == .entry ? 1 : -1
+        }
         expected[["_T"]] = Double(events.filter { $0.type == .entry }.count - events.filter { $0.type == .exit }.count)
         #expect(try await run("net_movements", "month") == expected)
 
@@ -91,10 +101,12 @@ struct StatisticsTests {
         #expect(try await run("unaccompanied_share", nil)[["_T"]] == percent(unaccompanied, returnedChildren.count))
 
         // Registration coverage per source and month.
-        for (measure, present) in [("coverage_document", { (e: MovementEvent) in !(e.person.documentNumber ?? "").isEmpty }),
-                                   ("coverage_age", { $0.person.age != nil }),
-                                   ("coverage_sex", { $0.person.sex != .unknown }),
-                                   ("coverage_municipality", { $0.person.residenceDivision != nil })] {
+        for (measure, present) in [
+            ("coverage_document", { (e: MovementEvent) in !(e.person.documentNumber ?? "").isEmpty }),
+            ("coverage_age", { $0.person.age != nil }),
+            ("coverage_sex", { $0.person.sex != .unknown }),
+            ("coverage_municipality", { $0.person.residenceDivision != nil }),
+        ] {
             var n: [[String]: Int] = [:], d: [[String]: Int] = [:]
             for e in events {
                 d[[e.source.agency, month(e)], default: 0] += 1
@@ -107,7 +119,8 @@ struct StatisticsTests {
 
         // Returns per 1,000 inhabitants by department, over the department's census population.
         var population: [String: Double] = [:]
-        for row in ResourceCSVForTests.rows(named: "departamentos_poblacion_censo.csv", folder: "population") where row["country_iso3"] == "SLV" {
+        for row in ResourceCSVForTests.rows(named: "departamentos_poblacion_censo.csv", folder: "population")
+        where row["country_iso3"] == "SLV" {
             population[row["iso_3166_2"]!] = Double(row["population"]!)
         }
         var perDepartment: [String: Int] = [:]
@@ -118,7 +131,8 @@ struct StatisticsTests {
         }
 
         // Quarters with the change on the previous quarter.
-        let table = try await engine.run(try StatisticsQuery.parse(measure: "returns", by: "quarter", filter: nil), policy: .unprotected)
+        let table = try await engine.run(
+            try StatisticsQuery.parse(measure: "returns", by: "quarter", filter: nil), policy: .unprotected)
         var quarters: [String: Int] = [:]
         for e in returns { quarters["\(e.date.year)-Q\((e.date.month - 1) / 3 + 1)", default: 0] += 1 }
         var changesChecked = 0
@@ -128,7 +142,9 @@ struct StatisticsTests {
             let year = Int(cell.key[0].prefix(4))!, q = Int(cell.key[0].suffix(1))!
             let previous = q > 1 ? "\(year)-Q\(q - 1)" : "\(year - 1)-Q4"
             if let before = quarters[previous], before > 0 {
-                #expect(cell.changePrevious == (Double(quarters[cell.key[0]]! - before) / Double(before) * 100 * 100).rounded() / 100)
+                #expect(
+                    cell.changePrevious == (Double(quarters[cell.key[0]]! - before) / Double(before) * 100 * 100)
+                        .rounded() / 100)
                 changesChecked += 1
             } else {
                 #expect(cell.changePrevious == nil)
@@ -164,20 +180,31 @@ struct StatisticsTests {
         try await store.close()
     }
 
-    @Test("Rates divide by census figures where shipped, flag every other population, and leave those out when asked for census only")
+    @Test(
+        "Rates divide by census figures where shipped, flag every other population, and leave those out when asked for census only"
+    )
     func ratesAndTheirPopulations() async throws {
         // The shipped tables, read here: a municipality with a census figure, one with a figure from an
         // unverified secondary source (grade C, the last column) and one without.
         let municipal = ResourceCSVForTests.rows(named: "slv_municipios_censo2007_full.csv", folder: "population")
-        let lines = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/PuenteReference/Data/population/slv_municipios_censo2007_full.csv"),
-                               encoding: .utf8).split(whereSeparator: \.isNewline).dropFirst()
-        let gradeOf = Dictionary(uniqueKeysWithValues: lines.map { line in
-            (String(line.prefix(4)), String(line.split(separator: ",", omittingEmptySubsequences: false).last!)) })
-        let censusRow = try #require(municipal.first { Double($0["pop_total"]!) != nil && ["A", "B"].contains(gradeOf[$0["muni_code"]!]) })
-        let unverifiedRow = try #require(municipal.first { Double($0["pop_total"]!) != nil && gradeOf[$0["muni_code"]!] == "C" })
+        let lines = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(
+                    "Sources/PuenteReference/Data/population/slv_municipios_censo2007_full.csv"),
+            encoding: .utf8
+        ).split(whereSeparator: \.isNewline).dropFirst()
+        let gradeOf = Dictionary(
+            uniqueKeysWithValues: lines.map { line in
+                (String(line.prefix(4)), String(line.split(separator: ",", omittingEmptySubsequences: false).last!))
+            })
+        let censusRow = try #require(
+            municipal.first { Double($0["pop_total"]!) != nil && ["A", "B"].contains(gradeOf[$0["muni_code"]!]) })
+        let unverifiedRow = try #require(
+            municipal.first { Double($0["pop_total"]!) != nil && gradeOf[$0["muni_code"]!] == "C" })
         let missingRow = try #require(municipal.first { $0["pop_total"]!.isEmpty })
-        let (census, unverified, missing) = ("SV-" + censusRow["muni_code"]!, "SV-" + unverifiedRow["muni_code"]!, "SV-" + missingRow["muni_code"]!)
+        let (census, unverified, missing) = (
+            "SV-" + censusRow["muni_code"]!, "SV-" + unverifiedRow["muni_code"]!, "SV-" + missingRow["muni_code"]!
+        )
         let store = try await StoreKind.sqliteMemory.makeStore()
         var events: [MovementEvent] = []
         for unit in [census, unverified, missing] {
@@ -185,33 +212,47 @@ struct StatisticsTests {
         }
         try await load(events, into: store)
         let engine = StatisticsEngine(store: store)
-        let rates = try await engine.run(StatisticsQuery(measure: .returnsPer1000, by: [.municipality]), policy: .unprotected)
-        func cell(_ t: StatisticsTable, _ code: String) throws -> StatisticsCell { try #require(t.cells.first { $0.key == [code] }) }
+        let rates = try await engine.run(
+            StatisticsQuery(measure: .returnsPer1000, by: [.municipality]), policy: .unprotected)
+        func cell(_ t: StatisticsTable, _ code: String) throws -> StatisticsCell {
+            try #require(t.cells.first { $0.key == [code] })
+        }
         let censusCell = try cell(rates, census)
         #expect(censusCell.value == (120 / Double(censusRow["pop_total"]!)! * 1000 * 100).rounded() / 100)
         #expect(censusCell.populationBasis == "census" && censusCell.populationReference == "2007-05-12")
         #expect(try cell(rates, unverified).populationBasis == "census_unverified")
         #expect(try cell(rates, missing).populationBasis == "estimated" && cell(rates, missing).value != nil)
         // Census only: the others are left out, flagged, and the census one is unchanged.
-        let censusOnly = try await engine.run(StatisticsQuery(measure: .returnsPer1000, by: [.municipality], population: .census),
-                                              policy: .unprotected)
+        let censusOnly = try await engine.run(
+            StatisticsQuery(measure: .returnsPer1000, by: [.municipality], population: .census),
+            policy: .unprotected)
         #expect(try cell(censusOnly, census).value == censusCell.value)
         for code in [unverified, missing] {
             #expect(try cell(censusOnly, code).value == nil && cell(censusOnly, code).obsStatus == "O")
         }
         // The CSV carries the basis; the 2024 municipalities divide by the 2024 census where shipped.
-        #expect(rates.csv().hasPrefix("municipality,value,obs_status,conf_status,change_previous_pct,change_year_ago_pct,population_basis,population_reference\n"))
+        #expect(
+            rates.csv().hasPrefix(
+                "municipality,value,obs_status,conf_status,change_previous_pct,change_year_ago_pct,population_basis,population_reference\n"
+            ))
         let districts = ResourceCSVForTests.rows(named: "slv_distritos_2024.csv")
         let municipality2024 = try #require(districts.first { "SV-" + $0["distrito_code"]! == census }?["mun2024_code"])
-        let row2024 = ResourceCSVForTests.rows(named: "slv_municipios2024_censos_1992_2007_2024.csv", folder: "population")
-            .first { $0["mun2024_code"] == municipality2024 }
-        let by2024 = try await engine.run(StatisticsQuery(measure: .returnsPer1000, by: [.municipality2024]), policy: .unprotected)
+        let row2024 = ResourceCSVForTests.rows(
+            named: "slv_municipios2024_censos_1992_2007_2024.csv", folder: "population"
+        )
+        .first { $0["mun2024_code"] == municipality2024 }
+        let by2024 = try await engine.run(
+            StatisticsQuery(measure: .returnsPer1000, by: [.municipality2024]), policy: .unprotected)
         let cell2024 = try cell(by2024, "SV-M" + municipality2024)
-        let returns2024 = 120 * [census, unverified, missing].filter { unit in
-            districts.contains { "SV-" + $0["distrito_code"]! == unit && $0["mun2024_code"] == municipality2024 }
-        }.count
+        let returns2024 =
+            120
+            * [census, unverified, missing].filter { unit in
+                districts.contains { "SV-" + $0["distrito_code"]! == unit && $0["mun2024_code"] == municipality2024 }
+            }.count
         if let pop = row2024.flatMap({ Double($0["pop_census_2024"]!) }) {
-            #expect(cell2024.value == (Double(returns2024) / pop * 1000 * 100).rounded() / 100 && cell2024.populationReference == "2024")
+            #expect(
+                cell2024.value == (Double(returns2024) / pop * 1000 * 100).rounded() / 100
+                    && cell2024.populationReference == "2024")
         } else {
             #expect(cell2024.populationBasis == "estimated")
         }
@@ -226,8 +267,11 @@ struct StatisticsTests {
         let engine = StatisticsEngine(store: store)
         let query = StatisticsQuery(measure: .returns, by: [.department, .sex])
         func load() async throws -> Int64 {
-            try #require(try await Importer(store: store).importFile(dir.appendingPathComponent(file.file),
-                                                                     profile: try ProfileCatalogue.load(file.profile)).importID)
+            try #require(
+                try await Importer(store: store).importFile(
+                    dir.appendingPathComponent(file.file),
+                    profile: try ProfileCatalogue.load(file.profile)
+                ).importID)
         }
         let first = try await load()
         let published = try await engine.run(query)
@@ -236,10 +280,14 @@ struct StatisticsTests {
         _ = try await load()
         #expect(try await engine.run(query) == published)
         // Another node's keys give other cell keys: the noise is not computable without them.
-        let other = try SQLiteStore(path: ":memory:", cipher: Keyring.generate(file: URL(fileURLWithPath: "/nonexistent/keys")))
+        let other = try SQLiteStore(
+            path: ":memory:", cipher: Keyring.generate(file: URL(fileURLWithPath: "/nonexistent/keys")))
         try await other.migrate()
-        _ = try #require(try await Importer(store: other).importFile(dir.appendingPathComponent(file.file),
-                                                                     profile: try ProfileCatalogue.load(file.profile)).importID)
+        _ = try #require(
+            try await Importer(store: other).importFile(
+                dir.appendingPathComponent(file.file),
+                profile: try ProfileCatalogue.load(file.profile)
+            ).importID)
         #expect(try await StatisticsEngine(store: other).run(query) != published)
         try await store.close()
         try await other.close()
@@ -254,7 +302,7 @@ struct StatisticsTests {
         #expect(try await engine.run(query, policy: .unprotected).total.value == 10)
         let pending = try await store.startImport(request("p"))
         try await store.appendCounted((0..<7).map { Fixtures.event(key: "b\($0)", sex: .female) }, to: pending)
-        #expect(try await engine.run(query, policy: .unprotected).total.value == 10)   // not committed yet
+        #expect(try await engine.run(query, policy: .unprotected).total.value == 10)  // not committed yet
         try await store.finishImport(pending, counts: ImportCounts(read: 7, accepted: 7))
         let after = try await engine.run(query, policy: .unprotected)
         #expect(after.total.value == 17 && after.cells.first { $0.key == ["F"] }?.value == 7)
@@ -281,7 +329,9 @@ struct StatisticsTests {
         async let warm: Void = { _ = try await engine.warmUp() }()
         let totals = try await withThrowingTaskGroup(of: Double?.self) { group in
             for _ in 0..<20 {
-                group.addTask { try await engine.run(StatisticsQuery(measure: .returns), policy: .unprotected).total.value }
+                group.addTask {
+                    try await engine.run(StatisticsQuery(measure: .returns), policy: .unprotected).total.value
+                }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
@@ -314,7 +364,9 @@ struct StatisticsTests {
         let store = try await StoreKind.sqliteMemory.makeStore()
         var events: [MovementEvent] = []
         for i in 0..<400 {
-            events.append(Fixtures.event(key: "e\(i)", date: "2016-0\(i % 9 + 1)-10", sex: i % 3 == 0 ? .female : .male, age: 15 + i % 50))
+            events.append(
+                Fixtures.event(
+                    key: "e\(i)", date: "2016-0\(i % 9 + 1)-10", sex: i % 3 == 0 ? .female : .male, age: 15 + i % 50))
         }
         try await load(events, into: store)
         let engine = StatisticsEngine(store: store)
@@ -337,14 +389,17 @@ struct StatisticsTests {
         for (d, division) in divisions.enumerated() {
             for sex in [Sex.female, .male] {
                 let n = d == 0 && sex == .female ? 2 : 10 + d * 3 + (sex == .male ? 1 : 0)
-                for i in 0..<n { events.append(Fixtures.event(key: "\(division)\(sex)\(i)", sex: sex, division: division)) }
+                for i in 0..<n {
+                    events.append(Fixtures.event(key: "\(division)\(sex)\(i)", sex: sex, division: division))
+                }
             }
         }
         try await load(events, into: store)
-        let table = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .returns, by: [.municipality, .sex]),
-                                                                 policy: .fixedTable)
+        let table = try await StatisticsEngine(store: store).run(
+            StatisticsQuery(measure: .returns, by: [.municipality, .sex]),
+            policy: .fixedTable)
         let suppressed = table.cells.filter(\.suppressed)
-        #expect(suppressed.count >= 4)   // the small cell, one in its row, one in its column, and the corner
+        #expect(suppressed.count >= 4)  // the small cell, one in its row, one in its column, and the corner
         #expect(suppressed.filter { $0.confStatus == "A" }.map(\.key) == [["SV-0614", "F"]])
         for d in 0..<2 {
             let lines = Dictionary(grouping: table.cells) { $0.key[1 - d] }
@@ -364,15 +419,19 @@ struct StatisticsTests {
                 for sex in [Sex.female, .male] {
                     let n = d == 0 && type == .entry && sex == .female ? 2 : 12 + d * 3 + (sex == .male ? 1 : 0)
                     for i in 0..<n {
-                        events.append(Fixtures.event(key: "\(division)\(type)\(sex)\(i)", type: type, sex: sex, division: division))
+                        events.append(
+                            Fixtures.event(
+                                key: "\(division)\(type)\(sex)\(i)", type: type, sex: sex, division: division))
                     }
                 }
             }
         }
         try await load(events, into: store)
         let engine = StatisticsEngine(store: store)
-        let net = try await engine.run(StatisticsQuery(measure: .netMovements, by: [.municipality, .sex]), policy: .fixedTable)
-        let entries = try await engine.run(StatisticsQuery(measure: .entries, by: [.municipality, .sex]), policy: .fixedTable)
+        let net = try await engine.run(
+            StatisticsQuery(measure: .netMovements, by: [.municipality, .sex]), policy: .fixedTable)
+        let entries = try await engine.run(
+            StatisticsQuery(measure: .entries, by: [.municipality, .sex]), policy: .fixedTable)
         // Every net cell whose entries are withheld in the entries table is withheld too; else the exits
         // (published in full) and the net would give the entries back.
         for cell in entries.cells where cell.suppressed {
@@ -382,12 +441,16 @@ struct StatisticsTests {
         #expect(withheld.filter { $0.confStatus == "A" }.map(\.key) == [["SV-0614", "F"]])
         #expect(withheld.contains { $0.confStatus == "D" })
         for d in 0..<2 {
-            for (_, line) in Dictionary(grouping: net.cells, by: { $0.key[1 - d] }) { #expect(line.filter(\.suppressed).count != 1) }
+            for (_, line) in Dictionary(grouping: net.cells, by: { $0.key[1 - d] }) {
+                #expect(line.filter(\.suppressed).count != 1)
+            }
         }
         try await store.close()
     }
 
-    @Test("Fixed tables of shares: a small numerator is withheld with a complement, so the published total does not solve it")
+    @Test(
+        "Fixed tables of shares: a small numerator is withheld with a complement, so the published total does not solve it"
+    )
     func complementarySuppressionOfShares() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
         var events: [MovementEvent] = []
@@ -398,10 +461,11 @@ struct StatisticsTests {
             }
         }
         try await load(events, into: store)
-        let share = try await StatisticsEngine(store: store).run(StatisticsQuery(measure: .childShare, by: [.municipality]),
-                                                                 policy: .fixedTable)
+        let share = try await StatisticsEngine(store: store).run(
+            StatisticsQuery(measure: .childShare, by: [.municipality]),
+            policy: .fixedTable)
         #expect(share.cells.filter { $0.confStatus == "A" }.map(\.key) == [["SV-0614"]])
-        #expect(share.cells.filter { $0.confStatus == "D" }.count == 1)   // the smallest other numerator
+        #expect(share.cells.filter { $0.confStatus == "D" }.count == 1)  // the smallest other numerator
         try await store.close()
     }
 
@@ -409,7 +473,11 @@ struct StatisticsTests {
     func sdmxOutputs() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
         var events: [MovementEvent] = []
-        for i in 0..<300 { events.append(Fixtures.event(key: "s\(i)", date: "2016-0\(i % 9 + 1)-10", sex: i % 2 == 0 ? .female : .male, age: i % 80)) }
+        for i in 0..<300 {
+            events.append(
+                Fixtures.event(
+                    key: "s\(i)", date: "2016-0\(i % 9 + 1)-10", sex: i % 2 == 0 ? .female : .male, age: i % 80))
+        }
         try await load(events, into: store)
         let table = try await StatisticsEngine(store: store).run(
             try StatisticsQuery.parse(measure: "returns", by: "sex,age_group,month", filter: "department:SV-SS"))
@@ -419,17 +487,25 @@ struct StatisticsTests {
         let lists = try StructureCodes.read(Data(xml.utf8))
         #expect(lists["CL_AGE"]?.contains("Y15T19") == true && lists["CL_TERRITORY"]?.contains("SV-SS") == true)
         let csv = try table.sdmxCSV()
-        let lines = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let lines = csv.split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
         let header = lines[0]
         #expect(Array(header.prefix(4)) == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ"])
-        let dimensionLists = ["FREQ": "CL_FREQ", "REF_AREA": "CL_AREA", "MIG_FLOW": "CL_MIG_FLOW", "SEX": "CL_SEX", "AGE": "CL_AGE",
-                              "TERRITORY": "CL_TERRITORY", "OBS_STATUS": "CL_OBS_STATUS", "CONF_STATUS": "CL_CONF_STATUS"]
+        let dimensionLists = [
+            "FREQ": "CL_FREQ", "REF_AREA": "CL_AREA", "MIG_FLOW": "CL_MIG_FLOW", "SEX": "CL_SEX", "AGE": "CL_AGE",
+            "TERRITORY": "CL_TERRITORY", "OBS_STATUS": "CL_OBS_STATUS", "CONF_STATUS": "CL_CONF_STATUS",
+        ]
         var keys = Set<[String]>()
         for row in lines.dropFirst() {
             let record = Dictionary(uniqueKeysWithValues: zip(header, row))
-            for (column, list) in dimensionLists { #expect(lists[list]?.contains(record[column]!) == true, "\(column)=\(record[column]!)") }
+            for (column, list) in dimensionLists {
+                #expect(lists[list]?.contains(record[column]!) == true, "\(column)=\(record[column]!)")
+            }
             #expect(record["TERRITORY"] == "SV-SS" && record["MIG_FLOW"] == "RETURN" && record["FREQ"] == "M")
-            let key = header.indices.filter { !["OBS_VALUE", "OBS_STATUS", "CONF_STATUS", "STRUCTURE", "STRUCTURE_ID", "ACTION"].contains(header[$0]) }.map { row[$0] }
+            let key = header.indices.filter {
+                !["OBS_VALUE", "OBS_STATUS", "CONF_STATUS", "STRUCTURE", "STRUCTURE_ID", "ACTION"].contains(header[$0])
+            }.map { row[$0] }
             #expect(keys.insert(key).inserted)
             if record["OBS_STATUS"] == "Q" { #expect(record["OBS_VALUE"] == "NaN") }
         }
@@ -461,8 +537,10 @@ final class StructureCodes: NSObject, XMLParserDelegate {
         return reader.lists
     }
 
-    func parser(_ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         if element == "Codelist" { current = attributes["id"]; lists[current!] = [] }
         if element == "Code", let list = current, let id = attributes["id"] { lists[list]!.insert(id) }
     }

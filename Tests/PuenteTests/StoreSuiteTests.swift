@@ -25,7 +25,8 @@ struct StoreSuiteTests {
     func visibility(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let id = try await store.startImport(request())
-        let stored = try await store.appendCounted([Fixtures.event(key: "a"), Fixtures.event(key: "b", sex: .female)], to: id)
+        let stored = try await store.appendCounted(
+            [Fixtures.event(key: "a"), Fixtures.event(key: "b", sex: .female)], to: id)
         #expect(stored == AppendResult(stored: 2, duplicatePositions: []))
         // Given a pending batch, when counting, then nothing shows.
         #expect(try await store.countCells(groupBy: []).first?.count ?? 0 == 0)
@@ -39,15 +40,18 @@ struct StoreSuiteTests {
     func duplicates(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let a = try await store.startImport(request("h1"))
-        #expect(try await store.appendCounted([Fixtures.event(key: "k1"), Fixtures.event(key: "k2")], to: a).stored == 2)
+        #expect(
+            try await store.appendCounted([Fixtures.event(key: "k1"), Fixtures.event(key: "k2")], to: a).stored == 2)
         try await store.finishImport(a, counts: ImportCounts(read: 2, accepted: 2))
         // The same key twice in one call (a file that repeats a record) is stored once.
         let repeated = try await store.startImport(request("h0"))
-        let within = try await store.appendCounted([Fixtures.event(key: "k0"), Fixtures.event(key: "k0", sex: .female)], to: repeated)
+        let within = try await store.appendCounted(
+            [Fixtures.event(key: "k0"), Fixtures.event(key: "k0", sex: .female)], to: repeated)
         #expect(within == AppendResult(stored: 1, duplicatePositions: [1]))
         try await store.finishImport(repeated, counts: ImportCounts(read: 2, accepted: 1, duplicates: 1))
         let b = try await store.startImport(request("h2"))
-        #expect(try await store.appendCounted([Fixtures.event(key: "k2"), Fixtures.event(key: "k3")], to: b)
+        #expect(
+            try await store.appendCounted([Fixtures.event(key: "k2"), Fixtures.event(key: "k3")], to: b)
                 == AppendResult(stored: 1, duplicatePositions: [0]))
         try await store.finishImport(b, counts: ImportCounts(read: 2, accepted: 1, duplicates: 1))
         #expect(try await store.countCells(groupBy: []).first?.count == 4)
@@ -84,7 +88,10 @@ struct StoreSuiteTests {
         _ = try await store.appendCounted(events, to: id)
         try await store.finishImport(id, counts: ImportCounts(read: 4, accepted: 4))
         let returnsByMonth = try await store.countCells(groupBy: [.month], filters: [.eventType: [.text("RETURN")]])
-        #expect(Set(returnsByMonth.map { [$0.key[0], .integer($0.count)] }) == [[.integer(1), .integer(2)], [.integer(2), .integer(1)]])
+        #expect(
+            Set(returnsByMonth.map { [$0.key[0], .integer($0.count)] }) == [
+                [.integer(1), .integer(2)], [.integer(2), .integer(1)],
+            ])
         let byDivision = try await store.countCells(groupBy: [.residenceDivision], filters: [.age: [.integer(30)]])
         #expect(Set(byDivision.map(\.key)) == [[.text("SV-0614")], [nil]] && byDivision.allSatisfy { $0.count == 1 })
         let january = try await store.countCells(groupBy: [.year], filters: [.month: [.integer(1)]])
@@ -92,7 +99,9 @@ struct StoreSuiteTests {
         // Key sums add up the events' cell keys, which sealing derives from each record's identity with the
         // store's keys; the cells of a batch stream back whole.
         let keyed = [Fixtures.event(key: "5", sex: .female, age: 50), Fixtures.event(key: "6", sex: .female, age: 50)]
-        let keySum = Int(StoreKind.keyring.cellKey(agency: "TEST", recordKey: "5")) + Int(StoreKind.keyring.cellKey(agency: "TEST", recordKey: "6"))
+        let keySum =
+            Int(StoreKind.keyring.cellKey(agency: "TEST", recordKey: "5"))
+            + Int(StoreKind.keyring.cellKey(agency: "TEST", recordKey: "6"))
         let second = try await store.startImport(request("k"))
         try await store.appendCounted(keyed, to: second)
         try await store.finishImport(second, counts: ImportCounts(read: 2, accepted: 2))
@@ -100,7 +109,9 @@ struct StoreSuiteTests {
         #expect(fifty == [CountCell(key: [.text("F")], count: 2, keySum: keySum)])
         var streamed: [(CellKey, CellTally)] = []
         try await store.forEachCell(importID: second) { streamed.append(($0, $1)) }
-        #expect(streamed.count == 1 && streamed[0].0 == CellKey(keyed[0]) && streamed[0].1 == CellTally(count: 2, keySum: keySum))
+        #expect(
+            streamed.count == 1 && streamed[0].0 == CellKey(keyed[0])
+                && streamed[0].1 == CellTally(count: 2, keySum: keySum))
         #expect(try await store.committedImportIDs() == [id, second])
         try await store.close()
     }
@@ -112,7 +123,7 @@ struct StoreSuiteTests {
         let original = [Fixtures.event(key: "x", row: 1), Fixtures.event(key: "y", type: .exit, age: nil, row: 2)]
         _ = try await store.appendCounted(original, to: id)
         let back = try await store.events(importID: id, limit: 10)
-        #expect(back.allSatisfy { $0.cellKey == 0 })   // the cell key never leaves the store
+        #expect(back.allSatisfy { $0.cellKey == 0 })  // the cell key never leaves the store
         #expect(back.count == 2)
         for (o, b) in zip(original, back) {
             var expected = o
@@ -124,15 +135,20 @@ struct StoreSuiteTests {
         try await store.close()
     }
 
-    @Test("Personal fields and quarantined values are sealed at rest, read back in clear, and re-sealed on key rotation",
-          arguments: StoreKind.available.filter { $0 != .sqliteMemory })
+    @Test(
+        "Personal fields and quarantined values are sealed at rest, read back in clear, and re-sealed on key rotation",
+        arguments: StoreKind.available.filter { $0 != .sqliteMemory })
     func sealedAtRest(kind: StoreKind) async throws {
         let (store, location) = try await kind.makeStoreWithLocation()
         let id = try await store.startImport(request())
         let original = [Fixtures.event(key: "x", row: 1), Fixtures.event(key: "y", row: 2)]
         _ = try await store.appendCounted(original, to: id)
-        try await store.quarantine([RejectedRow(file: "t.csv", row: 3, values: ["NOMBRE": "Rosa Elvira Cañas", "SEXO": "X"],
-                                                reasons: [RejectionReason(rule: "code_exists", field: "SEXO", expected: "F or M")])], in: id)
+        try await store.quarantine(
+            [
+                RejectedRow(
+                    file: "t.csv", row: 3, values: ["NOMBRE": "Rosa Elvira Cañas", "SEXO": "X"],
+                    reasons: [RejectionReason(rule: "code_exists", field: "SEXO", expected: "F or M")])
+            ], in: id)
         try await store.finishImport(id, counts: ImportCounts(read: 3, accepted: 2, rejected: 1))
 
         // Behind the store: no clear name, document or birth date; each event's fields sealed together
@@ -140,11 +156,17 @@ struct StoreSuiteTests {
         let sealed = try await StoreKind.fetchBehindTheStore("SELECT person_sealed FROM movement_event", at: location)
         #expect(sealed.count == 2 && sealed.allSatisfy { $0?.hasPrefix("pe1:t1:") == true })
         for column in EventColumns.legacyPersonal {
-            #expect(try await StoreKind.fetchBehindTheStore("SELECT \(column) FROM movement_event", at: location) == [nil, nil])
+            #expect(
+                try await StoreKind.fetchBehindTheStore("SELECT \(column) FROM movement_event", at: location) == [
+                    nil, nil,
+                ])
         }
         let everything = try await StoreKind.fetchBehindTheStore(
-            "SELECT person_sealed FROM movement_event UNION ALL SELECT values_json FROM rejected_row", at: location).compactMap { $0 }.joined()
-        for clear in ["Ana", "Pérez", "01234567", "1986", "Rosa", "Cañas"] { #expect(!everything.contains(clear), "\(clear) in clear") }
+            "SELECT person_sealed FROM movement_event UNION ALL SELECT values_json FROM rejected_row", at: location
+        ).compactMap { $0 }.joined()
+        for clear in ["Ana", "Pérez", "01234567", "1986", "Rosa", "Cañas"] {
+            #expect(!everything.contains(clear), "\(clear) in clear")
+        }
         #expect(try await store.events(importID: id, limit: 10).map(\.person) == original.map(\.person))
         #expect(try await store.rejectedRows(importID: id, limit: 10).first?.values["NOMBRE"] == "Rosa Elvira Cañas")
 
@@ -153,8 +175,8 @@ struct StoreSuiteTests {
         let newKey = Data((0..<32).map { UInt8($0) }).base64EncodedString()
         let rotated = try StoreKind.reopen(location, cipher: try Keyring.parse("active k2; t1 \(oldKey); k2 \(newKey)"))
         #expect(try await rotated.events(importID: id, limit: 10).map(\.person) == original.map(\.person))
-        #expect(try await rotated.resealPersonalData(batchSize: 1) == 3)   // 2 events, 1 reject, one row per transaction
-        #expect(try await rotated.resealPersonalData(batchSize: 100) == 0)   // nothing left under the old key
+        #expect(try await rotated.resealPersonalData(batchSize: 1) == 3)  // 2 events, 1 reject, one row per transaction
+        #expect(try await rotated.resealPersonalData(batchSize: 100) == 0)  // nothing left under the old key
         let raw = try await StoreKind.fetchBehindTheStore("SELECT person_sealed FROM movement_event", at: location)
         #expect(raw.allSatisfy { $0?.hasPrefix("pe1:k2:") == true })
         let newOnly = try StoreKind.reopen(location, cipher: try Keyring.parse("active k2; k2 \(newKey)"))
@@ -163,30 +185,45 @@ struct StoreSuiteTests {
         // The old key alone no longer opens anything, and says which key is missing.
         await #expect(throws: PuenteError.self) { try await store.events(importID: id, limit: 10) }
         // Rows written one column at a time by an older version (in clear) are read, and sealed by rotation.
-        try await StoreKind.executeBehindTheStore(["""
-            UPDATE movement_event SET person_sealed = NULL, given_names = 'Ana María', surnames = 'Pérez López',
-            document_number = '01234567-8' WHERE record_key = 'y'
-            """], at: location)
+        try await StoreKind.executeBehindTheStore(
+            [
+                """
+                UPDATE movement_event SET person_sealed = NULL, given_names = 'Ana María', surnames = 'Pérez López',
+                document_number = '01234567-8' WHERE record_key = 'y'
+                """
+            ], at: location)
         let legacy = try #require(try await newOnly.events(importID: id, limit: 10).last)
         #expect(legacy.person.givenNames == "Ana María" && legacy.person.birthDate == nil)
         #expect(try await newOnly.resealPersonalData(batchSize: 10) == 1)
-        #expect(try await StoreKind.fetchBehindTheStore("SELECT given_names FROM movement_event", at: location) == [nil, nil])
+        #expect(
+            try await StoreKind.fetchBehindTheStore("SELECT given_names FROM movement_event", at: location) == [
+                nil, nil,
+            ])
         #expect(try await newOnly.events(importID: id, limit: 10).last?.person.documentNumber == "01234567-8")
         // A person's sealed fields copied onto another event do not open there.
-        try await StoreKind.executeBehindTheStore(["""
-            UPDATE movement_event SET person_sealed = (SELECT person_sealed FROM movement_event WHERE record_key = 'x') WHERE record_key = 'y'
-            """], at: location)
+        try await StoreKind.executeBehindTheStore(
+            [
+                """
+                UPDATE movement_event SET person_sealed = (SELECT person_sealed FROM movement_event WHERE record_key = 'x') WHERE record_key = 'y'
+                """
+            ], at: location)
         let moved = await #expect(throws: PuenteError.self) { try await newOnly.events(importID: id, limit: 10) }
-        #expect(moved?.message.contains("person_sealed") == true && moved?.message.contains("TEST") == false)   // no record identity
+        // no record identity
+        #expect(moved?.message.contains("person_sealed") == true && moved?.message.contains("TEST") == false)
         for s in [store, rotated, newOnly] { try await s.close() }
     }
 
-    @Test("Erasure and retention remove personal fields but keep every count; old rejects are deleted", arguments: StoreKind.available)
+    @Test(
+        "Erasure and retention remove personal fields but keep every count; old rejects are deleted",
+        arguments: StoreKind.available)
     func erasureAndRetention(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let id = try await store.startImport(request())
-        let events = [Fixtures.event(key: "old", date: "2010-01-10", row: 1), Fixtures.event(key: "mid", date: "2016-03-05", row: 2),
-                      Fixtures.event(key: "new", date: "2024-06-01", row: 3)]
+        let events = [
+            Fixtures.event(key: "old", date: "2010-01-10", row: 1),
+            Fixtures.event(key: "mid", date: "2016-03-05", row: 2),
+            Fixtures.event(key: "new", date: "2024-06-01", row: 3),
+        ]
         _ = try await store.appendCounted(events, to: id)
         try await store.quarantine([RejectedRow(file: "t.csv", row: 4, values: ["NOMBRE": "x"], reasons: [])], in: id)
         try await store.finishImport(id, counts: ImportCounts(read: 4, accepted: 3, rejected: 1))
@@ -194,28 +231,40 @@ struct StoreSuiteTests {
 
         #expect(try await store.erasePersonalData(agency: "TEST", recordKeys: ["mid", "unknown"]) == 1)
         #expect(try await store.erasePersonalData(agency: "OTHER", recordKeys: ["new"]) == 0)
-        var back = Dictionary(uniqueKeysWithValues: try await store.events(importID: id, limit: 10).map { ($0.source.recordKey, $0) })
-        #expect(back["mid"]?.person.givenNames == nil && back["mid"]?.person.documentNumber == nil && back["mid"]?.person.birthDate == nil)
-        #expect(back["mid"]?.person.age == 30 && back["mid"]?.person.sex == .male)   // what statistics count stays
+        var back = Dictionary(
+            uniqueKeysWithValues: try await store.events(importID: id, limit: 10).map { ($0.source.recordKey, $0) })
+        #expect(
+            back["mid"]?.person.givenNames == nil && back["mid"]?.person.documentNumber == nil
+                && back["mid"]?.person.birthDate == nil)
+        #expect(back["mid"]?.person.age == 30 && back["mid"]?.person.sex == .male)  // what statistics count stays
         #expect(back["new"]?.person.givenNames == "Ana María")
 
-        let (expired, rejects) = try await store.expirePersonalData(eventsBefore: CivilDate(iso: "2015-01-01")!, rejectsBefore: "9999-01-01")
+        let (expired, rejects) = try await store.expirePersonalData(
+            eventsBefore: CivilDate(iso: "2015-01-01")!, rejectsBefore: "9999-01-01")
         #expect(expired == 1 && rejects == 1)
-        back = Dictionary(uniqueKeysWithValues: try await store.events(importID: id, limit: 10).map { ($0.source.recordKey, $0) })
+        back = Dictionary(
+            uniqueKeysWithValues: try await store.events(importID: id, limit: 10).map { ($0.source.recordKey, $0) })
         #expect(back["old"]?.person.surnames == nil && back["new"]?.person.surnames == "Pérez López")
         #expect(try await store.rejectedRows(importID: id, limit: 10).isEmpty)
-        #expect(Set(try await store.countCells(groupBy: [.year, .sex])) == Set(cellsBefore))   // published figures unchanged
+        // published figures unchanged
+        #expect(Set(try await store.countCells(groupBy: [.year, .sex])) == Set(cellsBefore))
         try await store.close()
     }
 
-    @Test("Consent: recorded per purpose, withdrawn once, listed per record; withdrawn subjects exclude those given again",
-          arguments: StoreKind.available)
+    @Test(
+        "Consent: recorded per purpose, withdrawn once, listed per record; withdrawn subjects exclude those given again",
+        arguments: StoreKind.available)
     func consent(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
-        let ana = ConsentSubject(agency: "SV-DGME", recordKey: "R-1"), luis = ConsentSubject(agency: "SV-DGME", recordKey: "R-2")
-        func given(_ subject: ConsentSubject, _ purpose: ConsentPurpose, on day: String = "2026-03-01") -> ConsentRecord {
-            ConsentRecord(subject: subject, purpose: purpose, scope: "solo 2016", recipients: ["OIM", "Glasswing"], givenOn: CivilDate(iso: day)!,
-                          language: "es-SV", collector: "ana.caseworker", guardian: purpose == .referral, recordedAt: "2026-03-01T10:00:00Z")
+        let ana = ConsentSubject(agency: "SV-DGME", recordKey: "R-1"),
+            luis = ConsentSubject(agency: "SV-DGME", recordKey: "R-2")
+        func given(_ subject: ConsentSubject, _ purpose: ConsentPurpose, on day: String = "2026-03-01") -> ConsentRecord
+        {
+            ConsentRecord(
+                subject: subject, purpose: purpose, scope: "solo 2016", recipients: ["OIM", "Glasswing"],
+                givenOn: CivilDate(iso: day)!,
+                language: "es-SV", collector: "ana.caseworker", guardian: purpose == .referral,
+                recordedAt: "2026-03-01T10:00:00Z")
         }
         let linkage = try await store.recordConsent(given(ana, .linkage))
         let referral = try await store.recordConsent(given(ana, .referral))
@@ -235,12 +284,18 @@ struct StoreSuiteTests {
 
         // Withdrawing linkage excludes Ana from linkage only; withdrawing twice or an unknown id is an error.
         let withdrawn = try await store.withdrawConsent(id: linkage.id, on: CivilDate(iso: "2026-04-02")!, by: "dpo")
-        #expect(withdrawn.withdrawnOn == CivilDate(iso: "2026-04-02") && withdrawn.withdrawnBy == "dpo" && !withdrawn.inForce)
+        #expect(
+            withdrawn.withdrawnOn == CivilDate(iso: "2026-04-02") && withdrawn.withdrawnBy == "dpo"
+                && !withdrawn.inForce)
         #expect(try await store.consent(id: linkage.id) == withdrawn)
-        let again = await #expect(throws: PuenteError.self) { try await store.withdrawConsent(id: linkage.id, on: .today, by: "dpo") }
+        let again = await #expect(throws: PuenteError.self) {
+            try await store.withdrawConsent(id: linkage.id, on: .today, by: "dpo")
+        }
         #expect(again?.code == .conflict)
-        #expect(try await store.consent(id: linkage.id)?.withdrawnBy == "dpo")   // the first withdrawal stands
-        let unknown = await #expect(throws: PuenteError.self) { try await store.withdrawConsent(id: 9_999, on: .today, by: "dpo") }
+        #expect(try await store.consent(id: linkage.id)?.withdrawnBy == "dpo")  // the first withdrawal stands
+        let unknown = await #expect(throws: PuenteError.self) {
+            try await store.withdrawConsent(id: 9_999, on: .today, by: "dpo")
+        }
         #expect(unknown?.code == .notFound)
         #expect(try await store.withdrawnSubjects(purpose: .linkage) == [ana])
         #expect(try await store.withdrawnSubjects(purpose: .referral).isEmpty)
@@ -251,7 +306,7 @@ struct StoreSuiteTests {
         #expect(try await store.withdrawnSubjects(purpose: .linkage).isEmpty)
         _ = try await store.withdrawConsent(id: renewed.id, on: CivilDate(iso: "2026-06-01")!, by: "dpo")
         _ = try await store.withdrawConsent(id: referral.id, on: CivilDate(iso: "2026-06-01")!, by: "dpo")
-        #expect(try await store.withdrawnSubjects(purpose: .linkage) == [ana])   // once, though withdrawn twice
+        #expect(try await store.withdrawnSubjects(purpose: .linkage) == [ana])  // once, though withdrawn twice
         #expect(try await store.withdrawnSubjects(purpose: .referral) == [ana])
         #expect(try await store.consents(of: ana).map(\.inForce) == [false, false, false])
         try await store.close()
@@ -262,8 +317,12 @@ struct StoreSuiteTests {
         let store = try await kind.makeStore()
         let id = try await store.startImport(request())
         _ = try await store.appendCounted([Fixtures.event(key: "r1")], to: id)
-        try await store.quarantine([RejectedRow(file: "t.csv", row: 2, values: ["SEXO": "X"],
-                                                reasons: [RejectionReason(rule: "code_exists", field: "SEXO", expected: "F or M")])], in: id)
+        try await store.quarantine(
+            [
+                RejectedRow(
+                    file: "t.csv", row: 2, values: ["SEXO": "X"],
+                    reasons: [RejectionReason(rule: "code_exists", field: "SEXO", expected: "F or M")])
+            ], in: id)
         try await store.finishImport(id, counts: ImportCounts(read: 2, accepted: 1, rejected: 1))
         #expect(try await store.rejectedRows(importID: id, limit: 10).first?.values == ["SEXO": "X"])
         try await store.rollbackImport(id)
@@ -274,17 +333,25 @@ struct StoreSuiteTests {
         try await store.close()
     }
 
-    @Test("Rejections are counted per import and rule, once per row, for committed imports only", arguments: StoreKind.available)
+    @Test(
+        "Rejections are counted per import and rule, once per row, for committed imports only",
+        arguments: StoreKind.available)
     func rejectionCounts(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         func reject(_ row: Int, _ rules: [String]) -> RejectedRow {
-            RejectedRow(file: "t.csv", row: row, values: ["F": "v"],
-                        reasons: rules.enumerated().map { RejectionReason(rule: $0.element, field: "F\($0.offset)", expected: "e") })
+            RejectedRow(
+                file: "t.csv", row: row, values: ["F": "v"],
+                reasons: rules.enumerated().map {
+                    RejectionReason(rule: $0.element, field: "F\($0.offset)", expected: "e")
+                })
         }
         let first = try await store.startImport(request("a"))
         // Row 3 breaks `code_exists` in two fields: one row, counted once.
-        try await store.quarantine([reject(2, ["required"]), reject(3, ["code_exists", "code_exists", "required"]),
-                                    reject(4, ["date_format"])], in: first)
+        try await store.quarantine(
+            [
+                reject(2, ["required"]), reject(3, ["code_exists", "code_exists", "required"]),
+                reject(4, ["date_format"]),
+            ], in: first)
         try await store.finishImport(first, counts: ImportCounts(read: 3, rejected: 3))
         let second = try await store.startImport(request("b"))
         try await store.quarantine([reject(2, ["required"])], in: second)
@@ -293,8 +360,10 @@ struct StoreSuiteTests {
         try await store.quarantine([reject(2, ["required"])], in: pending)
 
         let counts = try await store.rejectionCounts(imports: 10)
-        #expect(counts.map { "\($0.importID == first ? "first" : "second") \($0.rule) \($0.rows)" } == [
-            "first code_exists 1", "first date_format 1", "first required 2", "second required 1"])
+        #expect(
+            counts.map { "\($0.importID == first ? "first" : "second") \($0.rule) \($0.rows)" } == [
+                "first code_exists 1", "first date_format 1", "first required 2", "second required 1",
+            ])
         // Only the newest committed import when asked for one.
         #expect(try await store.rejectionCounts(imports: 1).map(\.importID) == [second])
         try await store.close()
@@ -304,10 +373,12 @@ struct StoreSuiteTests {
     func interrupted(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let dead = try await store.startImport(request("same"))
-        _ = try await store.appendCounted([Fixtures.event(key: "p1")], to: dead)   // then the process dies
+        _ = try await store.appendCounted([Fixtures.event(key: "p1")], to: dead)  // then the process dies
         let again = try await store.startImport(request("same"))
         #expect(again != dead)
-        #expect(try await store.appendCounted([Fixtures.event(key: "p1"), Fixtures.event(key: "p2")], to: again).stored == 2)
+        #expect(
+            try await store.appendCounted([Fixtures.event(key: "p1"), Fixtures.event(key: "p2")], to: again).stored == 2
+        )
         try await store.finishImport(again, counts: ImportCounts(read: 2, accepted: 2))
         #expect(try await store.countCells(groupBy: []).first?.count == 2)
         #expect(try await store.committedImport(contentHash: "same")?.id == again)
@@ -320,30 +391,40 @@ struct StoreSuiteTests {
     /// Records counted by sex, through the committed cells as statistics read them.
     private func countedBySex(_ store: any EventStore) async throws -> [String: Int] {
         var out: [String: Int] = [:]
-        for cell in try await store.countCells(groupBy: [.sex]) { out[cell.key[0]?.description ?? "", default: 0] += cell.count }
+        for cell in try await store.countCells(groupBy: [.sex]) {
+            out[cell.key[0]?.description ?? "", default: 0] += cell.count
+        }
         return out
     }
 
     /// Stores events as a batch, counting the cells of those the store counted, and commits it.
     @discardableResult
-    private func load(_ store: any EventStore, _ hash: String, _ events: [MovementEvent], mode: ImportMode = .add,
-                      commit: Bool = true) async throws -> (id: Int64, counts: ImportCounts) {
-        let id = try await store.startImport(ImportRequest(profile: "test", agency: "TEST", file: "\(hash).csv", contentHash: hash,
-                                                           mode: mode))
+    private func load(
+        _ store: any EventStore, _ hash: String, _ events: [MovementEvent], mode: ImportMode = .add,
+        commit: Bool = true
+    ) async throws -> (id: Int64, counts: ImportCounts) {
+        let id = try await store.startImport(
+            ImportRequest(
+                profile: "test", agency: "TEST", file: "\(hash).csv", contentHash: hash,
+                mode: mode))
         let result = try await store.appendCounted(events, to: id)
-        let offered = ImportCounts(read: events.count, accepted: result.stored, duplicates: result.duplicatePositions.count)
+        let offered = ImportCounts(
+            read: events.count, accepted: result.stored, duplicates: result.duplicatePositions.count)
         guard commit else { return (id, offered) }
         return (id, try await store.finishImport(id, counts: offered))
     }
 
-    @Test("A duplicate of a record in a batch still pending counts when its own batch commits first, whatever becomes of the other",
-          arguments: StoreKind.available)
+    @Test(
+        "A duplicate of a record in a batch still pending counts when its own batch commits first, whatever becomes of the other",
+        arguments: StoreKind.available)
     func duplicatesOfPendingBatches(kind: StoreKind) async throws {
         for aCommits in [false, true] {
             let store = try await kind.makeStore()
             // A is interrupted (or slow) with k1 and k2 stored; B reads k2 and k3 meanwhile and commits.
-            let (a, _) = try await load(store, "a", [Fixtures.event(key: "k1"), Fixtures.event(key: "k2")], commit: false)
-            let (_, bCounts) = try await load(store, "b", [Fixtures.event(key: "k2", sex: .female), Fixtures.event(key: "k3")])
+            let (a, _) = try await load(
+                store, "a", [Fixtures.event(key: "k1"), Fixtures.event(key: "k2")], commit: false)
+            let (_, bCounts) = try await load(
+                store, "b", [Fixtures.event(key: "k2", sex: .female), Fixtures.event(key: "k3")])
             #expect(bCounts == ImportCounts(read: 2, accepted: 2, duplicates: 0), "B counts k2: A has not committed")
             #expect(try await countedBySex(store) == ["F": 1, "M": 1])
             if aCommits {
@@ -361,11 +442,14 @@ struct StoreSuiteTests {
         }
     }
 
-    @Test("Rolling back a committed batch lets the duplicates other batches kept of its records count", arguments: StoreKind.available)
+    @Test(
+        "Rolling back a committed batch lets the duplicates other batches kept of its records count",
+        arguments: StoreKind.available)
     func rollbackRestoresDuplicates(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let (a, _) = try await load(store, "a", [Fixtures.event(key: "k1"), Fixtures.event(key: "k2")])
-        let (b, bCounts) = try await load(store, "b", [Fixtures.event(key: "k2", sex: .female), Fixtures.event(key: "k3")])
+        let (b, bCounts) = try await load(
+            store, "b", [Fixtures.event(key: "k2", sex: .female), Fixtures.event(key: "k3")])
         #expect(bCounts == ImportCounts(read: 2, accepted: 1, duplicates: 1))
         #expect(try await countedBySex(store) == ["M": 3])
         let before = try await store.committedImports().first { $0.id == b }!
@@ -381,8 +465,9 @@ struct StoreSuiteTests {
         try await store.close()
     }
 
-    @Test("A correction imported in replace mode counts instead of the record it corrects, which is kept and counts again on rollback",
-          arguments: StoreKind.available)
+    @Test(
+        "A correction imported in replace mode counts instead of the record it corrects, which is kept and counts again on rollback",
+        arguments: StoreKind.available)
     func corrections(kind: StoreKind) async throws {
         let store = try await kind.makeStore()
         let (a, _) = try await load(store, "a", [Fixtures.event(key: "k1"), Fixtures.event(key: "k2")])
@@ -391,7 +476,8 @@ struct StoreSuiteTests {
         #expect(plain == ImportCounts(read: 1, accepted: 0, duplicates: 1))
         #expect(try await countedBySex(store) == ["M": 2])
         // The agency corrects k1's sex and adds k3.
-        let (c, cCounts) = try await load(store, "c", [Fixtures.event(key: "k1", sex: .female), Fixtures.event(key: "k3")], mode: .replace)
+        let (c, cCounts) = try await load(
+            store, "c", [Fixtures.event(key: "k1", sex: .female), Fixtures.event(key: "k3")], mode: .replace)
         #expect(cCounts == ImportCounts(read: 2, accepted: 2, duplicates: 0, replaced: 1))
         #expect(try await countedBySex(store) == ["F": 1, "M": 2])
         #expect(try await store.events(importID: a, limit: 10).map(\.source.recordKey) == ["k2"])

@@ -14,10 +14,15 @@ extension Link {
         @Option(help: "CSV file to deduplicate.") var input: String
         @Option(help: "Linkage config: a YAML file or a shipped config's name.") var config: String
         @Option(help: "Where to write record_id,cluster_id.") var output: String
-        @Option(help: "Also write the pairs in the review band (below the threshold) with each field's weight, for clerical review.")
+        @Option(
+            help:
+                "Also write the pairs in the review band (below the threshold) with each field's weight, for clerical review."
+        )
         var review: String?
         @Option(help: "Also write every linked pair with its probability and each field's weight.") var pairs: String?
-        @Option(help: "A review file whose `decision` column reviewers filled (match / non-match): respected over the model.")
+        @Option(
+            help:
+                "A review file whose `decision` column reviewers filled (match / non-match): respected over the model.")
         var decisions: String?
         @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -34,17 +39,23 @@ extension Link {
             try LinkOutput.writeClusters(table, result.clusterOf, to: output)
             let linked = result.pairs.filter { $0.probability >= config.linkThreshold }
             if let review {
-                try LinkOutput.writePairs(table, result.model, result.pairs.filter { $0.probability < config.linkThreshold },
-                                          to: review, explain: true, decisionColumn: true)
+                try LinkOutput.writePairs(
+                    table, result.model, result.pairs.filter { $0.probability < config.linkThreshold },
+                    to: review, explain: true, decisionColumn: true)
             }
             if let pairs { try LinkOutput.writePairs(table, result.model, linked, to: pairs, explain: true) }
             let clusters = Set(result.clusterOf).count
-            print("\(table.count) records (\(skipped) rows without an id skipped), \(result.candidatePairs) candidate pairs, "
-                + "\(linked.count) pairs at probability ≥ \(config.linkThreshold), \(clusters) clusters; "
-                + "\(result.guardedJoins) joins refused by the chain guard.")
-            print(String(format: "read %.2f s, linked %.2f s", loaded.timeIntervalSince(started), Date().timeIntervalSince(loaded)))
-            print("\(result.oversizedBlocks) blocks too large to compare (\(result.oversizedRecords) records compared under the other rules only)"
-                  + (result.oversizedBlocks > 0 ? "; add a key to the blocking rules." : "."))
+            print(
+                "\(table.count) records (\(skipped) rows without an id skipped), \(result.candidatePairs) candidate pairs, "
+                    + "\(linked.count) pairs at probability ≥ \(config.linkThreshold), \(clusters) clusters; "
+                    + "\(result.guardedJoins) joins refused by the chain guard.")
+            print(
+                String(
+                    format: "read %.2f s, linked %.2f s", loaded.timeIntervalSince(started),
+                    Date().timeIntervalSince(loaded)))
+            print(
+                "\(result.oversizedBlocks) blocks too large to compare (\(result.oversizedRecords) records compared under the other rules only)"
+                    + (result.oversizedBlocks > 0 ? "; add a key to the blocking rules." : "."))
         }
     }
 
@@ -56,10 +67,15 @@ extension Link {
         @Option(help: "Linkage config: a YAML file or a shipped config's name.") var config: String
         @Option(help: "Where to write id_l,id_r,match_probability.") var output: String
         @Flag(help: "Add each field's agreement level and weight to every pair.") var explain = false
-        @Flag(help: "Link each record to at most one on the other side (best first), as when neither file has duplicates.")
+        @Flag(
+            help: "Link each record to at most one on the other side (best first), as when neither file has duplicates."
+        )
         var oneToOne = false
-        @Option(help: "Also write the pairs in the review band (below the threshold), for clerical review.") var review: String?
-        @Option(help: "A review file whose `decision` column reviewers filled (match / non-match): respected over the model.")
+        @Option(help: "Also write the pairs in the review band (below the threshold), for clerical review.") var review:
+            String?
+        @Option(
+            help:
+                "A review file whose `decision` column reviewers filled (match / non-match): respected over the model.")
         var decisions: String?
         @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -78,20 +94,28 @@ extension Link {
             let (result, links) = linker.link(table)
             try LinkOutput.writePairs(table, result.model, links, to: output, explain: explain)
             if let review {
-                try LinkOutput.writePairs(table, result.model, result.pairs.filter { $0.probability < config.linkThreshold },
-                                          to: review, explain: true, decisionColumn: true)
+                try LinkOutput.writePairs(
+                    table, result.model, result.pairs.filter { $0.probability < config.linkThreshold },
+                    to: review, explain: true, decisionColumn: true)
             }
-            print("\(table.leftCount) left and \(table.count - table.leftCount) right records, \(result.candidatePairs) candidate pairs, \(links.count) links.")
-            print(String(format: "read %.2f s, linked %.2f s", loaded.timeIntervalSince(started), Date().timeIntervalSince(loaded)))
+            print(
+                "\(table.leftCount) left and \(table.count - table.leftCount) right records, \(result.candidatePairs) candidate pairs, \(links.count) links."
+            )
+            print(
+                String(
+                    format: "read %.2f s, linked %.2f s", loaded.timeIntervalSince(started),
+                    Date().timeIntervalSince(loaded)))
         }
     }
 
     struct ConfigCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "config", abstract: "Print a shipped linkage config.")
+        static let configuration = CommandConfiguration(
+            commandName: "config", abstract: "Print a shipped linkage config.")
         @Argument(help: "Config name.") var name: String
         func run() throws {
             guard let text = LinkageConfigs.text(named: name) else {
-                throw ValidationError("No shipped config of that name; there are \(LinkageConfigs.names.joined(separator: ", ")).")
+                throw ValidationError(
+                    "No shipped config of that name; there are \(LinkageConfigs.names.joined(separator: ", ")).")
             }
             print(text, terminator: "")
         }

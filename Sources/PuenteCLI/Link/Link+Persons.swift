@@ -11,13 +11,14 @@ extension Link {
         static let configuration = CommandConfiguration(
             abstract: "Link the stored events into persons, for person statistics and the review queue.",
             discussion: """
-            Incremental: events already linked keep their persons and only pairs with a new event are
-            compared, unless --full is given or a reviewer's decision is not honoured by the stored persons yet. Person ids stay
-            stable across runs. Statistics count persons (returned_persons, repeat_return_share) from the
-            latest run once it covers every committed import.
-            """)
+                Incremental: events already linked keep their persons and only pairs with a new event are
+                compared, unless --full is given or a reviewer's decision is not honoured by the stored persons yet. Person ids stay
+                stable across runs. Statistics count persons (returned_persons, repeat_return_share) from the
+                latest run once it covers every committed import.
+                """)
         @OptionGroup var store: StoreOptions
-        @Option(help: "Linkage config for stored events: a YAML file or a shipped config's name.") var config = "stored-events"
+        @Option(help: "Linkage config for stored events: a YAML file or a shipped config's name.") var config =
+            "stored-events"
         @Flag(help: "Compare every pair again instead of only pairs with a new event.") var full = false
         @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -26,18 +27,24 @@ extension Link {
             linking.full = full
             linking.threads = threads
             let started = Date()
-            let run = try await withStore(store) { try await PersonLinkingService(store: $0).link(linking, by: commandOperator) }
-            print("Link run \(run.id) (\(run.mode)): \(run.events) events of \(run.importIDs.count) imports, \(run.persons) persons; "
-                + "\(run.candidatePairs) pairs compared, \(run.linkedPairs) linked, \(run.reviewPairs) for review "
-                + String(format: "(%.1f s); ", Date().timeIntervalSince(started))
-                + "\(run.oversizedBlocks) blocks too large to compare (\(run.oversizedRecords) records compared under the other rules only).")
+            let run = try await withStore(store) {
+                try await PersonLinkingService(store: $0).link(linking, by: commandOperator)
+            }
+            print(
+                "Link run \(run.id) (\(run.mode)): \(run.events) events of \(run.importIDs.count) imports, \(run.persons) persons; "
+                    + "\(run.candidatePairs) pairs compared, \(run.linkedPairs) linked, \(run.reviewPairs) for review "
+                    + String(format: "(%.1f s); ", Date().timeIntervalSince(started))
+                    + "\(run.oversizedBlocks) blocks too large to compare (\(run.oversizedRecords) records compared under the other rules only)."
+            )
         }
     }
 
     struct Review: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the pairs of stored events waiting for a reviewer (ids, probability, each field's weight).",
-            discussion: "No personal value is printed: open the two events where their data may be seen (the API's review route).")
+            discussion:
+                "No personal value is printed: open the two events where their data may be seen (the API's review route)."
+        )
         @OptionGroup var store: StoreOptions
         @Flag(help: "Also list decided pairs with their decisions.") var all = false
         @Option(help: "At most this many pairs.") var limit = 50
@@ -49,7 +56,8 @@ extension Link {
             if pairs.isEmpty { print(all ? "The review queue is empty." : "No pair is waiting for review."); return }
             for p in pairs {
                 let decision = p.decision.map { $0 ? "match" : "non-match" } ?? "pending"
-                let fields = p.contributions.map { "\($0.field) \($0.level) \(String(format: "%+.1f", $0.weight))" }.joined(separator: ", ")
+                let fields = p.contributions.map { "\($0.field) \($0.level) \(String(format: "%+.1f", $0.weight))" }
+                    .joined(separator: ", ")
                 print("\(p.eventL) \(p.eventR)  p=\(String(format: "%.3f", p.probability))  \(decision)  \(fields)")
             }
         }
@@ -65,7 +73,8 @@ extension Link {
 
         func run() async throws {
             try await withStore(store) { store in
-                try await LinkageReviewService(store: store).decide(eventL: left, eventR: right, decision, by: commandOperator)
+                try await LinkageReviewService(store: store).decide(
+                    eventL: left, eventR: right, decision, by: commandOperator)
             }
             print("Recorded: \(decision.rawValue). The next `puente link persons` applies it.")
         }

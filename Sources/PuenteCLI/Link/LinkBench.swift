@@ -5,7 +5,7 @@ import PuenteLinkage
 import PuenteSynthetic
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `puente bench link`: deduplicate and link a million generated records, timed, with accuracy against
@@ -15,11 +15,11 @@ struct LinkBenchCommand: AsyncParsableCommand {
         commandName: "link",
         abstract: "Time record linkage on generated border movements (default about 1,000,000 rows) and score it.",
         discussion: """
-        Generates GT border movements at --scale 2.5 (1,000,000 rows; not timed), then runs each mode in a
-        fresh process so that peak memory is that mode's own: `dedupe` deduplicates the whole file, `pair`
-        links its exits to its entries (about 500,000 each). Prints rows/s, wall time, peak memory
-        (getrusage maxrss) and pairwise precision, recall and F1 against the ground truth.
-        """)
+            Generates GT border movements at --scale 2.5 (1,000,000 rows; not timed), then runs each mode in a
+            fresh process so that peak memory is that mode's own: `dedupe` deduplicates the whole file, `pair`
+            links its exits to its entries (about 500,000 each). Prints rows/s, wall time, peak memory
+            (getrusage maxrss) and pairwise precision, recall and F1 against the ground truth.
+            """)
 
     enum Mode: String, ExpressibleByArgument, CaseIterable { case both, dedupe, pair }
 
@@ -33,14 +33,22 @@ struct LinkBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let scenario = ["GT": "gt-igm-movimientos", "SV": "sv-dgme-movimientos", "HN": "hn-inm-movimientos"]
-        guard let profile = scenario[country.uppercased()] else { throw ValidationError("Give --country SV, GT or HN.") }
+        guard let profile = scenario[country.uppercased()] else {
+            throw ValidationError("Give --country SV, GT or HN.")
+        }
         let dir: URL
-        if let data { dir = URL(fileURLWithPath: data) } else {
+        if let data {
+            dir = URL(fileURLWithPath: data)
+        } else {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("puente-link-bench-\(country)-\(scale)")
             if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(profile).csv").path) {
                 let started = Date()
-                _ = try Generator(options: GeneratorOptions(country: country, year: 2016, seed: 1, scale: scale)).write(to: dir)
-                print(String(format: "generated %@ in %.1f s (not timed below)", dir.path, Date().timeIntervalSince(started)))
+                _ = try Generator(options: GeneratorOptions(country: country, year: 2016, seed: 1, scale: scale)).write(
+                    to: dir)
+                print(
+                    String(
+                        format: "generated %@ in %.1f s (not timed below)", dir.path, Date().timeIntervalSince(started))
+                )
             }
         }
         let file = dir.appendingPathComponent("\(profile).csv")
@@ -49,7 +57,10 @@ struct LinkBenchCommand: AsyncParsableCommand {
             let delimiter: Character = profile.hasPrefix("sv") ? ";" : ","
             _ = try LinkBench.split(file, into: dir, delimiter: delimiter)
             for m in [Mode.dedupe, .pair] {
-                var args = ["bench", "link", "--data", dir.path, "--country", country, "--mode", m.rawValue, "--config", configName]
+                var args = [
+                    "bench", "link", "--data", dir.path, "--country", country, "--mode", m.rawValue, "--config",
+                    configName,
+                ]
                 if let threads { args += ["--threads", String(threads)] }
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
@@ -75,9 +86,14 @@ struct LinkBenchCommand: AsyncParsableCommand {
             let seconds = Date().timeIntervalSince(started), memory = peakMemoryMB()
             let persons = try truth()
             let score = LinkageScore.pairwise(predicted: result.clusterOf, truth: table.ids.map { persons[$0] ?? -1 })
-            print(String(format: "dedupe %d records: %.2f s wall (read %.2f s, link and write %.2f s) = %.0f records/s, %d candidate pairs, %d clusters, peak memory %.0f MB, %d threads",
-                         table.count, seconds, loaded.timeIntervalSince(started), seconds - loaded.timeIntervalSince(started),
-                         Double(table.count) / seconds, result.candidatePairs, Set(result.clusterOf).count, memory, linker.threads))
+            print(
+                String(
+                    format:
+                        "dedupe %d records: %.2f s wall (read %.2f s, link and write %.2f s) = %.0f records/s, %d candidate pairs, %d clusters, peak memory %.0f MB, %d threads",
+                    table.count, seconds, loaded.timeIntervalSince(started),
+                    seconds - loaded.timeIntervalSince(started),
+                    Double(table.count) / seconds, result.candidatePairs, Set(result.clusterOf).count, memory,
+                    linker.threads))
             print("dedupe accuracy (pairwise): \(score)")
         } else {
             try table.load(dir.appendingPathComponent("bench-left.csv"), config: config, side: .left)
@@ -90,9 +106,12 @@ struct LinkBenchCommand: AsyncParsableCommand {
             let seconds = Date().timeIntervalSince(started), memory = peakMemoryMB()
             let persons = try truth()
             let score = LinkBench.crossPairScore(table, links: links, truth: persons.mapValues(String.init))
-            print(String(format: "pair %d + %d records: %.2f s wall (read %.2f s) = %.0f records/s, %d candidate pairs, %d links, peak memory %.0f MB, %d threads",
-                         table.leftCount, table.count - table.leftCount, seconds, loaded.timeIntervalSince(started),
-                         Double(table.count) / seconds, result.candidatePairs, links.count, memory, linker.threads))
+            print(
+                String(
+                    format:
+                        "pair %d + %d records: %.2f s wall (read %.2f s) = %.0f records/s, %d candidate pairs, %d links, peak memory %.0f MB, %d threads",
+                    table.leftCount, table.count - table.leftCount, seconds, loaded.timeIntervalSince(started),
+                    Double(table.count) / seconds, result.candidatePairs, links.count, memory, linker.threads))
             print("pair accuracy (pairwise, exits × entries): \(score)")
         }
     }
@@ -104,18 +123,29 @@ enum LinkBench {
     static func split(_ file: URL, into dir: URL, delimiter: Character) throws -> (URL, URL) {
         let data = try Data(contentsOf: file)
         let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
-        guard let header = lines.first else { throw PuenteError(.invalidInput, "The movements file is empty.", at: InputLocation(file: file.lastPathComponent)) }
+        guard let header = lines.first else {
+            throw PuenteError(
+                .invalidInput, "The movements file is empty.", at: InputLocation(file: file.lastPathComponent))
+        }
         let columns = header.split(separator: UInt8(delimiter.asciiValue!), omittingEmptySubsequences: false)
             .map { String(decoding: $0, as: UTF8.self) }
-        guard let typeColumn = columns.firstIndex(where: { ["TIPO_MOVIMIENTO", "tipo", "Movimiento"].contains($0) }) else {
-            throw PuenteError(.invalidInput, "No movement type column to split on.", at: InputLocation(file: file.lastPathComponent, row: 1))
+        guard let typeColumn = columns.firstIndex(where: { ["TIPO_MOVIMIENTO", "tipo", "Movimiento"].contains($0) })
+        else {
+            throw PuenteError(
+                .invalidInput, "No movement type column to split on.",
+                at: InputLocation(file: file.lastPathComponent, row: 1))
         }
         let exits: Set<String> = ["SALIDA", "Egreso", "Salida", "S"]
         var left = Data(header) + Data([10]), right = left
         for line in lines.dropFirst() {
             let fields = line.split(separator: UInt8(delimiter.asciiValue!), omittingEmptySubsequences: false)
-            let isExit = typeColumn < fields.count && exits.contains(String(decoding: fields[typeColumn], as: UTF8.self))
-            if isExit { left.append(contentsOf: line); left.append(10) } else { right.append(contentsOf: line); right.append(10) }
+            let isExit =
+                typeColumn < fields.count && exits.contains(String(decoding: fields[typeColumn], as: UTF8.self))
+            if isExit {
+                left.append(contentsOf: line); left.append(10)
+            } else {
+                right.append(contentsOf: line); right.append(10)
+            }
         }
         let l = dir.appendingPathComponent("bench-left.csv"), r = dir.appendingPathComponent("bench-right.csv")
         try left.write(to: l)

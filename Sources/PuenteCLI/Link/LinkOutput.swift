@@ -34,15 +34,21 @@ enum LinkOutput {
         var problem: PuenteError?
         func row(_ f: [String], _ line: Int) {
             guard let h = header else { header = f; return }
-            guard let l = h.firstIndex(of: "id_l"), let r = h.firstIndex(of: "id_r"), let d = h.firstIndex(of: "decision") else {
-                problem = PuenteError(.invalidInput, "The decisions file needs columns id_l, id_r and decision.", at: InputLocation(file: path, row: 1))
+            guard let l = h.firstIndex(of: "id_l"), let r = h.firstIndex(of: "id_r"),
+                let d = h.firstIndex(of: "decision")
+            else {
+                problem = PuenteError(
+                    .invalidInput, "The decisions file needs columns id_l, id_r and decision.",
+                    at: InputLocation(file: path, row: 1))
                 return
             }
             guard max(l, r, d) < f.count else { return }
             if let verdict = ReviewVerdict(reviewerText: f[d]) {
                 out.append(ReviewDecision(idL: f[l], idR: f[r], match: verdict.isMatch))
             } else if !f[d].trimmingCharacters(in: .whitespaces).isEmpty {
-                problem = PuenteError(.invalidInput, "Write match or non-match (or yes/no, sí/no, 1/0).", at: InputLocation(file: path, row: line, field: "decision"))
+                problem = PuenteError(
+                    .invalidInput, "Write match or non-match (or yes/no, sí/no, 1/0).",
+                    at: InputLocation(file: path, row: line, field: "decision"))
             }
         }
         parser.feed(data, emit: row)
@@ -63,8 +69,10 @@ enum LinkOutput {
         return a.utf8.count != b.utf8.count ? a.utf8.count < b.utf8.count : a < b
     }
 
-    static func writePairs(_ table: RecordTable, _ model: LinkageModel, _ pairs: [ScoredPair], to path: String,
-                           explain: Bool, decisionColumn: Bool = false) throws {
+    static func writePairs(
+        _ table: RecordTable, _ model: LinkageModel, _ pairs: [ScoredPair], to path: String,
+        explain: Bool, decisionColumn: Bool = false
+    ) throws {
         var writer = try BufferedFileWriter(path: path)
         var header = ["id_l", "id_r", "match_probability"]
         if explain {

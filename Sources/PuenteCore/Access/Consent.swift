@@ -32,7 +32,8 @@ public enum ConsentPurpose: String, CaseIterable, Codable, Sendable {
     /// The purpose named `text`, or an error that names the field and lists the allowed values.
     public static func named(_ text: String) throws -> ConsentPurpose {
         guard let purpose = ConsentPurpose(rawValue: text) else {
-            throw PuenteError(.invalidArgument, "purpose: expected one of " + allCases.map(\.rawValue).joined(separator: ", ") + ".")
+            throw PuenteError(
+                .invalidArgument, "purpose: expected one of " + allCases.map(\.rawValue).joined(separator: ", ") + ".")
         }
         return purpose
     }
@@ -74,9 +75,12 @@ public struct ConsentRecord: Hashable, Codable, Sendable {
     /// Account that recorded the withdrawal.
     public var withdrawnBy: String?
 
-    public init(id: Int64 = 0, subject: ConsentSubject, purpose: ConsentPurpose, scope: String? = nil, recipients: [String] = [],
-                givenOn: CivilDate, language: String = "es", collector: String, guardian: Bool = false, recordedAt: String,
-                withdrawnOn: CivilDate? = nil, withdrawnBy: String? = nil) {
+    public init(
+        id: Int64 = 0, subject: ConsentSubject, purpose: ConsentPurpose, scope: String? = nil,
+        recipients: [String] = [],
+        givenOn: CivilDate, language: String = "es", collector: String, guardian: Bool = false, recordedAt: String,
+        withdrawnOn: CivilDate? = nil, withdrawnBy: String? = nil
+    ) {
         self.id = id
         self.subject = subject
         self.purpose = purpose

@@ -71,9 +71,11 @@ public struct UserAccount: Hashable, Codable, Sendable {
     public var disabled: Bool
     public var createdAt: String
 
-    public init(id: Int64 = 0, username: String, role: Role, country: String? = nil, organisation: String? = nil,
-                passwordHash: String? = nil, failedLogins: Int = 0, lockedUntil: String? = nil, disabled: Bool = false,
-                createdAt: String) {
+    public init(
+        id: Int64 = 0, username: String, role: Role, country: String? = nil, organisation: String? = nil,
+        passwordHash: String? = nil, failedLogins: Int = 0, lockedUntil: String? = nil, disabled: Bool = false,
+        createdAt: String
+    ) {
         self.id = id
         self.username = username
         self.role = role
@@ -105,8 +107,10 @@ public struct Credential: Hashable, Codable, Sendable {
     public var expiresAt: String
     public var revoked: Bool
 
-    public init(id: Int64 = 0, kind: Kind, userID: Int64, secretHash: String, csrfToken: String? = nil, label: String? = nil,
-                createdAt: String, expiresAt: String, revoked: Bool = false) {
+    public init(
+        id: Int64 = 0, kind: Kind, userID: Int64, secretHash: String, csrfToken: String? = nil, label: String? = nil,
+        createdAt: String, expiresAt: String, revoked: Bool = false
+    ) {
         self.id = id
         self.kind = kind
         self.userID = userID
@@ -139,8 +143,10 @@ public struct AuditEntry: Hashable, Codable, Sendable {
     public var previousHash: String
     public var hash: String
 
-    public init(sequence: Int64, at: String, actor: String, action: String, target: String, purpose: String? = nil,
-                address: String? = nil, previousHash: String, hash: String) {
+    public init(
+        sequence: Int64, at: String, actor: String, action: String, target: String, purpose: String? = nil,
+        address: String? = nil, previousHash: String, hash: String
+    ) {
         self.sequence = sequence
         self.at = at
         self.actor = actor

@@ -32,8 +32,10 @@ public struct CodeList: Hashable, Codable, Sendable {
     public var source: String
     public var codes: [Code]
 
-    public init(id: String, agency: String = "PUENTE", version: String, name: String, validFrom: CivilDate? = nil,
-                validTo: CivilDate? = nil, source: String, codes: [Code]) {
+    public init(
+        id: String, agency: String = "PUENTE", version: String, name: String, validFrom: CivilDate? = nil,
+        validTo: CivilDate? = nil, source: String, codes: [Code]
+    ) {
         self.id = id
         self.agency = agency
         self.version = version

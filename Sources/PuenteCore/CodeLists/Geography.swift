@@ -16,8 +16,10 @@ public struct Geography: Sendable {
     /// Other names clerks use for a base unit (old names, short forms), by base code.
     public var aliases: [String: [String]]
 
-    public init(country: String, departments: CodeList, baseUnits: CodeList, views: [GeographyView] = [],
-                aliases: [String: [String]] = [:]) {
+    public init(
+        country: String, departments: CodeList, baseUnits: CodeList, views: [GeographyView] = [],
+        aliases: [String: [String]] = [:]
+    ) {
         self.country = country
         self.departments = departments
         self.baseUnits = baseUnits

@@ -10,7 +10,8 @@ public struct CivilDate: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// Creates a date if `year`, `month` and `day` name a real day of the proleptic Gregorian calendar.
     public init?(year: Int, month: Int, day: Int) {
         guard (1...9999).contains(year), (1...12).contains(month),
-              (1...CivilDate.daysIn(month: month, year: year)).contains(day) else { return nil }
+            (1...CivilDate.daysIn(month: month, year: year)).contains(day)
+        else { return nil }
         self.year = year
         self.month = month
         self.day = day
@@ -20,7 +21,8 @@ public struct CivilDate: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public init?(iso string: some StringProtocol) {
         let parts = string.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
+            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2])
+        else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
@@ -80,7 +82,9 @@ public struct CivilDate: Hashable, Comparable, Sendable, Codable, CustomStringCo
         return String(unsafeUninitializedCapacity: 10) { b in
             func digits(_ v: Int, _ n: Int, at i: Int) {
                 var v = v
-                for k in stride(from: i + n - 1, through: i, by: -1) { b[k] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+                for k in stride(from: i + n - 1, through: i, by: -1) {
+                    b[k] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10
+                }
             }
             digits(year, 4, at: 0); b[4] = UInt8(ascii: "-"); digits(month, 2, at: 5); b[7] = UInt8(ascii: "-")
             digits(day, 2, at: 8)
@@ -91,8 +95,10 @@ public struct CivilDate: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let date = CivilDate(iso: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "Expected a date like 2016-12-31."))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "Expected a date like 2016-12-31."))
         }
         self = date
     }

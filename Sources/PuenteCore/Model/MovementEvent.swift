@@ -39,10 +39,12 @@ public struct PersonAttributes: Hashable, Codable, Sendable {
     public var documentNumber: String?
     public var migrationStatus: MigrationStatus?
 
-    public init(givenNames: String? = nil, surnames: String? = nil, sex: Sex = .unknown, birthDate: CivilDate? = nil,
-                age: Int? = nil, nationality: String? = nil, birthCountry: String? = nil,
-                residenceCountry: String? = nil, residenceDivision: String? = nil, documentType: DocumentType? = nil,
-                documentNumber: String? = nil, migrationStatus: MigrationStatus? = nil) {
+    public init(
+        givenNames: String? = nil, surnames: String? = nil, sex: Sex = .unknown, birthDate: CivilDate? = nil,
+        age: Int? = nil, nationality: String? = nil, birthCountry: String? = nil,
+        residenceCountry: String? = nil, residenceDivision: String? = nil, documentType: DocumentType? = nil,
+        documentNumber: String? = nil, migrationStatus: MigrationStatus? = nil
+    ) {
         self.givenNames = givenNames
         self.surnames = surnames
         self.sex = sex
@@ -67,8 +69,10 @@ public struct ReturnDetails: Hashable, Codable, Sendable {
     /// Time spent abroad in days, when the register records it.
     public var daysAbroad: Int?
 
-    public init(returningFrom: String? = nil, returnType: ReturnType? = nil, childStatus: ChildStatus? = nil,
-                daysAbroad: Int? = nil) {
+    public init(
+        returningFrom: String? = nil, returnType: ReturnType? = nil, childStatus: ChildStatus? = nil,
+        daysAbroad: Int? = nil
+    ) {
         self.returningFrom = returningFrom
         self.returnType = returnType
         self.childStatus = childStatus
@@ -95,9 +99,11 @@ public struct MovementEvent: Hashable, Codable, Sendable {
     /// keys is.
     public var cellKey: UInt8 = 0
 
-    public init(id: Int64 = 0, source: SourceReference, type: EventType, date: CivilDate, reportingCountry: String,
-                place: String? = nil, transportMode: TransportMode? = nil, person: PersonAttributes,
-                returnDetails: ReturnDetails? = nil) {
+    public init(
+        id: Int64 = 0, source: SourceReference, type: EventType, date: CivilDate, reportingCountry: String,
+        place: String? = nil, transportMode: TransportMode? = nil, person: PersonAttributes,
+        returnDetails: ReturnDetails? = nil
+    ) {
         self.id = id
         self.source = source
         self.type = type

@@ -18,7 +18,8 @@ public enum CountedRecords {
     /// not count yet, where no committed batch (nor `batch` itself) counts the record. In `replace`
     /// mode, every record `batch` holds a non-counting row of, unless `batch` already counts it.
     public static func collectTakeovers(batch: Int64, replace: Bool) -> String {
-        let countedElsewhere = replace ? "c.import_id = \(batch)" : "(cb.status = 'committed' OR c.import_id = \(batch))"
+        let countedElsewhere =
+            replace ? "c.import_id = \(batch)" : "(cb.status = 'committed' OR c.import_id = \(batch))"
         return """
             INSERT INTO counted_on (row_id, batch_id)
             SELECT MIN(e.id), \(batch) FROM movement_event e
@@ -83,6 +84,7 @@ public enum CountedRecords {
 
     /// The rows of a work table, as `EventColumns.readColumns`, for the store to open and count by cell.
     public static func rows(of table: String) -> String {
-        "SELECT " + EventColumns.readColumns.map { "e." + $0 }.joined(separator: ", ") + " FROM \(table) t JOIN movement_event e ON e.id = t.row_id"
+        "SELECT " + EventColumns.readColumns.map { "e." + $0 }.joined(separator: ", ")
+            + " FROM \(table) t JOIN movement_event e ON e.id = t.row_id"
     }
 }

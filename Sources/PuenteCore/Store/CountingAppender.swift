@@ -36,7 +36,9 @@ public struct CountingAppender: Sendable {
                 cells.add(stored[position], cellKey: events.cellKeys[position])
             }
         }
-        if cells.count >= flushThreshold || cells.isSaturated { try await store.appendCells(cells.take(), to: importID) }
+        if cells.count >= flushThreshold || cells.isSaturated {
+            try await store.appendCells(cells.take(), to: importID)
+        }
     }
 
     /// Hands the cells still held to the store; call before the import is finished.

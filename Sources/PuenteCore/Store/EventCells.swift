@@ -21,14 +21,17 @@ public struct CellKey: Hashable, Sendable {
     public var childStatus: String?
     public var documentRecorded: Bool
 
-    public init(eventType: String, agency: String, year: Int, month: Int, reportingCountry: String, place: String?,
-                transportMode: String?, sex: String, age: Int?, nationality: String?, birthCountry: String?,
-                residenceDivision: String?, migrationStatus: String?, returningFrom: String?, returnType: String?,
-                childStatus: String?, documentRecorded: Bool) {
+    public init(
+        eventType: String, agency: String, year: Int, month: Int, reportingCountry: String, place: String?,
+        transportMode: String?, sex: String, age: Int?, nationality: String?, birthCountry: String?,
+        residenceDivision: String?, migrationStatus: String?, returningFrom: String?, returnType: String?,
+        childStatus: String?, documentRecorded: Bool
+    ) {
         self.eventType = eventType; self.agency = agency; self.year = year; self.month = month
         self.reportingCountry = reportingCountry; self.place = place; self.transportMode = transportMode; self.sex = sex
         self.age = age; self.nationality = nationality; self.birthCountry = birthCountry
-        self.residenceDivision = residenceDivision; self.migrationStatus = migrationStatus; self.returningFrom = returningFrom
+        self.residenceDivision = residenceDivision; self.migrationStatus = migrationStatus;
+        self.returningFrom = returningFrom
         self.returnType = returnType; self.childStatus = childStatus; self.documentRecorded = documentRecorded
     }
 
@@ -63,8 +66,10 @@ public struct CellKey: Hashable, Sendable {
             default: return nil
             }
         }
-        guard v.count == CellColumn.allCases.count, let type = s(0), let agency = s(1), let year = n(2), let month = n(3),
-              let reporting = s(4), let sex = s(7) else { return nil }
+        guard v.count == CellColumn.allCases.count, let type = s(0), let agency = s(1), let year = n(2),
+            let month = n(3),
+            let reporting = s(4), let sex = s(7)
+        else { return nil }
         eventType = type; self.agency = agency; self.year = year; self.month = month; reportingCountry = reporting
         place = s(5); transportMode = s(6); self.sex = sex; age = n(8); nationality = s(9); birthCountry = s(10)
         residenceDivision = s(11); migrationStatus = s(12); returningFrom = s(13); returnType = s(14)
@@ -98,7 +103,8 @@ public struct CellKey: Hashable, Sendable {
     public func visit(_ v: inout some EventColumnVisitor) {
         v.text(eventType); v.text(agency); v.integer(year); v.integer(month); v.text(reportingCountry); v.text(place)
         v.text(transportMode); v.text(sex); v.integer(age); v.text(nationality); v.text(birthCountry)
-        v.text(residenceDivision); v.text(migrationStatus); v.text(returningFrom); v.text(returnType); v.text(childStatus)
+        v.text(residenceDivision); v.text(migrationStatus); v.text(returningFrom); v.text(returnType);
+        v.text(childStatus)
         v.integer(documentRecorded ? 1 : 0)
     }
 }
@@ -143,7 +149,8 @@ public struct CellAccumulator: Sendable {
         var key = PackedCellKey()
         // One call per column, no array: this runs for every stored event.
         func put(_ text: String?, _ column: Int) { key.set(column, numbering.number(text, column: column)) }
-        put(event.type.rawValue, 0); put(event.source.agency, 1); put(event.reportingCountry, 2); put(event.person.sex.rawValue, 3)
+        put(event.type.rawValue, 0); put(event.source.agency, 1); put(event.reportingCountry, 2);
+        put(event.person.sex.rawValue, 3)
         put(event.place, 4); put(event.transportMode?.rawValue, 5); put(event.person.nationality, 6)
         put(event.person.birthCountry, 7); put(event.person.residenceDivision, 8)
         put(event.person.migrationStatus?.rawValue, 9); put(event.returnDetails?.returningFrom, 10)
@@ -173,11 +180,12 @@ public struct CellBatch: Sendable {
     public subscript(i: Int) -> (key: CellKey, tally: CellTally) {
         let (k, tally) = entries[i]
         func v(_ column: Int) -> String? { values[column][Int(k.get(column))] }
-        let key = CellKey(eventType: v(0) ?? "", agency: v(1) ?? "", year: Int(k.year), month: Int(k.month),
-                          reportingCountry: v(2) ?? "", place: v(4), transportMode: v(5), sex: v(3) ?? "_U",
-                          age: k.age < 0 ? nil : Int(k.age), nationality: v(6), birthCountry: v(7), residenceDivision: v(8),
-                          migrationStatus: v(9), returningFrom: v(10), returnType: v(11), childStatus: v(12),
-                          documentRecorded: k.documentRecorded)
+        let key = CellKey(
+            eventType: v(0) ?? "", agency: v(1) ?? "", year: Int(k.year), month: Int(k.month),
+            reportingCountry: v(2) ?? "", place: v(4), transportMode: v(5), sex: v(3) ?? "_U",
+            age: k.age < 0 ? nil : Int(k.age), nationality: v(6), birthCountry: v(7), residenceDivision: v(8),
+            migrationStatus: v(9), returningFrom: v(10), returnType: v(11), childStatus: v(12),
+            documentRecorded: k.documentRecorded)
         return (key, tally)
     }
 }
@@ -201,7 +209,8 @@ fileprivate struct PackedCellKey: Hashable, Sendable {
     }
 
     static func == (a: Self, b: Self) -> Bool {
-        a.lanes == b.lanes && a.year == b.year && a.age == b.age && a.month == b.month && a.documentRecorded == b.documentRecorded
+        a.lanes == b.lanes && a.year == b.year && a.age == b.age && a.month == b.month
+            && a.documentRecorded == b.documentRecorded
     }
 
     func hash(into h: inout Hasher) {

@@ -26,12 +26,17 @@ public enum EventColumns {
     @inlinable
     public static func visit(_ batch: SealedEvents, at i: Int, importID: Int64, _ v: inout some EventColumnVisitor) {
         // Through a buffer: an array's subscript would copy the event (retaining all its strings).
-        batch.events.withUnsafeBufferPointer { visit($0[i], sealed: batch.personal[i], cellKey: batch.cellKeys[i], importID: importID, &v) }
+        batch.events.withUnsafeBufferPointer {
+            visit($0[i], sealed: batch.personal[i], cellKey: batch.cellKeys[i], importID: importID, &v)
+        }
     }
 
     /// Borrowed, not copied: a copy of an event retains and releases each of its strings, per stored row.
     @inlinable
-    static func visit(_ e: borrowing MovementEvent, sealed: String?, cellKey: UInt8, importID: Int64, _ v: inout some EventColumnVisitor) {
+    static func visit(
+        _ e: borrowing MovementEvent, sealed: String?, cellKey: UInt8, importID: Int64,
+        _ v: inout some EventColumnVisitor
+    ) {
         v.integer(Int(importID)); v.text(e.source.agency); v.text(e.source.recordKey); v.text(e.source.file)
         v.integer(e.source.row); v.text(e.type.rawValue); v.text(e.date.description); v.integer(e.date.daysSinceEpoch)
         v.integer(e.date.year); v.integer(e.date.month); v.text(e.reportingCountry); v.text(e.place)
@@ -54,7 +59,9 @@ public enum EventColumns {
     ///
     /// The cell key stays in the store (0 in the event) unless `withCellKey`: for the store's own cell
     /// counts and for linking, whose person cells count with it.
-    public static func event(opening cipher: some PersonalDataCipher, from row: [CellValue?], withCellKey: Bool = false) throws -> MovementEvent? {
+    public static func event(opening cipher: some PersonalDataCipher, from row: [CellValue?], withCellKey: Bool = false)
+        throws -> MovementEvent?
+    {
         func s(_ i: Int) -> String? { if case .text(let v)? = row[i] { return v }; return nil }
         func n(_ i: Int) -> Int? {
             switch row[i] {
@@ -63,21 +70,25 @@ public enum EventColumns {
             default: return nil
             }
         }
-        let c = 1   // offset: column 0 is the id
-        guard let id = n(0), let type = s(c + 5).flatMap(EventType.init), let date = s(c + 6).flatMap({ CivilDate(iso: $0) })
+        let c = 1  // offset: column 0 is the id
+        guard let id = n(0), let type = s(c + 5).flatMap(EventType.init),
+            let date = s(c + 6).flatMap({ CivilDate(iso: $0) })
         else { return nil }
         var details: ReturnDetails?
         if type == .return {
-            details = ReturnDetails(returningFrom: s(c + 21), returnType: s(c + 22).flatMap(ReturnType.init),
-                                    childStatus: s(c + 23).flatMap(ChildStatus.init), daysAbroad: n(c + 24))
+            details = ReturnDetails(
+                returningFrom: s(c + 21), returnType: s(c + 22).flatMap(ReturnType.init),
+                childStatus: s(c + 23).flatMap(ChildStatus.init), daysAbroad: n(c + 24))
         }
         let legacy = names.count + 1
-        let personal = try PersonalBundle.open(sealed: s(c + 26), legacy: (0..<4).map { s(legacy + $0) }, cipher: cipher,
-                                               context: sealContext(agency: s(c + 1) ?? "", recordKey: s(c + 2) ?? ""))
+        let personal = try PersonalBundle.open(
+            sealed: s(c + 26), legacy: (0..<4).map { s(legacy + $0) }, cipher: cipher,
+            context: sealContext(agency: s(c + 1) ?? "", recordKey: s(c + 2) ?? ""))
         var event = MovementEvent(
             id: Int64(id),
-            source: SourceReference(agency: s(c + 1) ?? "", importID: Int64(n(c) ?? 0), file: s(c + 3) ?? "",
-                                    row: n(c + 4) ?? 0, recordKey: s(c + 2) ?? ""),
+            source: SourceReference(
+                agency: s(c + 1) ?? "", importID: Int64(n(c) ?? 0), file: s(c + 3) ?? "",
+                row: n(c + 4) ?? 0, recordKey: s(c + 2) ?? ""),
             type: type, date: date, reportingCountry: s(c + 10) ?? "", place: s(c + 11),
             transportMode: s(c + 12).flatMap(TransportMode.init),
             person: PersonAttributes(
@@ -92,7 +103,9 @@ public enum EventColumns {
     }
 
     /// Integer columns of the table (the rest hold text).
-    public static let integerColumns: Set<String> = ["id", "import_id", "source_row", "event_day", "year", "month", "age", "days_abroad", "cell_key"]
+    public static let integerColumns: Set<String> = [
+        "id", "import_id", "source_row", "event_day", "year", "month", "age", "days_abroad", "cell_key",
+    ]
 }
 
 /// Receives an event's column values one by one, in `EventColumns.names` order.
@@ -133,7 +146,8 @@ public enum PersonalBundle {
         while let first = bytes.first, fields.count < 4 {
             if first == UInt8(ascii: "-") { fields.append(nil); bytes = bytes.dropFirst(); continue }
             guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), let length = Int(Substring(bytes[..<colon])),
-                  length >= 0, bytes.distance(from: bytes.index(after: colon), to: bytes.endIndex) >= length else { return nil }
+                length >= 0, bytes.distance(from: bytes.index(after: colon), to: bytes.endIndex) >= length
+            else { return nil }
             let start = bytes.index(after: colon), end = bytes.index(start, offsetBy: length)
             fields.append(String(Substring(bytes[start..<end])))
             bytes = bytes[end...]
@@ -142,7 +156,9 @@ public enum PersonalBundle {
     }
 
     /// Opens a row's sealed bundle, or the one-by-one columns older versions wrote.
-    public static func open(sealed: String?, legacy: [String?], cipher: some PersonalDataCipher, context: String) throws -> [String?] {
+    public static func open(sealed: String?, legacy: [String?], cipher: some PersonalDataCipher, context: String) throws
+        -> [String?]
+    {
         if let sealed {
             guard let fields = decode(try cipher.open(sealed, field: context)) else {
                 throw PuenteError(.storeFailure, "A sealed person record is malformed.")

@@ -117,6 +117,7 @@ extension EventStore {
 /// The error of `EventStore.checkKeys`.
 extension PuenteError {
     public static let keysDoNotOpenStore = PuenteError(
-        .conflict, "The keys given do not open the personal data this database holds: they are not this node's keys. "
+        .conflict,
+        "The keys given do not open the personal data this database holds: they are not this node's keys. "
             + "Give the node's key file with --key-file or PUENTE_KEY_FILE (or its keys in PUENTE_KEYS).")
 }

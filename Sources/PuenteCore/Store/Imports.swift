@@ -118,8 +118,10 @@ public struct RejectedRow: Hashable, Codable, Sendable {
     /// The import that read this row's correction, if one has.
     public var resolvedBy: Int64?
 
-    public init(id: Int64 = 0, importID: Int64 = 0, file: String, row: Int, values: [String: String],
-                reasons: [RejectionReason], resolvedBy: Int64? = nil) {
+    public init(
+        id: Int64 = 0, importID: Int64 = 0, file: String, row: Int, values: [String: String],
+        reasons: [RejectionReason], resolvedBy: Int64? = nil
+    ) {
         self.id = id
         self.importID = importID
         self.file = file

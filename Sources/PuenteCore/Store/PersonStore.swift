@@ -22,7 +22,8 @@ public protocol PersonStore: Sendable {
     /// the pending ones (decided pairs are kept). One transaction: readers see the old run or the new.
     /// Returns the run's id.
     @discardableResult
-    func savePersons(_ run: LinkRun, links: PersonLinks, cells: [PersonCell], review: [ReviewPair]) async throws -> Int64
+    func savePersons(_ run: LinkRun, links: PersonLinks, cells: [PersonCell], review: [ReviewPair]) async throws
+        -> Int64
 
     /// Hands every person cell of the latest run to `body`.
     func forEachPersonCell(_ body: (PersonCell) throws -> Void) async throws
@@ -94,8 +95,10 @@ public struct LinkRun: Codable, Hashable, Sendable {
     public var oversizedBlocks = 0
     public var oversizedRecords = 0
 
-    public init(id: Int64 = 0, mode: String, startedAt: String, finishedAt: String, imports: [CommittedImport], events: Int,
-                persons: Int, candidatePairs: Int, linkedPairs: Int, reviewPairs: Int) {
+    public init(
+        id: Int64 = 0, mode: String, startedAt: String, finishedAt: String, imports: [CommittedImport], events: Int,
+        persons: Int, candidatePairs: Int, linkedPairs: Int, reviewPairs: Int
+    ) {
         self.id = id
         self.mode = mode
         self.startedAt = startedAt
@@ -111,12 +114,15 @@ public struct LinkRun: Codable, Hashable, Sendable {
 
     /// The committed batches the run covers, with their revisions.
     public var imports: [CommittedImport] {
-        importIDs.indices.map { CommittedImport(id: importIDs[$0], revision: $0 < importRevisions.count ? importRevisions[$0] : 0) }
+        importIDs.indices.map {
+            CommittedImport(id: importIDs[$0], revision: $0 < importRevisions.count ? importRevisions[$0] : 0)
+        }
     }
 
     enum CodingKeys: String, CodingKey {
         case id, mode, events, persons
-        case startedAt = "started_at", finishedAt = "finished_at", importIDs = "import_ids", importRevisions = "import_revisions"
+        case startedAt = "started_at", finishedAt = "finished_at", importIDs = "import_ids", importRevisions =
+            "import_revisions"
         case candidatePairs = "candidate_pairs", linkedPairs = "linked_pairs", reviewPairs = "review_pairs"
     }
 }
@@ -134,8 +140,10 @@ public struct ReviewPair: Codable, Hashable, Sendable {
     public var decidedBy: String?
     public var decidedAt: String?
 
-    public init(eventL: Int64, eventR: Int64, probability: Double, contributions: [Contribution],
-                decision: Bool? = nil, decidedBy: String? = nil, decidedAt: String? = nil) {
+    public init(
+        eventL: Int64, eventR: Int64, probability: Double, contributions: [Contribution],
+        decision: Bool? = nil, decidedBy: String? = nil, decidedAt: String? = nil
+    ) {
         self.eventL = min(eventL, eventR)
         self.eventR = max(eventL, eventR)
         self.probability = probability

@@ -25,7 +25,9 @@ extension PersonalDataCipher {
         values.map { seal($0.clear, field: $0.field) }
     }
 
-    public func open(_ stored: String?, field: String) throws -> String? { try stored.map { try open($0, field: field) } }
+    public func open(_ stored: String?, field: String) throws -> String? {
+        try stored.map { try open($0, field: field) }
+    }
 
     /// A quarantined row's values, each sealed (column names stay readable: they are the export's layout).
     public func seal(values: [String: String]) -> [String: String] {

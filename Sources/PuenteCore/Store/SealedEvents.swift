@@ -22,7 +22,11 @@ public struct SealedEvents: Sendable {
         events.withUnsafeBufferPointer { events in
             for i in events.indices {
                 guard let bundle = PersonalBundle.encode(events[i].person) else { continue }
-                bundles.append((bundle, EventColumns.sealContext(agency: events[i].source.agency, recordKey: events[i].source.recordKey)))
+                bundles.append(
+                    (
+                        bundle,
+                        EventColumns.sealContext(agency: events[i].source.agency, recordKey: events[i].source.recordKey)
+                    ))
                 sealedAt.append(i)
             }
         }

@@ -11,9 +11,12 @@ public struct BufferedFileWriter {
 
     /// Creates (or empties) the file at `path`.
     public init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw PuenteError(.invalidArgument, "Cannot write the file; check that its folder exists and is writable.",
-                              at: InputLocation(file: path))
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
+            throw PuenteError(
+                .invalidArgument, "Cannot write the file; check that its folder exists and is writable.",
+                at: InputLocation(file: path))
         }
         self.init(handle: handle, path: path)
     }
@@ -58,6 +61,7 @@ public struct BufferedFileWriter {
 
     private func writeError(_ error: any Error) -> PuenteError {
         let reason = (error as NSError).localizedFailureReason ?? "the disk may be full"
-        return PuenteError(.storeFailure, "Writing the file failed (\(reason)); it is incomplete.", at: InputLocation(file: path))
+        return PuenteError(
+            .storeFailure, "Writing the file failed (\(reason)); it is incomplete.", at: InputLocation(file: path))
     }
 }

@@ -60,7 +60,7 @@ public struct CSVParser: Sendable {
                 if quotePending {
                     quotePending = false
                     if b == quote { field.append(b); i += 1; continue }
-                    inQuotes = false   // the quote closed the field; handle `b` below
+                    inQuotes = false  // the quote closed the field; handle `b` below
                 } else {
                     // Copy up to the next quote, counting the newlines it spans.
                     var j = i

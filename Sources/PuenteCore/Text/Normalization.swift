@@ -29,7 +29,7 @@ public enum TextFolding {
         case 0xD2...0xD6, 0xF2...0xF6: return "o"
         case 0xD9...0xDC, 0xF9...0xFC: return "u"
         case 0xDD, 0xFD, 0xFF: return "y"
-        case 0x0300...0x036F: return nil   // combining accents of decomposed input
+        case 0x0300...0x036F: return nil  // combining accents of decomposed input
         default:
             if s.properties.isAlphabetic { return s.properties.lowercaseMapping.unicodeScalars.first }
             return " "
@@ -51,7 +51,9 @@ extension String {
     /// without copying.
     public func trimmingSpaces() -> String {
         // The contiguous bytes of a native string: much cheaper than the generic `utf8.last`.
-        let ends = utf8.withContiguousStorageIfAvailable { $0.isEmpty ? nil : ($0[0], $0[$0.count - 1]) } ?? (utf8.first.map { ($0, utf8.last!) })
+        let ends =
+            utf8.withContiguousStorageIfAvailable { $0.isEmpty ? nil : ($0[0], $0[$0.count - 1]) }
+            ?? (utf8.first.map { ($0, utf8.last!) })
         guard let (a, z) = ends else { return self }
         if a != 32, a != 9, z != 32, z != 9 { return self }
         return self[...].trimmingSpaces()

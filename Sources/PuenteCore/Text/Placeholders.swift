@@ -14,15 +14,23 @@ public struct Placeholders: Hashable, Sendable {
     /// longest listed value, and some, is more than any spelling of it).
     private var longest: Int
 
-    public static let standard = Placeholders(values: [
-        .document: ["s/n", "sn", "s n", "s/d", "n/a", "na", "n/d", "nd", "no tiene", "no tiene documento", "sin documento",
-                    "sin doc", "ninguno", "ninguna", "no porta", "no presenta", "no aplica", "pendiente", "en tramite",
-                    "desconocido", "no sabe", "no indica", "sin dato", "sin datos", "x", "xx", "xxx", "xxxx"],
-        .date: ["00/00/0000", "0000-00-00", "00-00-0000", "0/0/0000", "sin dato", "sin datos", "no sabe", "desconocida",
-                "desconocido", "no indica", "n/a", "s/d", "nd", "n/d"],
-        .name: ["nn", "n/n", "n n", "n.n.", "sin nombre", "sin apellido", "desconocido", "desconocida", "no sabe", "ignorado",
-                "ignorada", "no indica", "sin dato", "x", "xx", "xxx"],
-    ].mapValues { Set($0.map { TextFolding.fold($0) }) })
+    public static let standard = Placeholders(
+        values: [
+            .document: [
+                "s/n", "sn", "s n", "s/d", "n/a", "na", "n/d", "nd", "no tiene", "no tiene documento", "sin documento",
+                "sin doc", "ninguno", "ninguna", "no porta", "no presenta", "no aplica", "pendiente", "en tramite",
+                "desconocido", "no sabe", "no indica", "sin dato", "sin datos", "x", "xx", "xxx", "xxxx",
+            ],
+            .date: [
+                "00/00/0000", "0000-00-00", "00-00-0000", "0/0/0000", "sin dato", "sin datos", "no sabe", "desconocida",
+                "desconocido", "no indica", "n/a", "s/d", "nd", "n/d",
+            ],
+            .name: [
+                "nn", "n/n", "n n", "n.n.", "sin nombre", "sin apellido", "desconocido", "desconocida", "no sabe",
+                "ignorado",
+                "ignorada", "no indica", "sin dato", "x", "xx", "xxx",
+            ],
+        ].mapValues { Set($0.map { TextFolding.fold($0) }) })
 
     public init(values: [Kind: Set<String>]) {
         self.values = values
@@ -47,7 +55,9 @@ public struct Placeholders: Hashable, Sendable {
             if count == 0 { first = byte }
             count += 1
             // Any byte beyond ASCII belongs to a letter here (accents, ñ): registers hold no other.
-            if byte >= 0x80 || (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) {
+            if byte >= 0x80 || (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte)
+                || (0x61...0x7A).contains(byte)
+            {
                 letterOrDigit = true
             }
             if byte >= 0x80 { ascii = false }
@@ -63,7 +73,9 @@ public struct Placeholders: Hashable, Sendable {
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { folded in
             var n = 0, pendingSpace = false
             for byte in text.utf8 {
-                let mapped: UInt8 = (0x41...0x5A).contains(byte) ? byte + 32
+                let mapped: UInt8 =
+                    (0x41...0x5A).contains(byte)
+                    ? byte + 32
                     : ((0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)) ? byte : 0x20
                 if mapped == 0x20 { pendingSpace = n > 0; continue }
                 if pendingSpace { folded[n] = 0x20; n += 1; pendingSpace = false }

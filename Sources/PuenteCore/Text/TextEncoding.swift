@@ -66,7 +66,7 @@ public struct UTF8Validator: Sendable {
 
     private mutating func feed(buffer: UnsafeBufferPointer<UInt8>) -> Bool {
         for b in buffer {
-            if remaining == 0 && b < 0x80 { continue }   // ASCII: the common case
+            if remaining == 0 && b < 0x80 { continue }  // ASCII: the common case
             if remaining > 0 {
                 guard b & 0xC0 == 0x80 else { return false }
                 remaining -= 1

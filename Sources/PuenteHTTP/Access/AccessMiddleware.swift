@@ -14,7 +14,9 @@ struct AccessMiddleware: RouterMiddleware {
 
     static let sessionCookie = "puente_session"
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         // Unknown paths carry no endpoint: they fall through to 404.
         guard let endpoint = context.endpointPath else { return try await next(request, context) }
         var context = context
@@ -25,12 +27,16 @@ struct AccessMiddleware: RouterMiddleware {
             }
             context.identity = identity
         } else if let session = request.cookies[Self.sessionCookie]?.value,
-                  let identity = try await access.authenticate(secret: session) {
+            let identity = try await access.authenticate(secret: session)
+        {
             context.identity = identity
             viaSession = true
         }
-        if let identity = context.identity, !(await limiter.allow("credential:\(identity.credential.id)", cost: 1, limit: .api)) {
-            throw PuenteError(.tooManyRequests, "Too many requests with this credential; slow down and try again in a minute.")
+        if let identity = context.identity,
+            !(await limiter.allow("credential:\(identity.credential.id)", cost: 1, limit: .api))
+        {
+            throw PuenteError(
+                .tooManyRequests, "Too many requests with this credential; slow down and try again in a minute.")
         }
 
         let rule = RoutePolicy.rules[RoutePolicy.key(method: request.method.rawValue, path: endpoint)]
@@ -41,7 +47,9 @@ struct AccessMiddleware: RouterMiddleware {
                 // Back to the same view after logging in, in the same language.
                 let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
                 let english = request.uri.queryParameters.get("lang") == "en"
-                return Response(status: .seeOther, headers: [.location: "/login?next=" + URLText.encode(next) + (english ? "&lang=en" : "")])
+                return Response(
+                    status: .seeOther,
+                    headers: [.location: "/login?next=" + URLText.encode(next) + (english ? "&lang=en" : "")])
             }
             throw PuenteError(.unauthenticated, "Log in, or send an API token as `Authorization: Bearer …`.")
         case .deny:
@@ -58,7 +66,8 @@ struct AccessMiddleware: RouterMiddleware {
                 given = try await FormBody(collecting: &request, upTo: context.maxUploadSize)["csrf"]
             }
             guard let expected = identity.credential.csrfToken, given == expected else {
-                throw PuenteError(.forbidden, "The form is stale or came from another site; reload the page and try again.")
+                throw PuenteError(
+                    .forbidden, "The form is stale or came from another site; reload the page and try again.")
             }
         }
         return try await next(request, context)

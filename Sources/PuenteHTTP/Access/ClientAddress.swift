@@ -10,9 +10,12 @@ public enum ClientAddress {
     /// The address to use: the peer's, unless the peer is a trusted proxy, in which case the nearest
     /// address of the forwarding chain (`Forwarded: for=…`, else `X-Forwarded-For`) that is not itself a
     /// trusted proxy.
-    public static func resolve(peer: String?, forwarded: String?, xForwardedFor: String?, trusted: Set<String>) -> String? {
+    public static func resolve(peer: String?, forwarded: String?, xForwardedFor: String?, trusted: Set<String>)
+        -> String?
+    {
         guard let peer, trusted.contains(peer) else { return peer }
-        let chain = forwarded.map(forValues) ?? xForwardedFor.map { $0.split(separator: ",").map { normalise($0) } } ?? []
+        let chain =
+            forwarded.map(forValues) ?? xForwardedFor.map { $0.split(separator: ",").map { normalise($0) } } ?? []
         // Right to left: each hop appended the address it received the request from.
         for address in chain.reversed() where !address.isEmpty && !trusted.contains(address) { return address }
         return chain.first ?? peer
@@ -23,7 +26,9 @@ public enum ClientAddress {
         header.split(separator: ",").compactMap { element in
             for pair in element.split(separator: ";") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "for" { return normalise(parts[1]) }
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "for" {
+                    return normalise(parts[1])
+                }
             }
             return nil
         }
@@ -44,11 +49,14 @@ struct ClientAddressMiddleware: RouterMiddleware {
     static let forwarded = HTTPField.Name("Forwarded")!
     static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 
-    func handle(_ request: Request, context: PuenteContext, next: (Request, PuenteContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: PuenteContext, next: (Request, PuenteContext) async throws -> Response)
+        async throws -> Response
+    {
         guard !trusted.isEmpty else { return try await next(request, context) }
         var context = context
-        context.address = ClientAddress.resolve(peer: context.address, forwarded: request.headers[Self.forwarded],
-                                                xForwardedFor: request.headers[Self.xForwardedFor], trusted: trusted)
+        context.address = ClientAddress.resolve(
+            peer: context.address, forwarded: request.headers[Self.forwarded],
+            xForwardedFor: request.headers[Self.xForwardedFor], trusted: trusted)
         return try await next(request, context)
     }
 }

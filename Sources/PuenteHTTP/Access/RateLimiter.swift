@@ -16,7 +16,8 @@ actor RateLimiter {
     func allow(_ key: String, cost: Double = 1, limit: Limit) -> Bool {
         let now = clock.now
         var bucket = buckets[key] ?? (limit.perMinute, now)
-        let elapsed = Double((now - bucket.at).components.seconds) + Double((now - bucket.at).components.attoseconds) / 1e18
+        let elapsed =
+            Double((now - bucket.at).components.seconds) + Double((now - bucket.at).components.attoseconds) / 1e18
         bucket.tokens = min(limit.perMinute, bucket.tokens + elapsed * limit.perMinute / 60)
         bucket.at = now
         let allowed = bucket.tokens >= cost

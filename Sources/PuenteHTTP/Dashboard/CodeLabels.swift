@@ -8,14 +8,17 @@ struct CodeLabels: Sendable {
 
     init(reference: ReferenceData) {
         func list(_ id: String) -> [String: Bilingual] {
-            Dictionary((reference.codeList(id)?.codes ?? []).map { ($0.id, Bilingual($0.name, $0.nameEN ?? $0.name)) },
-                       uniquingKeysWith: { a, _ in a })
+            Dictionary(
+                (reference.codeList(id)?.codes ?? []).map { ($0.id, Bilingual($0.name, $0.nameEN ?? $0.name)) },
+                uniquingKeysWith: { a, _ in a })
         }
         let countries = reference.geographies.values
-        let units = Dictionary(countries.flatMap { $0.baseUnits.codes.map { ($0.id, Bilingual($0.name, $0.name)) } },
-                               uniquingKeysWith: { a, _ in a })
-        let departments = Dictionary(countries.flatMap { $0.departments.codes.map { ($0.id, Bilingual($0.name, $0.name)) } },
-                                     uniquingKeysWith: { a, _ in a })
+        let units = Dictionary(
+            countries.flatMap { $0.baseUnits.codes.map { ($0.id, Bilingual($0.name, $0.name)) } },
+            uniquingKeysWith: { a, _ in a })
+        let departments = Dictionary(
+            countries.flatMap { $0.departments.codes.map { ($0.id, Bilingual($0.name, $0.name)) } },
+            uniquingKeysWith: { a, _ in a })
         let units2024 = (reference.geography("SV")?.view("municipality_2024")?.units.codes ?? [])
             .map { ($0.id, Bilingual($0.name, $0.name)) }
         let area = list("CL_AREA")

@@ -9,9 +9,12 @@ enum DashboardAssets {
 
     private static let assets: [String: Asset] = {
         var out: [String: Asset] = [:]
-        for (name, type) in [("dashboard.css", "text/css; charset=utf-8"), ("dashboard.js", "text/javascript; charset=utf-8")] {
+        for (name, type) in [
+            ("dashboard.css", "text/css; charset=utf-8"), ("dashboard.js", "text/javascript; charset=utf-8"),
+        ] {
             if let url = Bundle.module.resourceURL?.appendingPathComponent("Assets/\(name)"),
-               let body = try? String(contentsOf: url, encoding: .utf8) {
+                let body = try? String(contentsOf: url, encoding: .utf8)
+            {
                 out[name] = Asset(body: body, type: type)
             }
         }

@@ -74,7 +74,9 @@ struct DashboardState: Sendable {
             sex = s
         }
         if let m = value("map") {
-            guard let level = BoundaryMap.Level(rawValue: m) else { throw refuse("map", "municipality or municipality_2024") }
+            guard let level = BoundaryMap.Level(rawValue: m) else {
+                throw refuse("map", "municipality or municipality_2024")
+            }
             mapLevel = level
         }
         if let v = value("map_value") {
@@ -87,8 +89,16 @@ struct DashboardState: Sendable {
     static func periodDimension(_ code: String) -> Dimension? {
         let year = code.count >= 4 && Int(code.prefix(4)) != nil
         if code.count == 4 && year { return .year }
-        if code.count == 7 && year && code.dropFirst(4).hasPrefix("-Q"), let q = Int(code.suffix(1)), (1...4).contains(q) { return .quarter }
-        if code.count == 7 && year && code.dropFirst(4).hasPrefix("-"), let m = Int(code.suffix(2)), (1...12).contains(m) { return .month }
+        if code.count == 7 && year && code.dropFirst(4).hasPrefix("-Q"), let q = Int(code.suffix(1)),
+            (1...4).contains(q)
+        {
+            return .quarter
+        }
+        if code.count == 7 && year && code.dropFirst(4).hasPrefix("-"), let m = Int(code.suffix(2)),
+            (1...12).contains(m)
+        {
+            return .month
+        }
         return nil
     }
 
@@ -134,7 +144,7 @@ enum URLText {
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)

@@ -16,14 +16,17 @@ enum AccountRoutes {
         router.get("/api/v1/me") { _, context -> Response in
             guard let identity = context.identity else { throw PuenteError(.unauthenticated, "Nobody is logged in.") }
             let permissions = Permission.allCases.filter { identity.role.holds($0) }.map(\.rawValue)
-            return try Responses.json(Me(username: identity.user.username, role: identity.role.rawValue, country: identity.user.country,
-                                         organisation: identity.user.organisation, permissions: permissions,
-                                         expiresAt: identity.credential.expiresAt))
+            return try Responses.json(
+                Me(
+                    username: identity.user.username, role: identity.role.rawValue, country: identity.user.country,
+                    organisation: identity.user.organisation, permissions: permissions,
+                    expiresAt: identity.credential.expiresAt))
         }
         router.get("/api/v1/audit") { request, context -> Response in
             let q = request.uri.queryParameters
-            let entries = try await auditTrail.entries(after: q.get("after", as: Int64.self) ?? 0, limit: q.get("limit", as: Int.self) ?? 100,
-                                                       by: .account(context.identity, address: context.address))
+            let entries = try await auditTrail.entries(
+                after: q.get("after", as: Int64.self) ?? 0, limit: q.get("limit", as: Int.self) ?? 100,
+                by: .account(context.identity, address: context.address))
             return try Responses.json(entries)
         }
     }

@@ -36,8 +36,10 @@ enum ConsentRoutes {
         router.post("/api/v1/consents") { request, context -> Response in
             let body = try await JSONBody.decode(RecordBody.self, from: request, context: context)
             let consent = try await consents.record(
-                .init(agency: body.agency, recordKey: body.recordKey, purpose: body.purpose, recipients: body.recipients ?? [],
-                      scope: body.scope, language: body.language, guardian: body.guardian ?? false, givenOn: body.date),
+                .init(
+                    agency: body.agency, recordKey: body.recordKey, purpose: body.purpose,
+                    recipients: body.recipients ?? [],
+                    scope: body.scope, language: body.language, guardian: body.guardian ?? false, givenOn: body.date),
                 by: try actor(context), address: context.address)
             return try Responses.json(consent, status: .created)
         }
@@ -46,12 +48,15 @@ enum ConsentRoutes {
                 throw PuenteError(.invalidArgument, "id: expected a consent id, a positive whole number.")
             }
             let body = try await JSONBody.decode(WithdrawBody.self, from: request, context: context, emptyAllowed: true)
-            return try Responses.json(try await consents.withdraw(id: id, on: body.date, by: try actor(context), address: context.address))
+            return try Responses.json(
+                try await consents.withdraw(id: id, on: body.date, by: try actor(context), address: context.address))
         }
         router.post("/api/v1/consents/search") { request, context -> Response in
             let body = try await JSONBody.decode(SearchBody.self, from: request, context: context)
-            return try Responses.json(try await consents.consents(agency: body.agency, recordKey: body.recordKey, by: try actor(context),
-                                                              address: context.address))
+            return try Responses.json(
+                try await consents.consents(
+                    agency: body.agency, recordKey: body.recordKey, by: try actor(context),
+                    address: context.address))
         }
     }
 

@@ -12,7 +12,9 @@ enum DashboardRoutes {
                 var query: [String: String] = [:]
                 for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
                 let state = try DashboardState(query: query, reference: reference)
-                return Responses.text(try await pages.render(page, state: state, identity: context.identity), type: "text/html; charset=utf-8")
+                return Responses.text(
+                    try await pages.render(page, state: state, identity: context.identity),
+                    type: "text/html; charset=utf-8")
             }
         }
         router.get("/assets/{file}") { _, context -> Response in

@@ -16,8 +16,11 @@ enum ImportRoutes {
             switch try q.choice("format", RejectionsFormat.self) ?? .json {
             case .json: return try Responses.json(counts)
             case .csv:
-                let csv = CSVWriter.line(["import_id", "started_at", "file", "rule", "rows"]) + counts.map {
-                    CSVWriter.line([String($0.importID), $0.startedAt, $0.file, $0.rule, String($0.rows)]) }.joined()
+                let csv =
+                    CSVWriter.line(["import_id", "started_at", "file", "rule", "rows"])
+                    + counts.map {
+                        CSVWriter.line([String($0.importID), $0.startedAt, $0.file, $0.rule, String($0.rows)])
+                    }.joined()
                 return Responses.text(csv, type: "text/csv; charset=utf-8")
             }
         }

@@ -58,14 +58,18 @@ enum LinkageReviewRoutes {
         router.get("/api/v1/linkage/review") { request, context -> Response in
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 20
             let items = try await review.queue(limit: limit, by: .account(context.identity, address: context.address))
-            var response = try Responses.json(items.map { Item(pair: $0.pair, left: $0.left.map(ReviewedEvent.init), right: $0.right.map(ReviewedEvent.init)) })
+            var response = try Responses.json(
+                items.map {
+                    Item(pair: $0.pair, left: $0.left.map(ReviewedEvent.init), right: $0.right.map(ReviewedEvent.init))
+                })
             response.headers[.cacheControl] = "no-store"
             return response
         }
         router.post("/api/v1/linkage/review/decision") { request, context -> Response in
             let decision = try await JSONBody.decode(Decision.self, from: request, context: context)
-            try await review.decide(eventL: decision.eventL, eventR: decision.eventR, decision.decision,
-                                    by: .account(context.identity, address: context.address))
+            try await review.decide(
+                eventL: decision.eventL, eventR: decision.eventR, decision.decision,
+                by: .account(context.identity, address: context.address))
             return try Responses.json(["status": "recorded"])
         }
     }

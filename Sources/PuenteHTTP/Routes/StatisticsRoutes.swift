@@ -20,30 +20,40 @@ enum StatisticsRoutes {
         router.get("/api/v1/stats") { request, context -> Response in
             let q = request.uri.queryParameters
             guard let measure = q.get("measure") else {
-                throw PuenteError(.invalidArgument, "Give a measure, e.g. ?measure=returns. Allowed measures: "
-                    + Measure.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+                throw PuenteError(
+                    .invalidArgument,
+                    "Give a measure, e.g. ?measure=returns. Allowed measures: "
+                        + Measure.allCases.map(\.rawValue).joined(separator: ", ") + ".")
             }
-            var query = try StatisticsQuery.parse(measure: measure, by: q.get("by"), filter: q.get("filter"), reference: reference)
+            var query = try StatisticsQuery.parse(
+                measure: measure, by: q.get("by"), filter: q.get("filter"), reference: reference)
             query.population = try q.choice("population", PopulationBasis.self) ?? .any
             let format = try q.choice("format", StatisticsFormat.self) ?? .json
             let publication = try await statistics.publish(
-                .init(query: query, protection: try q.choice("protection", DisclosurePolicy.Method.self), purpose: q.get("purpose"),
-                      format: format),
+                .init(
+                    query: query, protection: try q.choice("protection", DisclosurePolicy.Method.self),
+                    purpose: q.get("purpose"),
+                    format: format),
                 by: .account(context.identity, address: context.address))
             return Responses.text(publication.body ?? "", type: format.mediaType)
         }
         router.get("/api/v1/sdmx/structure") { _, _ -> Response in
-            Responses.text(flow.structureMessage(), type: "application/vnd.sdmx.structure+xml; version=2.1; charset=utf-8")
+            Responses.text(
+                flow.structureMessage(), type: "application/vnd.sdmx.structure+xml; version=2.1; charset=utf-8")
         }
         router.get("/api/v1/measures") { _, _ -> Response in
-            try Responses.json(["measures": Measure.allCases.map(\.rawValue), "dimensions": Dimension.allCases.map(\.rawValue)])
+            try Responses.json([
+                "measures": Measure.allCases.map(\.rawValue), "dimensions": Dimension.allCases.map(\.rawValue),
+            ])
         }
         router.get("/api/v1/codelists") { _, _ -> Response in
-            try Responses.json(reference.codeLists.values.sorted { $0.id < $1.id }.map {
-                CodeListSummary(id: $0.id, agency: $0.agency, version: $0.version, name: $0.name,
-                                validFrom: $0.validFrom?.description, validTo: $0.validTo?.description,
-                                source: $0.source, codes: $0.codes.count)
-            })
+            try Responses.json(
+                reference.codeLists.values.sorted { $0.id < $1.id }.map {
+                    CodeListSummary(
+                        id: $0.id, agency: $0.agency, version: $0.version, name: $0.name,
+                        validFrom: $0.validFrom?.description, validTo: $0.validTo?.description,
+                        source: $0.source, codes: $0.codes.count)
+                })
         }
         router.get("/api/v1/codelists/{id}") { _, context -> Response in
             let id = try context.parameters.require("id")

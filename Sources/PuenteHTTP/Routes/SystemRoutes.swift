@@ -9,7 +9,8 @@ enum SystemRoutes {
             do {
                 _ = try await store.imports(limit: 1)
             } catch {
-                return Responses.error(status: .serviceUnavailable, code: "store_unavailable", message: "The store does not answer.")
+                return Responses.error(
+                    status: .serviceUnavailable, code: "store_unavailable", message: "The store does not answer.")
             }
             return try Responses.json(["status": "ready"])
         }

@@ -63,10 +63,14 @@ public struct Harmoniser: Sendable {
         let folded = header.map(TextFolding.fold)
         let positions = Dictionary(folded.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         // A header named twice would feed a field from either column: refuse rather than guess.
-        let twice = profile.columns.filter { c in folded.filter { $0 == TextFolding.fold(c.name) }.count > 1 }.map(\.name)
+        let twice = profile.columns.filter { c in folded.filter { $0 == TextFolding.fold(c.name) }.count > 1 }.map(
+            \.name)
         if !twice.isEmpty {
-            throw PuenteError(.invalidInput, "The header has the column(s) \(twice.joined(separator: ", ")) more than once; "
-                + "rename or remove the copies so each field has one source.", at: InputLocation(file: file, row: 0))
+            throw PuenteError(
+                .invalidInput,
+                "The header has the column(s) \(twice.joined(separator: ", ")) more than once; "
+                    + "rename or remove the copies so each field has one source.", at: InputLocation(file: file, row: 0)
+            )
         }
         var missing: [String] = []
         for column in profile.columns {
@@ -77,8 +81,10 @@ public struct Harmoniser: Sendable {
             }
         }
         if !missing.isEmpty {
-            throw PuenteError(.invalidInput, "The header lacks the column(s) \(missing.joined(separator: ", ")) that profile "
-                + "`\(profile.id)` expects. Check that the file is a \(profile.title) export, or use another --profile.",
+            throw PuenteError(
+                .invalidInput,
+                "The header lacks the column(s) \(missing.joined(separator: ", ")) that profile "
+                    + "`\(profile.id)` expects. Check that the file is a \(profile.title) export, or use another --profile.",
                 at: InputLocation(file: file, row: 0))
         }
     }
@@ -94,7 +100,8 @@ public struct Harmoniser: Sendable {
     /// Whether `text` holds a control character other than tab, line feed and carriage return.
     private static func hasControlCharacters(_ text: String) -> Bool {
         let isControl = { (b: UInt8) in b < 0x20 && b != 0x09 && b != 0x0A && b != 0x0D }
-        return text.utf8.withContiguousStorageIfAvailable { $0.contains(where: isControl) } ?? text.utf8.contains(where: isControl)
+        return text.utf8.withContiguousStorageIfAvailable { $0.contains(where: isControl) }
+            ?? text.utf8.contains(where: isControl)
     }
 
     /// Harmonises one data row (`row` is 1-based, after the header).
@@ -113,8 +120,10 @@ public struct Harmoniser: Sendable {
             return profile.constants[field]
         }
         func reject(_ rule: String, _ field: Field, _ expected: String) {
-            reasons.append(RejectionReason(rule: rule, field: profile.column(for: field)?.name ?? field.rawValue,
-                                           expected: expected))
+            reasons.append(
+                RejectionReason(
+                    rule: rule, field: profile.column(for: field)?.name ?? field.rawValue,
+                    expected: expected))
         }
         let valueIndex = self.valueIndex, countries = self.countries
         func coded<T: RawRepresentable>(_ field: Field, _ type: T.Type) -> T? where T.RawValue == String {
@@ -126,7 +135,9 @@ public struct Harmoniser: Sendable {
         }
         func country(_ field: Field) -> String? {
             guard let text = raw(field) else { return nil }
-            if let code = resolved(field, text, { valueIndex[field]?[TextFolding.fold($0)] ?? countries.resolve($0) }) { return code }
+            if let code = resolved(field, text, { valueIndex[field]?[TextFolding.fold($0)] ?? countries.resolve($0) }) {
+                return code
+            }
             reject("code_exists", field, "a country name or ISO 3166-1 code")
             return nil
         }
@@ -136,8 +147,10 @@ public struct Harmoniser: Sendable {
             reject("date_format", field, "a real date written as " + profile.dateFormats.joined(separator: " or "))
             return nil
         }
-        for field in profile.required where raw(field) == nil
-            && !(field == .surnames && raw(.firstSurname) != nil) {
+        for field in profile.required
+        where raw(field) == nil
+            && !(field == .surnames && raw(.firstSurname) != nil)
+        {
             reject("required", field, "a value; this field is required")
         }
         // Control characters are never register text: they mean binary data or a broken export.
@@ -161,8 +174,12 @@ public struct Harmoniser: Sendable {
         let birth = date(.birthDate).flatMap { Placeholders.isPlaceholderBirthDate($0) ? nil : $0 }
         var age: Int?
         if let text = raw(.age) {
-            if let a = Int(text), profile.ageRange.contains(a) { age = a } else {
-                reject("age_range", .age, "a whole number of years from \(profile.ageRange.lowerBound) to \(profile.ageRange.upperBound)")
+            if let a = Int(text), profile.ageRange.contains(a) {
+                age = a
+            } else {
+                reject(
+                    "age_range", .age,
+                    "a whole number of years from \(profile.ageRange.lowerBound) to \(profile.ageRange.upperBound)")
             }
         }
         if let birth, let eventDate {
@@ -171,29 +188,46 @@ public struct Harmoniser: Sendable {
             } else {
                 let derived = birth.age(on: eventDate)
                 if !profile.ageRange.contains(derived) {
-                    reject("age_range", .birthDate, "a birth date giving an age from \(profile.ageRange.lowerBound) to \(profile.ageRange.upperBound) at the event")
-                } else { age = derived }
+                    reject(
+                        "age_range", .birthDate,
+                        "a birth date giving an age from \(profile.ageRange.lowerBound) to \(profile.ageRange.upperBound) at the event"
+                    )
+                } else {
+                    age = derived
+                }
             }
         }
-        let surnames = raw(.surnames) ?? [raw(.firstSurname), raw(.secondSurname)].compactMap { $0 }.joined(separator: " ")
+        let surnames =
+            raw(.surnames) ?? [raw(.firstSurname), raw(.secondSurname)].compactMap { $0 }.joined(separator: " ")
         var division: String?
         if let muni = raw(.municipality) {
-            let key = DivisionKey(municipality: muni, department: raw(.department),
-                                  version: divisions.version(on: eventDate, country: profile.reportingCountry))
-            if let hit = divisionMemo[key] { division = hit } else {
-                division = divisions.resolve(municipality: muni, department: key.department, country: profile.reportingCountry,
-                                             on: eventDate)
+            let key = DivisionKey(
+                municipality: muni, department: raw(.department),
+                version: divisions.version(on: eventDate, country: profile.reportingCountry))
+            if let hit = divisionMemo[key] {
+                division = hit
+            } else {
+                division = divisions.resolve(
+                    municipality: muni, department: key.department, country: profile.reportingCountry,
+                    on: eventDate)
                 divisionMemo[key] = division
             }
             if division == nil {
-                reject("code_exists", .municipality, "a municipality or district of \(profile.reportingCountry) in force on the event date, by name or code, matching its department")
+                reject(
+                    "code_exists", .municipality,
+                    "a municipality or district of \(profile.reportingCountry) in force on the event date, by name or code, matching its department"
+                )
             }
         }
         var place: String?
         let reference = self.reference
         if let text = raw(.place) {
-            place = resolved(.place, text) { valueIndex[.place]?[TextFolding.fold($0)] ?? (reference.place($0) != nil ? $0 : nil) }
-            if place == nil { reject("code_exists", .place, "a crossing point or reception centre listed in the profile or CL_PLACE") }
+            place = resolved(.place, text) {
+                valueIndex[.place]?[TextFolding.fold($0)] ?? (reference.place($0) != nil ? $0 : nil)
+            }
+            if place == nil {
+                reject("code_exists", .place, "a crossing point or reception centre listed in the profile or CL_PLACE")
+            }
         }
         var unaccompanied: Bool?
         if let text = raw(.unaccompanied) {
@@ -205,7 +239,11 @@ public struct Harmoniser: Sendable {
         }
         var daysAbroad: Int?
         if let text = raw(.daysAbroad) {
-            if let d = Int(text), d >= 0 { daysAbroad = d } else { reject("number", .daysAbroad, "a whole number of days") }
+            if let d = Int(text), d >= 0 {
+                daysAbroad = d
+            } else {
+                reject("number", .daysAbroad, "a whole number of days")
+            }
         }
         let nationality = country(.nationality), birthCountry = country(.birthCountry)
         let residenceCountry = country(.residenceCountry), returningFrom = country(.returningFrom)
@@ -226,17 +264,19 @@ public struct Harmoniser: Sendable {
             let child: ChildStatus? = age.flatMap { age in
                 age >= 18 ? .adult : unaccompanied.map { $0 ? .unaccompanied : .accompanied }
             }
-            details = ReturnDetails(returningFrom: returningFrom, returnType: returnType, childStatus: child,
-                                    daysAbroad: daysAbroad)
+            details = ReturnDetails(
+                returningFrom: returningFrom, returnType: returnType, childStatus: child,
+                daysAbroad: daysAbroad)
         }
         // A record is identified within its agency by its register and the register's own id (not by
         // the profile's name, which a statistician may copy). Without an id of its own, a row is
         // identified by its content: the same row imported again is then recognised as a duplicate.
         let key = "\(profile.register):" + (recordKey ?? "row-" + ContentKey.of(fields))
-        return .accepted(MovementEvent(
-            source: SourceReference(agency: profile.agency, file: file, row: row, recordKey: key),
-            type: type, date: eventDate, reportingCountry: profile.reportingCountry, place: place,
-            transportMode: transport, person: person, returnDetails: details))
+        return .accepted(
+            MovementEvent(
+                source: SourceReference(agency: profile.agency, file: file, row: row, recordKey: key),
+                type: type, date: eventDate, reportingCountry: profile.reportingCountry, place: place,
+                transportMode: transport, person: person, returnDetails: details))
     }
 }
 

@@ -35,7 +35,8 @@ public struct DatePattern: Hashable, Sendable {
             // fraction is a time of day.
             let whole = text.utf8.split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
             guard whole.count <= 2, whole.last?.allSatisfy({ $0 >= 48 && $0 <= 57 }) == true,
-                  let serial = Int(Substring(whole[0])), serial > 60, serial < 2_958_466 else { return nil }
+                let serial = Int(Substring(whole[0])), serial > 60, serial < 2_958_466
+            else { return nil }
             return CivilDate(year: 1899, month: 12, day: 30)!.adding(days: serial)
         }
         guard let separator = separator?.asciiValue else { return nil }
@@ -71,7 +72,9 @@ public struct DatePattern: Hashable, Sendable {
 
     /// Writes `date` in this pattern (used by the generator, so it writes what the profile reads).
     public func format(_ date: CivilDate) -> String {
-        if parts == [.excel] { return String(date.daysSinceEpoch - CivilDate(year: 1899, month: 12, day: 30)!.daysSinceEpoch) }
+        if parts == [.excel] {
+            return String(date.daysSinceEpoch - CivilDate(year: 1899, month: 12, day: 30)!.daysSinceEpoch)
+        }
         let tokens = text.split(separator: separator!)
         return zip(parts, tokens).map { part, token in
             switch part {

@@ -18,8 +18,10 @@ public enum ProfileCatalogue {
         }
         let url = shippedDirectory.appendingPathComponent("\(nameOrPath).yaml")
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw PuenteError(.invalidProfile, "There is no shipped profile `\(nameOrPath)`. Shipped profiles: "
-                + shippedIDs.joined(separator: ", ") + ". Give a path to use your own.")
+            throw PuenteError(
+                .invalidProfile,
+                "There is no shipped profile `\(nameOrPath)`. Shipped profiles: "
+                    + shippedIDs.joined(separator: ", ") + ". Give a path to use your own.")
         }
         return url
     }
@@ -30,8 +32,11 @@ public enum ProfileCatalogue {
         switch read(url) {
         case .success(let profile): return profile
         case .failure(let errors):
-            throw PuenteError(.invalidProfile, "The profile has \(errors.problems.count) problem(s): "
-                + errors.problems.map(\.description).joined(separator: "; ") + ". `puente profile check` explains them.",
+            throw PuenteError(
+                .invalidProfile,
+                "The profile has \(errors.problems.count) problem(s): "
+                    + errors.problems.map(\.description).joined(separator: "; ")
+                    + ". `puente profile check` explains them.",
                 at: InputLocation(file: url.lastPathComponent))
         }
     }
@@ -39,10 +44,12 @@ public enum ProfileCatalogue {
     /// Reads and checks the profile at `url`.
     public static func read(_ url: URL) -> Result<SourceProfile, ProfileErrors> {
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            return .failure(ProfileErrors(problems: [ProfileProblem(line: nil, message: "Cannot read the file; check the path.")]))
+            return .failure(
+                ProfileErrors(problems: [ProfileProblem(line: nil, message: "Cannot read the file; check the path.")]))
         }
         guard TextEncoding.isValidUTF8(data) else {
-            return .failure(ProfileErrors(problems: [ProfileProblem(line: nil, message: "A profile must be UTF-8 text.")]))
+            return .failure(
+                ProfileErrors(problems: [ProfileProblem(line: nil, message: "A profile must be UTF-8 text.")]))
         }
         return ProfileReader.read(yaml: String(decoding: data, as: UTF8.self))
     }

@@ -68,7 +68,9 @@ public struct SourceProfile: Hashable, Sendable {
         /// XLSX only: the sheet to read; the first sheet when `nil`.
         public var sheet: String?
 
-        public init(type: FormatType = .csv, delimiter: String = ",", encoding: TextEncoding? = nil, sheet: String? = nil) {
+        public init(
+            type: FormatType = .csv, delimiter: String = ",", encoding: TextEncoding? = nil, sheet: String? = nil
+        ) {
             self.type = type
             self.delimiter = delimiter
             self.encoding = encoding
@@ -116,10 +118,13 @@ public struct SourceProfile: Hashable, Sendable {
     /// Values this agency types for "unknown", added to `Placeholders.standard`: read as missing.
     public var placeholders: [Placeholders.Kind: [String]]
 
-    public init(id: String, title: String, agency: String, register: String? = nil, reportingCountry: String, format: Format = Format(),
-                columns: [Column], constants: [Field: String] = [:], values: [Field: [String: [String]]] = [:],
-                dateFormats: [String], twoDigitYearPivot: Int = 30, ageRange: ClosedRange<Int> = 0...120,
-                required: [Field] = [], placeholders: [Placeholders.Kind: [String]] = [:]) {
+    public init(
+        id: String, title: String, agency: String, register: String? = nil, reportingCountry: String,
+        format: Format = Format(),
+        columns: [Column], constants: [Field: String] = [:], values: [Field: [String: [String]]] = [:],
+        dateFormats: [String], twoDigitYearPivot: Int = 30, ageRange: ClosedRange<Int> = 0...120,
+        required: [Field] = [], placeholders: [Placeholders.Kind: [String]] = [:]
+    ) {
         self.id = id
         self.title = title
         self.agency = agency
@@ -145,7 +150,8 @@ extension SourceProfile {
         var out: [String] = []
         if id.isEmpty { out.append("Give the profile an `id`.") }
         if register.isEmpty || register.contains(":") {
-            out.append("Give the profile a `register`: the name of the agency's register the export comes from, without `:`.")
+            out.append(
+                "Give the profile a `register`: the name of the agency's register the export comes from, without `:`.")
         }
         if format.delimiter.utf8.count != 1 { out.append("format.delimiter must be a single character.") }
         let mapped = Set(columns.map(\.field)).union(constants.keys)
@@ -157,7 +163,8 @@ extension SourceProfile {
         }
         if dateFormats.isEmpty { out.append("List at least one date format in `dateFormats`.") }
         for f in dateFormats where DatePattern(f) == nil {
-            out.append("Date format `\(f)` is not understood; use d, dd, M, MM, yy, yyyy with / - or . between, or `excel`.")
+            out.append(
+                "Date format `\(f)` is not understood; use d, dd, M, MM, yy, yyyy with / - or . between, or `excel`.")
         }
         if !(0...99).contains(twoDigitYearPivot) { out.append("twoDigitYearPivot must be from 0 to 99.") }
         // A spelling that maps to two codes would be read as either, depending on hash order.
@@ -167,7 +174,9 @@ extension SourceProfile {
                 for spelling in spellings + [code] {
                     let folded = TextFolding.fold(spelling)
                     if let other = codeOf[folded], other != code {
-                        out.append("In values.\(field.rawValue), `\(spelling)` is listed for both `\(other)` and `\(code)`; keep it under one code.")
+                        out.append(
+                            "In values.\(field.rawValue), `\(spelling)` is listed for both `\(other)` and `\(code)`; keep it under one code."
+                        )
                     }
                     codeOf[folded] = code
                 }

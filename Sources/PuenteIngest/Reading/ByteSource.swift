@@ -56,8 +56,9 @@ struct GzipByteSource: ByteSource {
             if offset == pending.count {
                 guard let chunk = try input.next() else {
                     if !finished && inflater.started {
-                        throw PuenteError(.invalidInput, "The gzip file is truncated: it ends before its compressed data does.",
-                                          at: InputLocation(file: file))
+                        throw PuenteError(
+                            .invalidInput, "The gzip file is truncated: it ends before its compressed data does.",
+                            at: InputLocation(file: file))
                     }
                     break
                 }
@@ -67,7 +68,7 @@ struct GzipByteSource: ByteSource {
             let (consumed, ended) = try inflater.inflate(pending[offset...], into: &out)
             offset += consumed
             finished = ended
-            if ended { inflater.reset() }   // another member may follow
+            if ended { inflater.reset() }  // another member may follow
         }
         return out.isEmpty ? nil : out
     }
@@ -116,8 +117,9 @@ final class Inflater {
                 output.append(contentsOf: buffer[..<produced])
                 if status == Z_STREAM_END { ended = true; break }
                 guard status == Z_OK || status == Z_BUF_ERROR else {
-                    throw PuenteError(.invalidInput, "The compressed data is damaged (zlib status \(status)).",
-                                      at: InputLocation(file: file))
+                    throw PuenteError(
+                        .invalidInput, "The compressed data is damaged (zlib status \(status)).",
+                        at: InputLocation(file: file))
                 }
                 if status == Z_BUF_ERROR || (stream.avail_in == 0 && stream.avail_out > 0) { break }
             } while true

@@ -44,8 +44,10 @@ public struct ExportReader {
         let magic = [UInt8](try handle.read(upToCount: 2) ?? Data())
         isGzip = magic == [0x1f, 0x8b]
         if format.type == .xlsx && magic != [0x50, 0x4b] {
-            throw PuenteError(.invalidInput, "The file is not an XLSX workbook (those begin as ZIP archives); "
-                              + "check the file or the profile's format.type.", at: InputLocation(file: url.lastPathComponent))
+            throw PuenteError(
+                .invalidInput,
+                "The file is not an XLSX workbook (those begin as ZIP archives); "
+                    + "check the file or the profile's format.type.", at: InputLocation(file: url.lastPathComponent))
         }
         if format.type == .csv && format.encoding == nil {
             // Valid UTF-8 over the first 64 KiB means UTF-8; anything else is taken as Windows-1252,
@@ -63,9 +65,11 @@ public struct ExportReader {
     static func open(_ url: URL) throws -> FileHandle {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-              let handle = try? FileHandle(forReadingFrom: url) else {
-            throw PuenteError(.invalidInput, "Cannot open the file; check the path and permissions.",
-                              at: InputLocation(file: url.lastPathComponent))
+            let handle = try? FileHandle(forReadingFrom: url)
+        else {
+            throw PuenteError(
+                .invalidInput, "Cannot open the file; check the path and permissions.",
+                at: InputLocation(file: url.lastPathComponent))
         }
         return handle
     }
@@ -91,12 +95,16 @@ public struct ExportReader {
                 parser.feed(chunk) { fields, line in batch.append(SourceRecord(fields: fields, line: line)) }
                 // Checked per chunk: a runaway record is caught within a chunk of the limit.
                 try checkLength(parser)
-                if batch.count >= batchSize { try await body(batch, source.fractionRead); batch.removeAll(keepingCapacity: true) }
+                if batch.count >= batchSize {
+                    try await body(batch, source.fractionRead); batch.removeAll(keepingCapacity: true)
+                }
             }
             if validator?.isComplete == false { throw notUTF8(after: parser.currentRecordLine) }
             if parser.isInsideQuotes {
-                throw PuenteError(.invalidInput, "The file ends inside a quoted field that starts on line \(parser.currentRecordLine): "
-                                  + "a closing quote is missing.", at: InputLocation(file: file))
+                throw PuenteError(
+                    .invalidInput,
+                    "The file ends inside a quoted field that starts on line \(parser.currentRecordLine): "
+                        + "a closing quote is missing.", at: InputLocation(file: file))
             }
             parser.finish { fields, line in batch.append(SourceRecord(fields: fields, line: line)) }
         case .jsonl:
@@ -105,7 +113,9 @@ public struct ExportReader {
             batch.append(SourceRecord(fields: keys, line: 0))
             while let chunk = try source.next() {
                 lines.feed(chunk) { batch.append($0) }
-                if batch.count >= batchSize { try await body(batch, source.fractionRead); batch.removeAll(keepingCapacity: true) }
+                if batch.count >= batchSize {
+                    try await body(batch, source.fractionRead); batch.removeAll(keepingCapacity: true)
+                }
             }
             lines.finish { batch.append($0) }
         case .xlsx:
@@ -115,18 +125,23 @@ public struct ExportReader {
             var rows = try reader.rows()
             while let chunk = try rows.next() {
                 for (cells, row) in chunk { batch.append(SourceRecord(fields: cells, line: row)) }
-                if batch.count >= batchSize { try await body(batch, rows.fractionRead); batch.removeAll(keepingCapacity: true) }
+                if batch.count >= batchSize {
+                    try await body(batch, rows.fractionRead); batch.removeAll(keepingCapacity: true)
+                }
             }
         }
         if !batch.isEmpty { try await body(batch, 1) }
     }
 
     private func notUTF8(after line: Int) -> PuenteError {
-        PuenteError(.invalidInput, "The file is not valid UTF-8 from about line \(line) on, "
-                    + (format.encoding == .utf8 ? "yet the profile declares utf-8. "
-                       : "though its beginning was (so UTF-8 was detected). ")
-                    + "Exports from Excel and older systems are often windows-1252: declare `encoding: windows-1252` in the profile.",
-                    at: InputLocation(file: file))
+        PuenteError(
+            .invalidInput,
+            "The file is not valid UTF-8 from about line \(line) on, "
+                + (format.encoding == .utf8
+                    ? "yet the profile declares utf-8. "
+                    : "though its beginning was (so UTF-8 was detected). ")
+                + "Exports from Excel and older systems are often windows-1252: declare `encoding: windows-1252` in the profile.",
+            at: InputLocation(file: file))
     }
 
     /// A record longer than this is not a register row but a broken file (an unclosed quote, binary data).
@@ -134,9 +149,11 @@ public struct ExportReader {
 
     private func checkLength(_ parser: CSVParser) throws {
         if parser.pendingBytes > Self.maximumRecordBytes {
-            throw PuenteError(.invalidInput, "The record starting on line \(parser.currentRecordLine) is longer than 1 MiB: "
-                              + "expected register rows; an unclosed quote or a binary file gives this.",
-                              at: InputLocation(file: file, row: parser.currentRecordLine))
+            throw PuenteError(
+                .invalidInput,
+                "The record starting on line \(parser.currentRecordLine) is longer than 1 MiB: "
+                    + "expected register rows; an unclosed quote or a binary file gives this.",
+                at: InputLocation(file: file, row: parser.currentRecordLine))
         }
     }
 }

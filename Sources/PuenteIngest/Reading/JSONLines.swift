@@ -36,8 +36,10 @@ struct JSONLines {
         if lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line.removeFirst(3) }
         guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { return }
         guard let object = try? decoder.decode([String: JSONScalar].self, from: Data(line)) else {
-            emit(SourceRecord(fields: [String(decoding: line, as: UTF8.self)], line: lineNumber,
-                              unreadable: "a JSON object on one line"))
+            emit(
+                SourceRecord(
+                    fields: [String(decoding: line, as: UTF8.self)], line: lineNumber,
+                    unreadable: "a JSON object on one line"))
             return
         }
         var fields = [String](repeating: "", count: keys.count)
@@ -55,11 +57,18 @@ private struct JSONScalar: Decodable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { text = "" }
-        else if let s = try? c.decode(String.self) { text = s }
-        else if let i = try? c.decode(Int.self) { text = String(i) }
-        else if let d = try? c.decode(Double.self) { text = String(d) }
-        else if let b = try? c.decode(Bool.self) { text = b ? "true" : "false" }
-        else { text = "" }
+        if c.decodeNil() {
+            text = ""
+        } else if let s = try? c.decode(String.self) {
+            text = s
+        } else if let i = try? c.decode(Int.self) {
+            text = String(i)
+        } else if let d = try? c.decode(Double.self) {
+            text = String(d)
+        } else if let b = try? c.decode(Bool.self) {
+            text = b ? "true" : "false"
+        } else {
+            text = ""
+        }
     }
 }

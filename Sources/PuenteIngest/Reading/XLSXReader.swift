@@ -15,21 +15,30 @@ struct XLSXReader {
         let sheets = try Self.parse("xl/workbook.xml", of: archive, with: WorkbookHandler()).sheets
         guard let chosen = sheet.map({ wanted in sheets.first { $0.name == wanted } }) ?? sheets.first else {
             let names = sheets.map { "`\($0.name)`" }.joined(separator: ", ")
-            throw PuenteError(.invalidInput, sheet == nil ? "The workbook has no sheet."
-                              : "The workbook has no sheet `\(sheet!)`; its sheets are \(names).", at: InputLocation(file: file))
+            throw PuenteError(
+                .invalidInput,
+                sheet == nil
+                    ? "The workbook has no sheet."
+                    : "The workbook has no sheet `\(sheet!)`; its sheets are \(names).", at: InputLocation(file: file))
         }
         var target = "worksheets/sheet1.xml"
         if archive.entries["xl/_rels/workbook.xml.rels"] != nil,
-           let t = try Self.parse("xl/_rels/workbook.xml.rels", of: archive, with: RelationshipsHandler()).targets[chosen.relationship] {
+            let t = try Self.parse("xl/_rels/workbook.xml.rels", of: archive, with: RelationshipsHandler()).targets[
+                chosen.relationship]
+        {
             target = t
         }
         sheetPart = target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
-        sharedStrings = archive.entries["xl/sharedStrings.xml"] == nil ? []
+        sharedStrings =
+            archive.entries["xl/sharedStrings.xml"] == nil
+            ? []
             : try Self.parse("xl/sharedStrings.xml", of: archive, with: SharedStringsHandler()).strings
     }
 
     /// Runs a whole (small) part through `handler`.
-    static func parse<Handler: XMLStreamHandler>(_ part: String, of archive: ZipArchive, with handler: Handler) throws -> Handler {
+    static func parse<Handler: XMLStreamHandler>(_ part: String, of archive: ZipArchive, with handler: Handler) throws
+        -> Handler
+    {
         var source = try archive.open(part)
         let stream = try XMLStream(handler: handler, part: part, file: archive.file)
         while let chunk = try source.next() { try stream.feed(chunk) }
@@ -40,8 +49,9 @@ struct XLSXReader {
     /// The rows of the sheet, a chunk at a time.
     func rows() throws -> Rows {
         let handler = SheetHandler(sharedStrings: sharedStrings)
-        return Rows(source: try archive.open(sheetPart), handler: handler,
-                    stream: try XMLStream(handler: handler, part: sheetPart, file: archive.file))
+        return Rows(
+            source: try archive.open(sheetPart), handler: handler,
+            stream: try XMLStream(handler: handler, part: sheetPart, file: archive.file))
     }
 
     struct Rows {

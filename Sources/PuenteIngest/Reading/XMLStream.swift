@@ -30,7 +30,8 @@ struct XMLAttributes {
         for i in 0..<count {
             let base = values + 5 * i
             guard let local = base[0], strcmp(local, name.utf8Start) == 0, (base[2] != nil) == qualified,
-                  let start = base[3], let end = base[4] else { continue }
+                let start = base[3], let end = base[4]
+            else { continue }
             return String(decoding: UnsafeBufferPointer(start: start, count: end - start), as: UTF8.self)
         }
         return nil
@@ -56,8 +57,9 @@ final class XMLStream {
         sax.startElementNs = { context, localname, _, _, _, _, attributeCount, _, attributes in
             guard let context, let localname else { return }
             let stream = Unmanaged<XMLStream>.fromOpaque(context).takeUnretainedValue()
-            stream.handler.start(XMLName(bytes: localname),
-                                 XMLAttributes(count: Int(attributeCount), values: attributes))
+            stream.handler.start(
+                XMLName(bytes: localname),
+                XMLAttributes(count: Int(attributeCount), values: attributes))
         }
         sax.endElementNs = { context, localname, _, _ in
             guard let context, let localname else { return }
@@ -72,12 +74,16 @@ final class XMLStream {
         sax.cdataBlock = characters
         // The context is created before `self` is complete, so the handler's pointer is set just after.
         guard let context = xmlCreatePushParserCtxt(&sax, nil, nil, 0, nil) else {
-            throw PuenteError(.invalidInput, "The workbook cannot be read: out of memory for its XML.", at: InputLocation(file: file))
+            throw PuenteError(
+                .invalidInput, "The workbook cannot be read: out of memory for its XML.", at: InputLocation(file: file))
         }
         self.context = context
         context.pointee.userData = Unmanaged.passUnretained(self).toOpaque()
-        xmlCtxtUseOptions(context, Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
-                                         | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOCDATA.rawValue))
+        xmlCtxtUseOptions(
+            context,
+            Int32(
+                XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
+                    | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOCDATA.rawValue))
     }
 
     deinit { xmlFreeParserCtxt(context) }
@@ -97,8 +103,11 @@ final class XMLStream {
     private func check(_ status: Int32) throws {
         guard status != 0 || context.pointee.wellFormed == 0 else { return }
         let line = xmlCtxtGetLastError(context)?.pointee.line ?? 0
-        throw PuenteError(.invalidInput, "The workbook cannot be read: its part `\(part)` is not well-formed XML"
-                          + (line > 0 ? " (line \(line) of the part)" : "") + "; the file is damaged or was not written by a spreadsheet program.",
-                          at: InputLocation(file: file))
+        throw PuenteError(
+            .invalidInput,
+            "The workbook cannot be read: its part `\(part)` is not well-formed XML"
+                + (line > 0 ? " (line \(line) of the part)" : "")
+                + "; the file is damaged or was not written by a spreadsheet program.",
+            at: InputLocation(file: file))
     }
 }

@@ -27,12 +27,18 @@ struct ZipArchive {
         let tailLength = min(size, 22 + 65_535)
         try handle.seek(toOffset: UInt64(size - tailLength))
         let tail = [UInt8](try handle.read(upToCount: tailLength) ?? Data())
-        guard let eocd = stride(from: tail.count - 22, through: 0, by: -1).first(where: { Self.u32(tail, $0) == 0x0605_4b50 }) else {
+        guard
+            let eocd = stride(from: tail.count - 22, through: 0, by: -1).first(where: {
+                Self.u32(tail, $0) == 0x0605_4b50
+            })
+        else {
             throw damaged("it has no ZIP directory; an .xlsx file is a ZIP archive")
         }
         let count = Int(Self.u16(tail, eocd + 10))
         let directorySize = Int(Self.u32(tail, eocd + 12)), directoryOffset = Int(Self.u32(tail, eocd + 16))
-        guard directoryOffset + directorySize <= size else { throw damaged("its ZIP directory points past the end of the file") }
+        guard directoryOffset + directorySize <= size else {
+            throw damaged("its ZIP directory points past the end of the file")
+        }
         try handle.seek(toOffset: UInt64(directoryOffset))
         let directory = [UInt8](try handle.read(upToCount: directorySize) ?? Data())
         var p = 0
@@ -44,10 +50,11 @@ struct ZipArchive {
             let extraLength = Int(Self.u16(directory, p + 30)), commentLength = Int(Self.u16(directory, p + 32))
             guard p + 46 + nameLength <= directory.count else { throw damaged("its ZIP directory is damaged") }
             let name = String(decoding: directory[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self)
-            entries[name] = Entry(name: name, method: Self.u16(directory, p + 10),
-                                  compressedSize: Int(Self.u32(directory, p + 20)),
-                                  size: Int(Self.u32(directory, p + 24)), crc32: Self.u32(directory, p + 16),
-                                  localHeaderOffset: Int(Self.u32(directory, p + 42)))
+            entries[name] = Entry(
+                name: name, method: Self.u16(directory, p + 10),
+                compressedSize: Int(Self.u32(directory, p + 20)),
+                size: Int(Self.u32(directory, p + 24)), crc32: Self.u32(directory, p + 16),
+                localHeaderOffset: Int(Self.u32(directory, p + 42)))
             p += 46 + nameLength + extraLength + commentLength
         }
     }
@@ -61,11 +68,16 @@ struct ZipArchive {
         guard let entry = entries[name] else { throw damaged("it lacks the part `\(name)`") }
         try handle.seek(toOffset: UInt64(entry.localHeaderOffset))
         let header = [UInt8](try handle.read(upToCount: 30) ?? Data())
-        guard header.count == 30, Self.u32(header, 0) == 0x0403_4b50 else { throw damaged("the part `\(name)` is damaged") }
-        guard entry.method == 0 || entry.method == 8 else { throw damaged("the part `\(name)` uses an unsupported compression") }
+        guard header.count == 30, Self.u32(header, 0) == 0x0403_4b50 else {
+            throw damaged("the part `\(name)` is damaged")
+        }
+        guard entry.method == 0 || entry.method == 8 else {
+            throw damaged("the part `\(name)` uses an unsupported compression")
+        }
         let start = entry.localHeaderOffset + 30 + Int(Self.u16(header, 26)) + Int(Self.u16(header, 28))
-        return EntrySource(archive: self, entry: entry, position: start, remaining: entry.compressedSize,
-                           inflater: entry.method == 8 ? try Inflater(format: .rawDeflate, file: file) : nil)
+        return EntrySource(
+            archive: self, entry: entry, position: start, remaining: entry.compressedSize,
+            inflater: entry.method == 8 ? try Inflater(format: .rawDeflate, file: file) : nil)
     }
 
     /// One entry's bytes, decompressed chunk by chunk.
@@ -79,7 +91,9 @@ struct ZipArchive {
         var crc: UInt = 0
         var produced = 0
 
-        var fractionRead: Double { entry.compressedSize == 0 ? 1 : 1 - Double(remaining) / Double(entry.compressedSize) }
+        var fractionRead: Double {
+            entry.compressedSize == 0 ? 1 : 1 - Double(remaining) / Double(entry.compressedSize)
+        }
 
         mutating func next() throws -> [UInt8]? {
             while remaining > 0 {
@@ -106,7 +120,8 @@ struct ZipArchive {
                 }
             }
             guard produced == entry.size, crc == UInt(entry.crc32) else {
-                throw archive.damaged("the part `\(entry.name)` does not match its checksum (the file is damaged or truncated)")
+                throw archive.damaged(
+                    "the part `\(entry.name)` does not match its checksum (the file is damaged or truncated)")
             }
             return nil
         }

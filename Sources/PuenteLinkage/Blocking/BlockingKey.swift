@@ -6,11 +6,13 @@ struct BlockingKey: Sendable, Hashable {
 
     init?(_ key: String, field spec: FieldSpec) {
         let pieces = key.split(separator: ".", maxSplits: 1).map(String.init)
-        guard pieces.first == spec.name, let part = Part(rawValue: pieces.count > 1 ? pieces[1] : "value") else { return nil }
+        guard pieces.first == spec.name, let part = Part(rawValue: pieces.count > 1 ? pieces[1] : "value") else {
+            return nil
+        }
         switch (spec.type, part) {
         case (_, .value), (.givenNames, .phonetic), (.givenNames, .initial), (.givenNames, .first),
-             (.surnames, .phonetic), (.surnames, .initial), (.surnames, .first), (.surnames, .firstPhonetic),
-             (.date, .year), (.text, .phonetic), (.text, .initial), (.exact, .initial), (.document, .initial):
+            (.surnames, .phonetic), (.surnames, .initial), (.surnames, .first), (.surnames, .firstPhonetic),
+            (.date, .year), (.text, .phonetic), (.text, .initial), (.exact, .initial), (.document, .initial):
             break
         default: return nil
         }

@@ -22,11 +22,13 @@ public struct Clustering: Sendable {
     /// - Returns: for each record, the smallest record index of its cluster; and how many joins the
     ///   guard refused.
     ///   - cannotLink: records that must never share a cluster (reviewers' non-match decisions).
-    public func cluster(_ n: Int, pairs: [ScoredPair], cannotLink: [Int32: [Int32]] = [:],
-                        score: (Int, Int) -> Double) -> ([Int32], Int) {
+    public func cluster(
+        _ n: Int, pairs: [ScoredPair], cannotLink: [Int32: [Int32]] = [:],
+        score: (Int, Int) -> Double
+    ) -> ([Int32], Int) {
         var parent = Array(0..<Int32(n))
         var size = [Int32](repeating: 1, count: n)
-        var next = Array(0..<Int32(n))   // circular list of each cluster's members
+        var next = Array(0..<Int32(n))  // circular list of each cluster's members
         func find(_ x: Int32) -> Int32 {
             var x = x
             while parent[Int(x)] != x { parent[Int(x)] = parent[Int(parent[Int(x)])]; x = parent[Int(x)] }
@@ -50,17 +52,21 @@ public struct Clustering: Sendable {
                 let (small, other) = size[Int(ri)] <= size[Int(rj)] ? (ri, rj) : (rj, ri)
                 var blocked = false
                 for x in members(from: small, limit: Int.max) {
-                    if let banned = cannotLink[x], banned.contains(where: { find($0) == other }) { blocked = true; break }
+                    if let banned = cannotLink[x], banned.contains(where: { find($0) == other }) {
+                        blocked = true; break
+                    }
                 }
                 if blocked { refused += 1; continue }
             }
             if p.weight < Linker.forcedWeight && (size[Int(ri)] > 1 || size[Int(rj)] > 1) {
                 let a = members(from: p.i, limit: sample), b = members(from: p.j, limit: sample)
                 var agree = 0, total = 0
-                for x in a { for y in b where !(x == p.i && y == p.j) {
-                    total += 1
-                    if score(Int(min(x, y)), Int(max(x, y))) >= needed { agree += 1 }
-                } }
+                for x in a {
+                    for y in b where !(x == p.i && y == p.j) {
+                        total += 1
+                        if score(Int(min(x, y)), Int(max(x, y))) >= needed { agree += 1 }
+                    }
+                }
                 if total > 0 && Double(agree) < minAgreement * Double(total) { refused += 1; continue }
             }
             // Union by size; splice the member lists.

@@ -10,12 +10,17 @@ public struct LinkageScore: Sendable, Hashable, Codable, CustomStringConvertible
         self.falseNegatives = falseNegatives
     }
 
-    public var precision: Double { truePositives + falsePositives == 0 ? 1 : Double(truePositives) / Double(truePositives + falsePositives) }
-    public var recall: Double { truePositives + falseNegatives == 0 ? 1 : Double(truePositives) / Double(truePositives + falseNegatives) }
+    public var precision: Double {
+        truePositives + falsePositives == 0 ? 1 : Double(truePositives) / Double(truePositives + falsePositives)
+    }
+    public var recall: Double {
+        truePositives + falseNegatives == 0 ? 1 : Double(truePositives) / Double(truePositives + falseNegatives)
+    }
     public var f1: Double { precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall) }
 
     public var description: String {
-        return "precision \(fmt(precision)) recall \(fmt(recall)) F1 \(fmt(f1)) (TP \(truePositives), FP \(falsePositives), FN \(falseNegatives))"
+        return
+            "precision \(fmt(precision)) recall \(fmt(recall)) F1 \(fmt(f1)) (TP \(truePositives), FP \(falsePositives), FN \(falseNegatives))"
     }
 
     private func fmt(_ x: Double) -> String {
@@ -46,15 +51,20 @@ public struct LinkageScore: Sendable, Hashable, Codable, CustomStringConvertible
     /// person (singletons included).
     public static func clusters<P: Hashable, T: Hashable>(predicted: [P], truth: [T]) -> LinkageScore {
         var predictedSets: [P: Set<Int>] = [:], trueSets: [T: Set<Int>] = [:]
-        for k in predicted.indices { predictedSets[predicted[k], default: []].insert(k); trueSets[truth[k], default: []].insert(k) }
+        for k in predicted.indices {
+            predictedSets[predicted[k], default: []].insert(k); trueSets[truth[k], default: []].insert(k)
+        }
         let truthSet = Set(trueSets.values)
         let exact = predictedSets.values.filter { truthSet.contains($0) }.count
-        return LinkageScore(truePositives: exact, falsePositives: predictedSets.count - exact,
-                            falseNegatives: trueSets.count - exact)
+        return LinkageScore(
+            truePositives: exact, falsePositives: predictedSets.count - exact,
+            falseNegatives: trueSets.count - exact)
     }
 
     /// Scores of predicted links against true links (pair mode); pairs are unordered within each side.
-    public static func links<L: Hashable, R: Hashable>(predicted: some Sequence<(L, R)>, truth: some Sequence<(L, R)>) -> LinkageScore {
+    public static func links<L: Hashable, R: Hashable>(predicted: some Sequence<(L, R)>, truth: some Sequence<(L, R)>)
+        -> LinkageScore
+    {
         let p = Set(predicted.map { Pair(a: $0.0, b: $0.1) }), t = Set(truth.map { Pair(a: $0.0, b: $0.1) })
         let tp = p.intersection(t).count
         return LinkageScore(truePositives: tp, falsePositives: p.count - tp, falseNegatives: t.count - tp)

@@ -59,7 +59,7 @@ struct Comparer: @unchecked Sendable {
             let x = c.a[i], y = c.a[j]
             if x.count == 0 || y.count == 0 { return 0 }
             let ti = c.keyA[i], tj = c.keyA[j]
-            if ti != 0 && tj != 0 && ti != tj { return 0 }   // a passport number says nothing about an ID card's
+            if ti != 0 && tj != 0 && ti != tj { return 0 }  // a passport number says nothing about an ID card's
             if c.value[i] == c.value[j] && same(x, y) { return 3 }
             return StringSimilarity.withinOneEdit(bytes(x), bytes(y)) ? 2 : 1
         case .exact:
@@ -88,7 +88,9 @@ struct Comparer: @unchecked Sendable {
         return true
     }
 
-    private func containsWord(_ text: UnsafeBufferPointer<UInt8>, _ w: UnsafeBufferPointer<UInt8>, _ ws: Int, _ we: Int) -> Bool {
+    private func containsWord(_ text: UnsafeBufferPointer<UInt8>, _ w: UnsafeBufferPointer<UInt8>, _ ws: Int, _ we: Int)
+        -> Bool
+    {
         let len = we - ws
         var s = 0
         while s < text.count {

@@ -46,7 +46,9 @@ public struct LinkageModel: Sendable {
     }
 
     mutating func finish() {
-        weights = fields.indices.map { f in [0] + (0..<fields[f].levelCount).map { l in log2(max(m[f][l], 1e-9) / max(u[f][l], 1e-12)) } }
+        weights = fields.indices.map { f in
+            [0] + (0..<fields[f].levelCount).map { l in log2(max(m[f][l], 1e-9) / max(u[f][l], 1e-12)) }
+        }
         let lam = min(max(lambda, 1e-12), 0.999_999)
         priorWeight = log2(lam / (1 - lam))
     }
@@ -99,8 +101,10 @@ enum ExpectationMaximisation {
     ///   - patterns: distinct patterns and how many candidate pairs have each.
     ///   - active: the fields whose m this session estimates (the others are ignored).
     /// - Returns: m per field (only active ones meaningful) and the share of matches among the pairs.
-    static func run(patterns: [(UInt64, Int)], fields: [FieldSpec], u: [[Double]], initialM: [[Double]],
-                    active: [Bool], iterations: Int = 60) -> (m: [[Double]], lambda: Double) {
+    static func run(
+        patterns: [(UInt64, Int)], fields: [FieldSpec], u: [[Double]], initialM: [[Double]],
+        active: [Bool], iterations: Int = 60
+    ) -> (m: [[Double]], lambda: Double) {
         var m = initialM
         var lambda = 0.1
         let total = Double(patterns.reduce(0) { $0 + $1.1 })

@@ -55,8 +55,10 @@ public struct LinkageConfig: Codable, Sendable {
         return Placeholders.standard.adding(extra)
     }
 
-    public init(idColumn: String, delimiter: String? = nil, encoding: String? = nil, fields: [FieldSpec],
-                blocking: [[String]], threshold: Double? = nil, reviewThreshold: Double? = nil, oneToOne: Bool? = nil) {
+    public init(
+        idColumn: String, delimiter: String? = nil, encoding: String? = nil, fields: [FieldSpec],
+        blocking: [[String]], threshold: Double? = nil, reviewThreshold: Double? = nil, oneToOne: Bool? = nil
+    ) {
         self.idColumn = idColumn
         self.delimiter = delimiter
         self.encoding = encoding
@@ -91,8 +93,9 @@ public struct LinkageConfig: Codable, Sendable {
         do {
             config = try YAMLDecoder().decode(LinkageConfig.self, from: yaml)
         } catch let error as DecodingError {
-            throw PuenteError(.invalidArgument, "The linkage config is not valid: \(Self.describe(error))",
-                              at: InputLocation(file: file))
+            throw PuenteError(
+                .invalidArgument, "The linkage config is not valid: \(Self.describe(error))",
+                at: InputLocation(file: file))
         }
         try config.validate(file: file)
         return config
@@ -104,7 +107,9 @@ public struct LinkageConfig: Codable, Sendable {
         if fields.count > 15 { throw fail("Use at most 15 comparison fields.") }
         var names = Set<String>()
         for f in fields {
-            if !names.insert(f.name).inserted { throw fail("Field `\(f.name)` is listed twice; give each a distinct name.") }
+            if !names.insert(f.name).inserted {
+                throw fail("Field `\(f.name)` is listed twice; give each a distinct name.")
+            }
             if f.sourceColumns.isEmpty { throw fail("Field `\(f.name)` needs `column` or `columns`.") }
         }
         if blocking.isEmpty { throw fail("Give at least one blocking rule under `blocking`, e.g. `- [birth_date]`.") }
@@ -113,7 +118,9 @@ public struct LinkageConfig: Codable, Sendable {
             for key in rule {
                 let base = String(key.split(separator: ".").first ?? "")
                 guard let field = fields.first(where: { $0.name == base }) else {
-                    throw fail("Blocking key `\(key)` names no field; use one of \(fields.map(\.name).joined(separator: ", ")).")
+                    throw fail(
+                        "Blocking key `\(key)` names no field; use one of \(fields.map(\.name).joined(separator: ", "))."
+                    )
                 }
                 if BlockingKey(key, field: field) == nil {
                     throw fail("Blocking key `\(key)` is not known for a field of type \(field.type.rawValue).")
@@ -122,7 +129,9 @@ public struct LinkageConfig: Codable, Sendable {
         }
         if let d = delimiter, d.utf8.count != 1 { throw fail("`delimiter` must be one character.") }
         for kind in (placeholders ?? [:]).keys where Placeholders.Kind(rawValue: kind) == nil {
-            throw fail("`placeholders` takes the kinds " + Placeholders.Kind.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+            throw fail(
+                "`placeholders` takes the kinds " + Placeholders.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+                    + ".")
         }
         for t in [linkThreshold, reviewThreshold ?? 0.5] where !(0...1).contains(t) {
             throw fail("Thresholds are match probabilities between 0 and 1.")
@@ -130,7 +139,9 @@ public struct LinkageConfig: Codable, Sendable {
     }
 
     private static func describe(_ error: DecodingError) -> String {
-        func path(_ p: [any CodingKey]) -> String { p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        func path(_ p: [any CodingKey]) -> String {
+            p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
         switch error {
         case .keyNotFound(let key, let c): return "missing key `\(key.stringValue)` at `\(path(c.codingPath))`."
         case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
@@ -196,8 +207,10 @@ public struct FieldSpec: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey { case name, type, column, columns, typeColumn = "type_column", formats, tf, m }
 
-    public init(name: String, type: FieldKind, columns: [String], typeColumn: String? = nil, formats: [String]? = nil,
-                tf: Bool? = nil) {
+    public init(
+        name: String, type: FieldKind, columns: [String], typeColumn: String? = nil, formats: [String]? = nil,
+        tf: Bool? = nil
+    ) {
         self.name = name
         self.type = type
         self.columns = columns
@@ -222,14 +235,15 @@ public struct FieldSpec: Codable, Sendable {
 
     public func levelLabel(_ level: Int) -> String {
         if level == 0 { return "missing" }
-        let labels: [String] = switch type {
-        case .givenNames: ["different", "similar", "close", "compound", "exact"]
-        case .surnames: ["different", "one shared", "close", "swapped", "exact"]
-        case .date: ["different", "one digit", "day/month swapped", "exact"]
-        case .document: ["different", "one edit", "exact"]
-        case .exact: ["different", "exact"]
-        case .text: ["different", "similar", "close", "exact"]
-        }
+        let labels: [String] =
+            switch type {
+            case .givenNames: ["different", "similar", "close", "compound", "exact"]
+            case .surnames: ["different", "one shared", "close", "swapped", "exact"]
+            case .date: ["different", "one digit", "day/month swapped", "exact"]
+            case .document: ["different", "one edit", "exact"]
+            case .exact: ["different", "exact"]
+            case .text: ["different", "similar", "close", "exact"]
+            }
         return labels[level - 1]
     }
 }

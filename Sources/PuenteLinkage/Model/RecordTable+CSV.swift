@@ -23,8 +23,10 @@ public enum LinkageCSV {
     /// Rows with no id are skipped and counted; columns the config names must exist in the header.
     /// - Returns: the number of rows skipped.
     @discardableResult
-    public static func forEachRecord(_ url: URL, config: LinkageConfig, side: RecordTable.Side = .left,
-                                     _ body: (String, (Int) -> [String]) throws -> Void) throws -> Int {
+    public static func forEachRecord(
+        _ url: URL, config: LinkageConfig, side: RecordTable.Side = .left,
+        _ body: (String, (Int) -> [String]) throws -> Void
+    ) throws -> Int {
         let right = side == .right ? config.right : nil
         let delimiter = UInt8(ascii: Unicode.Scalar((right?.delimiter ?? config.delimiter ?? ",").utf8.first ?? 44))
         let encodingName = right?.encoding ?? config.encoding ?? "utf-8"
@@ -51,8 +53,9 @@ public enum LinkageCSV {
                 for (k, name) in values.enumerated() { h[name.trimmingSpaces()] = k }
                 header = h
                 guard let id = h[idColumn] else {
-                    failure = PuenteError(.invalidInput, "The id column named in the config is not in the header.",
-                                          at: InputLocation(file: file, row: 0, field: idColumn))
+                    failure = PuenteError(
+                        .invalidInput, "The id column named in the config is not in the header.",
+                        at: InputLocation(file: file, row: 0, field: idColumn))
                     return
                 }
                 idIndex = id
@@ -61,16 +64,18 @@ public enum LinkageCSV {
                     var idx: [Int] = []
                     for name in names {
                         guard let k = h[name] else {
-                            failure = PuenteError(.invalidInput, "A column named in the config is not in the header.",
-                                                  at: InputLocation(file: file, row: 0, field: name))
+                            failure = PuenteError(
+                                .invalidInput, "A column named in the config is not in the header.",
+                                at: InputLocation(file: file, row: 0, field: name))
                             return
                         }
                         idx.append(k)
                     }
                     if spec.type == .document, let t = spec.typeColumn {
                         guard let k = h[t] else {
-                            failure = PuenteError(.invalidInput, "The document type column is not in the header.",
-                                                  at: InputLocation(file: file, row: 0, field: t))
+                            failure = PuenteError(
+                                .invalidInput, "The document type column is not in the header.",
+                                at: InputLocation(file: file, row: 0, field: t))
                             return
                         }
                         idx.append(k)
@@ -83,7 +88,9 @@ public enum LinkageCSV {
             let id = values[idIndex].trimmingSpaces()
             if id.isEmpty { skipped += 1; return }
             // The parser's callback cannot throw: the body's error (a failed write) stops the reading.
-            do { try body(id) { f in fieldIndices[f].map { $0 < values.count ? values[$0] : "" } } } catch { failure = error }
+            do { try body(id) { f in fieldIndices[f].map { $0 < values.count ? values[$0] : "" } } } catch {
+                failure = error
+            }
         }
         while true {
             let chunk = handle.readData(ofLength: 1 << 20)
@@ -120,6 +127,8 @@ public enum LinkageConfigs {
             return try LinkageConfig.load(yaml: text, file: URL(fileURLWithPath: pathOrName).lastPathComponent)
         }
         if let text = text(named: pathOrName) { return try LinkageConfig.load(yaml: text, file: pathOrName) }
-        throw PuenteError(.notFound, "No linkage config at that path or by that name; shipped configs: \(names.joined(separator: ", ")).")
+        throw PuenteError(
+            .notFound,
+            "No linkage config at that path or by that name; shipped configs: \(names.joined(separator: ", ")).")
     }
 }

@@ -53,7 +53,9 @@ public struct RecordTable: Sendable {
         for f in columns.indices {
             var raw = values(f)
             // A placeholder is missing: taken for a value it would join every record that carries it.
-            if let kind = columns[f].spec.type.placeholderKind, let first = raw.first, placeholders.contains(first, kind) {
+            if let kind = columns[f].spec.type.placeholderKind, let first = raw.first,
+                placeholders.contains(first, kind)
+            {
                 raw[0] = ""
             }
             switch columns[f].spec.type {
@@ -81,11 +83,12 @@ public struct RecordTable: Sendable {
                 if let text = raw.first?.trimmingSpaces(), !text.isEmpty {
                     for format in dateFormats[f] { if let d = format.parse(text) { v = UInt64(d); break } }
                 }
-                if v != 0, v < 1901_00_00 { v = 0 }   // born in 1900 or before: a system's placeholder date
+                if v != 0, v < 1901_00_00 { v = 0 }  // born in 1900 or before: a system's placeholder date
                 columns[f].value.append(v)
             case .document:
                 var bytes: [UInt8] = []
-                for b in TextFolding.fold(raw.first ?? "").utf8 where (0x30...0x39).contains(b) || (0x61...0x7A).contains(b) {
+                for b in TextFolding.fold(raw.first ?? "").utf8
+                where (0x30...0x39).contains(b) || (0x61...0x7A).contains(b) {
                     bytes.append(b)
                 }
                 let ref = store(bytes)
@@ -95,7 +98,9 @@ public struct RecordTable: Sendable {
                 if raw.count > 1 {
                     let t = TextFolding.fold(raw[1])
                     if !t.isEmpty {
-                        if let known = documentTypes[t] { type = known } else {
+                        if let known = documentTypes[t] {
+                            type = known
+                        } else {
                             type = UInt64(documentTypes.count + 1)
                             documentTypes[t] = type
                         }
@@ -108,7 +113,8 @@ public struct RecordTable: Sendable {
                 let ref = store(folded)
                 columns[f].a.append(ref)
                 columns[f].value.append(folded.isEmpty ? 0 : hashBytes(folded))
-                columns[f].keyA.append(folded.isEmpty ? 0 : hashBytes(SpanishPhonetic.key(folded.filter { $0 != 0x20 })))
+                columns[f].keyA.append(
+                    folded.isEmpty ? 0 : hashBytes(SpanishPhonetic.key(folded.filter { $0 != 0x20 })))
                 columns[f].initial.append(folded.first ?? 0)
             }
         }
@@ -165,7 +171,8 @@ struct DateFormat: Sendable {
         }
         for part in parts {
             switch part {
-            case .year(let w): guard let v = digits(w) else { return nil }; y = w == 2 ? (v > 30 ? 1900 + v : 2000 + v) : v
+            case .year(let w):
+                guard let v = digits(w) else { return nil }; y = w == 2 ? (v > 30 ? 1900 + v : 2000 + v) : v
             case .month(let w): guard let v = digits(w) else { return nil }; m = v
             case .day(let w): guard let v = digits(w) else { return nil }; d = v
             case .literal(let c): guard pending == c else { return nil }; pending = it.next()

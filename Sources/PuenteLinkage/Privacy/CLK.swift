@@ -16,7 +16,9 @@ public struct BloomFilter: Sendable, Hashable {
     @inline(__always) public func isSet(_ bit: Int) -> Bool { words[bit >> 6] & (1 << UInt64(63 - (bit & 63))) != 0 }
     public var popcount: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 
-    public static func |= (a: inout BloomFilter, b: BloomFilter) { for k in a.words.indices { a.words[k] |= b.words[k] } }
+    public static func |= (a: inout BloomFilter, b: BloomFilter) {
+        for k in a.words.indices { a.words[k] |= b.words[k] }
+    }
 
     /// The filter folded `times` times: the two halves XOR-ed (clkhash's `xor_folds`).
     public func xorFolded(_ times: Int) -> BloomFilter {
@@ -73,8 +75,10 @@ public struct CLKSchema: Sendable, Codable {
         public var bitsPerFeature: Int?
         public var preventSingularity: Bool
 
-        public init(_ identifier: String, comparison: Comparison?, bitsPerToken: Int? = nil, bitsPerFeature: Int? = nil,
-                    preventSingularity: Bool = false) {
+        public init(
+            _ identifier: String, comparison: Comparison?, bitsPerToken: Int? = nil, bitsPerFeature: Int? = nil,
+            preventSingularity: Bool = false
+        ) {
             self.identifier = identifier
             self.comparison = comparison
             self.bitsPerToken = bitsPerToken
@@ -98,8 +102,10 @@ public struct CLKSchema: Sendable, Codable {
     public var keySize: Int
     public var features: [Feature]
 
-    public init(l: Int = 1024, xorFolds: Int = 0, salt: [UInt8]? = nil, info: [UInt8]? = nil, keySize: Int = 64,
-                features: [Feature]) {
+    public init(
+        l: Int = 1024, xorFolds: Int = 0, salt: [UInt8]? = nil, info: [UInt8]? = nil, keySize: Int = 64,
+        features: [Feature]
+    ) {
         self.l = l
         self.xorFolds = xorFolds
         self.salt = salt
@@ -127,13 +133,16 @@ public struct CLKEncoder: Sendable {
     public init(schema: CLKSchema, secret: [UInt8]) {
         self.schema = schema
         let n = schema.features.count
-        let derived = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: secret), salt: schema.salt ?? [],
-                                             info: schema.info ?? [], outputByteCount: 2 * n * schema.keySize)
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: secret), salt: schema.salt ?? [],
+            info: schema.info ?? [], outputByteCount: 2 * n * schema.keySize)
         let bytes = derived.withUnsafeBytes { Array($0) }
         let size = schema.keySize
         keys = (0..<n).map { f in
-            (SymmetricKey(data: bytes[(2 * f) * size..<(2 * f + 1) * size]),
-             SymmetricKey(data: bytes[(2 * f + 1) * size..<(2 * f + 2) * size]))
+            (
+                SymmetricKey(data: bytes[(2 * f) * size..<(2 * f + 1) * size]),
+                SymmetricKey(data: bytes[(2 * f + 1) * size..<(2 * f + 2) * size])
+            )
         }
     }
 
@@ -170,8 +179,10 @@ public struct CLKEncoder: Sendable {
                 if feature.preventSingularity {
                     var i: UInt8 = 0
                     while h2 == 0 {
-                        h2 = Self.mod(HMAC<Insecure.MD5>.authenticationCode(for: m + Array(String(UnicodeScalar(i)).utf8),
-                                                                            using: keys[f].md5), hashLength)
+                        h2 = Self.mod(
+                            HMAC<Insecure.MD5>.authenticationCode(
+                                for: m + Array(String(UnicodeScalar(i)).utf8),
+                                using: keys[f].md5), hashLength)
                         i &+= 1
                     }
                 }
@@ -200,7 +211,8 @@ public enum CLKMatcher {
         var candidates: [(Int, Int, Double)] = []
         for (i, a) in left.enumerated() {
             let ca = Double(a.popcount)
-            let lo = Int((threshold / (2 - threshold) * ca).rounded(.down)), hi = Int(((2 - threshold) / threshold * ca).rounded(.up))
+            let lo = Int((threshold / (2 - threshold) * ca).rounded(.down)),
+                hi = Int(((2 - threshold) / threshold * ca).rounded(.up))
             var s = lowerBound(sortedCounts, lo)
             while s < order.count && sortedCounts[s] <= hi {
                 let d = a.dice(right[order[s]])
@@ -229,38 +241,48 @@ extension CLKSchema {
     /// (`blakeHash`, a KDF other than HKDF-SHA256, numeric comparisons) is refused rather than encoded
     /// differently.
     public init(clkhashV3 json: Data) throws {
-        func fail(_ what: String) -> PuenteLinkageError { PuenteLinkageError("The clkhash schema uses \(what), which Puente does not implement.") }
+        func fail(_ what: String) -> PuenteLinkageError {
+            PuenteLinkageError("The clkhash schema uses \(what), which Puente does not implement.")
+        }
         guard let root = try JSONSerialization.jsonObject(with: json) as? [String: Any], root["version"] as? Int == 3,
-              let config = root["clkConfig"] as? [String: Any], let l = config["l"] as? Int,
-              let features = root["features"] as? [[String: Any]] else {
+            let config = root["clkConfig"] as? [String: Any], let l = config["l"] as? Int,
+            let features = root["features"] as? [[String: Any]]
+        else {
             throw PuenteLinkageError("Give a clkhash linkage schema of version 3.")
         }
         let kdf = config["kdf"] as? [String: Any] ?? [:]
         if let type = kdf["type"] as? String, type != "HKDF" { throw fail("the \(type) key derivation") }
         if let hash = kdf["hash"] as? String, hash != "SHA256" { throw fail("HKDF with \(hash)") }
-        func b64(_ key: String) -> [UInt8]? { (kdf[key] as? String).flatMap { Data(base64Encoded: $0) }.map { Array($0) } }
+        func b64(_ key: String) -> [UInt8]? {
+            (kdf[key] as? String).flatMap { Data(base64Encoded: $0) }.map { Array($0) }
+        }
         var parsed: [Feature] = []
         for f in features {
             let id = f["identifier"] as? String ?? ""
             if f["ignored"] as? Bool == true { parsed.append(Feature(id, comparison: nil)); continue }
-            guard let hashing = f["hashing"] as? [String: Any], let comp = hashing["comparison"] as? [String: Any] else {
+            guard let hashing = f["hashing"] as? [String: Any], let comp = hashing["comparison"] as? [String: Any]
+            else {
                 throw PuenteLinkageError("Feature \(id) of the clkhash schema has no hashing settings.")
             }
             let comparison: Feature.Comparison
             switch comp["type"] as? String {
-            case "ngram": comparison = .ngram(n: comp["n"] as? Int ?? 2, positional: comp["positional"] as? Bool ?? false)
+            case "ngram":
+                comparison = .ngram(n: comp["n"] as? Int ?? 2, positional: comp["positional"] as? Bool ?? false)
             case "exact": comparison = .exact
             default: throw fail("a \(comp["type"] as? String ?? "missing") comparison")
             }
             let hash = hashing["hash"] as? [String: Any] ?? [:]
             if let type = hash["type"] as? String, type != "doubleHash" { throw fail("the \(type) hash") }
             let strategy = hashing["strategy"] as? [String: Any] ?? [:]
-            parsed.append(Feature(id, comparison: comparison, bitsPerToken: strategy["bitsPerToken"] as? Int,
-                                  bitsPerFeature: strategy["bitsPerFeature"] as? Int,
-                                  preventSingularity: hash["prevent_singularity"] as? Bool ?? false))
+            parsed.append(
+                Feature(
+                    id, comparison: comparison, bitsPerToken: strategy["bitsPerToken"] as? Int,
+                    bitsPerFeature: strategy["bitsPerFeature"] as? Int,
+                    preventSingularity: hash["prevent_singularity"] as? Bool ?? false))
         }
-        self.init(l: l, xorFolds: config["xor_folds"] as? Int ?? 0, salt: b64("salt"), info: b64("info"),
-                  keySize: kdf["keySize"] as? Int ?? 64, features: parsed)
+        self.init(
+            l: l, xorFolds: config["xor_folds"] as? Int ?? 0, salt: b64("salt"), info: b64("info"),
+            keySize: kdf["keySize"] as? Int ?? 64, features: parsed)
     }
 }
 
@@ -282,8 +304,10 @@ public struct CLKPersonValues: Sendable {
     /// needed; a `date` field and a field named `sex` are used when present.
     public init(fields: [FieldSpec]) throws {
         guard let g = fields.firstIndex(where: { $0.type == .givenNames }),
-              let s = fields.firstIndex(where: { $0.type == .surnames }) else {
-            throw PuenteError(.invalidArgument, "Encoding persons needs a given_names and a surnames field in the linkage config.")
+            let s = fields.firstIndex(where: { $0.type == .surnames })
+        else {
+            throw PuenteError(
+                .invalidArgument, "Encoding persons needs a given_names and a surnames field in the linkage config.")
         }
         self.fields = fields
         given = g
@@ -296,7 +320,8 @@ public struct CLKPersonValues: Sendable {
     /// The schema's values (given names, surnames, birth date, sex) from each field's raw texts.
     public func values(_ raw: (Int) -> [String]) -> [String] {
         func words(_ f: Int) -> String {
-            SpanishNames.words(raw(f).joined(separator: " ")).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            SpanishNames.words(raw(f).joined(separator: " ")).map { String(decoding: $0, as: UTF8.self) }.joined(
+                separator: " ")
         }
         var date = ""
         if let birth, let text = raw(birth).first?.trimmingSpaces(), !text.isEmpty {
@@ -331,13 +356,18 @@ public enum CLKFile {
             guard header != nil else {
                 header = f
                 if f.count < 2 || f[0] != "id" || f[1] != "clk" {
-                    failure = PuenteError(.invalidInput, "A CLK file starts with the header id,clk.", at: InputLocation(file: file, row: 0))
+                    failure = PuenteError(
+                        .invalidInput, "A CLK file starts with the header id,clk.",
+                        at: InputLocation(file: file, row: 0))
                 }
                 return
             }
-            guard f.count >= 2, let bytes = Data(base64Encoded: f[1]), let filter = BloomFilter(bytes: Array(bytes), length: length) else {
-                failure = PuenteError(.invalidInput, "Expected a base64 Bloom filter of \(length) bits.",
-                                      at: InputLocation(file: file, row: line, field: "clk"))
+            guard f.count >= 2, let bytes = Data(base64Encoded: f[1]),
+                let filter = BloomFilter(bytes: Array(bytes), length: length)
+            else {
+                failure = PuenteError(
+                    .invalidInput, "Expected a base64 Bloom filter of \(length) bits.",
+                    at: InputLocation(file: file, row: line, field: "clk"))
                 return
             }
             ids.append(f[0])

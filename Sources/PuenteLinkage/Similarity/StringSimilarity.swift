@@ -39,8 +39,10 @@ public enum StringSimilarity {
         return winkler(matches: matches, halfTranspositions: transpositions, a, b)
     }
 
-    private static func winkler(matches: Int, halfTranspositions t: Int, _ a: UnsafeBufferPointer<UInt8>,
-                                _ b: UnsafeBufferPointer<UInt8>) -> Double {
+    private static func winkler(
+        matches: Int, halfTranspositions t: Int, _ a: UnsafeBufferPointer<UInt8>,
+        _ b: UnsafeBufferPointer<UInt8>
+    ) -> Double {
         let mm = Double(matches)
         let jaro = (mm / Double(a.count) + mm / Double(b.count) + (mm - Double(t / 2)) / mm) / 3
         var prefix = 0
@@ -65,8 +67,11 @@ public enum StringSimilarity {
             if a[i] != b[j] { t += 1 }
             j += 1
         }
-        return a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
-            winkler(matches: matches, halfTranspositions: t, pa, pb) } }
+        return a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                winkler(matches: matches, halfTranspositions: t, pa, pb)
+            }
+        }
     }
 
     /// Levenshtein distance, or `limit + 1` as soon as it is known to exceed `limit`.
@@ -74,7 +79,9 @@ public enum StringSimilarity {
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in levenshtein(pa, pb, limit: limit) } }
     }
 
-    public static func levenshtein(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, limit: Int = .max) -> Int {
+    public static func levenshtein(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, limit: Int = .max)
+        -> Int
+    {
         let n = a.count, m = b.count
         if abs(n - m) > limit { return limit == .max ? abs(n - m) : limit + 1 }
         if n == 0 { return m }
@@ -116,7 +123,9 @@ public enum StringSimilarity {
     }
 
     @inline(__always)
-    private static func equalTail(_ a: UnsafeBufferPointer<UInt8>, _ i: Int, _ b: UnsafeBufferPointer<UInt8>, _ j: Int) -> Bool {
+    private static func equalTail(_ a: UnsafeBufferPointer<UInt8>, _ i: Int, _ b: UnsafeBufferPointer<UInt8>, _ j: Int)
+        -> Bool
+    {
         if a.count - i != b.count - j { return false }
         var i = i, j = j
         while i < a.count { if a[i] != b[j] { return false }; i += 1; j += 1 }
@@ -152,7 +161,13 @@ public enum BirthDateAgreement: UInt8, Sendable, CaseIterable {
             let dx = x % 10, dy = y % 10
             if dx != dy {
                 count += 1
-                if count == 1 { p1 = k; a1 = dx; b1 = dy } else if count == 2 { p2 = k; a2 = dx; b2 = dy } else { return .different }
+                if count == 1 {
+                    p1 = k; a1 = dx; b1 = dy
+                } else if count == 2 {
+                    p2 = k; a2 = dx; b2 = dy
+                } else {
+                    return .different
+                }
             }
             x /= 10; y /= 10
         }

@@ -43,7 +43,8 @@ public enum SpanishNames {
     }
 
     private static let de: [UInt8] = Array("de".utf8), del: [UInt8] = Array("del".utf8)
-    private static let la: [UInt8] = Array("la".utf8), las: [UInt8] = Array("las".utf8), los: [UInt8] = Array("los".utf8)
+    private static let la: [UInt8] = Array("la".utf8), las: [UInt8] = Array("las".utf8),
+        los: [UInt8] = Array("los".utf8)
     private static let y: [UInt8] = Array("y".utf8), e: [UInt8] = Array("e".utf8)
 }
 
@@ -58,28 +59,36 @@ public enum SpanishPhonetic {
         let n = w.count
         var i = 0
         func at(_ k: Int) -> UInt8 { k < n ? w[k] : 0 }
-        func isFront(_ c: UInt8) -> Bool { c == 0x65 || c == 0x69 || c == 0x79 }   // e i y
+        func isFront(_ c: UInt8) -> Bool { c == 0x65 || c == 0x69 || c == 0x79 }  // e i y
         func isVowel(_ c: UInt8) -> Bool { c == 0x61 || c == 0x65 || c == 0x69 || c == 0x6F || c == 0x75 }
         while i < n {
             let c = w[i]
             var code: UInt8 = c
             var advance = 1
             switch c {
-            case 0x68: code = 0   // h: silent
-            case 0x76, 0x77: code = 0x62   // v, w → b
-            case 0x7A, 0x78: code = 0x73   // z, x → s
+            case 0x68: code = 0  // h: silent
+            case 0x76, 0x77: code = 0x62  // v, w → b
+            case 0x7A, 0x78: code = 0x73  // z, x → s
             case 0x6B: code = 0x6B
-            case 0x71: code = 0x6B; if at(i + 1) == 0x75 { advance = 2 }   // qu → k
-            case 0x63:   // c
-                if at(i + 1) == 0x68 { code = 0x43; advance = 2 }   // ch
-                else if isFront(at(i + 1)) { code = 0x73 }
-                else { code = 0x6B }
-            case 0x67:   // g
-                if at(i + 1) == 0x75 && isFront(at(i + 2)) { code = 0x67; advance = 2 }
-                else if isFront(at(i + 1)) { code = 0x6A }
-            case 0x6C: if at(i + 1) == 0x6C { code = 0x79; advance = 2 }   // ll → y
-            case 0x79: code = (i + 1 < n && isVowel(at(i + 1))) ? 0x79 : 0x69   // y as a vowel → i
-            case 0x70: if at(i + 1) == 0x68 { code = 0x66; advance = 2 }   // ph → f
+            case 0x71: code = 0x6B; if at(i + 1) == 0x75 { advance = 2 }  // qu → k
+            case 0x63:  // c
+                if at(i + 1) == 0x68 {
+                    code = 0x43; advance = 2
+                }  // ch
+                else if isFront(at(i + 1)) {
+                    code = 0x73
+                } else {
+                    code = 0x6B
+                }
+            case 0x67:  // g
+                if at(i + 1) == 0x75 && isFront(at(i + 2)) {
+                    code = 0x67; advance = 2
+                } else if isFront(at(i + 1)) {
+                    code = 0x6A
+                }
+            case 0x6C: if at(i + 1) == 0x6C { code = 0x79; advance = 2 }  // ll → y
+            case 0x79: code = (i + 1 < n && isVowel(at(i + 1))) ? 0x79 : 0x69  // y as a vowel → i
+            case 0x70: if at(i + 1) == 0x68 { code = 0x66; advance = 2 }  // ph → f
             default: break
             }
             i += advance
