@@ -23,7 +23,7 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     /// The secret of the records' cell keys (`cellkey` in the key file). Key files written before it
     /// existed derive it from their first key, and pin it the next time they are written.
     private let cellKeySecret: SymmetricKey
-    private let cellKeySecretBytes: [UInt8]
+    private let cellKeyMAC: HMACSHA256
     /// Keys the audit trail's chain; derived from the cell key secret, so it lives in the key file too.
     private let auditKey: SymmetricKey
     /// The file the keys came from, reread when a value names an unknown key.
@@ -41,14 +41,28 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
             ?? HKDF<SHA256>.deriveKey(
                 inputKeyMaterial: keys[keys.keys.min()!]!, info: Data("puente cell keys".utf8), outputByteCount: 32)
         self.cellKeySecret = secret
-        cellKeySecretBytes = secret.withUnsafeBytes { Array($0) }
+        cellKeyMAC = HMACSHA256(key: secret.withUnsafeBytes { Array($0) })
         auditKey = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: secret, info: Data("puente audit trail".utf8), outputByteCount: 32)
     }
 
     public func cellKey(agency: String, recordKey: String) -> UInt8 {
-        // One call into libcrypto over the identity written to the stack: this runs for every imported
-        // record, and Swift Crypto's HMAC over two strings cost more than sealing the record's names.
+        cellKey(agency: agency, recordKey: recordKey, in: HMACSHA256.Work())
+    }
+
+    /// One digest context for the whole batch: an import asks for a cell key per record.
+    public func cellKeys(_ events: [MovementEvent]) -> [UInt8] {
+        let work = HMACSHA256.Work()
+        // Through a buffer, by index: an array's subscript or `map` would copy each event.
+        return events.withUnsafeBufferPointer { events in
+            events.indices.map {
+                cellKey(agency: events[$0].source.agency, recordKey: events[$0].source.recordKey, in: work)
+            }
+        }
+    }
+
+    /// The first byte of HMAC-SHA-256(secret, agency 0x1F record key), over the identity written to the stack.
+    private func cellKey(agency: String, recordKey: String, in work: HMACSHA256.Work) -> UInt8 {
         var agency = agency, recordKey = recordKey
         return agency.withUTF8 { a in
             recordKey.withUTF8 { k in
@@ -56,15 +70,9 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
                     _ = message.initialize(fromContentsOf: a)
                     message[a.count] = 0x1F
                     _ = UnsafeMutableBufferPointer(rebasing: message[(a.count + 1)...]).initialize(fromContentsOf: k)
-                    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digest in
-                        var length: UInt32 = 64
-                        cellKeySecretBytes.withUnsafeBytes { secret in
-                            _ = COpenSSL.HMAC(
-                                EVP_sha256(), secret.baseAddress, Int32(secret.count), message.baseAddress,
-                                message.count,
-                                digest.baseAddress, &length)
-                        }
-                        return digest[0]
+                    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: HMACSHA256.size) { mac in
+                        cellKeyMAC.authenticate(UnsafeRawBufferPointer(message), in: work, into: mac.baseAddress!)
+                        return mac[0]
                     }
                 }
             }

@@ -121,10 +121,14 @@ public final class PostgresStore: EventStore {
                     for e in batch { agencies.append(e.source.agency); keys.append(e.source.recordKey) }
                 }
                 var counted = Set<SourceKey>()
+                // One index probe per key, whatever the planner believes: while a large import runs, the
+                // table's statistics still describe it as small, and a plain join was planned as a sort of
+                // every counted row per batch (quadratic over the import).
                 let stored = try await conn.query(
                     """
-                    SELECT m.agency, m.record_key FROM unnest(\(agencies)::text[], \(keys)::text[]) AS k (agency, record_key)
-                    JOIN movement_event m ON m.agency = k.agency AND m.record_key = k.record_key AND m.counted = 1
+                    SELECT k.agency, k.record_key FROM unnest(\(agencies)::text[], \(keys)::text[]) AS k (agency, record_key)
+                    CROSS JOIN LATERAL (SELECT 1 FROM movement_event m
+                        WHERE m.agency = k.agency AND m.record_key = k.record_key AND m.counted = 1 LIMIT 1) AS found
                     """, logger: logger)
                 for try await (agency, key) in stored.decode((String, String).self) {
                     counted.insert(SourceKey(agency: agency, key: key))

@@ -637,6 +637,31 @@ struct AccessTests {
         #expect(Set(same).count == same.count)
     }
 
+    @Test(
+        "Cell keys are the first byte of HMAC-SHA-256 of agency and record key under the key file's secret, one by one or by batch"
+    )
+    func cellKeys() throws {
+        let secret = Data((0..<32).map { UInt8($0 * 7 + 3) })
+        let keyring = try Keyring.parse(
+            "active k1\nk1 \(Data(repeating: 1, count: 32).base64EncodedString())\ncellkey \(secret.base64EncodedString())"
+        )
+        // Lengths around SHA-256's 64-byte block, and multi-byte UTF-8.
+        let identities =
+            (0..<130).map { ("SV-DGME", String(repeating: "R", count: $0)) } + [("GT-IGM", "Ñúñez-2016-ü"), ("", "")]
+        let events = identities.map { agency, key in
+            MovementEvent(
+                source: .init(agency: agency, file: "f.csv", row: 1, recordKey: key), type: .entry,
+                date: CivilDate(iso: "2016-01-01")!, reportingCountry: "SLV", person: .init(sex: .female))
+        }
+        let expected = identities.map { agency, key in
+            Array(
+                HMAC<SHA256>.authenticationCode(
+                    for: Data((agency + "\u{1F}" + key).utf8), using: SymmetricKey(data: secret)))[0]
+        }
+        #expect(keyring.cellKeys(events) == expected)
+        #expect(identities.map { keyring.cellKey(agency: $0.0, recordKey: $0.1) } == expected)
+    }
+
     @Test("Password hashes verify only the right password and carry their own salt")
     func hashing() throws {
         let hasher = PasswordHasher(logCost: 10)

@@ -412,6 +412,55 @@ struct IngestTests {
         try await store.close()
     }
 
+    @Test("Placeholder checks give what folding each value and looking it up gives, for any spelling")
+    func placeholderMatchingEqualsFolding() {
+        let listed: [Placeholders.Kind: [String]] = [
+            .document: ["S/N", "no tiene", "en trámite", "ningún", "año desconocido", "x"],
+            .date: ["00/00/0000", "sin dato"],
+            .name: ["N.N.", "ignorado", "señor x", "straße", "Øster"],
+        ]  // the last two fold beyond ASCII
+        let placeholders = Placeholders(values: listed.mapValues { Set($0.map { TextFolding.fold($0) }) })
+        // The plain rule: fold (case, accents, spacing) and look up; no letter or digit at all is a
+        // placeholder; a document of one digit repeated is one.
+        func expected(_ text: String, _ kind: Placeholders.Kind) -> Bool {
+            guard !text.isEmpty else { return false }
+            if text.unicodeScalars.allSatisfy({ $0.isASCII && !$0.properties.isAlphabetic && !("0"..."9").contains($0) }
+            ) {
+                return true
+            }
+            if kind == .document, let first = text.first, first.isASCII, first.isNumber,
+                text.allSatisfy({ $0 == first })
+            {
+                return true
+            }
+            return Set(listed[kind]!.map { TextFolding.fold($0) }).contains(TextFolding.fold(text))
+        }
+        var generator = SystemRandomNumberGenerator()
+        let pieces = [
+            "s", "S", "/", "n", "N", " ", "  ", "-", ".", "no", "NO", "tiene", "TIENE", "trámite", "TRÁMITE", "tramite",
+            "ningún", "NINGÚN", "año", "AÑO", "ano", "desconocido", "0", "00/", "sin", "dato", "ignorado", "IGNORADO",
+            "señor", "SEÑOR", "x", "X", "STRAßE", "straße", "ØSTER", "øster", "e\u{301}", "ü", "€", "😀", "ø", "ß",
+            "María", "Pérez", "1", "7", "Ω", "\t",
+        ]
+        var texts =
+            listed.values.flatMap { $0 } + [
+                "", " ", "--", "000000", "99999", "0", "ÑÚÑEZ", "S / N", " no  tiene ",
+                "EN TRAMITE", "En Trámite", "Ningun", "x\u{301}", "señor  X", "N. N.", "nn",
+            ]
+        for _ in 0..<20_000 {
+            texts.append(
+                (0..<Int.random(in: 1...5, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }
+                    .joined())
+        }
+        for text in texts {
+            for kind in Placeholders.Kind.allCases {
+                #expect(
+                    placeholders.contains(text, kind) == expected(text, kind),
+                    "\(kind): \(text.unicodeScalars.map { String($0.value, radix: 16) })")
+            }
+        }
+    }
+
     @Test(
         "Placeholders for unknown values are stored as missing, so documents and birth dates are counted only when real"
     )

@@ -17,6 +17,8 @@ public protocol PersonalDataCipher: Sendable {
     /// same record gets the same key whenever it is imported again (a rollback and a re-import draw the
     /// same noise for every published cell), and nobody without the node's keys can compute it.
     func cellKey(agency: String, recordKey: String) -> UInt8
+    /// The cell keys of `events`' records, in order: what `cellKey` gives each, for a whole batch.
+    func cellKeys(_ events: [MovementEvent]) -> [UInt8]
 }
 
 extension PersonalDataCipher {

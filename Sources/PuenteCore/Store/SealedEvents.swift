@@ -13,9 +13,7 @@ public struct SealedEvents: Sendable {
     /// Seals the events' personal fields and computes their cell keys.
     public init(_ events: [MovementEvent], sealing cipher: some PersonalDataCipher) {
         self.events = events
-        cellKeys = events.withUnsafeBufferPointer { events in
-            events.map { cipher.cellKey(agency: $0.source.agency, recordKey: $0.source.recordKey) }
-        }
+        cellKeys = cipher.cellKeys(events)
         var bundles: [(clear: String, field: String)] = [], sealedAt: [Int] = []
         bundles.reserveCapacity(events.count)
         // Through a buffer: an array's subscript would copy each event (retaining all its strings).

@@ -17,7 +17,8 @@ public enum TextFolding {
         return String(out)
     }
 
-    private static func fold(_ s: Unicode.Scalar) -> Unicode.Scalar? {
+    /// One character folded: nil when it is dropped (a combining accent), `" "` when it separates words.
+    static func fold(_ s: Unicode.Scalar) -> Unicode.Scalar? {
         switch s.value {
         case 0x41...0x5A: return Unicode.Scalar(s.value + 32)!
         case 0x61...0x7A, 0x30...0x39: return s

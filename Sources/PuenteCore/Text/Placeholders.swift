@@ -13,6 +13,10 @@ public struct Placeholders: Hashable, Sendable {
     /// Longer values, as typed, cannot fold to a listed one (folding drops accents and spaces: twice the
     /// longest listed value, and some, is more than any spelling of it).
     private var longest: Int
+    /// Per kind and first byte of an ASCII listed value, the bit of each length it has (63: 63 or more).
+    /// Most names and documents fold to a first letter and length no listed value has, and are ruled
+    /// out without building and hashing a string.
+    private var shapes: [UInt64]
 
     public static let standard = Placeholders(
         values: [
@@ -35,6 +39,23 @@ public struct Placeholders: Hashable, Sendable {
     public init(values: [Kind: Set<String>]) {
         self.values = values
         longest = 2 * (values.values.flatMap { $0 }.map(\.utf8.count).max() ?? 0) + 8
+        shapes = Array(repeating: 0, count: Kind.allCases.count * 128)
+        for (kind, list) in values {
+            for value in list where value.utf8.allSatisfy({ $0 < 0x80 }) {
+                guard let first = value.utf8.first else { continue }
+                shapes[Self.shape(kind, first)] |= 1 << UInt64(min(value.utf8.count, 63))
+            }
+        }
+    }
+
+    private static func shape(_ kind: Kind, _ first: UInt8) -> Int {
+        let row =
+            switch kind {
+            case .document: 0
+            case .date: 1
+            case .name: 2
+            }
+        return row * 128 + Int(first)
     }
 
     /// This list with `extra` values added (as written: they are folded here).
@@ -47,10 +68,10 @@ public struct Placeholders: Hashable, Sendable {
     /// Whether `text` stands for a missing value of this kind. Besides the list: documents of one digit
     /// repeated (`000000`, `99999999`) and anything with no letter or digit at all (`-`, `--`, `.`).
     ///
-    /// Runs on several fields of every imported row: the bytes are looked at first, and only a short
-    /// value is folded and looked up.
+    /// Runs on several fields of every imported row: the bytes are looked at first, a short value is
+    /// folded on the stack, and only one with the first letter and length of a listed value is looked up.
     public func contains(_ text: String, _ kind: Kind) -> Bool {
-        var count = 0, letterOrDigit = false, ascii = true, first: UInt8 = 0, oneDigitRepeated = true
+        var count = 0, letterOrDigit = false, first: UInt8 = 0, oneDigitRepeated = true
         for byte in text.utf8 {
             if count == 0 { first = byte }
             count += 1
@@ -60,29 +81,46 @@ public struct Placeholders: Hashable, Sendable {
             {
                 letterOrDigit = true
             }
-            if byte >= 0x80 { ascii = false }
             if byte != first || !(0x30...0x39).contains(byte) { oneDigitRepeated = false }
         }
         guard count > 0 else { return false }
         if !letterOrDigit { return true }
         if kind == .document, oneDigitRepeated { return true }
-        guard count <= longest, let listed = values[kind] else { return false }
-        guard ascii else { return listed.contains(TextFolding.fold(text)) }
-        // ASCII folds byte by byte, as `TextFolding.fold` would: letters lowercased, digits kept, anything
-        // else one space, none at the ends. Short results are small strings, with no allocation.
+        guard count <= longest else { return false }
+        // Folds as `TextFolding.fold` would, into bytes on the stack: ASCII letters lowercased, digits kept,
+        // anything else one space, none at the ends; a two-byte character (accented Latin letters) as
+        // `TextFolding.fold` folds its scalar. Characters that fold beyond ASCII, or take more bytes, are
+        // rare enough for `TextFolding.fold` itself.
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { folded in
-            var n = 0, pendingSpace = false
+            var n = 0, pendingSpace = false, lead: UInt8 = 0
             for byte in text.utf8 {
-                let mapped: UInt8 =
-                    (0x41...0x5A).contains(byte)
-                    ? byte + 32
-                    : ((0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)) ? byte : 0x20
+                let mapped: UInt8
+                if byte < 0x80 {
+                    mapped =
+                        (0x41...0x5A).contains(byte)
+                        ? byte + 32
+                        : ((0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)) ? byte : 0x20
+                } else if lead != 0 {
+                    let scalar = Unicode.Scalar(UInt32(lead & 0x1F) << 6 | UInt32(byte & 0x3F))!
+                    lead = 0
+                    guard let letter = TextFolding.fold(scalar) else { continue }
+                    guard letter.isASCII else { return values[kind]?.contains(TextFolding.fold(text)) ?? false }
+                    mapped = UInt8(letter.value)
+                } else if byte < 0xE0 {
+                    lead = byte
+                    continue
+                } else {
+                    return values[kind]?.contains(TextFolding.fold(text)) ?? false
+                }
                 if mapped == 0x20 { pendingSpace = n > 0; continue }
                 if pendingSpace { folded[n] = 0x20; n += 1; pendingSpace = false }
                 folded[n] = mapped
                 n += 1
             }
-            return listed.contains(String(decoding: UnsafeBufferPointer(rebasing: folded[..<n]), as: UTF8.self))
+            guard n > 0 else { return values[kind]?.contains("") ?? false }
+            guard shapes[Self.shape(kind, folded[0])] & 1 << UInt64(min(n, 63)) != 0 else { return false }
+            return values[kind]?.contains(String(decoding: UnsafeBufferPointer(rebasing: folded[..<n]), as: UTF8.self))
+                ?? false
         }
     }
 
