@@ -17,16 +17,16 @@ var commandOperator: Actor { .commandOperator(operatorName) }
 func readPassword(fromStandardInput: Bool, prompt: String) throws -> String {
     if fromStandardInput {
         guard let line = readLine(strippingNewline: true), !line.isEmpty else {
-            throw ValidationError("Pipe the password on standard input, one line.")
+            throw PuenteError(.invalidInput, "Pipe the password on standard input, one line.")
         }
         return line
     }
     guard isatty(0) != 0, let raw = getpass(prompt) else {
-        throw ValidationError("No terminal to ask for the password; use --password-stdin.")
+        throw PuenteError(.invalidInput, "No terminal to ask for the password; use --password-stdin.")
     }
     let first = String(cString: raw)
     guard let again = getpass("Again: "), String(cString: again) == first else {
-        throw ValidationError("The two passwords differ; run the command again.")
+        throw PuenteError(.invalidInput, "The two passwords differ; run the command again.")
     }
     return first
 }

@@ -88,7 +88,9 @@ struct Imports: AsyncParsableCommand {
         @Argument(help: "Batch id, as `puente imports list` shows it.") var id: Int64
 
         func run() async throws {
-            try await withStore(store) { try await $0.rollbackImport(id) }
+            try await withStore(store) {
+                try await ImportService(store: $0).rollback(importID: id, by: commandOperator)
+            }
             print("Import \(id) rolled back.")
         }
     }

@@ -29,7 +29,7 @@ struct Bench: AsyncParsableCommand {
             let started = Date()
             let report = try await withStore(store) { store in
                 guard try await store.imports(limit: 1).isEmpty else {
-                    throw ValidationError("The benchmark needs an empty store; give a new --database.")
+                    throw PuenteError(.conflict, "The benchmark needs an empty store; give a new --database.")
                 }
                 return try await Importer(store: store).importFile(url, profile: profile)
             }

@@ -21,12 +21,18 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "SQLite file of the demo store (recreated).") var database = "puente-demo.sqlite"
     @Flag(help: "Load the data and exit without serving (for scripts).") var noServe = false
 
+    private var options: GeneratorOptions { GeneratorOptions(country: country, year: year, seed: 1, scale: scale) }
+
+    /// Country, year and scale outside what the generator makes are usage errors.
+    func validate() throws {
+        do { _ = try Generator(options: options) } catch let error as PuenteError {
+            throw ValidationError(error.message)
+        }
+    }
+
     func run() async throws {
         let started = Date()
-        let generator: Generator
-        do {
-            generator = try Generator(options: GeneratorOptions(country: country, year: year, seed: 1, scale: scale))
-        } catch { throw ValidationError("\(error)") }
+        let generator = try Generator(options: options)
         let dir = URL(fileURLWithPath: dataDir)
         say("Generating \(country.uppercased()) \(year) into \(dataDir)/ …")
         let summary = try generator.write(to: dir)

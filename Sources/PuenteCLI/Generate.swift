@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PuenteCore
 import PuenteSynthetic
 
 struct Generate: AsyncParsableCommand {
@@ -18,11 +19,17 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "Seed of the random generator.") var seed: UInt64 = 1
     @Option(help: "Multiplier of every volume.") var scale: Double = 1
 
+    private var options: GeneratorOptions { GeneratorOptions(country: country, year: year, seed: seed, scale: scale) }
+
+    /// Country, year and scale outside what the generator makes are usage errors.
+    func validate() throws {
+        do { _ = try Generator(options: options) } catch let error as PuenteError {
+            throw ValidationError(error.message)
+        }
+    }
+
     func run() async throws {
-        let generator: Generator
-        do {
-            generator = try Generator(options: GeneratorOptions(country: country, year: year, seed: seed, scale: scale))
-        } catch { throw ValidationError("\(error)") }
+        let generator = try Generator(options: options)
         let summary = try generator.write(to: URL(fileURLWithPath: out))
         for file in summary.files {
             print(

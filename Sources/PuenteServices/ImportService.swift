@@ -30,6 +30,19 @@ public struct ImportService: Sendable {
         return report
     }
 
+    /// Removes a batch from what statistics count (a record it counted counts again in another batch
+    /// holding a copy of it): a change to published figures, in the audit trail.
+    public func rollback(importID: Int64, by actor: Actor) async throws {
+        guard try await store.imports(limit: Int.max).contains(where: { $0.id == importID }) else {
+            throw PuenteError(.notFound, "There is no import \(importID); `puente imports list` shows them.")
+        }
+        try await store.rollbackImport(importID)
+        try await audit.record(
+            .init(
+                actor: actor.name, action: "import_rollback", target: "import:\(importID)",
+                purpose: "correction", address: actor.address))
+    }
+
     /// The unresolved rejected rows of an import in the export's own layout (the profile it was loaded
     /// with, unless another is given), to correct and load again.
     public func exportRejects(importID: Int64, profile: String? = nil, by actor: Actor) async throws -> (

@@ -69,6 +69,22 @@ struct CLITests {
         #expect(exports.map(\.purpose) == ["quarterly bulletin", nil])
         #expect(exports.allSatisfy { $0.actor.hasPrefix("cli:") })
         try await audited.close()
+
+        // A rollback changes published figures: audited; an unknown batch is an error, not a usage error.
+        let usage = #expect(throws: (any Error).self) {
+            try Generate.parse(["--country", "MX", "--year", "2024", "--out", dir.path])
+        }
+        #expect(usage.map { Generate.message(for: $0).contains("SV, GT or HN") } == true)
+        let id = try #require(
+            try await withStore(StoreOptions.parse(["--database", db])) { try await $0.imports(limit: 1).first?.id })
+        let unknown = try Imports.Rollback.parse(["--database", db, String(id + 100)])
+        await #expect(throws: PuenteError.self) { try await unknown.run() }
+        try await Imports.Rollback.parse(["--database", db, String(id)]).run()
+        let rolledBack = try await StoreOptions.parse(["--database", db]).open()
+        #expect(try await rolledBack.imports(limit: 1).first?.status == .rolledBack)
+        let rollbacks = try await rolledBack.auditEntries(after: 0, limit: 50).filter { $0.action == "import_rollback" }
+        #expect(rollbacks.map(\.target) == ["import:\(id)"] && rollbacks.allSatisfy { $0.actor.hasPrefix("cli:") })
+        try await rolledBack.close()
     }
 
     @Test("users, tokens and `audit verify`: an intact trail passes, a tampered entry fails with exit status 1")

@@ -26,6 +26,12 @@ extension Link {
         @Option(help: "File holding the shared secret (at least 16 characters).") var secretFile: String
         @Option(help: "Where to write id,clk.") var output: String
 
+        func validate() throws {
+            guard stored || (input != nil && config != nil) else {
+                throw ValidationError("Give --input and --config, or --stored.")
+            }
+        }
+
         func run() async throws {
             guard let text = try? String(contentsOfFile: secretFile, encoding: .utf8),
                 case let secret = text.trimmingCharacters(in: .whitespacesAndNewlines), secret.utf8.count >= 16
@@ -46,7 +52,7 @@ extension Link {
                     }
                 }
             } else {
-                guard let input, let config else { throw ValidationError("Give --input and --config, or --stored.") }
+                let (input, config) = (input!, config!)  // validate() checked them
                 let linkage = try LinkageConfigs.load(config)
                 let person = try CLKPersonValues(fields: linkage.fields)
                 try LinkageCSV.forEachRecord(URL(fileURLWithPath: input), config: linkage) { id, raw in
@@ -74,8 +80,11 @@ extension Link {
         @Option(help: "Dice similarity at which two encodings match.") var threshold = 0.85
         @Option(help: "Where to write id_l,id_r,dice.") var output: String
 
-        func run() async throws {
+        func validate() throws {
             guard (0.5...1).contains(threshold) else { throw ValidationError("Give a threshold from 0.5 to 1.") }
+        }
+
+        func run() async throws {
             let (l, r) = (try CLKFile.read(URL(fileURLWithPath: left)), try CLKFile.read(URL(fileURLWithPath: right)))
             let started = Date()
             let matches = CLKMatcher.match(l.filters, r.filters, threshold: threshold)

@@ -31,11 +31,14 @@ struct LinkBenchCommand: AsyncParsableCommand {
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Linkage config (default: the shipped config of the generated movements layout).") var config: String?
 
+    private static let scenario = ["GT": "gt-igm-movimientos", "SV": "sv-dgme-movimientos", "HN": "hn-inm-movimientos"]
+
+    func validate() throws {
+        guard Self.scenario[country.uppercased()] != nil else { throw ValidationError("Give --country SV, GT or HN.") }
+    }
+
     func run() async throws {
-        let scenario = ["GT": "gt-igm-movimientos", "SV": "sv-dgme-movimientos", "HN": "hn-inm-movimientos"]
-        guard let profile = scenario[country.uppercased()] else {
-            throw ValidationError("Give --country SV, GT or HN.")
-        }
+        let profile = Self.scenario[country.uppercased()]!
         let dir: URL
         if let data {
             dir = URL(fileURLWithPath: data)

@@ -48,7 +48,7 @@ public enum LinkageCSV {
         let fields = config.fields
         func row(_ values: [String], _ line: Int) {
             guard failure == nil else { return }
-            guard let header else {
+            guard header != nil else {
                 var h: [String: Int] = [:]
                 for (k, name) in values.enumerated() { h[name.trimmingSpaces()] = k }
                 header = h
