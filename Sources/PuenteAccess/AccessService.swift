@@ -39,7 +39,7 @@ public struct AccessService: Sendable {
     @discardableResult
     public func createUser(
         username: String, role: Role, password: String?, country: String? = nil, organisation: String? = nil,
-        by actor: String
+        by actor: Actor
     ) async throws -> UserAccount {
         guard Self.validUsername(username) else {
             throw PuenteError(
@@ -51,39 +51,41 @@ public struct AccessService: Sendable {
                 username: username, role: role, country: country, organisation: organisation,
                 passwordHash: try password.map(hasher.hash), createdAt: Timestamp.now()))
         try await audit.record(
-            .init(actor: actor, action: "user_created", target: "user:\(username) role:\(role.rawValue)"))
+            .init(actor: actor.name, action: "user_created", target: "user:\(username) role:\(role.rawValue)"))
         return user
     }
 
-    public func setRole(username: String, role: Role, by actor: String) async throws {
+    public func setRole(username: String, role: Role, by actor: Actor) async throws {
         var user = try await account(username)
         let before = user.role
         user.role = role
         try await store.updateUser(user)
         try await audit.record(
-            .init(actor: actor, action: "role_changed", target: "user:\(username) \(before.rawValue)->\(role.rawValue)")
+            .init(
+                actor: actor.name, action: "role_changed",
+                target: "user:\(username) \(before.rawValue)->\(role.rawValue)")
         )
     }
 
-    public func setPassword(username: String, password: String, by actor: String) async throws {
+    public func setPassword(username: String, password: String, by actor: Actor) async throws {
         try PasswordHasher.validate(password)
         var user = try await account(username)
         user.passwordHash = try hasher.hash(password)
         user.failedLogins = 0
         user.lockedUntil = nil
         try await store.updateUser(user)
-        try await audit.record(.init(actor: actor, action: "password_changed", target: "user:\(username)"))
+        try await audit.record(.init(actor: actor.name, action: "password_changed", target: "user:\(username)"))
     }
 
     /// Disables an account and revokes its sessions and tokens.
-    public func disable(username: String, by actor: String) async throws {
+    public func disable(username: String, by actor: Actor) async throws {
         var user = try await account(username)
         user.disabled = true
         try await store.updateUser(user)
         for credential in try await store.credentials(userID: user.id) where !credential.revoked {
             try await store.revokeCredential(id: credential.id)
         }
-        try await audit.record(.init(actor: actor, action: "user_disabled", target: "user:\(username)"))
+        try await audit.record(.init(actor: actor.name, action: "user_disabled", target: "user:\(username)"))
     }
 
     private func account(_ username: String) async throws -> UserAccount {
@@ -169,7 +171,7 @@ public struct AccessService: Sendable {
     // MARK: API tokens
 
     /// Creates a token for an account; the secret is returned once and only its hash is kept.
-    public func createToken(username: String, label: String, days: Int, by actor: String, now: Date = Date())
+    public func createToken(username: String, label: String, days: Int, by actor: Actor, now: Date = Date())
         async throws -> (Credential, String)
     {
         guard (1...366).contains(days) else {
@@ -183,13 +185,13 @@ public struct AccessService: Sendable {
                 createdAt: Self.stamp(now),
                 expiresAt: Self.stamp(now.addingTimeInterval(Double(days) * 86_400))))
         try await audit.record(
-            .init(actor: actor, action: "token_created", target: "user:\(username) token:\(credential.id)"))
+            .init(actor: actor.name, action: "token_created", target: "user:\(username) token:\(credential.id)"))
         return (credential, secret)
     }
 
-    public func revokeToken(id: Int64, by actor: String) async throws {
+    public func revokeToken(id: Int64, by actor: Actor) async throws {
         try await store.revokeCredential(id: id)
-        try await audit.record(.init(actor: actor, action: "token_revoked", target: "token:\(id)"))
+        try await audit.record(.init(actor: actor.name, action: "token_revoked", target: "token:\(id)"))
     }
 
     // MARK: Time

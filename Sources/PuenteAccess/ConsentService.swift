@@ -44,7 +44,7 @@ public struct ConsentService: Sendable {
 
     /// Checks and stores a consent; `by` is the collector (a username or `cli:<os user>`).
     @discardableResult
-    public func record(_ request: Request, by actor: String, address: String? = nil, today: CivilDate = .today)
+    public func record(_ request: Request, by actor: Actor, today: CivilDate = .today)
         async throws -> ConsentRecord
     {
         let subject = try Self.subject(agency: request.agency, recordKey: request.recordKey)
@@ -75,13 +75,13 @@ public struct ConsentService: Sendable {
             ConsentRecord(
                 subject: subject, purpose: purpose, scope: scope, recipients: recipients, givenOn: given,
                 language: language,
-                collector: actor, guardian: request.guardian, recordedAt: Timestamp.now()))
+                collector: actor.name, guardian: request.guardian, recordedAt: Timestamp.now()))
         try await audit.record(
             .init(
-                actor: actor, action: "consent_recorded",
+                actor: actor.name, action: "consent_recorded",
                 target: "consent:\(consent.id) agency:\(subject.agency) purpose:\(purpose.rawValue)"
                     + (request.guardian ? " guardian" : ""),
-                address: address))
+                address: actor.address))
         return consent
     }
 
@@ -89,7 +89,7 @@ public struct ConsentService: Sendable {
     /// for the subject from the next run of each step.
     @discardableResult
     public func withdraw(
-        id: Int64, on date: String? = nil, by actor: String, address: String? = nil,
+        id: Int64, on date: String? = nil, by actor: Actor,
         today: CivilDate = .today
     ) async throws -> ConsentRecord {
         let withdrawnOn = try Self.date(date, field: "date", today: today)
@@ -100,25 +100,26 @@ public struct ConsentService: Sendable {
         guard withdrawnOn >= existing.givenOn else {
             throw PuenteError(.invalidArgument, "date: expected a day on or after the day the consent was given.")
         }
-        let consent = try await store.withdrawConsent(id: id, on: withdrawnOn, by: actor)
+        let consent = try await store.withdrawConsent(id: id, on: withdrawnOn, by: actor.name)
         try await audit.record(
             .init(
-                actor: actor, action: "consent_withdrawn",
+                actor: actor.name, action: "consent_withdrawn",
                 target: "consent:\(id) agency:\(consent.subject.agency) purpose:\(consent.purpose.rawValue)",
-                address: address))
+                address: actor.address))
         return consent
     }
 
     /// A record's consents. Looking them up is recorded too: it tells the reader about a person.
-    public func consents(agency: String, recordKey: String, by actor: String, address: String? = nil) async throws
+    public func consents(agency: String, recordKey: String, by actor: Actor) async throws
         -> [ConsentRecord]
     {
         let subject = try Self.subject(agency: agency, recordKey: recordKey)
         let consents = try await store.consents(of: subject)
         try await audit.record(
             .init(
-                actor: actor, action: "consent_read", target: "agency:\(subject.agency) consents:\(consents.count)",
-                address: address))
+                actor: actor.name, action: "consent_read",
+                target: "agency:\(subject.agency) consents:\(consents.count)",
+                address: actor.address))
         return consents
     }
 

@@ -31,7 +31,7 @@ public struct DataProtection: Sendable {
 
     /// Runs the retention policy as of `now`; returns what it erased.
     @discardableResult
-    public func applyRetention(_ policy: RetentionPolicy, now: Date = Date(), by actor: String) async throws -> (
+    public func applyRetention(_ policy: RetentionPolicy, now: Date = Date(), by actor: Actor) async throws -> (
         events: Int, rejects: Int
     ) {
         guard policy.isSet else { return (0, 0) }
@@ -47,7 +47,7 @@ public struct DataProtection: Sendable {
         let result = try await store.expirePersonalData(eventsBefore: cutoff, rejectsBefore: rejectsBefore)
         try await audit.record(
             .init(
-                actor: actor, action: "retention",
+                actor: actor.name, action: "retention",
                 target:
                     "events before \(cutoff): \(result.events) erased; rejects before \(rejectsBefore.prefix(10)): \(result.rejects) deleted",
                 purpose: "retention "
@@ -57,7 +57,7 @@ public struct DataProtection: Sendable {
     }
 
     /// Erases one person's records on a justified request (named by the agency's record keys).
-    public func erase(agency: String, recordKeys: [String], reason: String, by actor: String) async throws -> Int {
+    public func erase(agency: String, recordKeys: [String], reason: String, by actor: Actor) async throws -> Int {
         guard (10...500).contains(reason.count) else {
             throw PuenteError(
                 .invalidArgument,
@@ -66,7 +66,8 @@ public struct DataProtection: Sendable {
         let n = try await store.erasePersonalData(agency: agency, recordKeys: recordKeys)
         try await audit.record(
             .init(
-                actor: actor, action: "erasure", target: "agency:\(agency) records:\(recordKeys.count) erased:\(n)",
+                actor: actor.name, action: "erasure",
+                target: "agency:\(agency) records:\(recordKeys.count) erased:\(n)",
                 purpose: reason))
         return n
     }

@@ -59,7 +59,7 @@ struct Users: AsyncParsableCommand {
             let user = try await withStore(store) { store in
                 try await AccessService(store: store).createUser(
                     username: username, role: role, password: password, country: country,
-                    organisation: organisation, by: operatorName)
+                    organisation: organisation, by: commandOperator)
             }
             print("Created \(user.username) (\(user.role.rawValue)).")
         }
@@ -90,7 +90,7 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             try await withStore(store) {
-                try await AccessService(store: $0).setRole(username: username, role: role, by: operatorName)
+                try await AccessService(store: $0).setRole(username: username, role: role, by: commandOperator)
             }
             print("\(username) is now \(role.rawValue).")
         }
@@ -105,7 +105,8 @@ struct Users: AsyncParsableCommand {
         func run() async throws {
             let password = try readPassword(fromStandardInput: passwordStdin, prompt: "New password for \(username): ")
             try await withStore(store) {
-                try await AccessService(store: $0).setPassword(username: username, password: password, by: operatorName)
+                try await AccessService(store: $0).setPassword(
+                    username: username, password: password, by: commandOperator)
             }
             print("Password of \(username) changed.")
         }
@@ -119,7 +120,7 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             try await withStore(store) {
-                try await AccessService(store: $0).disable(username: username, by: operatorName)
+                try await AccessService(store: $0).disable(username: username, by: commandOperator)
             }
             print("\(username) disabled.")
         }
@@ -141,7 +142,7 @@ struct Tokens: AsyncParsableCommand {
         func run() async throws {
             let (credential, secret) = try await withStore(store) {
                 try await AccessService(store: $0).createToken(
-                    username: user, label: label, days: days, by: operatorName)
+                    username: user, label: label, days: days, by: commandOperator)
             }
             printError(
                 "Token \(credential.id) for \(user), expires \(credential.expiresAt). Keep it secret; it is not shown again:"
@@ -173,7 +174,7 @@ struct Tokens: AsyncParsableCommand {
         @Argument var id: Int64
 
         func run() async throws {
-            try await withStore(store) { try await AccessService(store: $0).revokeToken(id: id, by: operatorName) }
+            try await withStore(store) { try await AccessService(store: $0).revokeToken(id: id, by: commandOperator) }
             print("Token \(id) revoked.")
         }
     }

@@ -34,7 +34,7 @@ struct ConsentCommand: AsyncParsableCommand {
                     .init(
                         agency: agency, recordKey: record, purpose: purpose, recipients: recipient, scope: scope,
                         language: language,
-                        guardian: guardian, givenOn: date), by: operatorName)
+                        guardian: guardian, givenOn: date), by: commandOperator)
             }
             print(
                 "Consent \(consent.id) recorded: \(consent.purpose.rawValue), given \(consent.givenOn)"
@@ -52,7 +52,7 @@ struct ConsentCommand: AsyncParsableCommand {
 
         func run() async throws {
             let consent = try await withStore(store) { store in
-                try await ConsentService(store: store).withdraw(id: id, on: date, by: operatorName)
+                try await ConsentService(store: store).withdraw(id: id, on: date, by: commandOperator)
             }
             print(
                 "Consent \(consent.id) (\(consent.purpose.rawValue)) withdrawn as of \(consent.withdrawnOn?.description ?? "today")."
@@ -69,7 +69,7 @@ struct ConsentCommand: AsyncParsableCommand {
 
         func run() async throws {
             let consents = try await withStore(store) { store in
-                try await ConsentService(store: store).consents(agency: agency, recordKey: record, by: operatorName)
+                try await ConsentService(store: store).consents(agency: agency, recordKey: record, by: commandOperator)
             }
             if format == .json { print(try JSONText.encode(consents)); return }
             if consents.isEmpty { print("No consent recorded for this record."); return }

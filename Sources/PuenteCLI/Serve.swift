@@ -221,7 +221,7 @@ struct RetentionService {
         let protection = DataProtection(store: store)
         while !Task.isCancelled {
             do {
-                let erased = try await protection.applyRetention(policy, by: "system:retention")
+                let erased = try await protection.applyRetention(policy, by: .system("retention"))
                 logger.info(
                     "Retention applied", metadata: ["events": "\(erased.events)", "rejects": "\(erased.rejects)"])
             } catch is CancellationError {
@@ -261,7 +261,7 @@ struct Retention: AsyncParsableCommand {
             throw ValidationError("Give --personal-data-years, --rejects-days or both.")
         }
         let erased = try await withStore(store) {
-            try await DataProtection(store: $0).applyRetention(retention.policy, by: operatorName)
+            try await DataProtection(store: $0).applyRetention(retention.policy, by: commandOperator)
         }
         print("Personal data erased from \(erased.events) events; \(erased.rejects) rejected rows deleted.")
     }
@@ -284,7 +284,7 @@ struct Erase: AsyncParsableCommand {
     func run() async throws {
         let n = try await withStore(store) {
             try await DataProtection(store: $0).erase(
-                agency: agency, recordKeys: recordKeys, reason: reason, by: operatorName)
+                agency: agency, recordKeys: recordKeys, reason: reason, by: commandOperator)
         }
         print("Erased the personal data of \(n) of \(recordKeys.count) records.")
     }

@@ -48,9 +48,9 @@ struct AccessTests {
         var out: [String: String] = [:]
         for role in Role.allCases {
             try await access.createUser(
-                username: "u-\(role.rawValue)", role: role, password: nil, country: "SLV", by: "test")
+                username: "u-\(role.rawValue)", role: role, password: nil, country: "SLV", by: .commandOperator("test"))
             out[role.rawValue] = try await access.createToken(
-                username: "u-\(role.rawValue)", label: "matrix", days: 1, by: "test"
+                username: "u-\(role.rawValue)", label: "matrix", days: 1, by: .commandOperator("test")
             ).1
         }
         return out
@@ -122,10 +122,12 @@ struct AccessTests {
         let store = try await kind.makeStore()
         let access = AccessService(store: store, hasher: PasswordHasher(logCost: 10))
         await #expect(throws: PuenteError.self) {
-            try await access.createUser(username: "weak", role: .statistician, password: "short", by: "test")
+            try await access.createUser(
+                username: "weak", role: .statistician, password: "short", by: .commandOperator("test"))
         }
         try await access.createUser(
-            username: "ana", role: .statistician, password: "una frase larga y segura", country: "SLV", by: "test")
+            username: "ana", role: .statistician, password: "una frase larga y segura", country: "SLV",
+            by: .commandOperator("test"))
         let stored = try #require(try await store.user(named: "ana"))
         #expect(stored.passwordHash?.hasPrefix("scrypt$10$8$1$") == true)
         #expect(stored.passwordHash?.contains("una frase") == false)
@@ -204,17 +206,22 @@ struct AccessTests {
         _ = try await store.appendCounted((0..<7).map { Fixtures.event(key: "e\($0)") }, to: id)
         try await store.finishImport(id, counts: ImportCounts(read: 7, accepted: 7))
         let access = AccessService(store: store, hasher: PasswordHasher(logCost: 10))
-        try await access.createUser(username: "stat", role: .statistician, password: nil, country: "SLV", by: "test")
-        try await access.createUser(username: "analyst", role: .regionalAnalyst, password: nil, by: "test")
+        try await access.createUser(
+            username: "stat", role: .statistician, password: nil, country: "SLV", by: .commandOperator("test"))
+        try await access.createUser(
+            username: "analyst", role: .regionalAnalyst, password: nil, by: .commandOperator("test"))
         let (credential, secret) = try await access.createToken(
-            username: "stat", label: "harvester", days: 30, by: "test")
+            username: "stat", label: "harvester", days: 30, by: .commandOperator("test"))
         #expect(secret.hasPrefix("pt_") && secret.count > 40)
         let stored = try await store.credentials(userID: nil)
         #expect(
             stored.allSatisfy { $0.secretHash != secret } && stored.contains { $0.secretHash == Secret.hash(secret) })
-        let analyst = try await access.createToken(username: "analyst", label: "x", days: 1, by: "test").1
+        let analyst = try await access.createToken(
+            username: "analyst", label: "x", days: 1, by: .commandOperator("test")
+        ).1
         let expired = try await access.createToken(
-            username: "stat", label: "old", days: 1, by: "test", now: Date().addingTimeInterval(-2 * 86_400)
+            username: "stat", label: "old", days: 1, by: .commandOperator("test"),
+            now: Date().addingTimeInterval(-2 * 86_400)
         ).1
 
         let app = Application(router: PuenteServer.router(store: store))
@@ -233,7 +240,7 @@ struct AccessTests {
             #expect(try await get(exact + "&purpose=x12&filter=reporting_country:GTM", secret).0 == .forbidden)
             #expect(try await get(exact + "&purpose=monthly%20bulletin", analyst).0 == .forbidden)
             #expect(try await get("/api/v1/me", expired).0 == .unauthorized)
-            try await access.revokeToken(id: credential.id, by: "test")
+            try await access.revokeToken(id: credential.id, by: .commandOperator("test"))
             #expect(try await get("/api/v1/me", secret).0 == .unauthorized)
         }
         let exports = try await store.auditEntries(after: 0, limit: 100).filter { $0.action == "export" }
@@ -363,10 +370,13 @@ struct AccessTests {
         let store = try await kind.makeStore()
         let access = AccessService(store: store, hasher: PasswordHasher(logCost: 10))
         try await access.createUser(
-            username: "rosa", role: .caseWorker, password: "una frase larga y segura", by: "test")
-        try await access.createUser(username: "socio", role: .partner, password: nil, by: "test")
-        let caseWorker = try await access.createToken(username: "rosa", label: "t", days: 1, by: "test").1
-        let partner = try await access.createToken(username: "socio", label: "t", days: 1, by: "test").1
+            username: "rosa", role: .caseWorker, password: "una frase larga y segura", by: .commandOperator("test"))
+        try await access.createUser(username: "socio", role: .partner, password: nil, by: .commandOperator("test"))
+        let caseWorker = try await access.createToken(
+            username: "rosa", label: "t", days: 1, by: .commandOperator("test")
+        ).1
+        let partner = try await access.createToken(username: "socio", label: "t", days: 1, by: .commandOperator("test"))
+            .1
         let key = "R-2016-000123"
         let app = Application(router: PuenteServer.router(store: store))
         try await app.test(.router) { client in
@@ -500,20 +510,28 @@ struct AccessTests {
         let store = try await kind.makeStore()
         let service = ConsentService(store: store)
         let gate = ConsentGate(store: store)
-        let kept = try await service.record(.init(agency: "SV-DGME", recordKey: "kept", purpose: "linkage"), by: "rosa")
+        let kept = try await service.record(
+            .init(agency: "SV-DGME", recordKey: "kept", purpose: "linkage"), by: .commandOperator("rosa"))
         let gone = try await service.record(
-            .init(agency: "SV-DGME", recordKey: "gone", purpose: "linkage", givenOn: "2025-01-10"), by: "rosa")
+            .init(agency: "SV-DGME", recordKey: "gone", purpose: "linkage", givenOn: "2025-01-10"),
+            by: .commandOperator("rosa"))
         let other = try await service.record(
-            .init(agency: "SV-DGME", recordKey: "other", purpose: "referral"), by: "rosa")
-        _ = try await service.record(.init(agency: "SV-DGME", recordKey: "other", purpose: "linkage"), by: "rosa")
+            .init(agency: "SV-DGME", recordKey: "other", purpose: "referral"), by: .commandOperator("rosa"))
+        _ = try await service.record(
+            .init(agency: "SV-DGME", recordKey: "other", purpose: "linkage"), by: .commandOperator("rosa"))
         #expect(try await gate.excluded(for: .linkage).isEmpty)
 
         // Withdrawal before the consent was given, in the future, or of an unknown consent is refused.
-        await #expect(throws: PuenteError.self) { try await service.withdraw(id: gone.id, on: "2025-01-09", by: "dpo") }
-        await #expect(throws: PuenteError.self) { try await service.withdraw(id: gone.id, on: "2999-01-01", by: "dpo") }
-        await #expect(throws: PuenteError.self) { try await service.withdraw(id: 9_999, by: "dpo") }
-        try await service.withdraw(id: gone.id, on: "2025-06-30", by: "dpo")
-        try await service.withdraw(id: other.id, by: "dpo")  // referral only: linkage of that record goes on
+        await #expect(throws: PuenteError.self) {
+            try await service.withdraw(id: gone.id, on: "2025-01-09", by: .commandOperator("dpo"))
+        }
+        await #expect(throws: PuenteError.self) {
+            try await service.withdraw(id: gone.id, on: "2999-01-01", by: .commandOperator("dpo"))
+        }
+        await #expect(throws: PuenteError.self) { try await service.withdraw(id: 9_999, by: .commandOperator("dpo")) }
+        try await service.withdraw(id: gone.id, on: "2025-06-30", by: .commandOperator("dpo"))
+        // Referral only: linkage of that record goes on.
+        try await service.withdraw(id: other.id, by: .commandOperator("dpo"))
 
         let linkage = try await gate.excluded(for: .linkage)
         #expect(linkage == [ConsentSubject(agency: "SV-DGME", recordKey: "gone")])
@@ -534,7 +552,7 @@ struct AccessTests {
         // An account with a cheap hash: each attempt is checked in milliseconds, so no token comes back
         // between attempts however loaded the machine is (an unknown name would cost a full decoy hash).
         try await AccessService(store: store, hasher: PasswordHasher(logCost: 10)).createUser(
-            username: "abc", role: .statistician, password: "una frase larga y segura", by: "test")
+            username: "abc", role: .statistician, password: "una frase larga y segura", by: .commandOperator("test"))
         let app = Application(router: PuenteServer.router(store: store, configuration: configuration))
         try await app.test(.router) { client in
             let page = try await client.execute(uri: "/", method: .get) { $0 }
@@ -589,7 +607,8 @@ struct AccessTests {
             // Cheap hashes: each attempt takes milliseconds, so no token comes back between them on a loaded machine.
             configuration.passwordHasher = PasswordHasher(logCost: 10)
             try await AccessService(store: store, hasher: configuration.passwordHasher).createUser(
-                username: "abc", role: .statistician, password: "una frase larga y segura", by: "test")
+                username: "abc", role: .statistician, password: "una frase larga y segura", by: .commandOperator("test")
+            )
             if trusted { configuration.trustedProxies = ["127.0.0.1"] }
             let app = Application(router: PuenteServer.router(store: store, configuration: configuration))
             // A real server on loopback: the peer is 127.0.0.1, as a proxy on the same host would be.
@@ -683,7 +702,7 @@ struct AccessTests {
         #expect(standard.logCost == 17 && standard.blockSize == 8 && standard.parallelism == 1)
         let store = try await StoreKind.sqliteMemory.makeStore()
         try await AccessService(store: store, hasher: PasswordHasher(logCost: 10)).createUser(
-            username: "ana", role: .statistician, password: "una frase larga y segura", by: "test")
+            username: "ana", role: .statistician, password: "una frase larga y segura", by: .commandOperator("test"))
         let stronger = AccessService(store: store, hasher: PasswordHasher(logCost: 11))
         // A wrong password changes nothing; the right one replaces the hash with today's parameters.
         _ = try await stronger.login(username: "ana", password: "no es la frase!!", address: nil)
@@ -712,16 +731,16 @@ struct AccessTests {
         try await store.finishImport(id, counts: ImportCounts(read: 2, accepted: 2))
         let protection = DataProtection(store: store)
         await #expect(throws: PuenteError.self) {
-            try await protection.erase(agency: "TEST", recordKeys: ["b"], reason: "asked", by: "dpo")
+            try await protection.erase(agency: "TEST", recordKeys: ["b"], reason: "asked", by: .commandOperator("dpo"))
         }
         #expect(
             try await protection.erase(
                 agency: "TEST", recordKeys: ["b"], reason: "Request 2026-114 by the person, approved by the DPO",
-                by: "dpo") == 1)
+                by: .commandOperator("dpo")) == 1)
         // Ten years back from 23 November 2026: the 2012 event loses its personal fields, the 2020 one was erased already.
         let now = try Date("2026-11-23T12:00:00Z", strategy: .iso8601)
         let result = try await protection.applyRetention(
-            RetentionPolicy(personalDataYears: 10, rejectsDays: 365), now: now, by: "system:retention")
+            RetentionPolicy(personalDataYears: 10, rejectsDays: 365), now: now, by: .system("retention"))
         #expect(result.events == 1)
         #expect(try await store.events(importID: id, limit: 5).allSatisfy { $0.person.givenNames == nil })
         let entries = try await store.auditEntries(after: 0, limit: 10)

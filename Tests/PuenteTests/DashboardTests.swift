@@ -29,8 +29,11 @@ struct DashboardTests {
     /// A data officer's token: the role that sees every page, the imports page included.
     private func token(_ store: any PuenteStore) async throws -> String {
         let access = AccessService(store: store)
-        try await access.createUser(username: "officer", role: .dataOfficer, password: nil, by: "test")
-        return try await access.createToken(username: "officer", label: "dashboard tests", days: 1, by: "test").1
+        try await access.createUser(
+            username: "officer", role: .dataOfficer, password: nil, by: .commandOperator("test"))
+        return try await access.createToken(
+            username: "officer", label: "dashboard tests", days: 1, by: .commandOperator("test")
+        ).1
     }
 
     private func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil) async throws -> (

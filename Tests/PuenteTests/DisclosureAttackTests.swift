@@ -78,9 +78,9 @@ struct DisclosureAttackTests {
         for role in Role.allCases {
             _ = try await access.createUser(
                 username: "u-\(role.rawValue)", role: role, password: nil,
-                country: role == .statistician ? "SLV" : nil, by: "test")
+                country: role == .statistician ? "SLV" : nil, by: .commandOperator("test"))
             let token = try await access.createToken(
-                username: "u-\(role.rawValue)", label: "attack", days: 1, by: "test"
+                username: "u-\(role.rawValue)", label: "attack", days: 1, by: .commandOperator("test")
             ).1
             callers.append((role.rawValue, role, token))
         }

@@ -56,8 +56,11 @@ struct HTTPTests {
     func unexpectedFailure() async throws {
         let (store, location) = try await StoreKind.sqliteFile.makeStoreWithLocation()
         let access = AccessService(store: store)
-        try await access.createUser(username: "officer", role: .dataOfficer, password: nil, by: "test")
-        let token = try await access.createToken(username: "officer", label: "test", days: 1, by: "test").1
+        try await access.createUser(
+            username: "officer", role: .dataOfficer, password: nil, by: .commandOperator("test"))
+        let token = try await access.createToken(
+            username: "officer", label: "test", days: 1, by: .commandOperator("test")
+        ).1
         let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
         try await app.test(.router) { client in
             try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"])
@@ -92,8 +95,11 @@ struct HTTPTests {
             // For an entitled role, with a purpose: the small cell is suppressed, and its complement too, as
             // the total is published.
             let access = AccessService(store: store)
-            try await access.createUser(username: "stat", role: .statistician, password: nil, by: "test")
-            let statToken = try await access.createToken(username: "stat", label: "test", days: 1, by: "test").1
+            try await access.createUser(
+                username: "stat", role: .statistician, password: nil, by: .commandOperator("test"))
+            let statToken = try await access.createToken(
+                username: "stat", label: "test", days: 1, by: .commandOperator("test")
+            ).1
             try await client.execute(
                 uri: "/api/v1/stats?measure=returns&by=sex&protection=suppression", method: .get,
                 headers: [.authorization: "Bearer \(statToken)"]
@@ -171,8 +177,11 @@ struct HTTPTests {
             }
             try await client.execute(uri: "/api/v1/codelists/NOPE", method: .get) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/api/v1/imports", method: .get) { #expect($0.status == .unauthorized) }
-            try await access.createUser(username: "officer", role: .dataOfficer, password: nil, by: "test")
-            let token = try await access.createToken(username: "officer", label: "test", days: 1, by: "test").1
+            try await access.createUser(
+                username: "officer", role: .dataOfficer, password: nil, by: .commandOperator("test"))
+            let token = try await access.createToken(
+                username: "officer", label: "test", days: 1, by: .commandOperator("test")
+            ).1
             try await client.execute(uri: "/api/v1/imports", method: .get, headers: [.authorization: "Bearer \(token)"])
             { response in
                 #expect(String(buffer: response.body).contains("\"accepted\":22"))

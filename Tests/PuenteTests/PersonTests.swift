@@ -274,10 +274,15 @@ struct PersonTests {
         let (store, _, _) = try await Self.loaded(.sqliteMemory)
         try await Self.linking().run(store: store)
         let access = AccessService(store: store, hasher: PasswordHasher(logCost: 10))
-        try await access.createUser(username: "officer", role: .dataOfficer, password: nil, by: "test")
-        try await access.createUser(username: "stats", role: .statistician, password: nil, by: "test")
-        let officer = try await access.createToken(username: "officer", label: "t", days: 1, by: "test").1
-        let statistician = try await access.createToken(username: "stats", label: "t", days: 1, by: "test").1
+        try await access.createUser(
+            username: "officer", role: .dataOfficer, password: nil, by: .commandOperator("test"))
+        try await access.createUser(username: "stats", role: .statistician, password: nil, by: .commandOperator("test"))
+        let officer = try await access.createToken(
+            username: "officer", label: "t", days: 1, by: .commandOperator("test")
+        ).1
+        let statistician = try await access.createToken(
+            username: "stats", label: "t", days: 1, by: .commandOperator("test")
+        ).1
         let auditBefore = try await store.lastAudit()?.sequence ?? 0
         let app = Application(router: PuenteServer.router(store: store))
         try await app.test(.router) { client in

@@ -40,7 +40,7 @@ enum ConsentRoutes {
                     agency: body.agency, recordKey: body.recordKey, purpose: body.purpose,
                     recipients: body.recipients ?? [],
                     scope: body.scope, language: body.language, guardian: body.guardian ?? false, givenOn: body.date),
-                by: try actor(context), address: context.address)
+                by: try actor(context))
             return try Responses.json(consent, status: .created)
         }
         router.post("/api/v1/consents/{id}/withdraw") { request, context -> Response in
@@ -49,19 +49,19 @@ enum ConsentRoutes {
             }
             let body = try await JSONBody.decode(WithdrawBody.self, from: request, context: context, emptyAllowed: true)
             return try Responses.json(
-                try await consents.withdraw(id: id, on: body.date, by: try actor(context), address: context.address))
+                try await consents.withdraw(id: id, on: body.date, by: try actor(context)))
         }
         router.post("/api/v1/consents/search") { request, context -> Response in
             let body = try await JSONBody.decode(SearchBody.self, from: request, context: context)
             return try Responses.json(
                 try await consents.consents(
-                    agency: body.agency, recordKey: body.recordKey, by: try actor(context),
-                    address: context.address))
+                    agency: body.agency, recordKey: body.recordKey, by: try actor(context)))
         }
     }
 
-    private static func actor(_ context: PuenteContext) throws -> String {
-        guard let identity = context.identity else { throw PuenteError(.unauthenticated, "Nobody is logged in.") }
-        return identity.user.username
+    /// Consent is recorded by someone signed in, never anonymously.
+    private static func actor(_ context: PuenteContext) throws -> Actor {
+        guard context.identity != nil else { throw PuenteError(.unauthenticated, "Nobody is logged in.") }
+        return .account(context.identity, address: context.address)
     }
 }

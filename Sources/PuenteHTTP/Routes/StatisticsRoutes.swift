@@ -1,4 +1,5 @@
 import Hummingbird
+import PuenteAccess
 import PuenteCore
 import PuenteReference
 import PuenteServices

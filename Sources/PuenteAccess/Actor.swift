@@ -1,4 +1,3 @@
-import PuenteAccess
 import PuenteCore
 
 /// Who acts through a front door: an account over HTTP, an anonymous visitor, or the operator of a
@@ -31,6 +30,9 @@ public struct Actor: Sendable {
     /// Whoever runs a command on the node: they hold the store and its keys, so they act as an
     /// administrator, and are audited as `cli:<os user>` like any account.
     public static func commandOperator(_ name: String) -> Actor { Actor(name: name, role: .admin) }
+
+    /// The node itself doing scheduled work (`system:retention`), audited under that name.
+    public static func system(_ process: String) -> Actor { Actor(name: "system:\(process)", role: .admin) }
 
     public func holds(_ permission: Permission) -> Bool { role?.holds(permission) == true }
 }
