@@ -23,8 +23,12 @@ public enum PuenteServer {
         /// Session cookies are marked `Secure` (sent over HTTPS only, and to localhost). Turn off only
         /// for a plain-HTTP test bench on another host.
         public var secureCookies: Bool
-        /// Password attempts allowed per client address and minute (a burst of that many, then evenly).
-        public var loginAttemptsPerMinute = 10
+        /// Password attempts allowed per client address in `loginAttemptWindow`: a burst of that many,
+        /// then evenly over the window.
+        public var loginAttempts = 10
+        /// Ten a minute by default; tests lengthen it, so no attempt comes back while a loaded machine
+        /// answers their requests.
+        public var loginAttemptWindow: Duration = .seconds(60)
         /// How passwords are hashed (OWASP's minimum by default; tests use a cheaper cost, as CPU there is
         /// shared by many servers at once).
         public var passwordHasher = PasswordHasher()

@@ -1,13 +1,20 @@
 import Foundation
 
 /// Token buckets per key (an address on the login form, a credential on the API): a burst up to the
-/// limit, refilled evenly over a minute. In memory: one node is one process.
+/// limit, refilled evenly over the limit's window. In memory: one node is one process.
 actor RateLimiter {
     struct Limit: Sendable {
-        var perMinute: Double
+        /// Requests allowed in a burst, and refilled evenly over `window`.
+        var count: Double
+        var window: Duration
 
         /// Requests per session or API token.
-        static let api = Limit(perMinute: 600)
+        static let api = Limit(count: 600, window: .seconds(60))
+
+        /// Tokens that come back per second.
+        var refillPerSecond: Double {
+            count / (Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18)
+        }
     }
 
     private var buckets: [String: (tokens: Double, at: ContinuousClock.Instant)] = [:]
@@ -15,16 +22,16 @@ actor RateLimiter {
 
     func allow(_ key: String, cost: Double = 1, limit: Limit) -> Bool {
         let now = clock.now
-        var bucket = buckets[key] ?? (limit.perMinute, now)
+        var bucket = buckets[key] ?? (limit.count, now)
         let elapsed =
             Double((now - bucket.at).components.seconds) + Double((now - bucket.at).components.attoseconds) / 1e18
-        bucket.tokens = min(limit.perMinute, bucket.tokens + elapsed * limit.perMinute / 60)
+        bucket.tokens = min(limit.count, bucket.tokens + elapsed * limit.refillPerSecond)
         bucket.at = now
         let allowed = bucket.tokens >= cost
         if allowed { bucket.tokens -= cost }
         buckets[key] = bucket
         // Forget idle keys now and then, so the table stays small.
-        if buckets.count > 10_000 { buckets = buckets.filter { $0.value.tokens < limit.perMinute } }
+        if buckets.count > 10_000 { buckets = buckets.filter { $0.value.tokens < limit.count } }
         return allowed
     }
 }

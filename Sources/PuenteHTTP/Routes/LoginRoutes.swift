@@ -20,7 +20,7 @@ enum LoginRoutes {
             guard
                 await limiter.allow(
                     "login:\(context.address ?? "local")",
-                    limit: .init(perMinute: Double(configuration.loginAttemptsPerMinute)))
+                    limit: .init(count: Double(configuration.loginAttempts), window: configuration.loginAttemptWindow))
             else {
                 let language: Language = request.uri.queryParameters.get("lang") == "en" ? .en : .es
                 var response = page(
