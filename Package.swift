@@ -86,6 +86,12 @@ let package = Package(
                 "PuenteCore", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: strict),
+        // What crosses organisations: canonical JSON (RFC 8785) and Ed25519 signatures (detached JWS)
+        // over documents, checkable by a partner without Puente.
+        .target(
+            name: "PuenteExchange",
+            dependencies: ["PuenteCore", "PuenteAccess", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         // The use cases behind both front doors: each takes a store and an acting identity, and does
         // policy, consent checks and audit in one call. The CLI and HTTP parse, call and render.
         .target(
@@ -108,7 +114,7 @@ let package = Package(
             name: "PuenteCLI",
             dependencies: [
                 "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
-                "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteAccess", "PuenteServices",
+                "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteAccess", "PuenteServices", "PuenteExchange",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -134,7 +140,7 @@ let package = Package(
             dependencies: [
                 "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
                 "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI", "PuenteAccess",
-                "PuenteServices",
+                "PuenteServices", "PuenteExchange",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], exclude: ["Fixtures"], swiftSettings: strict),  // read from the source tree by path
     ]

@@ -26,6 +26,8 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     private let cellKeyMAC: HMACSHA256
     /// Keys the audit trail's chain; derived from the cell key secret, so it lives in the key file too.
     private let auditKey: SymmetricKey
+    /// The node's signing identity (`node` and `signing` lines), once `puente node init` has made one.
+    private var nodeIdentity: NodeIdentity?
     /// The file the keys came from, reread when a value names an unknown key.
     private let file: URL?
     private var nonces = NonceSource()
@@ -185,9 +187,11 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
         guard let file, let fresh = try? Self.parse(String(contentsOf: file, encoding: .utf8), file: file) else {
             return nil
         }
+        let freshNode = fresh.node
         lock.withLock {
             keys = fresh.keys
             activeID = fresh.activeID
+            nodeIdentity = freshNode
         }
         return lock.withLock { keys[id] }
     }
@@ -199,10 +203,30 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
     public static func parse(_ text: String, file: URL? = nil) throws -> Keyring {
         var keys: [String: SymmetricKey] = [:]
         var active: String?, cellKey: SymmetricKey?
+        var node: (id: String, country: String)?, signing: (keyID: String, key: Curve25519.Signing.PrivateKey)?
         let source = file?.lastPathComponent ?? "PUENTE_KEYS"
         for (n, line) in text.split(whereSeparator: { $0 == "\n" || $0 == ";" }).enumerated() {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let first = words.first, !first.hasPrefix("#") else { continue }
+            // The node's identity: `node ID COUNTRY` and `signing KEYID BASE64` (an Ed25519 private key).
+            if first == "node" || first == "signing" {
+                let location = InputLocation(file: source, row: n + 1, field: first)
+                guard words.count == 3 else {
+                    throw PuenteError(.invalidInput, "Expected `node ID COUNTRY` or `signing KEYID KEY`.", at: location)
+                }
+                if first == "node" {
+                    node = (words[1], words[2])
+                } else {
+                    guard let bytes = Data(base64Encoded: words[2]), bytes.count == 32,
+                        let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
+                    else {
+                        throw PuenteError(
+                            .invalidInput, "Expected an Ed25519 private key in base64 (44 characters).", at: location)
+                    }
+                    signing = (words[1], key)
+                }
+                continue
+            }
             guard words.count == 2 else {
                 throw PuenteError(
                     .invalidInput, "Expected `active ID` or `ID KEY`.", at: InputLocation(file: source, row: n + 1))
@@ -228,7 +252,37 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
             throw PuenteError(
                 .invalidInput, "The keys need an `active ID` line naming one of them.", at: InputLocation(file: source))
         }
-        return Keyring(keys: keys, active: active, file: file, cellKeySecret: cellKey)
+        let ring = Keyring(keys: keys, active: active, file: file, cellKeySecret: cellKey)
+        switch (node, signing) {
+        case (let node?, let signing?):
+            ring.nodeIdentity = NodeIdentity(
+                id: node.id, country: node.country, keyID: signing.keyID, signingKey: signing.key)
+        case (nil, nil): break
+        default:
+            throw PuenteError(
+                .invalidInput, "A node identity needs both its `node` and its `signing` line.",
+                at: InputLocation(file: source))
+        }
+        return ring
+    }
+
+    /// The node's signing identity, if `puente node init` has made one.
+    public var node: NodeIdentity? { lock.withLock { nodeIdentity } }
+
+    /// Gives the node of this key file its identity and signing key; refuses to replace one (a node's
+    /// partners know it by its key).
+    @discardableResult
+    public static func initNode(id: String, country: String, file: URL) throws -> NodeIdentity {
+        let ring = try load(file: file)
+        if let existing = ring.node {
+            throw PuenteError(
+                .conflict, "This key file already holds the identity of node \(existing.id); Puente never replaces it.",
+                at: InputLocation(file: file.path))
+        }
+        let identity = try NodeIdentity.generate(id: id, country: country)
+        ring.lock.withLock { ring.nodeIdentity = identity }
+        try ring.write(to: file)
+        return identity
     }
 
     /// Reads a key file, which must be readable by its owner only.
@@ -320,6 +374,10 @@ public final class Keyring: PersonalDataCipher, @unchecked Sendable {
             cellkey \(cellKeySecret.withUnsafeBytes { Data($0) }.base64EncodedString())
 
             """
+        if let node = lock.withLock({ nodeIdentity }) {
+            text += "node \(node.id) \(node.country)\n"
+            text += "signing \(node.keyID) \(node.signingKey.rawRepresentation.base64EncodedString())\n"
+        }
         for id in keys.keys.sorted() {
             text += "\(id) " + keys[id]!.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
         }

@@ -40,6 +40,9 @@ public struct PuenteError: Error, Hashable, Sendable, CustomStringConvertible {
         case unauthenticated = "unauthenticated"
         /// Too many requests from this address or credential.
         case tooManyRequests = "too_many_requests"
+        /// A signed document whose signature does not verify: changed, signed by another key or for
+        /// another kind of document.
+        case signatureInvalid = "signature_invalid"
     }
 
     public var code: Code

@@ -1,0 +1,137 @@
+import Crypto
+import Foundation
+import PuenteAccess
+import PuenteCore
+import PuenteExchange
+import Testing
+
+@Suite("Exchange: canonical JSON, node identity and document signatures")
+struct ExchangeTests {
+    static func hex(_ text: String) -> Data {
+        Data(
+            stride(from: 0, to: text.count, by: 2).map { i in
+                UInt8(
+                    text[text.index(text.startIndex, offsetBy: i)..<text.index(text.startIndex, offsetBy: i + 2)],
+                    radix: 16)!
+            })
+    }
+
+    @Test("RFC 8032's Ed25519 vectors verify (signatures are checked by verifying, never by their bytes)")
+    func ed25519Vectors() throws {
+        // Test 1 (empty message) and test 2 (one byte) of RFC 8032, section 7.1.
+        let vectors = [
+            (
+                "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+                "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+                "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+            ),
+            (
+                "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+                "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+                "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"
+            ),
+        ]
+        for (secret, publicKey, message, signature) in vectors {
+            let key = try Curve25519.Signing.PrivateKey(rawRepresentation: Self.hex(secret))
+            #expect(key.publicKey.rawRepresentation == Self.hex(publicKey))
+            #expect(key.publicKey.isValidSignature(Self.hex(signature), for: Self.hex(message)))
+            var changed = Self.hex(signature)
+            changed[0] ^= 1
+            #expect(!key.publicKey.isValidSignature(changed, for: Self.hex(message)))
+            #expect(key.publicKey.isValidSignature(try key.signature(for: Self.hex(message)), for: Self.hex(message)))
+        }
+    }
+
+    @Test("Canonical JSON sorts members by UTF-16 code units and escapes as RFC 8785 does")
+    func canonicalJSON() throws {
+        // RFC 8785, section 3.2.3: the sorting example.
+        let members = ["\u{20ac}", "\r", "\u{fb33}", "1", "\u{1f600}", "\u{80}", "\u{f6}"]
+        let object = JSONValue.object(
+            Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1, .integer(Int64($0))) }))
+        let sorted = ["\r", "1", "\u{80}", "\u{f6}", "\u{20ac}", "\u{1f600}", "\u{fb33}"]
+        let expected =
+            "{"
+            + sorted.map { name -> String in
+                let quoted = name == "\r" ? "\"\\r\"" : "\"\(name)\""
+                return quoted + ":" + String(members.firstIndex(of: name)!)
+            }.joined(separator: ",") + "}"
+        #expect(String(decoding: CanonicalJSON.encode(object), as: UTF8.self) == expected)
+
+        let text = #"{ "b" : [ 1 , true , null , -7 ], "a" : "q\"\\\n\u000f\u00e9/" , "c": {"z": {}, "y": []} }"#
+        let value = try JSONValue.parse(Data(text.utf8), source: "doc.json")
+        #expect(
+            String(decoding: CanonicalJSON.encode(value), as: UTF8.self)
+                == #"{"a":"q\"\\\n\u000fé/","b":[1,true,null,-7],"c":{"y":[],"z":{}}}"#)
+        #expect(throws: PuenteError.self) { try JSONValue.parse(Data(#"{"share": 0.5}"#.utf8), source: "doc.json") }
+    }
+
+    @Test("A signed document verifies only unchanged, for its own type and with its signer's key")
+    func signatures() throws {
+        let node = try NodeIdentity.generate(id: "SV-DGME", country: "SLV")
+        let other = try NodeIdentity.generate(id: "GT-IGM", country: "GTM")
+        let document = try JSONValue.parse(
+            Data(#"{"agreement": "SV-HUB-1", "measures": ["returns"], "cells": 150000, "note": "Ñandú"}"#.utf8),
+            source: "a")
+        let signature = try DocumentSignature.sign(document, type: "puente-agreement+json", by: node)
+        // Detached: the compact form holds no payload, and reads back to the same signature.
+        let compact = signature.compact
+        #expect(compact.split(separator: ".", omittingEmptySubsequences: false).map(\.isEmpty) == [false, true, false])
+        let read = try DocumentSignature(compact: compact, source: "a.jws")
+        #expect(read == signature && read.header.kid == "SV-DGME/\(node.keyID)" && read.header.alg == "EdDSA")
+        try read.verify(document, type: "puente-agreement+json", key: node.publicKey)
+
+        func refusal(_ body: () throws -> Void) -> PuenteError.Code? {
+            do { try body() } catch let error as PuenteError { return error.code } catch { return nil }
+            return nil
+        }
+        guard case .object(var members) = document else { Issue.record("not an object"); return }
+        members["cells"] = .integer(150001)
+        #expect(
+            refusal { try read.verify(.object(members), type: "puente-agreement+json", key: node.publicKey) }
+                == .signatureInvalid)
+        #expect(
+            refusal { try read.verify(document, type: "puente-package+json", key: node.publicKey) } == .signatureInvalid
+        )
+        #expect(
+            refusal { try read.verify(document, type: "puente-agreement+json", key: other.publicKey) }
+                == .signatureInvalid)
+        // The same members in another order are the same document.
+        let reordered = try JSONValue.parse(
+            Data(#"{"note": "Ñandú", "cells": 150000, "measures": ["returns"], "agreement": "SV-HUB-1"}"#.utf8),
+            source: "b")
+        try read.verify(reordered, type: "puente-agreement+json", key: node.publicKey)
+        // A header written any other way than canonically is not read.
+        let loose = Base64URL.encode(Data(#"{"typ":"puente-agreement+json","alg":"EdDSA","kid":"x"}"#.utf8))
+        #expect(
+            refusal {
+                _ = try DocumentSignature(compact: loose + ".." + Base64URL.encode(signature.signature), source: "c")
+            } == .invalidInput)
+        #expect(refusal { _ = try DocumentSignature(compact: "abc.def.ghi", source: "d") } == .invalidInput)
+    }
+
+    @Test("The node's identity lives in the key file: written once, kept when keys are added, never replaced")
+    func identityInKeyFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("puente-node-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("node.keys")
+        try Keyring.create(file: file)
+        #expect(try Keyring.load(file: file).node == nil)
+        #expect(throws: PuenteError.self) { try Keyring.initNode(id: "sv", country: "SLV", file: file) }
+        let node = try Keyring.initNode(id: "SV-DGME", country: "SLV", file: file)
+        _ = try Keyring.addKey(file: file)
+        let loaded = try #require(try Keyring.load(file: file).node)
+        #expect(
+            loaded.kid == node.kid && loaded.country == "SLV"
+                && loaded.publicKey.rawRepresentation == node.publicKey.rawRepresentation)
+        let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+        #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o077 } == 0)
+        #expect(throws: PuenteError.self) { try Keyring.initNode(id: "SV-OTHER", country: "SLV", file: file) }
+        #expect(try Keyring.load(file: file).node?.kid == node.kid)
+        // A signing key without the node it belongs to is a broken file, named as such.
+        let text = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").filter {
+            !$0.hasPrefix("node ")
+        }
+        #expect(throws: PuenteError.self) { try Keyring.parse(text.joined(separator: "\n")) }
+    }
+}

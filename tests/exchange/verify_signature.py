@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""A partner's check of a Puente document signature, with nothing of Puente: Python's standard library
+and the `cryptography` package. docs/exchange.md describes the format.
+
+    verify_signature.py DOCUMENT.json SIGNATURE.jws PUBLIC_KEY_X TYPE
+
+Exits 0 when SIGNATURE is a valid detached JWS (EdDSA) by PUBLIC_KEY_X (the `x` of the signer's JWK)
+over DOCUMENT for a document of kind TYPE; otherwise prints why and exits 1.
+"""
+import base64
+import json
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64url_encode(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def canonical(value):
+    """RFC 8785 for documents of whole numbers: members sorted by UTF-16 code units, no whitespace."""
+    if isinstance(value, dict):
+        names = sorted(value, key=lambda name: name.encode("utf-16-be"))
+        return "{" + ",".join(canonical(n) + ":" + canonical(value[n]) for n in names) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(canonical(v) for v in value) + "]"
+    if isinstance(value, float):
+        raise ValueError("fractions have no canonical form in these documents")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def main(document_path, signature_path, public_key_x, expected_type):
+    with open(document_path, encoding="utf-8") as f:
+        document = json.load(f)
+    with open(signature_path, encoding="ascii") as f:
+        header_part, payload_part, signature_part = f.read().strip().split(".")
+    if payload_part:
+        return "not a detached JWS: the payload part must be empty"
+    header = json.loads(b64url_decode(header_part))
+    if header.get("alg") != "EdDSA":
+        return f"alg is {header.get('alg')!r}, not EdDSA"
+    if header.get("typ") != expected_type:
+        return f"typ is {header.get('typ')!r}, not {expected_type!r}"
+    signing_input = header_part + "." + b64url_encode(canonical(document).encode("utf-8"))
+    key = Ed25519PublicKey.from_public_bytes(b64url_decode(public_key_x))
+    try:
+        key.verify(b64url_decode(signature_part), signing_input.encode("ascii"))
+    except InvalidSignature:
+        return "the signature does not match the document"
+    print(f"valid: {header['typ']} signed by {header['kid']}")
+    return None
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 5:
+        sys.exit(__doc__)
+    problem = main(*sys.argv[1:])
+    if problem:
+        print("refused:", problem)
+        sys.exit(1)
