@@ -90,7 +90,9 @@ let package = Package(
         // over documents, checkable by a partner without Puente.
         .target(
             name: "PuenteExchange",
-            dependencies: ["PuenteCore", "PuenteAccess", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "PuenteCore", "PuenteAccess", "PuenteStatistics", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict),
         // The use cases behind both front doors: each takes a store and an acting identity, and does
         // policy, consent checks and audit in one call. The CLI and HTTP parse, call and render.

@@ -106,7 +106,7 @@ struct Node: AsyncParsableCommand {
     }
 }
 
-private func readFile(_ path: String) throws -> Data {
+func readFile(_ path: String) throws -> Data {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw PuenteError(.notFound, "Cannot read the file.", at: InputLocation(file: path))
     }

@@ -134,4 +134,50 @@ struct ExchangeTests {
         }
         #expect(throws: PuenteError.self) { try Keyring.parse(text.joined(separator: "\n")) }
     }
+
+    @Test("An agreement is in force only signed by both parties over unchanged terms, and only within its dates")
+    func agreements() throws {
+        let sender = try NodeIdentity.generate(id: "SV-DGME", country: "SLV")
+        let receiver = try NodeIdentity.generate(id: "HB-SICA", country: "SLV")
+        let stranger = try NodeIdentity.generate(id: "GT-IGM", country: "GTM")
+        let terms = Agreement(
+            id: "SV-HUB-2026", sender: .init(sender), receiver: .init(receiver), purpose: .regionalStatistics,
+            measures: ["returns"], dimensions: ["sex", "age_group", "department", "quarter"],
+            finestGeography: .department,
+            finestPeriod: .quarter, validFrom: "2026-01-01", validTo: "2027-12-31", retentionDays: 1825)
+        var agreement = try SignedAgreement(drafting: terms)
+        let day = CivilDate(iso: "2026-06-01")!
+        #expect(try agreement.notInForce(on: day) != nil)
+        try agreement.sign(by: sender)
+        #expect(try agreement.notInForce(on: day)?.hasPrefix("HB-SICA") == true)
+        #expect(throws: PuenteError.self) { try agreement.sign(by: stranger) }
+        try agreement.sign(by: receiver)
+        #expect(try agreement.notInForce(on: day) == nil)
+        #expect(try agreement.notInForce(on: CivilDate(iso: "2025-12-31")!) != nil)
+        #expect(try agreement.notInForce(on: CivilDate(iso: "2028-01-01")!)?.contains("expired") == true)
+
+        // The file reads back to the same agreement, in force; changed terms void both signatures.
+        let file = try agreement.file()
+        let read = try SignedAgreement(file: file, source: "a.json")
+        #expect(read == agreement)
+        #expect(try read.notInForce(on: day) == nil)
+        var changed = read
+        changed.terms.retentionDays = 3650
+        #expect(try changed.signatureStatus().allSatisfy { !$0.signed })
+        // A signature moved to the other party's place does not count for it.
+        var swapped = read
+        swapped.signatures["HB-SICA"] = read.signatures["SV-DGME"]
+        #expect(try swapped.signatureStatus().map(\.signed) == [true, false])
+
+        // Terms that would let exact figures or unknown measures flow are refused before anyone signs.
+        var exact = terms
+        exact.minimumProtection = "none"
+        #expect(throws: PuenteError.self) { try SignedAgreement(drafting: exact) }
+        var unknown = terms
+        unknown.measures = ["deaths"]
+        #expect(throws: PuenteError.self) { try SignedAgreement(drafting: unknown) }
+        var backwards = terms
+        backwards.validTo = "2025-01-01"
+        #expect(throws: PuenteError.self) { try SignedAgreement(drafting: backwards) }
+    }
 }

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import PuenteAccess
+import PuenteCore
+import PuenteExchange
+
+/// `puente agreement`: data-sharing agreements as files both parties sign.
+struct AgreementCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agreement",
+        abstract: "Draft, sign and check data-sharing agreements between this node and another.",
+        discussion: """
+            An agreement file holds the terms and each party's signature over them (docs/exchange.md). This
+            node drafts as the sender, sends the file to the receiver, which signs it and sends it back:
+
+              puente agreement draft --id SV-HUB-2026 --receiver HUB-SICA --receiver-country SLV --receiver-key X \\
+                  --purpose regional_statistics --measures returns --dimensions sex,age_group,department,quarter \\
+                  --finest-geography department --finest-period quarter --valid-from 2026-01-01 --valid-to 2027-12-31 \\
+                  --retention-days 1825 --out SV-HUB-2026.agreement.json
+              puente agreement sign SV-HUB-2026.agreement.json
+              puente agreement show SV-HUB-2026.agreement.json
+            """,
+        subcommands: [Draft.self, Sign.self, Show.self])
+
+    struct Draft: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the terms of an agreement, this node sending.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "The agreement's id.") var id: String
+        @Option(help: "The receiving node's id.") var receiver: String
+        @Option(help: "The receiving node's country (ISO 3166 alpha-3).") var receiverCountry: String
+        @Option(help: "The receiving node's public key (the `x` of its JWK, from its `puente node show`).")
+        var receiverKey: String
+        @Option(help: "regional_statistics, mirror_statistics, return_verification or linkage.")
+        var purpose: Agreement.Purpose
+        @Option(help: "Measures that may flow, comma-separated.") var measures: String
+        @Option(help: "Dimensions figures may be broken down by, comma-separated.") var dimensions: String
+        @Option(help: "country, department or municipality.") var finestGeography: Agreement.Geography
+        @Option(help: "year, quarter or month.") var finestPeriod: Agreement.Period
+        @Option(help: "The weakest protection: ckm or suppression.") var protection = "ckm"
+        @Option(help: "First day in force, YYYY-MM-DD.") var validFrom: String
+        @Option(help: "Last day in force, YYYY-MM-DD.") var validTo: String
+        @Option(help: "Days the receiver keeps what it receives.") var retentionDays: Int
+        @Flag(help: "The receiver may pass the figures on.") var onwardTransfer = false
+        @Option(help: "Where to write the agreement file.") var out: String
+
+        func run() async throws {
+            let node = try store.nodeIdentity()
+            let terms = Agreement(
+                id: id, sender: .init(node),
+                receiver: .init(node: receiver, country: receiverCountry, key: receiverKey),
+                purpose: purpose, measures: Self.list(measures), dimensions: Self.list(dimensions),
+                finestGeography: finestGeography, finestPeriod: finestPeriod, minimumProtection: protection,
+                validFrom: validFrom, validTo: validTo, retentionDays: retentionDays, onwardTransfer: onwardTransfer)
+            try writeFile(try SignedAgreement(drafting: terms).file(), to: out)
+            print("Agreement \(id) drafted in \(out); sign it with `puente agreement sign \(out)`.")
+        }
+
+        static func list(_ text: String) -> [String] {
+            text.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
+        }
+    }
+
+    struct Sign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Sign an agreement file as this node, in place.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The agreement file.") var file: String
+
+        func run() async throws {
+            let node = try store.nodeIdentity()
+            var agreement = try SignedAgreement(file: try readFile(file), source: file)
+            try agreement.sign(by: node)
+            try writeFile(try agreement.file(), to: file)
+            print("Signed agreement \(agreement.terms.id) as \(node.kid).")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The terms, each party's signature checked, and whether the agreement is in force today.")
+        @Argument(help: "The agreement file.") var file: String
+        @Option(help: "The day to check, YYYY-MM-DD (default: today).") var on: String?
+
+        func run() async throws {
+            let agreement = try SignedAgreement(file: try readFile(file), source: file)
+            guard let day = on.map({ CivilDate(iso: $0) }) ?? CivilDate.today else {
+                throw ValidationError("--on: expected a date like 2026-12-31.")
+            }
+            let t = agreement.terms
+            print("Agreement \(t.id): \(t.sender.node) → \(t.receiver.node), \(t.purpose.rawValue), \(t.dataflow)")
+            print(
+                "  measures \(t.measures.joined(separator: ", ")); dimensions \(t.dimensions.joined(separator: ", "))")
+            print(
+                "  finest \(t.finestGeography.rawValue) and \(t.finestPeriod.rawValue); at least \(t.minimumProtection)"
+            )
+            print(
+                "  \(t.validFrom) to \(t.validTo); kept \(t.retentionDays) days; onward transfer \(t.onwardTransfer ? "allowed" : "not allowed")"
+            )
+            for status in try agreement.signatureStatus() {
+                print("  \(status.party): " + (status.signed ? "signed" : (status.reason ?? "not signed")))
+            }
+            if let reason = try agreement.notInForce(on: day) {
+                print("Not in force on \(day): \(reason)" + (reason.hasSuffix(".") ? "" : "."))
+                throw ExitCode(1)
+            }
+            print("In force on \(day).")
+        }
+    }
+}
+
+extension Agreement.Purpose: ExpressibleByArgument {}
+extension Agreement.Geography: ExpressibleByArgument {}
+extension Agreement.Period: ExpressibleByArgument {}
+
+private func writeFile(_ data: Data, to path: String) throws {
+    guard FileManager.default.createFile(atPath: path, contents: data) else {
+        throw PuenteError(.storeUnavailable, "Cannot write the file.", at: InputLocation(file: path))
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import PuenteAccess
+import PuenteCore
+import PuenteStatistics
+
+/// The terms of a data-sharing agreement between a sending node and a receiving one: why data flows,
+/// what may flow (measures and dimensions, the finest geography and period, the weakest protection),
+/// for how long, how long the receiver keeps it and whether it may pass it on. Both parties sign the
+/// terms (`SignedAgreement`); nothing flows outside an agreement in force.
+public struct Agreement: Codable, Hashable, Sendable {
+    public enum Purpose: String, Codable, CaseIterable, Sendable {
+        case regionalStatistics = "regional_statistics"
+        case mirrorStatistics = "mirror_statistics"
+        case returnVerification = "return_verification"
+        case linkage
+    }
+
+    /// The finest geography figures may be broken down by.
+    public enum Geography: String, Codable, CaseIterable, Sendable {
+        case country, department, municipality
+    }
+
+    /// The finest period figures may be broken down by.
+    public enum Period: String, Codable, CaseIterable, Sendable {
+        case year, quarter, month
+    }
+
+    /// A node that is party to the agreement, with the key it signs with.
+    public struct Party: Codable, Hashable, Sendable {
+        public var node: String
+        public var country: String
+        /// The `x` of its Ed25519 JWK (base64url).
+        public var key: String
+
+        public init(node: String, country: String, key: String) {
+            self.node = node
+            self.country = country
+            self.key = key
+        }
+
+        public init(_ identity: NodeIdentity) {
+            self.init(node: identity.id, country: identity.country, key: identity.publicKeyBase64URL)
+        }
+    }
+
+    public var id: String
+    public var sender: Party
+    public var receiver: Party
+    public var purpose: Purpose
+    /// The SDMX dataflow the figures are published in.
+    public var dataflow: String
+    public var measures: [String]
+    public var dimensions: [String]
+    public var finestGeography: Geography
+    public var finestPeriod: Period
+    /// `ckm` (the cell key method) or `suppression`; exact figures never flow.
+    public var minimumProtection: String
+    /// First and last day in force, `YYYY-MM-DD`.
+    public var validFrom: String
+    public var validTo: String
+    /// How long the receiver keeps what it received.
+    public var retentionDays: Int
+    /// Whether the receiver may pass the figures on.
+    public var onwardTransfer: Bool
+
+    public init(
+        id: String, sender: Party, receiver: Party, purpose: Purpose, dataflow: String = SDMXFlow.flowID,
+        measures: [String], dimensions: [String], finestGeography: Geography, finestPeriod: Period,
+        minimumProtection: String = DisclosurePolicy.Method.cellKey.rawValue, validFrom: String, validTo: String,
+        retentionDays: Int, onwardTransfer: Bool = false
+    ) {
+        self.id = id
+        self.sender = sender
+        self.receiver = receiver
+        self.purpose = purpose
+        self.dataflow = dataflow
+        self.measures = measures
+        self.dimensions = dimensions
+        self.finestGeography = finestGeography
+        self.finestPeriod = finestPeriod
+        self.minimumProtection = minimumProtection
+        self.validFrom = validFrom
+        self.validTo = validTo
+        self.retentionDays = retentionDays
+        self.onwardTransfer = onwardTransfer
+    }
+
+    /// Checks the terms; the error names the field and what it takes.
+    public func check() throws {
+        func fail(_ field: String, _ expected: String) -> PuenteError {
+            PuenteError(.invalidArgument, "\(field): expected \(expected).")
+        }
+        guard !id.isEmpty, id.count <= 64,
+            id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+        else { throw fail("id", "1 to 64 letters, digits, '-', '_' or '.'") }
+        for (name, party) in [("sender", sender), ("receiver", receiver)] {
+            do { try NodeIdentity.check(id: party.node, country: party.country) } catch let error as PuenteError {
+                throw PuenteError(error.code, "\(name)." + error.message)
+            }
+            guard Base64URL.ed25519PublicKey(party.key) != nil else {
+                throw fail("\(name).key", "an Ed25519 public key in base64url (43 characters)")
+            }
+        }
+        guard sender.node != receiver.node else { throw fail("receiver", "another node than the sender") }
+        guard !measures.isEmpty, measures.allSatisfy({ Measure(rawValue: $0) != nil }) else {
+            throw fail("measures", "one or more of " + Measure.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard dimensions.allSatisfy({ Dimension(rawValue: $0) != nil }) else {
+            throw fail("dimensions", "some of " + Dimension.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard [DisclosurePolicy.Method.cellKey, .suppression].map(\.rawValue).contains(minimumProtection) else {
+            throw fail("minimumProtection", "ckm or suppression (exact figures never leave a node)")
+        }
+        guard let from = CivilDate(iso: validFrom) else { throw fail("validFrom", "a date like 2026-01-01") }
+        guard let to = CivilDate(iso: validTo), to >= from else {
+            throw fail("validTo", "a date on or after validFrom")
+        }
+        guard (1...3650).contains(retentionDays) else { throw fail("retentionDays", "1 to 3650 days") }
+    }
+
+    public var json: JSONValue {
+        get throws { try JSONValue.parse(try JSONEncoder().encode(self), source: "agreement \(id)") }
+    }
+
+    /// The JWS `typ` of signatures on agreements.
+    public static let signatureType = "puente-agreement+json"
+}
+
+/// An agreement's terms with the parties' signatures over them: the file both parties exchange and keep.
+public struct SignedAgreement: Codable, Hashable, Sendable {
+    public var terms: Agreement
+    /// Party node id → its detached JWS over the terms.
+    public var signatures: [String: String]
+
+    public init(drafting terms: Agreement) throws {
+        try terms.check()
+        self.terms = terms
+        signatures = [:]
+    }
+
+    /// Reads an agreement file; `source` names it in errors.
+    public init(file data: Data, source: String) throws {
+        do {
+            self = try JSONDecoder().decode(SignedAgreement.self, from: data)
+        } catch {
+            throw PuenteError(
+                .invalidInput, "Expected an agreement file: {\"terms\": {…}, \"signatures\": {…}}.",
+                at: InputLocation(file: source))
+        }
+        try terms.check()
+    }
+
+    /// The file's bytes (canonical JSON, so both parties' copies are byte for byte the same).
+    public func file() throws -> Data { try CanonicalJSON.encode(self) }
+
+    /// Adds `node`'s signature; it must be the sender or the receiver named in the terms, with the key
+    /// they name.
+    public mutating func sign(by node: NodeIdentity) throws {
+        guard let party = [terms.sender, terms.receiver].first(where: { $0.node == node.id }) else {
+            throw PuenteError(.forbidden, "Node \(node.id) is not a party to agreement \(terms.id).")
+        }
+        guard party.key == node.publicKeyBase64URL else {
+            throw PuenteError(
+                .forbidden, "The agreement names another key for node \(node.id) than the one it signs with.")
+        }
+        signatures[node.id] = try DocumentSignature.sign(try terms.json, type: Agreement.signatureType, by: node)
+            .compact
+    }
+
+    /// Whether each party signed the terms as they stand, by the key the terms name for it.
+    public func signatureStatus() throws -> [(party: String, signed: Bool, reason: String?)] {
+        let document = try terms.json
+        return [terms.sender, terms.receiver].map { party in
+            guard let compact = signatures[party.node] else { return (party.node, false, "not signed") }
+            do {
+                let jws = try DocumentSignature(compact: compact, source: "signature of \(party.node)")
+                guard jws.header.kid.hasPrefix(party.node + "/") else {
+                    return (party.node, false, "signed by \(jws.header.kid), not by \(party.node)")
+                }
+                try jws.verify(document, type: Agreement.signatureType, key: Base64URL.ed25519PublicKey(party.key)!)
+                return (party.node, true, nil)
+            } catch let error as PuenteError {
+                return (party.node, false, error.message)
+            } catch {
+                return (party.node, false, "unreadable signature")
+            }
+        }
+    }
+
+    /// Nil when the agreement is in force on `date`; otherwise why not.
+    public func notInForce(on date: CivilDate) throws -> String? {
+        for status in try signatureStatus() where !status.signed {
+            return "\(status.party): \(status.reason ?? "not signed")"
+        }
+        if date < CivilDate(iso: terms.validFrom)! { return "in force from \(terms.validFrom)" }
+        if date > CivilDate(iso: terms.validTo)! { return "expired on \(terms.validTo)" }
+        return nil
+    }
+}
