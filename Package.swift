@@ -100,6 +100,7 @@ let package = Package(
             name: "PuenteServices",
             dependencies: [
                 "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteStatistics", "PuenteLinkage", "PuenteAccess",
+                "PuenteExchange",
             ], swiftSettings: strict),
         // HTTP API, OpenAPI document and the dashboard.
         .target(

@@ -3,6 +3,7 @@ import Foundation
 import PuenteAccess
 import PuenteCore
 import PuenteExchange
+import PuenteServices
 
 /// `puente agreement`: data-sharing agreements as files both parties sign.
 struct AgreementCommand: AsyncParsableCommand {
@@ -19,8 +20,10 @@ struct AgreementCommand: AsyncParsableCommand {
                   --retention-days 1825 --out SV-HUB-2026.agreement.json
               puente agreement sign SV-HUB-2026.agreement.json
               puente agreement show SV-HUB-2026.agreement.json
+              puente agreement accept SV-HUB-2026.agreement.json   # both parties, once both have signed
+              puente agreement revoke SV-HUB-2026 --reason "replaced by SV-HUB-2027"
             """,
-        subcommands: [Draft.self, Sign.self, Show.self])
+        subcommands: [Draft.self, Sign.self, Show.self, Accept.self, List.self, Revoke.self])
 
     struct Draft: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write the terms of an agreement, this node sending.")
@@ -103,6 +106,63 @@ struct AgreementCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             print("In force on \(day).")
+        }
+    }
+}
+
+extension AgreementCommand {
+    struct Accept: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Keep an agreement both parties signed; nothing flows under one that is not kept.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The agreement file.") var file: String
+
+        func run() async throws {
+            let node = try store.nodeIdentity()
+            let data = try readFile(file)
+            let (agreement, isNew) = try await withStore(store) {
+                try await AgreementService(store: $0, node: node).accept(data, source: file, by: commandOperator)
+            }
+            print("Agreement \(agreement.terms.id) " + (isNew ? "kept." : "was kept already."))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The agreements this node keeps.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let node = try store.nodeIdentity()
+            let kept = try await withStore(store) { try await AgreementService(store: $0, node: node).list() }
+            switch format {
+            case .json: print(try JSONText.encode(kept))
+            case .text:
+                if kept.isEmpty {
+                    print("No agreements kept; `puente agreement accept FILE` keeps one both parties signed.")
+                }
+                for a in kept {
+                    print(
+                        "\(a.id)\taccepted \(a.acceptedAt) by \(a.acceptedBy)"
+                            + (a.revokedOn.map { "\trevoked \($0): \(a.revocationReason ?? "")" } ?? ""))
+                }
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an agreement: nothing flows under it from today.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The agreement's id.") var id: String
+        @Option(help: "Why (3 to 200 characters); recorded in the audit trail.") var reason: String
+
+        func run() async throws {
+            let node = try store.nodeIdentity()
+            let revoked = try await withStore(store) {
+                try await AgreementService(store: $0, node: node).revoke(id: id, reason: reason, by: commandOperator)
+            }
+            print("Agreement \(revoked.id) revoked from \(revoked.revokedOn!).")
         }
     }
 }

@@ -259,5 +259,22 @@ enum PostgresSchema {
                 "ALTER TABLE link_run ADD COLUMN import_revisions TEXT",
             ]
         ),
+        (
+            "0009-agreements",
+            [
+                // Data-sharing agreements this node is party to: the signed file as received, and its revocation.
+                """
+                CREATE TABLE agreement (
+                    id TEXT PRIMARY KEY,
+                    document TEXT NOT NULL,
+                    accepted_at TEXT NOT NULL,
+                    accepted_by TEXT NOT NULL,
+                    revoked_on TEXT,
+                    revoked_by TEXT,
+                    revocation_reason TEXT
+                )
+                """
+            ]
+        ),
     ]
 }

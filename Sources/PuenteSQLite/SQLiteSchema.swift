@@ -282,6 +282,21 @@ enum SQLiteSchema {
                     ALTER TABLE link_run ADD COLUMN import_revisions TEXT;
                     """)
         }
+        m.registerMigration("0009-agreements") { db in
+            // Data-sharing agreements this node is party to: the signed file as received, and its revocation.
+            try db.execute(
+                sql: """
+                    CREATE TABLE agreement (
+                        id TEXT PRIMARY KEY,
+                        document TEXT NOT NULL,
+                        accepted_at TEXT NOT NULL,
+                        accepted_by TEXT NOT NULL,
+                        revoked_on TEXT,
+                        revoked_by TEXT,
+                        revocation_reason TEXT
+                    );
+                    """)
+        }
         return m
     }
 }

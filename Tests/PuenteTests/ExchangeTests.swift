@@ -3,6 +3,8 @@ import Foundation
 import PuenteAccess
 import PuenteCore
 import PuenteExchange
+import PuenteServices
+import PuenteTesting
 import Testing
 
 @Suite("Exchange: canonical JSON, node identity and document signatures")
@@ -179,5 +181,48 @@ struct ExchangeTests {
         var backwards = terms
         backwards.validTo = "2025-01-01"
         #expect(throws: PuenteError.self) { try SignedAgreement(drafting: backwards) }
+    }
+
+    @Test("A node keeps only agreements it is party to with both signatures, and nothing is in force once revoked")
+    func keptAgreements() async throws {
+        let sv = try NodeIdentity.generate(id: "SV-DGME", country: "SLV")
+        let hub = try NodeIdentity.generate(id: "HB-SICA", country: "SLV")
+        let gt = try NodeIdentity.generate(id: "GT-IGM", country: "GTM")
+        var agreement = try SignedAgreement(
+            drafting: Agreement(
+                id: "SV-HUB-2026", sender: .init(sv), receiver: .init(hub), purpose: .regionalStatistics,
+                measures: ["returns"], dimensions: ["sex", "department", "quarter"], finestGeography: .department,
+                finestPeriod: .quarter, validFrom: "2026-01-01", validTo: "2027-12-31", retentionDays: 1825))
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let service = AgreementService(store: store, node: sv)
+        let officer = Actor.commandOperator("dpo")
+        try agreement.sign(by: sv)
+        await #expect(throws: PuenteError.self) {
+            try await service.accept(try agreement.file(), source: "a", by: officer)
+        }
+        try agreement.sign(by: hub)
+        let file = try agreement.file()
+        await #expect(throws: PuenteError.self) {
+            try await AgreementService(store: store, node: gt).accept(file, source: "a", by: officer)
+        }
+        #expect(try await service.accept(file, source: "a", by: officer).isNew)
+        #expect(try await !service.accept(file, source: "a", by: officer).isNew)
+        #expect(
+            try await service.inForce(id: "SV-HUB-2026", on: CivilDate(iso: "2026-06-01")!).terms == agreement.terms)
+        await #expect(throws: PuenteError.self) {
+            try await service.inForce(id: "SV-HUB-2026", on: CivilDate(iso: "2028-01-01")!)
+        }
+        await #expect(throws: PuenteError.self) { try await service.inForce(id: "OTHER") }
+
+        _ = try await service.revoke(
+            id: "SV-HUB-2026", reason: "replaced", on: CivilDate(iso: "2026-07-01")!, by: officer)
+        #expect(
+            try await service.inForce(id: "SV-HUB-2026", on: CivilDate(iso: "2026-06-30")!).terms.id == "SV-HUB-2026")
+        await #expect(throws: PuenteError.self) {
+            try await service.inForce(id: "SV-HUB-2026", on: CivilDate(iso: "2026-07-01")!)
+        }
+        let actions = try await store.auditEntries(after: 0, limit: 10).map(\.action)
+        #expect(actions == ["agreement_accepted", "agreement_revoked"])
+        try await store.close()
     }
 }

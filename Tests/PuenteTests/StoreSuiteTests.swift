@@ -488,4 +488,34 @@ struct StoreSuiteTests {
         #expect(Set(try await store.events(importID: a, limit: 10).map(\.source.recordKey)) == ["k1", "k2"])
         try await store.close()
     }
+
+    @Test("Agreements are kept once, never rewritten, and revoked once", arguments: StoreKind.available)
+    func agreements(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let a = StoredAgreement(
+            id: "SV-HUB-2026", document: #"{"terms":{"id":"SV-HUB-2026"}}"#, acceptedAt: "2026-01-02T10:00:00Z",
+            acceptedBy: "dpo")
+        #expect(try await store.saveAgreement(a))
+        #expect(try await !store.saveAgreement(a))
+        var other = a
+        other.document = #"{"terms":{"id":"SV-HUB-2026","retentionDays":3650}}"#
+        await #expect(throws: PuenteError.agreementKeptWithOtherTerms) { try await store.saveAgreement(other) }
+        let b = StoredAgreement(
+            id: "GT-HUB-2026", document: "{}", acceptedAt: "2026-01-03T10:00:00Z", acceptedBy: "dpo")
+        #expect(try await store.saveAgreement(b))
+        #expect(try await store.agreements().map(\.id) == ["GT-HUB-2026", "SV-HUB-2026"])
+        #expect(try await store.agreement(id: "SV-HUB-2026") == a)
+
+        let revoked = try await store.revokeAgreement(
+            id: "SV-HUB-2026", on: CivilDate(iso: "2026-06-30")!, by: "dpo", reason: "ended")
+        #expect(revoked.revokedOn == CivilDate(iso: "2026-06-30") && revoked.revocationReason == "ended")
+        #expect(try await store.agreement(id: "SV-HUB-2026") == revoked)
+        await #expect(throws: PuenteError.agreementRevokedAlready) {
+            try await store.revokeAgreement(id: "SV-HUB-2026", on: .today, by: "dpo", reason: "again")
+        }
+        await #expect(throws: PuenteError.noSuchAgreement) {
+            try await store.revokeAgreement(id: "XX", on: .today, by: "dpo", reason: "none")
+        }
+        try await store.close()
+    }
 }
