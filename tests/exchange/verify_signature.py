@@ -3,9 +3,12 @@
 and the `cryptography` package. docs/exchange.md describes the format.
 
     verify_signature.py DOCUMENT.json SIGNATURE.jws PUBLIC_KEY_X TYPE
+    verify_signature.py --agreement AGREEMENT.json
 
 Exits 0 when SIGNATURE is a valid detached JWS (EdDSA) by PUBLIC_KEY_X (the `x` of the signer's JWK)
-over DOCUMENT for a document of kind TYPE; otherwise prints why and exits 1.
+over DOCUMENT for a document of kind TYPE; with --agreement, when both parties' signatures in an
+agreement file are valid over its terms, each by the key the terms name for that party. Otherwise it
+prints why and exits 1.
 """
 import base64
 import json
@@ -39,7 +42,26 @@ def main(document_path, signature_path, public_key_x, expected_type):
     with open(document_path, encoding="utf-8") as f:
         document = json.load(f)
     with open(signature_path, encoding="ascii") as f:
-        header_part, payload_part, signature_part = f.read().strip().split(".")
+        return check(document, f.read(), public_key_x, expected_type)
+
+
+def check_agreement(path):
+    with open(path, encoding="utf-8") as f:
+        agreement = json.load(f)
+    terms = agreement["terms"]
+    for role in ("sender", "receiver"):
+        party = terms[role]
+        signature = agreement["signatures"].get(party["node"])
+        if signature is None:
+            return f"{party['node']} has not signed"
+        problem = check(terms, signature, party["key"], "puente-agreement+json")
+        if problem:
+            return f"{party['node']}: {problem}"
+    return None
+
+
+def check(document, compact, public_key_x, expected_type):
+    header_part, payload_part, signature_part = compact.strip().split(".")
     if payload_part:
         return "not a detached JWS: the payload part must be empty"
     header = json.loads(b64url_decode(header_part))
@@ -58,9 +80,12 @@ def main(document_path, signature_path, public_key_x, expected_type):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
+    if len(sys.argv) == 3 and sys.argv[1] == "--agreement":
+        problem = check_agreement(sys.argv[2])
+    elif len(sys.argv) == 5:
+        problem = main(*sys.argv[1:])
+    else:
         sys.exit(__doc__)
-    problem = main(*sys.argv[1:])
     if problem:
         print("refused:", problem)
         sys.exit(1)
