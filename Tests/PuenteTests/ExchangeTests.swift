@@ -225,4 +225,64 @@ struct ExchangeTests {
         #expect(actions == ["agreement_accepted", "agreement_revoked"])
         try await store.close()
     }
+
+    @Test(
+        "The member registry: signed by its hub, refused when changed, rolled back or long expired; revoked keys are not trusted"
+    )
+    func memberRegistry() throws {
+        let hub = try NodeIdentity.generate(id: "HB-SICA", country: "SLV")
+        let sv = try NodeIdentity.generate(id: "SV-DGME", country: "SLV")
+        let gt = try NodeIdentity.generate(id: "GT-IGM", country: "GTM")
+        let day = CivilDate(iso: "2026-03-01")!
+        var registry = MemberRegistry(hub: hub.id, issuedOn: day.description, expiresOn: day.description)
+        try registry.add(
+            node: sv.id, country: "SLV", organisation: "DGME", endpoint: nil, key: sv.publicKeyBase64URL, kid: sv.kid,
+            on: day)
+        try registry.add(
+            node: gt.id, country: "GTM", organisation: "IGM", endpoint: "https://gt.example/",
+            key: gt.publicKeyBase64URL, kid: gt.kid, on: day)
+        #expect(throws: PuenteError.self) {
+            try registry.add(
+                node: sv.id, country: "SLV", organisation: "DGME", endpoint: nil, key: sv.publicKeyBase64URL,
+                kid: sv.kid, on: day)
+        }
+        let v1 = try SignedRegistry.issue(registry, by: hub, on: day, days: 30)
+        #expect(v1.registry.version == 1 && v1.registry.expiresOn == "2026-03-31")
+        let read = try SignedRegistry(file: try v1.file(), source: "registry.json")
+        #expect(try read.verify(hubKey: hub.publicKeyBase64URL, highestTrusted: 0, on: day) == .trusted)
+        #expect(throws: PuenteError.self) { try read.verify(hubKey: sv.publicKeyBase64URL, highestTrusted: 0, on: day) }
+
+        // A changed byte of the registry (here: a member's key swapped) fails the hub's signature.
+        var forged = read
+        forged.registry.members[1].keys[0].x = hub.publicKeyBase64URL
+        #expect(throws: PuenteError.self) {
+            try forged.verify(hubKey: hub.publicKeyBase64URL, highestTrusted: 0, on: day)
+        }
+
+        // Rotation keeps the old key for what it signed; revocation trusts none of the member's keys.
+        let newSV = try NodeIdentity.generate(id: "SV-DGME", country: "SLV")
+        var next = v1.registry
+        try next.rotate(node: sv.id, key: newSV.publicKeyBase64URL, kid: newSV.kid, on: day.adding(days: 10))
+        try next.revoke(node: gt.id, on: day.adding(days: 10))
+        let v2 = try SignedRegistry.issue(next, by: hub, on: day.adding(days: 10))
+        #expect(v2.registry.version == 2)
+        #expect(try v2.verify(hubKey: hub.publicKeyBase64URL, highestTrusted: 1, on: day.adding(days: 10)) == .trusted)
+        #expect(v2.registry.member(sv.id)?.currentKey?.kid == newSV.kid)
+        #expect((try? v2.registry.trustedKey(kid: sv.kid).get()) == sv.publicKeyBase64URL)
+        #expect((try? v2.registry.trustedKey(kid: newSV.kid).get()) == newSV.publicKeyBase64URL)
+        #expect((try? v2.registry.trustedKey(kid: gt.kid).get()) == nil)
+        #expect((try? v2.registry.trustedKey(kid: "MX-INM/s00000000").get()) == nil)
+
+        // Once version 2 is trusted, version 1 is a rollback; an expired registry works for a grace period only.
+        #expect(throws: PuenteError.self) {
+            try read.verify(hubKey: hub.publicKeyBase64URL, highestTrusted: 2, on: day)
+        }
+        let expired = day.adding(days: 10 + 30 + 3)
+        #expect(
+            try v2.verify(hubKey: hub.publicKeyBase64URL, highestTrusted: 2, on: expired)
+                == .trustedInGrace(expiredOn: v2.registry.expiresOn))
+        #expect(throws: PuenteError.self) {
+            try v2.verify(hubKey: hub.publicKeyBase64URL, highestTrusted: 2, on: day.adding(days: 10 + 30 + 8))
+        }
+    }
 }

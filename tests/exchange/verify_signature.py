@@ -4,11 +4,13 @@ and the `cryptography` package. docs/exchange.md describes the format.
 
     verify_signature.py DOCUMENT.json SIGNATURE.jws PUBLIC_KEY_X TYPE
     verify_signature.py --agreement AGREEMENT.json
+    verify_signature.py --registry REGISTRY.json HUB_KEY_X
 
 Exits 0 when SIGNATURE is a valid detached JWS (EdDSA) by PUBLIC_KEY_X (the `x` of the signer's JWK)
 over DOCUMENT for a document of kind TYPE; with --agreement, when both parties' signatures in an
-agreement file are valid over its terms, each by the key the terms name for that party. Otherwise it
-prints why and exits 1.
+agreement file are valid over its terms, each by the key the terms name for that party; with
+--registry, when the hub's signature over a member registry is valid by HUB_KEY_X. Otherwise it prints
+why and exits 1.
 """
 import base64
 import json
@@ -60,6 +62,12 @@ def check_agreement(path):
     return None
 
 
+def check_registry(path, hub_key_x):
+    with open(path, encoding="utf-8") as f:
+        signed = json.load(f)
+    return check(signed["registry"], signed["signature"], hub_key_x, "puente-registry+json")
+
+
 def check(document, compact, public_key_x, expected_type):
     header_part, payload_part, signature_part = compact.strip().split(".")
     if payload_part:
@@ -82,6 +90,8 @@ def check(document, compact, public_key_x, expected_type):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--agreement":
         problem = check_agreement(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "--registry":
+        problem = check_registry(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 5:
         problem = main(*sys.argv[1:])
     else:
