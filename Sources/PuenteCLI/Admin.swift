@@ -147,11 +147,7 @@ struct Rejects: AsyncParsableCommand {
                 try await ImportService(store: $0).exportRejects(
                     importID: importID, profile: self.profile, by: commandOperator)
             }
-            guard FileManager.default.createFile(atPath: out, contents: data) else {
-                throw PuenteError(
-                    .invalidArgument, "Cannot write the file; check the folder exists and is writable.",
-                    at: InputLocation(file: out))
-            }
+            try writeFile(data, to: out)
             print(
                 "Wrote \(rows) rejects of batch \(importID) to \(out). Correct them and load the file with "
                     + "`puente ingest --profile \(profile) \(out)`.")

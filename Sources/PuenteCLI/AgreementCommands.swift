@@ -81,13 +81,11 @@ struct AgreementCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The terms, each party's signature checked, and whether the agreement is in force today.")
         @Argument(help: "The agreement file.") var file: String
-        @Option(help: "The day to check, YYYY-MM-DD (default: today).") var on: String?
+        @Option(help: "The day to check, YYYY-MM-DD (default: today).") var on: CivilDate?
 
         func run() async throws {
             let agreement = try SignedAgreement(file: try readFile(file), source: file)
-            guard let day = on.map({ CivilDate(iso: $0) }) ?? CivilDate.today else {
-                throw ValidationError("--on: expected a date like 2026-12-31.")
-            }
+            let day = on ?? .today
             let t = agreement.terms
             print("Agreement \(t.id): \(t.sender.node) → \(t.receiver.node), \(t.purpose.rawValue), \(t.dataflow)")
             print(
@@ -170,9 +168,3 @@ extension AgreementCommand {
 extension Agreement.Purpose: ExpressibleByArgument {}
 extension Agreement.Geography: ExpressibleByArgument {}
 extension Agreement.Period: ExpressibleByArgument {}
-
-private func writeFile(_ data: Data, to path: String) throws {
-    guard FileManager.default.createFile(atPath: path, contents: data) else {
-        throw PuenteError(.storeUnavailable, "Cannot write the file.", at: InputLocation(file: path))
-    }
-}

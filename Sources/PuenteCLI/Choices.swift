@@ -1,4 +1,5 @@
 import ArgumentParser
+import PuenteCore
 import PuenteStatistics
 
 // The closed sets of values options take. Parsed by the argument parser, so a wrong value is a usage
@@ -23,3 +24,8 @@ enum StatsFormat: String, CaseIterable, ExpressibleByArgument {
 extension Measure: ExpressibleByArgument {}
 extension DisclosurePolicy.Method: ExpressibleByArgument {}
 extension PopulationBasis: ExpressibleByArgument {}
+
+/// Days as `YYYY-MM-DD`.
+extension CivilDate: ExpressibleByArgument {
+    public init?(argument: String) { self.init(iso: argument) }
+}

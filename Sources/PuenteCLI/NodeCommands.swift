@@ -93,10 +93,14 @@ struct Node: AsyncParsableCommand {
         @Argument(help: "The JSON document.") var file: String
         @Argument(help: "The detached JWS.") var signature: String
 
-        func run() async throws {
-            guard let key = Base64URL.ed25519PublicKey(publicKey) else {
+        func validate() throws {
+            guard Base64URL.ed25519PublicKey(publicKey) != nil else {
                 throw ValidationError("--public-key: expected 32 bytes in base64url (43 characters).")
             }
+        }
+
+        func run() async throws {
+            let key = Base64URL.ed25519PublicKey(publicKey)!  // validate() checked it
             let document = try JSONValue.parse(try readFile(file), source: file)
             let jws = try DocumentSignature(
                 compact: String(decoding: try readFile(signature), as: UTF8.self), source: signature)
@@ -104,13 +108,6 @@ struct Node: AsyncParsableCommand {
             print("Signature valid: \(jws.header.typ) signed by \(jws.header.kid).")
         }
     }
-}
-
-func readFile(_ path: String) throws -> Data {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw PuenteError(.notFound, "Cannot read the file.", at: InputLocation(file: path))
-    }
-    return data
 }
 
 extension StoreOptions {
