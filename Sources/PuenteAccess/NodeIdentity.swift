@@ -14,10 +14,7 @@ public struct NodeIdentity: Sendable {
 
     public var publicKey: Curve25519.Signing.PublicKey { signingKey.publicKey }
     /// The public key's 32 bytes in base64url: the `x` of its JWK (RFC 8037).
-    public var publicKeyBase64URL: String {
-        publicKey.rawRepresentation.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    public var publicKeyBase64URL: String { Base64URL.encode(publicKey.rawRepresentation) }
     /// What signatures name as their signer: `<node id>/<key id>`.
     public var kid: String { "\(id)/\(keyID)" }
 

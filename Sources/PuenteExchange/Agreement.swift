@@ -119,7 +119,7 @@ public struct Agreement: Codable, Hashable, Sendable {
     }
 
     public var json: JSONValue {
-        get throws { try JSONValue.parse(try JSONEncoder().encode(self), source: "agreement \(id)") }
+        get throws { try JSONValue(encoding: self, source: "agreement \(id)") }
     }
 
     /// The JWS `typ` of signatures on agreements.

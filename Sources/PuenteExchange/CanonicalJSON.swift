@@ -45,6 +45,11 @@ public indirect enum JSONValue: Hashable, Sendable, Codable {
         }
     }
 
+    /// The JSON form of an encodable value (`source` names it in errors).
+    public init(encoding value: some Encodable, source: String) throws {
+        self = try JSONValue.parse(try JSONEncoder().encode(value), source: source)
+    }
+
     /// Reads JSON text; `source` names it in errors.
     public static func parse(_ data: Data, source: String) throws -> JSONValue {
         do {
@@ -70,8 +75,7 @@ public enum CanonicalJSON {
 
     /// The canonical form of any encodable value (through its JSON form).
     public static func encode(_ value: some Encodable) throws -> Data {
-        let data = try JSONEncoder().encode(value)
-        return encode(try JSONValue.parse(data, source: "\(type(of: value))"))
+        encode(try JSONValue(encoding: value, source: "\(type(of: value))"))
     }
 
     private static func write(_ value: JSONValue, into out: inout String) {

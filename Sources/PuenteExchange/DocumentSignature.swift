@@ -18,6 +18,11 @@ public struct DocumentSignature: Hashable, Sendable {
         public var alg: String
         public var kid: String
         public var typ: String
+
+        /// The header's canonical JSON: the bytes the signature covers, and the only form read back.
+        var canonical: Data {
+            CanonicalJSON.encode(.object(["alg": .string(alg), "kid": .string(kid), "typ": .string(typ)]))
+        }
     }
 
     public var header: Header
@@ -26,16 +31,12 @@ public struct DocumentSignature: Hashable, Sendable {
     /// Signs `document` as a document of type `type` with the node's key.
     public static func sign(_ document: JSONValue, type: String, by node: NodeIdentity) throws -> DocumentSignature {
         let header = Header(alg: "EdDSA", kid: node.kid, typ: type)
-        let input = signingInput(header: try CanonicalJSON.encode(header), document: document)
+        let input = signingInput(header: header.canonical, document: document)
         return DocumentSignature(header: header, signature: try node.signingKey.signature(for: input))
     }
 
     /// The compact form, `header..signature`.
-    public var compact: String {
-        // The header is always written canonically, so its bytes are the ones signed.
-        let headerBytes = (try? CanonicalJSON.encode(header)) ?? Data()
-        return Base64URL.encode(headerBytes) + ".." + Base64URL.encode(signature)
-    }
+    public var compact: String { Base64URL.encode(header.canonical) + ".." + Base64URL.encode(signature) }
 
     /// Reads the compact form; `source` names it in errors.
     public init(compact: String, source: String) throws {
@@ -49,7 +50,7 @@ public struct DocumentSignature: Hashable, Sendable {
                 at: InputLocation(file: source))
         }
         guard let header = try? JSONDecoder().decode(Header.self, from: headerBytes),
-            try CanonicalJSON.encode(header) == headerBytes
+            header.canonical == headerBytes
         else {
             throw PuenteError(
                 .invalidInput, "The signature's header is not the canonical {alg, kid, typ} object.",
@@ -72,7 +73,7 @@ public struct DocumentSignature: Hashable, Sendable {
         guard header.typ == type else {
             throw PuenteError(.signatureInvalid, "The signature is for a document of type \(header.typ), not \(type).")
         }
-        let input = Self.signingInput(header: (try? CanonicalJSON.encode(header)) ?? Data(), document: document)
+        let input = Self.signingInput(header: header.canonical, document: document)
         guard key.isValidSignature(signature, for: input) else {
             throw PuenteError(
                 .signatureInvalid,
@@ -85,24 +86,9 @@ public struct DocumentSignature: Hashable, Sendable {
     }
 }
 
-/// Base64 with the URL alphabet and no padding (RFC 7515 §2).
-public enum Base64URL {
-    public static func encode(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
+extension Base64URL {
     /// An Ed25519 public key from the `x` of its JWK; nil when it is not 32 bytes of base64url.
     public static func ed25519PublicKey(_ text: String) -> Curve25519.Signing.PublicKey? {
         decode(text).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }
-    }
-
-    public static func decode(_ text: String) -> Data? {
-        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
-            return nil
-        }
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        s += String(repeating: "=", count: (4 - s.count % 4) % 4)
-        return Data(base64Encoded: s)
     }
 }

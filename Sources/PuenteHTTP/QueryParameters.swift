@@ -15,7 +15,7 @@ extension Hummingbird.Parameters {
     }
 
     /// The value of `name` as a whole number in `range`; nil when absent.
-    func count(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+    func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let raw = get(name) else { return nil }
         guard let value = Int(raw), range.contains(value) else {
             throw PuenteError(

@@ -13,7 +13,7 @@ actor RateLimiter {
 
         /// Tokens that come back per second.
         var refillPerSecond: Double {
-            count / (Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18)
+            count / (window / .seconds(1))
         }
     }
 
@@ -23,8 +23,7 @@ actor RateLimiter {
     func allow(_ key: String, cost: Double = 1, limit: Limit) -> Bool {
         let now = clock.now
         var bucket = buckets[key] ?? (limit.count, now)
-        let elapsed =
-            Double((now - bucket.at).components.seconds) + Double((now - bucket.at).components.attoseconds) / 1e18
+        let elapsed = (now - bucket.at) / .seconds(1)
         bucket.tokens = min(limit.count, bucket.tokens + elapsed * limit.refillPerSecond)
         bucket.at = now
         let allowed = bucket.tokens >= cost

@@ -7,12 +7,12 @@ enum ImportRoutes {
 
     static func add(to router: Router<PuenteContext>, store: any PuenteStore) {
         router.get("/api/v1/imports") { request, _ -> Response in
-            let limit = try request.uri.queryParameters.count("limit", in: 1...1000) ?? 50
+            let limit = try request.uri.queryParameters.integer("limit", in: 1...1000) ?? 50
             return try Responses.json(try await store.imports(limit: limit))
         }
         router.get("/api/v1/imports/rejections") { request, _ -> Response in
             let q = request.uri.queryParameters
-            let counts = try await store.rejectionCounts(imports: try q.count("imports", in: 1...1000) ?? 50)
+            let counts = try await store.rejectionCounts(imports: try q.integer("imports", in: 1...1000) ?? 50)
             switch try q.choice("format", RejectionsFormat.self) ?? .json {
             case .json: return try Responses.json(counts)
             case .csv:
