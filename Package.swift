@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // Domain values, code lists, store protocols, text reading and writing, errors. No dependencies.
@@ -91,7 +93,8 @@ let package = Package(
         .target(
             name: "PuenteExchange",
             dependencies: [
-                "PuenteCore", "PuenteAccess", "PuenteStatistics", .product(name: "Crypto", package: "swift-crypto"),
+                "PuenteCore", "PuenteAccess", "PuenteReference", "PuenteStatistics",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
         // The use cases behind both front doors: each takes a store and an acting identity, and does
@@ -100,13 +103,14 @@ let package = Package(
             name: "PuenteServices",
             dependencies: [
                 "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteStatistics", "PuenteLinkage", "PuenteAccess",
-                "PuenteExchange",
+                "PuenteExchange", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ], swiftSettings: strict),
         // HTTP API, OpenAPI document and the dashboard.
         .target(
             name: "PuenteHTTP",
             dependencies: [
-                "PuenteCore", "PuenteReference", "PuenteStatistics", "PuenteAccess", "PuenteServices",
+                "PuenteCore", "PuenteReference", "PuenteStatistics", "PuenteAccess", "PuenteServices", "PuenteExchange",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -3,6 +3,7 @@ import Foundation
 import PuenteAccess
 import PuenteCore
 import PuenteExchange
+import PuenteServices
 
 /// `puente members`: the hub's member registry, a file it signs anew on every change.
 struct Members: AsyncParsableCommand {
@@ -27,8 +28,9 @@ struct Members: AsyncParsableCommand {
         @Option(help: "The registry file, created by the first `add`.") var registry: String
         @Option(help: "Days each version stays valid.") var days = 30
 
-        /// Applies `change` to the current registry and writes the next version, signed by this node.
-        func update(_ change: (inout MemberRegistry, CivilDate) throws -> Void) throws -> SignedRegistry {
+        /// Applies `change` to the current registry and writes the next version, signed by this node; the
+        /// node then trusts it, which publishes it to members at `GET /api/v1/exchange/registry`.
+        func update(_ change: (inout MemberRegistry, CivilDate) throws -> Void) async throws -> SignedRegistry {
             let hub = try store.nodeIdentity()
             let today = CivilDate.today
             var current = MemberRegistry(hub: hub.id, issuedOn: today.description, expiresOn: today.description)
@@ -40,7 +42,12 @@ struct Members: AsyncParsableCommand {
             }
             try change(&current, today)
             let next = try SignedRegistry.issue(current, by: hub, on: today, days: days)
-            try writeFile(try next.file(), to: registry)
+            let file = try next.file()
+            try writeFile(file, to: registry)
+            _ = try await withStore(store) {
+                try await ExchangeService(store: $0, node: hub).trustRegistry(
+                    file, source: registry, hubKey: hub.publicKeyBase64URL, on: today, by: commandOperator)
+            }
             return next
         }
 
@@ -60,7 +67,7 @@ struct Members: AsyncParsableCommand {
         @Option(help: "Its exchange endpoint (https://…), if it receives pushes.") var endpoint: String?
 
         func run() async throws {
-            let next = try options.update {
+            let next = try await options.update {
                 try $0.add(
                     node: node, country: country, organisation: organisation, endpoint: endpoint, key: key, kid: kid,
                     on: $1)
@@ -78,7 +85,7 @@ struct Members: AsyncParsableCommand {
         @Option(help: "The new public key, the `x` of its JWK.") var key: String
 
         func run() async throws {
-            let next = try options.update { try $0.rotate(node: node, key: key, kid: kid, on: $1) }
+            let next = try await options.update { try $0.rotate(node: node, key: key, kid: kid, on: $1) }
             print("Registry version \(next.registry.version): \(node) signs with \(kid) from now.")
         }
     }
@@ -90,7 +97,7 @@ struct Members: AsyncParsableCommand {
         @Option(help: "The node's id.") var node: String
 
         func run() async throws {
-            let next = try options.update { try $0.revoke(node: node, on: $1) }
+            let next = try await options.update { try $0.revoke(node: node, on: $1) }
             print("Registry version \(next.registry.version): \(node) revoked.")
         }
     }

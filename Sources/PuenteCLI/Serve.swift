@@ -56,7 +56,7 @@ struct Serve: AsyncParsableCommand {
             try await serve(
                 store: opened.store, prepare: { try await options.prepare(opened) }, host: host, port: port,
                 threshold: threshold, publicStatistics: publicStatistics, trustedProxies: Set(trustedProxies),
-                retention: retention.policy, background: background)
+                node: try? options.nodeIdentity(), retention: retention.policy, background: background)
         } catch {
             try? await opened.store.close()
             throw error
@@ -78,7 +78,7 @@ struct BackgroundWork: Sendable {
 /// set, and any `background` work.
 func serve(
     store: any PuenteStore, prepare: @escaping @Sendable () async throws -> Void, host: String, port: Int,
-    threshold: Int = 5, publicStatistics: Bool, trustedProxies: Set<String> = [],
+    threshold: Int = 5, publicStatistics: Bool, trustedProxies: Set<String> = [], node: NodeIdentity? = nil,
     retention: RetentionPolicy = RetentionPolicy(), background: [BackgroundWork] = []
 ) async throws {
     let logger = {
@@ -88,6 +88,7 @@ func serve(
         host: host, port: port, disclosure: DisclosurePolicy(method: .cellKey, threshold: threshold),
         publicStatistics: publicStatistics)
     configuration.trustedProxies = trustedProxies
+    configuration.node = node
     let ready = Readiness()
     let statistics = StatisticsService(store: store, disclosure: configuration.disclosure)
     let app = PuenteServer.buildApplication(

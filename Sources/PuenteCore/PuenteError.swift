@@ -43,6 +43,27 @@ public struct PuenteError: Error, Hashable, Sendable, CustomStringConvertible {
         /// A signed document whose signature does not verify: changed, signed by another key or for
         /// another kind of document.
         case signatureInvalid = "signature_invalid"
+        // Why a receiver refuses a package (docs/exchange.md): each its own code, for senders' programs.
+        /// Not a package file: its frame, manifest or signature line cannot be read as one.
+        case packageMalformed = "package_malformed"
+        /// A payload part's bytes differ from what the signed manifest says.
+        case packageTampered = "package_tampered"
+        /// The package is addressed to another node.
+        case packageMisaddressed = "package_misaddressed"
+        /// The sender is not a member of the exchange, or not the party its agreement names.
+        case senderUnknown = "sender_unknown"
+        /// The sender, or the key that signed, was revoked.
+        case senderRevoked = "sender_revoked"
+        /// Signed by a key its owner has since replaced.
+        case keyRetired = "key_retired"
+        /// No agreement kept here covers it, or its content goes beyond the agreement's terms.
+        case outsideAgreement = "outside_agreement"
+        /// Its agreement is not in force: not yet, expired or revoked.
+        case agreementNotInForce = "agreement_not_in_force"
+        /// It pins a code list version (or content) this node does not know.
+        case codeListUnknown = "codelist_unknown"
+        /// Another package from the same sender and agreement already has its sequence number.
+        case sequenceReused = "sequence_reused"
     }
 
     public var code: Code

@@ -108,6 +108,23 @@ public struct Agreement: Codable, Hashable, Sendable {
         guard dimensions.allSatisfy({ Dimension(rawValue: $0) != nil }) else {
             throw fail("dimensions", "some of " + Dimension.allCases.map(\.rawValue).joined(separator: ", "))
         }
+        // The geography and period dimensions shared must be no finer than the finest the terms allow.
+        let geographyLevel: [PuenteStatistics.Dimension: Geography] = [
+            .department: .department, .municipality: .municipality, .municipality2024: .municipality,
+        ]
+        let periodLevel: [PuenteStatistics.Dimension: Period] = [.year: .year, .quarter: .quarter, .month: .month]
+        func finer<T: CaseIterable & Equatable>(_ a: T, than b: T) -> Bool {
+            let all = Array(T.allCases)
+            return all.firstIndex(of: a)! > all.firstIndex(of: b)!
+        }
+        for d in dimensions.compactMap(PuenteStatistics.Dimension.init(rawValue:)) {
+            if let level = geographyLevel[d], finer(level, than: finestGeography) {
+                throw fail("dimensions", "no geography finer than finestGeography (\(finestGeography.rawValue))")
+            }
+            if let level = periodLevel[d], finer(level, than: finestPeriod) {
+                throw fail("dimensions", "no period finer than finestPeriod (\(finestPeriod.rawValue))")
+            }
+        }
         guard [DisclosurePolicy.Method.cellKey, .suppression].map(\.rawValue).contains(minimumProtection) else {
             throw fail("minimumProtection", "ckm or suppression (exact figures never leave a node)")
         }

@@ -148,6 +148,9 @@ public struct SignedRegistry: Codable, Hashable, Sendable {
 
     public func file() throws -> Data { try CanonicalJSON.encode(self) }
 
+    /// How long after it expires a registry is still trusted, with a warning.
+    public static let graceDays = 7
+
     /// What a member decides about a registry it fetched.
     public enum Verdict: Equatable, Sendable {
         /// Trust it (it becomes the highest version trusted).
@@ -158,7 +161,9 @@ public struct SignedRegistry: Codable, Hashable, Sendable {
 
     /// Checks the hub's signature by `hubKey`, that this version is not older than `highestTrusted` (a
     /// rollback), and that it has not expired more than `graceDays` ago.
-    public func verify(hubKey: String, highestTrusted: Int, on day: CivilDate, graceDays: Int = 7) throws -> Verdict {
+    public func verify(hubKey: String, highestTrusted: Int, on day: CivilDate, graceDays: Int = graceDays) throws
+        -> Verdict
+    {
         try checkSignature(hubKey: hubKey)
         guard registry.version >= highestTrusted else {
             throw PuenteError(

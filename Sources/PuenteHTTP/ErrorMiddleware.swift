@@ -18,7 +18,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 case .storeUnavailable: .serviceUnavailable
                 case .storeFailure: .internalServerError
                 case .conflict: .conflict
-                case .forbidden: .forbidden
+                case .forbidden, .senderUnknown, .senderRevoked, .keyRetired, .outsideAgreement,
+                    .agreementNotInForce:
+                    .forbidden
+                case .sequenceReused: .conflict
                 case .unauthenticated: .unauthorized
                 case .tooManyRequests: .tooManyRequests
                 default: .badRequest

@@ -35,6 +35,8 @@ public enum PuenteServer {
         /// Addresses of the reverse proxies in front of the node: from them alone, `Forwarded` and
         /// `X-Forwarded-For` name the client (for the login limiter and the audit trail).
         public var trustedProxies: Set<String> = []
+        /// This node's identity in the exchange; without one it neither receives packages nor signs.
+        public var node: NodeIdentity?
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard,
@@ -73,6 +75,11 @@ public enum PuenteServer {
         LoginRoutes.add(to: router, access: access, limiter: limiter, configuration: configuration)
         LinkageReviewRoutes.add(to: router, review: LinkageReviewService(store: store))
         ConsentRoutes.add(to: router, store: store)
+        ExchangeRoutes.add(
+            to: router, store: store,
+            exchange: configuration.node.map {
+                ExchangeService(store: store, node: $0, disclosure: configuration.disclosure, reference: reference)
+            })
         DashboardRoutes.add(
             to: router,
             pages: DashboardPages(

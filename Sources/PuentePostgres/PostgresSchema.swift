@@ -276,5 +276,67 @@ enum PostgresSchema {
                 """
             ]
         ),
+        (
+            "0010-exchange",
+            [
+                // Packages sent (the queue until a receipt comes back) and received (held or published), the
+                // observations partners sent (a deleted one stays as a deletion, for `updatedAfter`), and the
+                // member registry versions trusted.
+                """
+                CREATE TABLE exchange_sent (
+                    id TEXT PRIMARY KEY,
+                    agreement TEXT NOT NULL,
+                    receiver TEXT NOT NULL,
+                    sequence BIGINT NOT NULL,
+                    period TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    file TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    delivered_at TEXT,
+                    receipt TEXT,
+                    UNIQUE (agreement, sequence)
+                )
+                """,
+                """
+                CREATE TABLE exchange_received (
+                    id TEXT PRIMARY KEY,
+                    sender TEXT NOT NULL,
+                    agreement TEXT NOT NULL,
+                    sequence BIGINT NOT NULL,
+                    period TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    received_at TEXT NOT NULL,
+                    published_at TEXT,
+                    file TEXT NOT NULL,
+                    UNIQUE (sender, agreement, sequence)
+                )
+                """,
+                """
+                CREATE TABLE exchange_observation (
+                    sender TEXT NOT NULL,
+                    agreement TEXT NOT NULL,
+                    dataflow TEXT NOT NULL,
+                    series_key TEXT NOT NULL,
+                    period TEXT NOT NULL,
+                    value DOUBLE PRECISION,
+                    obs_status TEXT NOT NULL,
+                    conf_status TEXT NOT NULL,
+                    package_id TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    deleted BOOLEAN NOT NULL DEFAULT FALSE,
+                    PRIMARY KEY (sender, agreement, dataflow, series_key, period)
+                )
+                """,
+                "CREATE INDEX exchange_observation_updated ON exchange_observation (dataflow, updated_at)",
+                """
+                CREATE TABLE exchange_registry (
+                    version BIGINT PRIMARY KEY,
+                    document TEXT NOT NULL,
+                    trusted_at TEXT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 }

@@ -62,11 +62,11 @@ public struct AgreementService: Sendable {
     public func inForce(id: String, on date: CivilDate = .today) async throws -> SignedAgreement {
         guard let kept = try await store.agreement(id: id) else { throw PuenteError.noSuchAgreement }
         if let revoked = kept.revokedOn, revoked <= date {
-            throw PuenteError(.forbidden, "Agreement \(id) was revoked on \(revoked).")
+            throw PuenteError(.agreementNotInForce, "Agreement \(id) was revoked on \(revoked).")
         }
         let agreement = try SignedAgreement(file: Data(kept.document.utf8), source: "agreement \(id)")
         if let reason = try agreement.notInForce(on: date) {
-            throw PuenteError(.forbidden, "Agreement \(id) is not in force on \(date): \(reason)")
+            throw PuenteError(.agreementNotInForce, "Agreement \(id) is not in force on \(date): \(reason)")
         }
         return agreement
     }

@@ -85,7 +85,7 @@ public enum Dimension: String, CaseIterable, Codable, Sendable {
     }
 
     /// The codes a filter may use, when the dimension has a closed list.
-    func allowedCodes(reference: ReferenceData) -> [String]? {
+    public func allowedCodes(reference: ReferenceData) -> [String]? {
         func list(_ id: String) -> [String]? { reference.codeList(id)?.codes.map(\.id) }
         // Sorted, so the same query always gets the same message.
         let countries = reference.geographies.sorted { $0.key < $1.key }.map(\.value)

@@ -176,10 +176,7 @@ public struct SDMXFlow: Sendable {
                     "A filter with several \(component.id) codes has no SDMX code: break down by it instead.")
             }
             if component.id == "MIG_FLOW" {
-                let measureFlow = [
-                    "returns": "RETURN", "entries": "ENTRY", "exits": "EXIT", "net_movements": "NET", "events": "_T",
-                ]
-                sources.append(.fixed(filtered.first?.first ?? measureFlow[table.measure.rawValue]!))
+                sources.append(.fixed(filtered.first?.first ?? Self.movementCodes[table.measure]!))
             } else {
                 sources.append(.fixed(filtered.first?.first ?? "_T"))
             }
@@ -199,19 +196,45 @@ public struct SDMXFlow: Sendable {
     private enum Either { case fixed(String), position(Int) }
 }
 
+extension SDMXFlow {
+    /// The DSD's dimension ids in key order (without TIME_PERIOD).
+    public static var dimensionIDs: [String] { dimensions.map(\.id) }
+
+    /// The statistics dimensions a DSD dimension shows (empty for FREQ).
+    public static func shownDimensions(of id: String) -> [Dimension] {
+        dimensions.first { $0.id == id }?.from ?? []
+    }
+
+    /// The MIG_FLOW code a count measure is published under.
+    public static let movementCodes: [Measure: String] = [
+        .returns: "RETURN", .entries: "ENTRY", .exits: "EXIT", .netMovements: "NET", .events: "_T",
+    ]
+
+    /// The columns of SDMX-CSV 2.0 for this flow.
+    public static var csvHeader: [String] {
+        ["STRUCTURE", "STRUCTURE_ID", "ACTION"] + dimensionIDs + [
+            "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS", "CONF_STATUS",
+        ]
+    }
+
+    /// The flow's code lists, as published in its structure message.
+    public var codeLists: [CodeList] { codelists() }
+}
+
 extension StatisticsTable {
     /// SDMX-CSV 2.0 against `PUENTE:DF_MIG_FLOW(1.0)`; suppressed values are `NaN`.
     public func sdmxCSV(flow: SDMXFlow = SDMXFlow()) throws -> String {
-        let (_, observations) = try flow.observations(of: self)
-        var out = CSVWriter.line(
-            ["STRUCTURE", "STRUCTURE_ID", "ACTION"] + SDMXFlow.dimensions.map(\.id)
-                + ["TIME_PERIOD", "OBS_VALUE", "OBS_STATUS", "CONF_STATUS"])
-        for o in observations {
-            out += CSVWriter.line(
-                ["dataflow", SDMXFlow.flowReference, "I"] + o.key
-                    + [o.period, o.cell.value.map { Self.format($0) } ?? "NaN", o.cell.obsStatus, o.cell.confStatus])
-        }
+        var out = CSVWriter.line(SDMXFlow.csvHeader)
+        for row in try sdmxCSVRows(flow: flow) { out += CSVWriter.line(row) }
         return out
+    }
+
+    /// The table's observations as SDMX-CSV 2.0 records (`SDMXFlow.csvHeader`'s columns).
+    public func sdmxCSVRows(flow: SDMXFlow = SDMXFlow()) throws -> [[String]] {
+        try flow.observations(of: self).observations.map { o in
+            ["dataflow", SDMXFlow.flowReference, "I"] + o.key
+                + [o.period, o.cell.value.map { Self.format($0) } ?? "NaN", o.cell.obsStatus, o.cell.confStatus]
+        }
     }
 
     /// SDMX-JSON 2.0 data message, every dimension at observation level.

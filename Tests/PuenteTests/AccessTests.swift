@@ -32,6 +32,8 @@ struct AccessTests {
             "POST /api/v1/linkage/review/decision": ["admin", "data_officer"],
             "POST /api/v1/consents": consent, "POST /api/v1/consents/{id}/withdraw": consent,
             "POST /api/v1/consents/search": consent,
+            "POST /api/v1/exchange/packages": ["admin", "node"], "GET /api/v1/exchange/registry": everyone,
+            "GET /api/v1/exchange/log": ["admin", "auditor"], "GET /api/v1/exchange/packages": ["admin", "auditor"],
         ]
     }()
 

@@ -5,14 +5,17 @@ and the `cryptography` package. docs/exchange.md describes the format.
     verify_signature.py DOCUMENT.json SIGNATURE.jws PUBLIC_KEY_X TYPE
     verify_signature.py --agreement AGREEMENT.json
     verify_signature.py --registry REGISTRY.json HUB_KEY_X
+    verify_signature.py --package PACKAGE.puente SENDER_KEY_X
 
 Exits 0 when SIGNATURE is a valid detached JWS (EdDSA) by PUBLIC_KEY_X (the `x` of the signer's JWK)
 over DOCUMENT for a document of kind TYPE; with --agreement, when both parties' signatures in an
 agreement file are valid over its terms, each by the key the terms name for that party; with
---registry, when the hub's signature over a member registry is valid by HUB_KEY_X. Otherwise it prints
-why and exits 1.
+--registry, when the hub's signature over a member registry is valid by HUB_KEY_X; with --package, when
+a package file's manifest is canonical and signed by SENDER_KEY_X, and every payload part has the size
+and SHA-256 the manifest gives, with nothing after the last. Otherwise it prints why and exits 1.
 """
 import base64
+import hashlib
 import json
 import sys
 
@@ -68,6 +71,32 @@ def check_registry(path, hub_key_x):
     return check(signed["registry"], signed["signature"], hub_key_x, "puente-registry+json")
 
 
+def check_package(path, sender_key_x):
+    with open(path, "rb") as f:
+        data = f.read()
+    parts = data.split(b"\n", 3)
+    if len(parts) != 4 or parts[0] != b"puente-package/1":
+        return "not a package: expected the puente-package/1 line, the manifest and its signature"
+    manifest_line, signature_line, payload = parts[1], parts[2], parts[3]
+    manifest = json.loads(manifest_line.decode("utf-8"))
+    if canonical(manifest).encode("utf-8") != manifest_line:
+        return "the manifest is not in canonical form"
+    problem = check(manifest, signature_line.decode("ascii"), sender_key_x, "puente-package+json")
+    if problem:
+        return problem
+    offset = 0
+    for part in manifest["parts"]:
+        content = payload[offset:offset + part["bytes"]]
+        if len(content) != part["bytes"] or hashlib.sha256(content).hexdigest() != part["sha256"]:
+            return f"part {part['name']} differs from the manifest"
+        offset += part["bytes"]
+    if offset != len(payload):
+        return "bytes follow the last part"
+    print(f"valid package {manifest['id']}: {manifest['sender']} to {manifest['receiver']}, "
+          f"sequence {manifest['sequence']} under {manifest['agreement']}")
+    return None
+
+
 def check(document, compact, public_key_x, expected_type):
     header_part, payload_part, signature_part = compact.strip().split(".")
     if payload_part:
@@ -92,6 +121,8 @@ if __name__ == "__main__":
         problem = check_agreement(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "--registry":
         problem = check_registry(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "--package":
+        problem = check_package(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 5:
         problem = main(*sys.argv[1:])
     else:

@@ -14,6 +14,9 @@ public enum Role: String, CaseIterable, Codable, Sendable {
     case regionalAnalyst = "regional_analyst"
     /// The audit trail, no personal data.
     case auditor
+    /// Another node of the exchange (a machine account named by its node id): delivers packages signed
+    /// with its key, and sees nothing else.
+    case node
 }
 
 /// Something a request may need to be allowed.
@@ -34,6 +37,8 @@ public enum Permission: String, CaseIterable, Codable, Sendable {
     case manageUsers = "manage_users"
     /// Recording, withdrawing and looking up people's consent.
     case consent
+    /// Delivering signed packages to this node.
+    case exchangePackages = "exchange_packages"
 
     /// The roles holding the permission.
     public var roles: Set<Role> {
@@ -46,6 +51,7 @@ public enum Permission: String, CaseIterable, Codable, Sendable {
         case .audit: [.admin, .auditor]
         case .manageUsers: [.admin]
         case .consent: [.admin, .dataOfficer, .caseWorker]
+        case .exchangePackages: [.admin, .node]
         }
     }
 }

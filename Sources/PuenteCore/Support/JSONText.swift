@@ -16,6 +16,13 @@ public enum JSONText {
 /// Timestamps Puente records (import start, audit), as ISO 8601 in UTC.
 public enum Timestamp {
     public static func now() -> String { Date().formatted(.iso8601) }
+
+    /// With milliseconds, always three digits, so stamps sort as text: for "what changed after T"
+    /// questions, where two changes in one second must not look simultaneous.
+    public static func precise() -> String {
+        Date().formatted(
+            .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
 }
 
 extension CivilDate {

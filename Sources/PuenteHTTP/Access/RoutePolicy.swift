@@ -43,6 +43,10 @@ enum RoutePolicy {
         "POST /api/v1/consents": .requires(.consent),
         "POST /api/v1/consents/{id}/withdraw": .requires(.consent),
         "POST /api/v1/consents/search": .requires(.consent),
+        "POST /api/v1/exchange/packages": .requires(.exchangePackages),
+        "GET /api/v1/exchange/registry": .open,
+        "GET /api/v1/exchange/log": .requires(.audit),
+        "GET /api/v1/exchange/packages": .requires(.audit),
     ]
 
     /// The key of a route as Hummingbird describes it (`/api/v1/codelists/:id` or `{id}`).

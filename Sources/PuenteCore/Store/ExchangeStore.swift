@@ -1,0 +1,159 @@
+/// A package this node created for a partner: the file as signed (so a push can be repeated byte for
+/// byte until it is delivered) and the receiver's signed receipt once it is.
+public struct SentPackage: Hashable, Sendable {
+    public var id: String
+    public var agreement: String
+    public var receiver: String
+    public var sequence: Int
+    /// The period it covers (`2016`).
+    public var period: String
+    /// SHA-256 of the file, lower-case hex.
+    public var digest: String
+    /// The package file (UTF-8 text).
+    public var file: String
+    public var createdAt: String
+    public var deliveredAt: String?
+    /// The receiver's signed receipt (JSON), kept as proof of delivery.
+    public var receipt: String?
+
+    public init(
+        id: String, agreement: String, receiver: String, sequence: Int, period: String, digest: String,
+        file: String, createdAt: String, deliveredAt: String? = nil, receipt: String? = nil
+    ) {
+        self.id = id
+        self.agreement = agreement
+        self.receiver = receiver
+        self.sequence = sequence
+        self.period = period
+        self.digest = digest
+        self.file = file
+        self.createdAt = createdAt
+        self.deliveredAt = deliveredAt
+        self.receipt = receipt
+    }
+}
+
+/// A package this node accepted from a partner: published (its observations are in
+/// `ExchangeObservation`s) or held until the packages before it in its sequence arrive.
+public struct ReceivedPackage: Hashable, Sendable {
+    public enum Status: String, Sendable, Codable {
+        /// Verified and kept, waiting for an earlier sequence number.
+        case held
+        /// Its observations replaced the sender's for its period.
+        case published
+    }
+
+    public var id: String
+    public var sender: String
+    public var agreement: String
+    public var sequence: Int
+    public var period: String
+    public var digest: String
+    public var status: Status
+    public var receivedAt: String
+    public var publishedAt: String?
+    /// The package file (UTF-8 text).
+    public var file: String
+
+    public init(
+        id: String, sender: String, agreement: String, sequence: Int, period: String, digest: String,
+        status: Status, receivedAt: String, publishedAt: String? = nil, file: String
+    ) {
+        self.id = id
+        self.sender = sender
+        self.agreement = agreement
+        self.sequence = sequence
+        self.period = period
+        self.digest = digest
+        self.status = status
+        self.receivedAt = receivedAt
+        self.publishedAt = publishedAt
+        self.file = file
+    }
+}
+
+/// One observation a partner sent: an SDMX series key and period, its (protected) value and flags, and
+/// where it came from. A correction that drops a cell leaves a deletion (`deleted`), so a consumer
+/// asking for what changed since a moment sees it go.
+public struct ExchangeObservation: Hashable, Sendable {
+    public var sender: String
+    public var agreement: String
+    public var dataflow: String
+    /// The DSD's dimension codes joined by `.`, in DSD order (without the period).
+    public var seriesKey: String
+    public var period: String
+    /// Nil when the sender suppressed it.
+    public var value: Double?
+    public var obsStatus: String
+    public var confStatus: String
+    public var packageID: String
+    public var updatedAt: String
+    public var deleted: Bool
+
+    public init(
+        sender: String, agreement: String, dataflow: String, seriesKey: String, period: String, value: Double?,
+        obsStatus: String, confStatus: String, packageID: String, updatedAt: String = "", deleted: Bool = false
+    ) {
+        self.sender = sender
+        self.agreement = agreement
+        self.dataflow = dataflow
+        self.seriesKey = seriesKey
+        self.period = period
+        self.value = value
+        self.obsStatus = obsStatus
+        self.confStatus = confStatus
+        self.packageID = packageID
+        self.updatedAt = updatedAt
+        self.deleted = deleted
+    }
+
+    /// Whether `other` says the same about the same cell (what a correction compares).
+    public func sameFigure(as other: ExchangeObservation) -> Bool {
+        value == other.value && obsStatus == other.obsStatus && confStatus == other.confStatus
+    }
+}
+
+/// What a node keeps of the exchange: packages it sent (its queue and receipts), packages it received
+/// (held or published), the observations they carried, and the member registry it trusts. Implemented
+/// by both stores; each method is one transaction.
+public protocol ExchangeStore: Sendable {
+    /// The next sequence number for a package under `agreement` (1 for the first).
+    func nextSentSequence(agreement: String) async throws -> Int
+    /// Keeps a package created for a partner; `conflict` when its agreement has that sequence already.
+    func saveSentPackage(_ package: SentPackage) async throws
+    /// Packages sent, oldest first; only those not delivered yet when `undelivered`.
+    func sentPackages(undelivered: Bool) async throws -> [SentPackage]
+    /// Records delivery and the receiver's receipt.
+    func markDelivered(packageID: String, at: String, receipt: String) async throws
+
+    /// The package kept from `sender` under `agreement` with that sequence number, if any.
+    func receivedPackage(sender: String, agreement: String, sequence: Int) async throws -> ReceivedPackage?
+    /// Every package received, by sender, agreement and sequence.
+    func receivedPackages() async throws -> [ReceivedPackage]
+    /// The highest sequence number published from `sender` under `agreement` (0 when none).
+    func lastPublishedSequence(sender: String, agreement: String) async throws -> Int
+    /// Keeps a package held for an earlier one.
+    func holdPackage(_ package: ReceivedPackage) async throws
+    /// Publishes a package in one transaction: the package is kept (or a held one marked published) and
+    /// its observations replace the sender's under the agreement and dataflow for `periods`. A figure
+    /// that changed is updated, a new cell inserted, a cell missing from the package marked deleted, all
+    /// stamped `at`; unchanged cells are left as they are.
+    func publishPackage(
+        _ package: ReceivedPackage, dataflow: String, observations: [ExchangeObservation], periods: [String], at: String
+    ) async throws
+    /// Observations received, by sender, series and period; those changed after `updatedAfter` only when
+    /// given (deletions included), otherwise the current ones only.
+    func exchangeObservations(dataflow: String, updatedAfter: String?) async throws -> [ExchangeObservation]
+
+    /// The member registry file trusted, highest version (nil before the first).
+    func trustedRegistry() async throws -> (version: Int, document: String)?
+    /// Keeps a registry version as trusted; `conflict` when a higher one is kept (a rollback).
+    func trustRegistry(version: Int, document: String, at: String) async throws
+}
+
+extension PuenteError {
+    public static let sequenceTaken = PuenteError(
+        .conflict, "A package under this agreement has that sequence number already.")
+    public static let registryRollback = PuenteError(
+        .conflict, "A newer member registry is trusted already; an older one is refused as a rollback.")
+}

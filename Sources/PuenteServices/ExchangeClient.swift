@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PuenteAccess
+import PuenteCore
+import PuenteExchange
+
+/// A node talking to others over HTTP: it delivers the packages it queued (`POST
+/// /api/v1/exchange/packages`), oldest first, keeping each receiver's signed receipt, and fetches the
+/// hub's member registry. A receiver that cannot be reached leaves the queue as it is, to drain on the
+/// next push: the node never waits on another one to keep working.
+public struct ExchangeClient: Sendable {
+    let exchange: ExchangeService
+    let store: any PuenteStore
+    let configuration: HTTPClient.Configuration
+
+    /// `connectTimeout`: how long a receiver may take to accept a connection (failed attempts are retried
+    /// within it) before the push gives up and leaves its packages queued.
+    public init(exchange: ExchangeService, store: any PuenteStore, connectTimeout: Duration = .seconds(10)) {
+        self.exchange = exchange
+        self.store = store
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .init(connectTimeout), read: .seconds(300))
+        self.configuration = configuration
+    }
+
+    /// A client for one push or fetch, shut down after it.
+    func withClient<T>(_ body: (HTTPClient) async throws -> T) async throws -> T {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            let result = try await body(client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    public struct Report: Sendable {
+        public var delivered: [(package: SentPackage, receipt: SignedReceipt)] = []
+        /// Packages the receiver refused, with its code and reason; they stay queued.
+        public var refused: [(package: SentPackage, code: String, message: String)] = []
+        /// Set when a receiver could not be reached (the rest stays queued).
+        public var unreachable: String?
+        /// Packages still queued afterwards.
+        public var queued = 0
+    }
+
+    /// Pushes every queued package to `endpoint` (the receiver's base URL), or to the endpoint the
+    /// trusted member registry gives for each receiver, authenticated by this node's `token` there.
+    public func push(endpoint: String?, token: String, by actor: Actor) async throws -> Report {
+        try await withClient { try await push(endpoint: endpoint, token: token, by: actor, client: $0) }
+    }
+
+    func push(endpoint: String?, token: String, by actor: Actor, client: HTTPClient) async throws -> Report {
+        var report = Report()
+        let registry = try await store.trustedRegistry().map {
+            try SignedRegistry(file: Data($0.document.utf8), source: "trusted registry").registry
+        }
+        var unreachable = Set<String>()
+        for package in try await exchange.sent(undelivered: true) where !unreachable.contains(package.receiver) {
+            guard let base = endpoint ?? registry?.member(package.receiver)?.endpoint else {
+                report.refused.append(
+                    (
+                        package, "no_endpoint",
+                        "No endpoint for \(package.receiver): give --to, or trust a registry that has one."
+                    ))
+                continue
+            }
+            var request = HTTPClientRequest(url: base.trimmingSuffix("/") + "/api/v1/exchange/packages")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: "Content-Type", value: "application/vnd.puente.package")
+            request.body = .bytes(ByteBuffer(string: package.file))
+            let status: UInt
+            let body: ByteBuffer
+            do {
+                let response = try await client.execute(request, timeout: .seconds(120))
+                status = response.status.code
+                body = try await response.body.collect(upTo: 1 << 20)
+            } catch {
+                unreachable.insert(package.receiver)
+                report.unreachable = "\(package.receiver) at \(base) could not be reached"
+                continue
+            }
+            switch status {
+            case 200..<300:
+                let receipt = try await exchange.recordReceipt(
+                    Data(body.readableBytesView), source: "receipt from \(package.receiver)", by: actor)
+                report.delivered.append((package, receipt))
+            case 500...:
+                unreachable.insert(package.receiver)
+                report.unreachable = "\(package.receiver) answered \(status)"
+            default:
+                let error = try? JSONDecoder().decode(
+                    [String: [String: String]].self, from: Data(body.readableBytesView))
+                report.refused.append(
+                    (
+                        package, error?["error"]?["code"] ?? "http_\(status)",
+                        error?["error"]?["message"] ?? "HTTP \(status)"
+                    ))
+            }
+        }
+        report.queued = try await exchange.sent(undelivered: true).count
+        return report
+    }
+
+    /// Fetches the member registry the hub at `hub` publishes and trusts it when it verifies (see
+    /// `ExchangeService.trustRegistry`).
+    public func fetchRegistry(from hub: String, hubKey: String?, by actor: Actor) async throws
+        -> (SignedRegistry, SignedRegistry.Verdict)
+    {
+        let url = hub.trimmingSuffix("/") + "/api/v1/exchange/registry"
+        let body: ByteBuffer
+        do {
+            body = try await withClient { client in
+                let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(60))
+                guard response.status == .ok else {
+                    throw PuenteError(.storeUnavailable, "The hub answered \(response.status.code) for its registry.")
+                }
+                return try await response.body.collect(upTo: 16 << 20)
+            }
+        } catch let error as PuenteError {
+            throw error
+        } catch {
+            throw PuenteError(.storeUnavailable, "The hub at \(hub) could not be reached.")
+        }
+        return try await exchange.trustRegistry(
+            Data(body.readableBytesView), source: "registry from \(hub)", hubKey: hubKey, by: actor)
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}
