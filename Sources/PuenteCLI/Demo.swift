@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import PuenteCore
+import PuenteExchange
 import PuenteIngest
 import PuenteLinkage
+import PuenteServices
 import PuenteSynthetic
 
 struct Demo: AsyncParsableCommand {
@@ -11,6 +13,10 @@ struct Demo: AsyncParsableCommand {
         discussion: """
             Writes El Salvador 2016 (by default) to ./demo-data, loads it into ./puente-demo.sqlite (recreated
             each time), and serves http://127.0.0.1:8080. Stop it with Ctrl-C.
+
+            With --region: El Salvador, Guatemala and Honduras as three nodes and a regional hub, each with
+            its own store and key file under ./demo-region (recreated); each node signs an agreement with
+            the hub and pushes its signed package to it over HTTP; the hub serves the region's dashboard.
             """)
 
     @Option(help: "Country: SV, GT or HN.") var country = "SV"
@@ -20,6 +26,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Folder for the generated files.") var dataDir = "demo-data"
     @Option(help: "SQLite file of the demo store (recreated).") var database = "puente-demo.sqlite"
     @Flag(help: "Load the data and exit without serving (for scripts).") var noServe = false
+    @Flag(help: "Three nodes and a regional hub exchanging signed packages (see above).") var region = false
 
     private var options: GeneratorOptions { GeneratorOptions(country: country, year: year, seed: 1, scale: scale) }
 
@@ -31,6 +38,7 @@ struct Demo: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if region { return try await runRegion() }
         let started = Date()
         let generator = try Generator(options: options)
         let dir = URL(fileURLWithPath: dataDir)
@@ -81,5 +89,50 @@ struct Demo: AsyncParsableCommand {
             throw error
         }
         try await store.close()
+    }
+}
+
+extension Demo {
+    func runRegion() async throws {
+        let started = Date()
+        let demo = RegionDemo(
+            root: URL(fileURLWithPath: dataDir == "demo-data" ? "demo-region" : dataDir), year: year, scale: scale,
+            port: port)
+        let prepared = try await demo.prepare(operator: commandOperator)
+        let hubOptions = prepared.hub
+        if noServe {
+            // Offline, as between offices without a network: the hub imports the package files.
+            try await withStore(hubOptions) { store in
+                let exchange = ExchangeService(store: store, node: prepared.hubIdentity)
+                let folder = demo.root.appendingPathComponent("packages")
+                for name in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() {
+                    let reception = try await exchange.receive(
+                        try readFile(folder.appendingPathComponent(name).path), source: name, by: commandOperator)
+                    say("Hub: \(name) \(reception.outcome.rawValue)")
+                }
+            }
+            say(String(format: "Region ready in %.1f s.", Date().timeIntervalSince(started)))
+            return
+        }
+        let opened = try hubOptions.makeStore()
+        let endpoint = "http://127.0.0.1:\(port)"
+        say(
+            "The hub serves \(endpoint)/ (the region's page) once the nodes have pushed their packages. Stop with Ctrl-C."
+        )
+        let push = BackgroundWork(
+            name: "the nodes' pushes",
+            run: {
+                try await RegionDemo.push(prepared, endpoint: endpoint, by: commandOperator)
+                say(String(format: "Region ready in %.1f s: %@/", Date().timeIntervalSince(started), endpoint))
+            })
+        do {
+            try await serve(
+                store: opened.store, prepare: { try await hubOptions.prepare(opened) }, host: "127.0.0.1", port: port,
+                publicStatistics: true, node: prepared.hubIdentity, hub: true, background: [push])
+        } catch {
+            try? await opened.store.close()
+            throw error
+        }
+        try await opened.store.close()
     }
 }

@@ -36,6 +36,11 @@ struct Serve: AsyncParsableCommand {
     @Flag(
         help: "Link the stored events into persons in the background once the server is up (as `puente link persons`).")
     var linkPersons = false
+    @Flag(
+        help:
+            "Serve as the regional hub: the dashboard shows the region's figures received from member countries (needs `puente node init`)."
+    )
+    var hub = false
 
     func validate() throws {
         guard threshold >= 1 else {
@@ -56,7 +61,8 @@ struct Serve: AsyncParsableCommand {
             try await serve(
                 store: opened.store, prepare: { try await options.prepare(opened) }, host: host, port: port,
                 threshold: threshold, publicStatistics: publicStatistics, trustedProxies: Set(trustedProxies),
-                node: try? options.nodeIdentity(), retention: retention.policy, background: background)
+                node: hub ? try options.nodeIdentity() : try? options.nodeIdentity(), hub: hub,
+                retention: retention.policy, background: background)
         } catch {
             try? await opened.store.close()
             throw error
@@ -79,7 +85,7 @@ struct BackgroundWork: Sendable {
 func serve(
     store: any PuenteStore, prepare: @escaping @Sendable () async throws -> Void, host: String, port: Int,
     threshold: Int = 5, publicStatistics: Bool, trustedProxies: Set<String> = [], node: NodeIdentity? = nil,
-    retention: RetentionPolicy = RetentionPolicy(), background: [BackgroundWork] = []
+    hub: Bool = false, retention: RetentionPolicy = RetentionPolicy(), background: [BackgroundWork] = []
 ) async throws {
     let logger = {
         var logger = Logger(label: "puente"); logger.logLevel = .info; return logger
@@ -89,6 +95,7 @@ func serve(
         publicStatistics: publicStatistics)
     configuration.trustedProxies = trustedProxies
     configuration.node = node
+    configuration.hub = hub
     let ready = Readiness()
     let statistics = StatisticsService(store: store, disclosure: configuration.disclosure)
     let app = PuenteServer.buildApplication(

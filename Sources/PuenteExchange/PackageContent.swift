@@ -36,13 +36,20 @@ public struct PackageContent: Sendable {
         frequencies.first { $0.period == period }!.code
     }
 
-    /// The time periods a year holds at a frequency: what a package for that year replaces.
+    /// The time periods a year holds at a frequency.
     public static func periods(of year: String, frequency: String) -> [String] {
         switch frequency {
         case "Q": (1...4).map { "\(year)-Q\($0)" }
         case "M": (1...12).map { "\(year)-" + ($0 < 10 ? "0\($0)" : "\($0)") }
         default: [year]
         }
+    }
+
+    /// The time periods of a year at every frequency from annual down to `finest`: what a package for
+    /// that year holds and replaces.
+    public static func periods(of year: String, upTo finest: String) -> [String] {
+        let last = frequencies.firstIndex { $0.code == finest } ?? 0
+        return frequencies[...last].flatMap { periods(of: year, frequency: $0.code) }
     }
 
     /// Checks the manifest's claims against the agreement's terms and the code lists known here.
@@ -126,7 +133,10 @@ public struct PackageContent: Sendable {
         let flowIndex = dimensionIDs.firstIndex(of: "MIG_FLOW")!
         let movementCodes = Set(
             manifest.measures.compactMap { Measure(rawValue: $0).flatMap { SDMXFlow.movementCodes[$0] } })
-        let periods = Set(Self.periods(of: manifest.period, frequency: manifest.frequency))
+        let frequencyCodes = Set(
+            Self.frequencies.prefix { $0.code != manifest.frequency }.map(\.code) + [manifest.frequency])
+        let periods = Dictionary(
+            uniqueKeysWithValues: frequencyCodes.map { ($0, Set(Self.periods(of: manifest.period, frequency: $0))) })
         let exactStatus = manifest.protection == DisclosurePolicy.Method.cellKey.rawValue ? "E" : "A"
 
         var observations: [ExchangeObservation] = []
@@ -159,8 +169,10 @@ public struct PackageContent: Sendable {
                 let column = dimensionIDs[i]
                 switch i {
                 case freqIndex:
-                    guard code == manifest.frequency else {
-                        throw fail(.packageMalformed, row, column, "Expected the manifest's frequency.")
+                    guard frequencyCodes.contains(code) else {
+                        throw fail(
+                            .outsideAgreement, row, column,
+                            "A frequency finer than the manifest's \(manifest.frequency).")
                     }
                 case areaIndex:
                     guard code == terms.sender.country else {
@@ -182,10 +194,10 @@ public struct PackageContent: Sendable {
                 }
             }
             let period = fields[timeColumn]
-            guard periods.contains(period) else {
+            guard periods[key[freqIndex]]?.contains(period) == true else {
                 throw fail(
                     .outsideAgreement, row, "TIME_PERIOD",
-                    "A period outside the package's \(manifest.period) at frequency \(manifest.frequency).")
+                    "A period outside the package's \(manifest.period) at the row's frequency.")
             }
             let (valueText, obsStatus, confStatus) = (
                 fields[timeColumn + 1], fields[timeColumn + 2], fields[timeColumn + 3]

@@ -37,6 +37,8 @@ public enum PuenteServer {
         public var trustedProxies: Set<String> = []
         /// This node's identity in the exchange; without one it neither receives packages nor signs.
         public var node: NodeIdentity?
+        /// A regional hub: the dashboard's home is the region's page.
+        public var hub = false
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard,
@@ -80,11 +82,13 @@ public enum PuenteServer {
             exchange: configuration.node.map {
                 ExchangeService(store: store, node: $0, disclosure: configuration.disclosure, reference: reference)
             })
+        let regional = configuration.node.map { _ in RegionalStatistics(store: store, reference: reference) }
+        RegionalRoutes.add(to: router, regional: regional, reference: reference)
         DashboardRoutes.add(
             to: router,
             pages: DashboardPages(
                 engine: statistics.engine, store: store, reference: reference,
-                policy: configuration.disclosure),
+                policy: configuration.disclosure, regional: regional, hub: configuration.hub),
             reference: reference)
         return router
     }

@@ -157,6 +157,15 @@ extension PostgresStore: ExchangeStore {
         }
     }
 
+    public func publicationStamp() async throws -> String {
+        try await guarded {
+            let rows = try await client.query(
+                "SELECT COUNT(*), MAX(published_at) FROM exchange_received WHERE status = 'published'", logger: logger)
+            for try await (count, last) in rows.decode((Int, String?).self) { return "\(count)/\(last ?? "")" }
+            return "0/"
+        }
+    }
+
     public func exchangeObservations(dataflow: String, updatedAfter: String?) async throws -> [ExchangeObservation] {
         try await guarded {
             let rows =

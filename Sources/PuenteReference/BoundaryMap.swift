@@ -40,6 +40,10 @@ public struct BoundaryMap: Sendable {
         return cache.map(key)
     }
 
+    /// The region's countries (Mexico, Central America and the Caribbean; the United States left out, so
+    /// the region fills the map), keyed by ISO alpha-3 with Spanish names. Natural Earth 1:50m outlines.
+    public static var region: BoundaryMap? { cache.map("region_adm0_countries") }
+
     private static let cache = Cache()
 
     /// Maps are built once per process; building one takes tens of milliseconds.
@@ -65,11 +69,15 @@ public struct BoundaryMap: Sendable {
         else { return nil }
         let prefix = resource.hasPrefix("slv") ? "SV-" : resource.hasPrefix("gtm") ? "GT-" : "HN-"
         let is2024 = resource.hasSuffix("_2024")
+        let isRegion = resource.hasPrefix("region")
+        // Property names of a unit's code and name in each file.
+        let (codeProperty, nameProperty) =
+            isRegion ? ("iso_a3", "name_es") : is2024 ? ("mun2024_code", "mun2024_name") : ("muni_code", "muni_name")
         // Rings per unit, in degrees; features without a code (lakes, the former border pocket) are left out.
         var shapes: [(id: String, name: String, rings: [[(Double, Double)]])] = []
         for feature in features {
             guard let properties = feature["properties"] as? [String: Any],
-                let code = properties[is2024 ? "mun2024_code" : "muni_code"] as? String,
+                let code = properties[codeProperty] as? String, !(isRegion && code == "USA"),
                 let geometry = feature["geometry"] as? [String: Any],
                 let coordinates = geometry["coordinates"] as? [Any]
             else { continue }
@@ -79,8 +87,8 @@ public struct BoundaryMap: Sendable {
             let rings = polygons.flatMap { $0 }.compactMap { ring -> [(Double, Double)]? in
                 (ring as? [[Double]])?.compactMap { $0.count >= 2 ? ($0[0], $0[1]) : nil }
             }
-            let name = properties[is2024 ? "mun2024_name" : "muni_name"] as? String ?? code
-            shapes.append((prefix + (is2024 ? "M" : "") + code, name, rings))
+            let name = properties[nameProperty] as? String ?? code
+            shapes.append((isRegion ? code : prefix + (is2024 ? "M" : "") + code, name, rings))
         }
         let points = shapes.flatMap { $0.rings.flatMap { $0 } }
         guard let minLon = points.map(\.0).min(), let maxLon = points.map(\.0).max(),

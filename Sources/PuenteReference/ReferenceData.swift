@@ -37,7 +37,7 @@ public struct ReferenceData: Sendable {
 
     public func place(_ code: String) -> Place? { places.first { $0.code == code } }
 
-    static func alpha2(of alpha3: String) -> String {
+    public static func alpha2(of alpha3: String) -> String {
         ["SLV": "SV", "GTM": "GT", "HND": "HN"][alpha3] ?? String(alpha3.prefix(2))
     }
 

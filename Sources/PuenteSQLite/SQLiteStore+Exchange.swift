@@ -148,6 +148,14 @@ extension SQLiteStore: ExchangeStore {
         }
     }
 
+    public func publicationStamp() async throws -> String {
+        try await writer.read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT COUNT(*), MAX(published_at) FROM exchange_received WHERE status = 'published'")!
+            return "\(row[0] as Int)/\((row[1] as String?) ?? "")"
+        }
+    }
+
     public func exchangeObservations(dataflow: String, updatedAfter: String?) async throws -> [ExchangeObservation] {
         try await writer.read { db in
             let rows =

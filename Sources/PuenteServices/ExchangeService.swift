@@ -72,9 +72,11 @@ public struct ExchangeService: Sendable {
         return sent
     }
 
-    /// The payload: SDMX-CSV rows of every table the agreement allows, each cell once.
+    /// The payload: SDMX-CSV rows of every table the agreement allows, each cell once: every period from
+    /// the year down to the finest allowed, so a receiver never adds up perturbed quarters into a year
+    /// the sender publishes otherwise.
     func observationsCSV(terms: Agreement, year: Int) async throws -> Data {
-        let period = PuenteStatistics.Dimension(rawValue: terms.finestPeriod.rawValue)!
+        let periods = Agreement.Period.allCases.prefix { $0 != terms.finestPeriod } + [terms.finestPeriod]
         let breakdown = terms.dimensions.compactMap(PuenteStatistics.Dimension.init(rawValue:)).filter {
             ![.year, .quarter, .month, .reportingCountry].contains($0)
         }
@@ -87,9 +89,12 @@ public struct ExchangeService: Sendable {
                 throw PuenteError(
                     .invalidArgument, "Measure \(name) is not a count: packages carry counts in SDMX.")
             }
-            for subset in Self.subsets(of: breakdown) {
+            let tables = periods.flatMap { period in
+                Self.subsets(of: breakdown).map { $0 + [PuenteStatistics.Dimension(rawValue: period.rawValue)!] }
+            }
+            for by in tables {
                 let query = StatisticsQuery(
-                    measure: measure, by: subset + [period],
+                    measure: measure, by: by,
                     filters: [.year: [String(year)], .reportingCountry: [terms.sender.country]])
                 for row in try await engine.run(query, policy: policy).sdmxCSVRows() {
                     // The key and period (columns up to TIME_PERIOD) name the cell.
@@ -329,7 +334,7 @@ public struct ExchangeService: Sendable {
         published.publishedAt = now
         try await store.publishPackage(
             published, dataflow: SDMXFlow.flowID, observations: observations,
-            periods: PackageContent.periods(of: package.period, frequency: frequency), at: now)
+            periods: PackageContent.periods(of: package.period, upTo: frequency), at: now)
     }
 
     /// Publishes held packages that follow `sequence` without a gap, while their agreement is in force.

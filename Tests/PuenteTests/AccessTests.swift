@@ -34,6 +34,8 @@ struct AccessTests {
             "POST /api/v1/consents/search": consent,
             "POST /api/v1/exchange/packages": ["admin", "node"], "GET /api/v1/exchange/registry": everyone,
             "GET /api/v1/exchange/log": ["admin", "auditor"], "GET /api/v1/exchange/packages": ["admin", "auditor"],
+            "GET /region": aggregates, "GET /api/v1/regional/stats": aggregates,
+            "GET /api/v1/regional/coverage": aggregates,
         ]
     }()
 

@@ -215,3 +215,29 @@ def test_log_in_see_the_imports_and_log_out(browser):
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "login")))   # the header's login link
     browser.get(BASE + "/imports")
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "form#login")))
+
+
+# The regional hub: scripts/test serves the hub that received El Salvador's package with --hub.
+HUB = os.environ.get("PUENTE_HUB_URL", "http://127.0.0.1:8098")
+
+
+def test_hub_region_page_map_table_and_api_agree(browser):
+    with urllib.request.urlopen(HUB + "/api/v1/regional/stats?measure=returns&by=reporting_country,year", timeout=30) as r:
+        regional = json.loads(r.read())
+    assert regional["countries"], "the hub received no figures"
+    latest = max(c["key"][1] for c in regional["cells"])
+    for lang, country_name in (("es", "El Salvador"), ("en", "El Salvador")):
+        # The hub's home page is the region's.
+        browser.get(HUB + "/" + ("?lang=en" if lang == "en" else ""))
+        assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+        shapes = browser.find_elements(By.CSS_SELECTOR, "#region-map svg path")
+        assert len(shapes) >= 15, "the map of the region's countries"
+        rows = table_rows(browser, "region-table")
+        expected = next(c for c in regional["cells"] if c["key"] == ["SLV", latest])
+        assert number(rows[country_name][0]) == expected["value"]
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+        screenshot(browser, f"region-{lang}")
+    # National pages are not a hub's: its navigation offers the region only.
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "header nav a")]
+    assert links and all(link.split("?")[0].endswith("/region") for link in links)

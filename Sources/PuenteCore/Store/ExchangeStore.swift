@@ -141,6 +141,9 @@ public protocol ExchangeStore: Sendable {
     func publishPackage(
         _ package: ReceivedPackage, dataflow: String, observations: [ExchangeObservation], periods: [String], at: String
     ) async throws
+    /// Changes whenever a package is published (how many, and the last publication's stamp): what a
+    /// cache of received observations checks before it answers.
+    func publicationStamp() async throws -> String
     /// Observations received, by sender, series and period; those changed after `updatedAfter` only when
     /// given (deletions included), otherwise the current ones only.
     func exchangeObservations(dataflow: String, updatedAfter: String?) async throws -> [ExchangeObservation]

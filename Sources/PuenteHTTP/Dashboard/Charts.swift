@@ -200,10 +200,11 @@ struct Charts {
     }
 
     /// A choropleth map: each unit coloured by its value in five classes of equal count (quantiles),
-    /// units without a published value hatched or left blank.
+    /// units without a published value hatched or left blank (and, with `missingLabel`, named as
+    /// without data rather than counted as zero).
     func choropleth(
         id: String, title: String, map: BoundaryMap, values: [String: StatisticsCell],
-        valueHeader: String, downloads: [Download], decimals: Int = 0
+        valueHeader: String, downloads: [Download], decimals: Int = 0, missingLabel: String? = nil
     ) -> String {
         let published = values.values.compactMap(\.value).filter { $0 > 0 }.sorted()
         let breaks = (1..<5).map {
@@ -221,8 +222,11 @@ struct Charts {
                 case let c?: "q\(shade(c.value ?? 0))" + (c.estimatedPopulation ? " est" : "")
                 }
             svg +=
-                "<path class=\"\(cls)\" d=\"\(unit.path)\"><title>\(HTML.escape(unit.name)): \(cell.map { number($0, decimals: decimals) } ?? "0")</title></path>"
-            rows.append(ChartRow(code: unit.id, label: unit.name, cell: cell ?? StatisticsCell.zero))
+                "<path class=\"\(cls)\" d=\"\(unit.path)\"><title>\(HTML.escape(unit.name)): \(cell.map { number($0, decimals: decimals) } ?? missingLabel ?? "0")</title></path>"
+            // A unit without a figure is a zero, unless the map says it has no data (then it is not listed).
+            if cell != nil || missingLabel == nil {
+                rows.append(ChartRow(code: unit.id, label: unit.name, cell: cell ?? StatisticsCell.zero))
+            }
         }
         // Legend: the lower bound of each class.
         let legendY = map.height + 8

@@ -1,6 +1,7 @@
 import PuenteAccess
 import PuenteCore
 import PuenteReference
+import PuenteServices
 import PuenteStatistics
 
 /// The dashboard's pages, rendered on the server from the statistics engine: plain HTML with inline
@@ -9,6 +10,7 @@ import PuenteStatistics
 struct DashboardPages: Sendable {
     enum Page: String, CaseIterable, Sendable {
         case overview = "/", returns = "/returns", movements = "/movements", quality = "/quality", imports = "/imports"
+        case region = "/region"
 
         var title: Bilingual {
             switch self {
@@ -17,6 +19,7 @@ struct DashboardPages: Sendable {
             case .movements: Bilingual("Movimientos fronterizos", "Border movements")
             case .quality: Bilingual("Calidad de los datos", "Data quality")
             case .imports: Bilingual("Importaciones", "Imports")
+            case .region: Bilingual("Región", "Region")
             }
         }
     }
@@ -26,19 +29,31 @@ struct DashboardPages: Sendable {
     let reference: ReferenceData
     let policy: DisclosurePolicy
     let labels: CodeLabels
+    /// What member countries sent, for the regional page.
+    let regional: RegionalStatistics?
+    /// A hub: its home page is the region's, and the national pages (it has no events) are not shown.
+    let hub: Bool
 
-    init(engine: StatisticsEngine, store: any EventStore, reference: ReferenceData, policy: DisclosurePolicy) {
+    init(
+        engine: StatisticsEngine, store: any EventStore, reference: ReferenceData, policy: DisclosurePolicy,
+        regional: RegionalStatistics? = nil, hub: Bool = false
+    ) {
         self.engine = engine
         self.store = store
         self.reference = reference
         self.policy = policy
         labels = CodeLabels(reference: reference)
+        self.regional = regional
+        self.hub = hub
     }
 
     func render(_ page: Page, state: DashboardState, identity: Identity? = nil) async throws -> String {
+        // A hub's home is the region's page.
+        let page = hub && page == .overview ? .region : page
         let context = try await Context(pages: self, state: state)
         let body: String
         switch page {
+        case .region: body = try await region(context)
         case .overview: body = try await overview(context)
         case .returns: body = try await returns(context)
         case .movements: body = try await movements(context)
@@ -496,7 +511,11 @@ struct DashboardPages: Sendable {
     private func layout(_ page: Page, _ context: Context, identity: Identity?, body: String) -> String {
         let state = context.state
         // Pages the visitor may open; the imports page is for roles that handle imports.
-        let visible = Page.allCases.filter { $0 != .imports || identity?.role.holds(.imports) == true }
+        let visible = Page.allCases.filter { p in
+            if hub { return p == .region }
+            if p == .region { return regional != nil }
+            return p != .imports || identity?.role.holds(.imports) == true
+        }
         let nav = visible.map { p in
             "<a href=\"\(HTML.escape(state.link(p.rawValue)))\"\(p == page ? " aria-current=\"page\"" : "")>\(state.t(p.title))</a>"
         }.joined()
@@ -520,7 +539,7 @@ struct DashboardPages: Sendable {
             <link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"><script src="/assets/dashboard.js" defer></script></head><body>
             <header><strong>Puente</strong><nav>\(nav)</nav>\(account(identity, page, state))\(switchLanguage)</header>
             <main><h1>\(state.t(page.title))</h1>
-            \(page == .imports ? "" : filterForm(page, context))
+            \(page == .imports || page == .region || hub ? "" : filterForm(page, context))
             <p class="note">\(protection)</p>
             \(body)
             </main><footer><a href="/openapi.json">API (OpenAPI)</a> · <a href="/api/v1/sdmx/structure">SDMX</a></footer></body></html>
