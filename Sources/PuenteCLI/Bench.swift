@@ -12,7 +12,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Puente on this machine (use a release build: `swift build -c release`).",
         discussion: "`scripts/bench` runs the whole benchmark: data, SQLite, PostgreSQL and DuckDB side by side.",
-        subcommands: [IngestBench.self, StatsBench.self, LinkBenchCommand.self])
+        subcommands: [IngestBench.self, StatsBench.self, LinkBenchCommand.self, ExchangeBench.self])
 
     struct IngestBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

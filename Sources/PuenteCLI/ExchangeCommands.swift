@@ -24,7 +24,7 @@ struct ExchangeCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Export.self, Push.self, Verify.self, Import.self, Receipt.self, List.self, Log.self, TrustRegistry.self,
-            FetchRegistry.self,
+            FetchRegistry.self, ApplyRetention.self,
         ])
 
     struct Export: AsyncParsableCommand {
@@ -271,6 +271,24 @@ extension ExchangeCommand {
                 printError("Warning: the registry expired on \(expired); the hub has not issued a newer one.")
             }
             print("Trusting registry version \(signed.registry.version) of \(signed.registry.hub).")
+        }
+    }
+}
+
+extension ExchangeCommand {
+    struct ApplyRetention: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "retention",
+            abstract: "Delete received figures kept longer than their agreement allows (the server does it daily).")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "The day to apply it on, YYYY-MM-DD (default: today).") var on: CivilDate?
+
+        func run() async throws {
+            let node = try store.nodeIdentity()
+            let years = try await withStore(store) {
+                try await ExchangeService(store: $0, node: node).applyRetention(on: on ?? .today, by: commandOperator)
+            }
+            print(years == 0 ? "Nothing received is past its retention." : "\(years) sender-years expired.")
         }
     }
 }

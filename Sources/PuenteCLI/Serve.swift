@@ -105,6 +105,20 @@ func serve(
     var work =
         [BackgroundWork(name: "statistics cube warm-up", run: { _ = try await statistics.engine.warmUp() })]
         + background
+    if let node {
+        // The receiver's side of each agreement: what it received is kept as long as the agreement says.
+        let exchange = ExchangeService(store: store, node: node, disclosure: configuration.disclosure)
+        work.append(
+            BackgroundWork(
+                name: "exchange retention",
+                run: {
+                    while !Task.isCancelled {
+                        let years = try await exchange.applyRetention(by: .system("retention"))
+                        if years > 0 { logger.info("Received figures expired", metadata: ["years": "\(years)"]) }
+                        try await Task.sleep(for: .seconds(24 * 3600))
+                    }
+                }))
+    }
     if retention.isSet {
         work.append(
             BackgroundWork(

@@ -92,7 +92,7 @@ extension PostgresStore: ExchangeStore {
             let rows = try await client.query(
                 """
                 SELECT COALESCE(MAX(sequence), 0) FROM exchange_received
-                WHERE sender = \(sender) AND agreement = \(agreement) AND status = 'published'
+                WHERE sender = \(sender) AND agreement = \(agreement) AND status IN ('published', 'expired')
                 """, logger: logger)
             for try await last in rows.decode(Int.self) { return last }
             return 0
@@ -153,6 +153,29 @@ extension PostgresStore: ExchangeStore {
                           SELECT 1 FROM unnest(\(keys)::text[], \(cellPeriods)::text[]) AS t (k, p)
                           WHERE t.k = e.series_key AND t.p = e.period)
                     """, logger: logger)
+            }
+        }
+    }
+
+    public func expireReceived(sender: String, agreement: String, year: String, periods: [String]) async throws -> Int {
+        try await guarded {
+            try await client.withTransaction(logger: logger) { conn in
+                let rows = try await conn.query(
+                    """
+                    WITH gone AS (
+                        DELETE FROM exchange_observation
+                        WHERE sender = \(sender) AND agreement = \(agreement) AND period = ANY(\(periods)::text[])
+                        RETURNING 1)
+                    SELECT COUNT(*) FROM gone
+                    """, logger: logger)
+                var deleted = 0
+                for try await n in rows.decode(Int.self) { deleted = n }
+                try await conn.query(
+                    """
+                    UPDATE exchange_received SET status = 'expired', file = ''
+                    WHERE sender = \(sender) AND agreement = \(agreement) AND period = \(year) AND status = 'published'
+                    """, logger: logger)
+                return deleted
             }
         }
     }

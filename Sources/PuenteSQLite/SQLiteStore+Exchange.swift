@@ -74,7 +74,7 @@ extension SQLiteStore: ExchangeStore {
             try Int.fetchOne(
                 db,
                 sql:
-                    "SELECT COALESCE(MAX(sequence), 0) FROM exchange_received WHERE sender = ? AND agreement = ? AND status = 'published'",
+                    "SELECT COALESCE(MAX(sequence), 0) FROM exchange_received WHERE sender = ? AND agreement = ? AND status IN ('published', 'expired')",
                 arguments: [sender, agreement])!
         }
     }
@@ -145,6 +145,22 @@ extension SQLiteStore: ExchangeStore {
                     at, package.id, package.sender, package.agreement, dataflow, parts[0], parts[1],
                 ])
             }
+        }
+    }
+
+    public func expireReceived(sender: String, agreement: String, year: String, periods: [String]) async throws -> Int {
+        try await writer.write { db in
+            let marks = periods.map { _ in "?" }.joined(separator: ",")
+            try db.execute(
+                sql: "DELETE FROM exchange_observation WHERE sender = ? AND agreement = ? AND period IN (\(marks))",
+                arguments: StatementArguments([sender, agreement] + periods))
+            let deleted = db.changesCount
+            try db.execute(
+                sql: """
+                    UPDATE exchange_received SET status = 'expired', file = ''
+                    WHERE sender = ? AND agreement = ? AND period = ? AND status = 'published'
+                    """, arguments: [sender, agreement, year])
+            return deleted
         }
     }
 

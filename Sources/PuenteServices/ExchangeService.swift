@@ -360,6 +360,38 @@ public struct ExchangeService: Sendable {
         .keyRetired, .outsideAgreement, .agreementNotInForce, .codeListUnknown, .sequenceReused,
     ]
 
+    /// The receiver's side of each agreement's retention: a year a sender sent is kept `retentionDays`
+    /// after its latest package was published, then its figures are deleted and its packages expire
+    /// (audited as `received_expired`). Applies to revoked and expired agreements too: they stop the
+    /// flow at once, and what came before is kept no longer than they said. Returns the years expired.
+    public func applyRetention(on date: CivilDate = .today, by actor: Actor) async throws -> Int {
+        var latest: [String: ReceivedPackage] = [:]
+        for p in try await store.receivedPackages() where p.status == .published {
+            let id = "\(p.sender) \(p.agreement) \(p.period)"
+            if (latest[id]?.publishedAt ?? "") < (p.publishedAt ?? "") { latest[id] = p }
+        }
+        var expired = 0
+        for p in latest.values.sorted(by: {
+            ($0.agreement, $0.sender, $0.period) < ($1.agreement, $1.sender, $1.period)
+        }) {
+            guard let kept = try await store.agreement(id: p.agreement),
+                let terms = try? SignedAgreement(file: Data(kept.document.utf8), source: kept.id).terms,
+                let published = (p.publishedAt?.prefix(10)).flatMap({ CivilDate(iso: String($0)) }),
+                date.daysSinceEpoch - published.daysSinceEpoch > terms.retentionDays
+            else { continue }
+            let cells = try await store.expireReceived(
+                sender: p.sender, agreement: p.agreement, year: p.period,
+                periods: PackageContent.periods(of: p.period, upTo: "M"))
+            try await audit.record(
+                .init(
+                    actor: actor.name, action: "received_expired",
+                    target: "agreement:\(p.agreement) from:\(p.sender) period:\(p.period) observations:\(cells)",
+                    purpose: "retention of \(terms.retentionDays) days", address: actor.address))
+            expired += 1
+        }
+        return expired
+    }
+
     /// Packages received, by sender, agreement and sequence.
     public func received() async throws -> [ReceivedPackage] { try await store.receivedPackages() }
 
@@ -407,6 +439,7 @@ extension ExchangeService {
     /// The audit actions that make up the exchange log.
     public static let logActions: Set<String> = [
         "package_created", "package_delivered", "package_received", "package_refused", "registry_trusted",
+        "received_expired",
     ]
 
     /// The exchange log: what was sent, received, refused and acknowledged, when and under which

@@ -48,11 +48,31 @@ public final class RegionalStatistics: Sendable {
         var sender: String
     }
 
+    /// The table a row belongs to: its movement, its frequency and which dimensions it breaks down by
+    /// (a bit per DSD dimension whose code is not the total `_T`).
+    struct TableKey: Hashable, Sendable {
+        var movement: String
+        var frequency: String
+        var shown: UInt32
+    }
+
     struct Snapshot: Sendable {
         var stamp: String
         var rows: [Row]
+        /// Rows by the table they belong to, so a question reads its table only.
+        var tables: [TableKey: [Int]]
         /// Country → the periods it reported (any measure, any frequency).
         var reported: [String: Set<String>]
+    }
+
+    static func tableKey(_ key: [String]) -> TableKey {
+        let ids = SDMXFlow.dimensionIDs
+        var shown: UInt32 = 0
+        for (i, code) in key.enumerated() where code != "_T" && ids[i] != "FREQ" && ids[i] != "MIG_FLOW" {
+            shown |= 1 << i
+        }
+        return TableKey(
+            movement: key[ids.firstIndex(of: "MIG_FLOW")!], frequency: key[ids.firstIndex(of: "FREQ")!], shown: shown)
     }
 
     let store: any PuenteStore
@@ -83,7 +103,9 @@ public final class RegionalStatistics: Sendable {
             guard let country = countries[p.agreement] else { continue }
             reported[country, default: []].formUnion(PackageContent.periods(of: p.period, upTo: "M"))
         }
-        let fresh = Snapshot(stamp: stamp, rows: rows, reported: reported)
+        var tables: [TableKey: [Int]] = [:]
+        for (i, row) in rows.enumerated() { tables[Self.tableKey(row.key), default: []].append(i) }
+        let fresh = Snapshot(stamp: stamp, rows: rows, tables: tables, reported: reported)
         snapshot.withLock { $0 = fresh }
         return fresh
     }
@@ -147,8 +169,14 @@ public final class RegionalStatistics: Sendable {
         var sums: [[String]: (value: Double, countries: Set<String>, suppressed: Bool)] = [:]
         // Every country that reported anything is expected in every period.
         var expected = Set(snapshot.reported.keys)
-        rows: for row in snapshot.rows where row.key[ids.firstIndex(of: "MIG_FLOW")!] == movement {
-            expected.insert(row.key[area])
+        // The one table the question reads: the dimensions broken down by or filtered on, and the country.
+        var shown: UInt32 = 0
+        for (i, rule) in rules.enumerated() where ids[i] != "FREQ" && ids[i] != "MIG_FLOW" {
+            if case .total = rule { continue }
+            shown |= 1 << i
+        }
+        let table = snapshot.tables[TableKey(movement: movement, frequency: frequency, shown: shown)] ?? []
+        rows: for row in table.map({ snapshot.rows[$0] }) {
             var key = [String](repeating: "", count: by.count)
             for (i, rule) in rules.enumerated() {
                 let code = row.key[i]

@@ -384,4 +384,34 @@ struct PackageExchangeTests {
         try await sender.close()
         try await receiver.close()
     }
+
+    @Test(
+        "The receiver keeps a sender's year only as long as the agreement says; then it is gone and the same package again changes nothing",
+        arguments: StoreKind.available)
+    func retentionAtTheReceiver(kind: StoreKind) async throws {
+        let sender = try await Self.senderStore()
+        let receiver = try await Self.receiverStore(kind)
+        let hub = ExchangeService(store: receiver, node: Self.hub)
+        let file = Data(
+            try await ExchangeService(store: sender, node: Self.sv).export(
+                agreement: "SV-HUB-2026", year: 2016, by: Self.officer
+            ).file.utf8)
+        _ = try await hub.receive(file, source: "p1", by: Self.officer)
+        #expect(try await !Self.state(receiver).isEmpty)
+        let today = CivilDate.today
+        // Retention counts from the latest delivery of the year: 1825 days are kept, the 1826th is not.
+        #expect(try await hub.applyRetention(on: today.adding(days: 1825), by: Self.officer) == 0)
+        #expect(try await !Self.state(receiver).isEmpty)
+        #expect(try await hub.applyRetention(on: today.adding(days: 1826), by: Self.officer) == 1)
+        #expect(try await Self.state(receiver).isEmpty)
+        let kept = try await receiver.receivedPackages()
+        #expect(kept.map(\.status) == [.expired] && kept.allSatisfy { $0.file.isEmpty })
+        // Delivered again: acknowledged, never published anew.
+        #expect(try await hub.receive(file, source: "p1", by: Self.officer).outcome == .duplicate)
+        #expect(try await Self.state(receiver).isEmpty)
+        let audited = try await receiver.auditEntries(after: 0, limit: 100).map(\.action)
+        #expect(audited.contains("received_expired"))
+        try await sender.close()
+        try await receiver.close()
+    }
 }

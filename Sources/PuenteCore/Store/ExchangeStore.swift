@@ -41,6 +41,9 @@ public struct ReceivedPackage: Hashable, Sendable {
         case held
         /// Its observations replaced the sender's for its period.
         case published
+        /// Published once; its period's figures were deleted when the agreement's retention ran out (the
+        /// record stays, so the same package delivered again is a duplicate, never published anew).
+        case expired
     }
 
     public var id: String
@@ -130,7 +133,8 @@ public protocol ExchangeStore: Sendable {
     func receivedPackage(sender: String, agreement: String, sequence: Int) async throws -> ReceivedPackage?
     /// Every package received, by sender, agreement and sequence.
     func receivedPackages() async throws -> [ReceivedPackage]
-    /// The highest sequence number published from `sender` under `agreement` (0 when none).
+    /// The highest sequence number published (or published and since expired) from `sender` under
+    /// `agreement` (0 when none).
     func lastPublishedSequence(sender: String, agreement: String) async throws -> Int
     /// Keeps a package held for an earlier one.
     func holdPackage(_ package: ReceivedPackage) async throws
@@ -141,6 +145,9 @@ public protocol ExchangeStore: Sendable {
     func publishPackage(
         _ package: ReceivedPackage, dataflow: String, observations: [ExchangeObservation], periods: [String], at: String
     ) async throws
+    /// Deletes what `sender` sent under `agreement` for `periods` and marks the packages of `year` expired
+    /// (their files emptied); returns how many observations went.
+    func expireReceived(sender: String, agreement: String, year: String, periods: [String]) async throws -> Int
     /// Changes whenever a package is published (how many, and the last publication's stamp): what a
     /// cache of received observations checks before it answers.
     func publicationStamp() async throws -> String
