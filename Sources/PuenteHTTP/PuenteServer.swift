@@ -84,6 +84,8 @@ public enum PuenteServer {
             })
         let regional = configuration.node.map { _ in RegionalStatistics(store: store, reference: reference) }
         RegionalRoutes.add(to: router, regional: regional, reference: reference)
+        SDMXRestRoutes.add(
+            to: router, statistics: statistics, store: store, hub: configuration.hub, reference: reference)
         DashboardRoutes.add(
             to: router,
             pages: DashboardPages(

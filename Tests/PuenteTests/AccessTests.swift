@@ -36,6 +36,8 @@ struct AccessTests {
             "GET /api/v1/exchange/log": ["admin", "auditor"], "GET /api/v1/exchange/packages": ["admin", "auditor"],
             "GET /region": aggregates, "GET /api/v1/regional/stats": aggregates,
             "GET /api/v1/regional/coverage": aggregates,
+            "GET /sdmx/{resource}/{agency}/{id}/{version}": everyone, "GET /sdmx/data/{flow}/{key}": aggregates,
+            "GET /sdmx/data/{flow}": aggregates,
         ]
     }()
 
@@ -77,6 +79,13 @@ struct AccessTests {
                 let method = HTTPRequest.Method(rawValue: String(parts[0]))!
                 let path = String(parts[1]).replacingOccurrences(of: "{id}", with: "CL_SEX")
                     .replacingOccurrences(of: "{file}", with: "dashboard.css")
+                    .replacingOccurrences(of: "{resource}", with: "dataflow").replacingOccurrences(
+                        of: "{agency}", with: "all"
+                    )
+                    .replacingOccurrences(of: "{version}", with: "latest").replacingOccurrences(
+                        of: "{flow}", with: "DF_MIG_FLOW"
+                    )
+                    .replacingOccurrences(of: "{key}", with: "A.SLV.RETURN.F._T._T._T._T._T._T._T._T._T._T")
                 let uri = path == "/api/v1/stats" ? path + "?measure=returns" : path
                 for who in ["anonymous"] + Role.allCases.map(\.rawValue) {
                     let headers: HTTPFields = who == "anonymous" ? [:] : [.authorization: "Bearer \(tokens[who]!)"]

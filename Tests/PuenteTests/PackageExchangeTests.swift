@@ -183,6 +183,22 @@ struct PackageExchangeTests {
         #expect(
             Set(changes.map { "\($0.seriesKey) \($0.period) \($0.deleted)" })
                 == Set(dropped.map { $0 + " true" } + [revised + " false"]))
+        // The hub's SDMX REST answer to updatedAfter: the revision, and the deletions in a Delete data set.
+        var configuration = PuenteServer.Configuration(publicStatistics: true)
+        configuration.node = Self.hub
+        configuration.hub = true
+        let app = Application(router: PuenteServer.router(store: receiver, configuration: configuration))
+        try await app.test(.router) { client in
+            let body = try await client.execute(
+                uri: "/sdmx/data/DF_MIG_FLOW/all?updatedAfter=\(mark)", method: .get
+            ) { String(buffer: $0.body) }
+            let sets = body.components(separatedBy: "<message:DataSet ")
+            #expect(sets.count == 3 && sets[2].hasPrefix("structureRef=\"PUENTE_DSD_MIG_FLOW_1_0\" action=\"Delete\""))
+            #expect(sets[1].components(separatedBy: "<generic:Obs>").count - 1 == 1)
+            #expect(sets[2].components(separatedBy: "<generic:Obs>").count - 1 == 2)
+            let bad = try await client.execute(uri: "/sdmx/data/DF_MIG_FLOW/A.SLV", method: .get) { $0.status }
+            #expect(bad == .badRequest)
+        }
         try await sender.close()
         try await receiver.close()
     }
