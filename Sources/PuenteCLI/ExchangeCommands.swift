@@ -243,10 +243,7 @@ struct ExchangeCommand: AsyncParsableCommand {
                 try await ExchangeService(store: $0, node: node).trustRegistry(
                     data, source: file, hubKey: hubKey, by: commandOperator)
             }
-            if case .trustedInGrace(let expired) = verdict {
-                printError("Warning: the registry expired on \(expired); fetch a newer one from the hub.")
-            }
-            print("Trusting registry version \(signed.registry.version) of \(signed.registry.hub).")
+            reportTrusted(signed, verdict)
         }
     }
 }
@@ -267,10 +264,7 @@ extension ExchangeCommand {
                 try await ExchangeClient(exchange: ExchangeService(store: $0, node: node), store: $0).fetchRegistry(
                     from: from, hubKey: hubKey, by: commandOperator)
             }
-            if case .trustedInGrace(let expired) = verdict {
-                printError("Warning: the registry expired on \(expired); the hub has not issued a newer one.")
-            }
-            print("Trusting registry version \(signed.registry.version) of \(signed.registry.hub).")
+            reportTrusted(signed, verdict)
         }
     }
 }
@@ -291,6 +285,14 @@ extension ExchangeCommand {
             print(years == 0 ? "Nothing received is past its retention." : "\(years) sender-years expired.")
         }
     }
+}
+
+/// What a node says once it trusts a registry, warning when it is in its grace period.
+func reportTrusted(_ signed: SignedRegistry, _ verdict: SignedRegistry.Verdict) {
+    if case .trustedInGrace(let expired) = verdict {
+        printError("Warning: the registry expired on \(expired); the hub has not issued a newer one yet.")
+    }
+    print("Trusting registry version \(signed.registry.version) of \(signed.registry.hub).")
 }
 
 /// This node's API token at another node: from a file (never on the command line, where other users of

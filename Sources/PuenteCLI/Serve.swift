@@ -41,10 +41,19 @@ struct Serve: AsyncParsableCommand {
             "Serve as the regional hub: the dashboard shows the region's figures received from member countries (needs `puente node init`)."
     )
     var hub = false
+    @Option(help: "Push queued packages to their receivers every N minutes (as `puente exchange push`).")
+    var pushEvery: Int?
+    @Option(help: "The receiver's base URL for scheduled pushes (default: its endpoint in the trusted registry).")
+    var pushTo: String?
+    @Option(help: "A file holding this node's API token at the receiver (default: $PUENTE_EXCHANGE_TOKEN).")
+    var pushTokenFile: String?
 
     func validate() throws {
         guard threshold >= 1 else {
             throw ValidationError("--threshold must be 1 or more; every published figure is protected.")
+        }
+        if let pushEvery, !(1...1440).contains(pushEvery) {
+            throw ValidationError("--push-every: expected 1 to 1440 minutes.")
         }
     }
 
@@ -56,6 +65,32 @@ struct Serve: AsyncParsableCommand {
             let linking = PersonLinking(config: try PersonLinking.defaultConfig())
             let store = opened.store
             background.append(BackgroundWork(name: "person linking", run: { _ = try await linking.run(store: store) }))
+        }
+        if let pushEvery {
+            let node = try options.nodeIdentity()
+            let token = try exchangeToken(pushTokenFile)
+            let store = opened.store, endpoint = pushTo
+            // The node keeps working while a receiver is down: what is not delivered waits for the next round.
+            background.append(
+                BackgroundWork(
+                    name: "scheduled pushes",
+                    run: {
+                        let client = ExchangeClient(exchange: ExchangeService(store: store, node: node), store: store)
+                        let logger = Logger(label: "puente")
+                        while !Task.isCancelled {
+                            let report = try await client.push(
+                                endpoint: endpoint, token: token, by: .system("exchange"))
+                            if !report.delivered.isEmpty || !report.refused.isEmpty || report.unreachable != nil {
+                                logger.info(
+                                    "Packages pushed",
+                                    metadata: [
+                                        "delivered": "\(report.delivered.count)", "refused": "\(report.refused.count)",
+                                        "queued": "\(report.queued)", "unreachable": "\(report.unreachable != nil)",
+                                    ])
+                            }
+                            try await Task.sleep(for: .seconds(60 * pushEvery))
+                        }
+                    }))
         }
         do {
             try await serve(
