@@ -82,7 +82,10 @@ extension PostgresStore: ExchangeStore {
         try await guarded {
             try await received(
                 client.query(
-                    "SELECT \(unescaped: Self.receivedColumns) FROM exchange_received ORDER BY sender, agreement, sequence",
+                    """
+                    SELECT id, sender, agreement, sequence, period, digest, status, received_at, published_at, '' AS file
+                    FROM exchange_received ORDER BY sender, agreement, sequence
+                    """,
                     logger: logger))
         }
     }

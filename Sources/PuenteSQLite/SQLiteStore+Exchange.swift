@@ -64,8 +64,13 @@ extension SQLiteStore: ExchangeStore {
 
     public func receivedPackages() async throws -> [ReceivedPackage] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM exchange_received ORDER BY sender, agreement, sequence")
-                .map(Self.receivedPackage)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, sender, agreement, sequence, period, digest, status, received_at, published_at, '' AS file
+                    FROM exchange_received ORDER BY sender, agreement, sequence
+                    """
+            ).map(Self.receivedPackage)
         }
     }
 

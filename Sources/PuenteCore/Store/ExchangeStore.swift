@@ -131,7 +131,8 @@ public protocol ExchangeStore: Sendable {
 
     /// The package kept from `sender` under `agreement` with that sequence number, if any.
     func receivedPackage(sender: String, agreement: String, sequence: Int) async throws -> ReceivedPackage?
-    /// Every package received, by sender, agreement and sequence.
+    /// Every package received, by sender, agreement and sequence, without their files (a hub keeps
+    /// megabytes of them; `receivedPackage` reads one whole).
     func receivedPackages() async throws -> [ReceivedPackage]
     /// The highest sequence number published (or published and since expired) from `sender` under
     /// `agreement` (0 when none).
