@@ -80,7 +80,7 @@ struct ExchangeBench: AsyncParsableCommand {
         let afterExport = peakMemoryMB()
 
         // At the hub: every check without keeping, then receiving (checks again, publishes).
-        let (verifySeconds, receiveSeconds, cells, latencies) = try await withStore(hubOptions) { store in
+        let (verifySeconds, receiveSeconds, cells, latencies, afterReceive) = try await withStore(hubOptions) { store in
             let exchange = ExchangeService(store: store, node: hub)
             var started = Date()
             let checked = try await exchange.check(file, source: "package")
@@ -88,6 +88,7 @@ struct ExchangeBench: AsyncParsableCommand {
             started = Date()
             _ = try await exchange.receive(file, source: "package", by: actor)
             let receive = Date().timeIntervalSince(started)
+            let afterReceive = peakMemoryMB()
             let regional = RegionalStatistics(store: store)
             _ = try await regional.table(measure: .returns, by: [.reportingCountry])
             var latencies: [Double] = []
@@ -98,7 +99,7 @@ struct ExchangeBench: AsyncParsableCommand {
                     latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
                 }
             }
-            return (verify, receive, checked.observations.count, latencies.sorted())
+            return (verify, receive, checked.observations.count, latencies.sorted(), afterReceive)
         }
         func percentile(_ p: Double) -> Double {
             latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
@@ -106,7 +107,7 @@ struct ExchangeBench: AsyncParsableCommand {
         let result = Result(
             cells: cells, packageMB: Double(file.count) / 1_048_576, exportSeconds: exportSeconds,
             signSeconds: signSeconds, verifySeconds: verifySeconds, receiveSeconds: receiveSeconds,
-            peakMemoryAfterExportMB: afterExport, peakMemoryAfterReceiveMB: peakMemoryMB(),
+            peakMemoryAfterExportMB: afterExport, peakMemoryAfterReceiveMB: afterReceive,
             regionalQueries: Self.mix.count, regionalMedianMs: percentile(0.5), regionalP99Ms: percentile(0.99),
             peakMemoryMB: peakMemoryMB())
         if format == .json {
@@ -117,11 +118,11 @@ struct ExchangeBench: AsyncParsableCommand {
                     format: """
                         package: %d cells, %.1f MB; built and signed in %.2f s (signing alone %.3f s), peak memory %.0f MB
                         hub: verified in %.2f s, verified and kept in %.2f s, peak memory %.0f MB
-                        regional queries: %d × %d rounds, median %.2f ms, p99 %.2f ms
+                        regional queries: %d × %d rounds, median %.2f ms, p99 %.2f ms; peak memory %.0f MB
                         """, result.cells, result.packageMB, result.exportSeconds, result.signSeconds,
                     result.peakMemoryAfterExportMB, result.verifySeconds, result.receiveSeconds,
                     result.peakMemoryAfterReceiveMB, result.regionalQueries, rounds, result.regionalMedianMs,
-                    result.regionalP99Ms))
+                    result.regionalP99Ms, result.peakMemoryMB))
         }
     }
 }
