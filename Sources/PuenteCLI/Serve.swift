@@ -313,10 +313,13 @@ struct Retention: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var retention: RetentionOptions
 
-    func run() async throws {
+    func validate() throws {
         guard retention.policy.isSet else {
             throw ValidationError("Give --personal-data-years, --rejects-days or both.")
         }
+    }
+
+    func run() async throws {
         let erased = try await withStore(store) {
             try await DataProtection(store: $0).applyRetention(retention.policy, by: commandOperator)
         }

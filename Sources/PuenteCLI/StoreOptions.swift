@@ -26,6 +26,12 @@ struct StoreOptions: ParsableArguments {
             valueName: "file"))
     var keyFile: String?
 
+    func validate() throws {
+        if let path = Self.sqlitePath(resolvedURL), path.isEmpty {
+            throw ValidationError("Give --database a SQLite file path or a postgres:// URL.")
+        }
+    }
+
     var resolvedURL: String {
         database ?? ProcessInfo.processInfo.environment["PUENTE_DATABASE_URL"] ?? "sqlite:puente.sqlite"
     }
@@ -112,7 +118,9 @@ struct StoreOptions: ParsableArguments {
 
     static func open(_ url: String, cipher: any PersonalDataCipher) throws -> any PuenteStore {
         guard let path = sqlitePath(url) else { return try PostgresStore(url: url, cipher: cipher) }
-        guard !path.isEmpty else { throw ValidationError("Give --database a SQLite file path or a postgres:// URL.") }
+        guard !path.isEmpty else {
+            throw PuenteError(.invalidArgument, "Give --database a SQLite file path or a postgres:// URL.")
+        }
         return try SQLiteStore(path: path, cipher: cipher)
     }
 }

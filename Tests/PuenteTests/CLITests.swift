@@ -75,6 +75,10 @@ struct CLITests {
             try Generate.parse(["--country", "MX", "--year", "2024", "--out", dir.path])
         }
         #expect(usage.map { Generate.message(for: $0).contains("SV, GT or HN") } == true)
+        // Other usage errors are found in parsing, before a store is opened.
+        #expect(throws: (any Error).self) { try Retention.parse(["--database", db]) }
+        #expect(throws: (any Error).self) { try Stats.parse(["--database", "", "--measure", "returns"]) }
+        #expect(throws: (any Error).self) { try Link.ConfigCommand.parse(["no-such-config"]) }
         let id = try #require(
             try await withStore(StoreOptions.parse(["--database", db])) { try await $0.imports(limit: 1).first?.id })
         let unknown = try Imports.Rollback.parse(["--database", db, String(id + 100)])

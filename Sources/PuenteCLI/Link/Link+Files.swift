@@ -112,12 +112,16 @@ extension Link {
         static let configuration = CommandConfiguration(
             commandName: "config", abstract: "Print a shipped linkage config.")
         @Argument(help: "Config name.") var name: String
-        func run() throws {
-            guard let text = LinkageConfigs.text(named: name) else {
+
+        func validate() throws {
+            guard LinkageConfigs.text(named: name) != nil else {
                 throw ValidationError(
                     "No shipped config of that name; there are \(LinkageConfigs.names.joined(separator: ", ")).")
             }
-            print(text, terminator: "")
+        }
+
+        func run() throws {
+            print(LinkageConfigs.text(named: name) ?? "", terminator: "")
         }
     }
 }
