@@ -96,8 +96,7 @@ extension Demo {
     func runRegion() async throws {
         let started = Date()
         let demo = RegionDemo(
-            root: URL(fileURLWithPath: dataDir == "demo-data" ? "demo-region" : dataDir), year: year, scale: scale,
-            port: port)
+            root: URL(fileURLWithPath: dataDir == "demo-data" ? "demo-region" : dataDir), year: year, scale: scale)
         let prepared = try await demo.prepare(operator: commandOperator)
         let hubOptions = prepared.hub
         if noServe {

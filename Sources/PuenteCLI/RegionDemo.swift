@@ -20,7 +20,6 @@ struct RegionDemo {
     var root: URL
     var year: Int
     var scale: Double
-    var port: Int
 
     /// A member's or the hub's store settings, parsed like the user's own.
     func storeOptions(_ name: String) throws -> StoreOptions {

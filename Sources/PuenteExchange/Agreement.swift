@@ -214,3 +214,11 @@ public struct SignedAgreement: Codable, Hashable, Sendable {
         return nil
     }
 }
+
+extension StoredAgreement {
+    /// The kept file read back (it was verified before it was kept; the signatures are checked again
+    /// wherever the agreement must be in force).
+    public func signed() throws -> SignedAgreement {
+        try SignedAgreement(file: Data(document.utf8), source: "agreement \(id)")
+    }
+}

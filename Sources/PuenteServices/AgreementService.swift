@@ -64,7 +64,7 @@ public struct AgreementService: Sendable {
         if let revoked = kept.revokedOn, revoked <= date {
             throw PuenteError(.agreementNotInForce, "Agreement \(id) was revoked on \(revoked).")
         }
-        let agreement = try SignedAgreement(file: Data(kept.document.utf8), source: "agreement \(id)")
+        let agreement = try kept.signed()
         if let reason = try agreement.notInForce(on: date) {
             throw PuenteError(.agreementNotInForce, "Agreement \(id) is not in force on \(date): \(reason)")
         }

@@ -138,7 +138,7 @@ public struct ExchangeService: Sendable {
             throw PuenteError(.signatureInvalid, "The receipt is for another file than the one sent under that id.")
         }
         guard let kept = try await store.agreement(id: sent.agreement) else { throw PuenteError.noSuchAgreement }
-        let terms = try SignedAgreement(file: Data(kept.document.utf8), source: "agreement \(sent.agreement)").terms
+        let terms = try kept.signed().terms
         try receipt.verify(receiverKey: terms.receiver.key)
         try await store.markDelivered(
             packageID: sent.id, at: receipt.receipt.receivedAt,
@@ -185,7 +185,7 @@ public struct ExchangeService: Sendable {
         guard let kept = try await store.agreement(id: manifest.agreement) else {
             throw PuenteError(.outsideAgreement, "No agreement \(manifest.agreement) is kept here.", at: at)
         }
-        let terms = try SignedAgreement(file: Data(kept.document.utf8), source: "agreement \(kept.id)").terms
+        let terms = try kept.signed().terms
         guard terms.sender.node == manifest.sender, terms.receiver.node == node.id else {
             throw PuenteError(
                 .outsideAgreement,
@@ -375,7 +375,7 @@ public struct ExchangeService: Sendable {
             ($0.agreement, $0.sender, $0.period) < ($1.agreement, $1.sender, $1.period)
         }) {
             guard let kept = try await store.agreement(id: p.agreement),
-                let terms = try? SignedAgreement(file: Data(kept.document.utf8), source: kept.id).terms,
+                let terms = try? kept.signed().terms,
                 let published = (p.publishedAt?.prefix(10)).flatMap({ CivilDate(iso: String($0)) }),
                 date.daysSinceEpoch - published.daysSinceEpoch > terms.retentionDays
             else { continue }
@@ -407,7 +407,7 @@ public struct ExchangeService: Sendable {
         var key = hubKey
         if key == nil {
             for kept in try await store.agreements() {
-                let terms = try SignedAgreement(file: Data(kept.document.utf8), source: "agreement \(kept.id)").terms
+                let terms = try kept.signed().terms
                 if let party = [terms.sender, terms.receiver].first(where: { $0.node == hub }) {
                     key = party.key
                     break

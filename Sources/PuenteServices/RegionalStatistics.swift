@@ -280,7 +280,7 @@ public final class RegionalStatistics: Sendable {
     func senderCountries() async throws -> [String: String] {
         var countries: [String: String] = [:]
         for kept in try await store.agreements() {
-            if let file = try? SignedAgreement(file: Data(kept.document.utf8), source: kept.id) {
+            if let file = try? kept.signed() {
                 countries[kept.id] = file.terms.sender.country
             }
         }
