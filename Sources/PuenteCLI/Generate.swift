@@ -10,25 +10,53 @@ struct Generate: AsyncParsableCommand {
             Writes one CSV per agency layout into --out, each named after the profile that reads it (e.g.
             sv-dgme-retornos.csv is read by --profile sv-dgme-retornos), and the ground truth in --out/truth/.
             The same --seed always gives the same files. --scale 1 gives the published magnitudes of returns
-            (El Salvador about 52,500 in 2016); --scale 0.1 a tenth.
+            (El Salvador 52,487 in 2016); --scale 0.1 a tenth.
+
+            --region writes El Salvador, Guatemala and Honduras at once into --out/SV, GT and HN, with the same
+            people crossing their shared borders, Mexico's published returns by nationality in --out/MX (the
+            partner figures format, read by 'puente mirror load'), and in --out/truth/mirror.csv what each side
+            records of every flow and the true flow.
             """)
 
-    @Option(help: "Country: SV, GT or HN.") var country: String
+    @Option(help: "Country: SV, GT or HN.") var country: String?
+    @Flag(help: "Write the three countries and the partner side as one consistent region.") var region = false
     @Option(help: "Year of the events.") var year: Int
     @Option(help: ArgumentHelp("Folder to write into (created if needed).", valueName: "dir")) var out: String
     @Option(help: "Seed of the random generator.") var seed: UInt64 = 1
     @Option(help: "Multiplier of every volume.") var scale: Double = 1
 
-    private var options: GeneratorOptions { GeneratorOptions(country: country, year: year, seed: seed, scale: scale) }
+    private var options: GeneratorOptions {
+        GeneratorOptions(country: country ?? "", year: year, seed: seed, scale: scale)
+    }
 
     /// Country, year and scale outside what the generator makes are usage errors.
     func validate() throws {
-        do { _ = try Generator(options: options) } catch let error as PuenteError {
+        if region, country != nil { throw ValidationError("Give either --country or --region, not both.") }
+        if !region, country == nil { throw ValidationError("Give --country SV, GT or HN, or --region.") }
+        do {
+            if region {
+                _ = try RegionGenerator(year: year, seed: seed, scale: scale)
+            } else {
+                _ = try Generator(options: options)
+            }
+        } catch let error as PuenteError {
             throw ValidationError(error.message)
         }
     }
 
     func run() async throws {
+        if region {
+            let summary = try RegionGenerator(year: year, seed: seed, scale: scale).write(
+                to: URL(fileURLWithPath: out))
+            for (code, country) in summary.countries.sorted(by: { $0.key < $1.key }) {
+                for file in country.files {
+                    print("\(out)/\(code)/\(file.file): \(file.rows) rows — puente ingest --profile \(file.profile)")
+                }
+            }
+            print("\(out)/\(summary.partnerFigures): Mexico's returns by nationality — puente mirror load")
+            print("\(out)/\(summary.mirrorTruth): both sides' figures and the true flow, by pair and month")
+            return
+        }
         let generator = try Generator(options: options)
         let summary = try generator.write(to: URL(fileURLWithPath: out))
         for file in summary.files {

@@ -52,17 +52,22 @@ struct RegionDemo {
         var registry = MemberRegistry(
             hub: hub.id, issuedOn: CivilDate.today.description, expiresOn: CivilDate.today.description)
         var members: [(node: String, options: StoreOptions, token: String)] = []
+        // One consistent region: the same people cross the shared borders, Mexico's figures count the
+        // same returns.
+        let generated = root.appendingPathComponent("data")
+        try? FileManager.default.removeItem(at: generated)
+        let region = try RegionGenerator(year: year, seed: 1, scale: scale).write(to: generated)
         for m in Self.members {
             let (options, node) = try await freshNode(m.generator, id: m.node, country: m.country)
-            let data = root.appendingPathComponent("\(m.generator)/data")
-            let summary = try Generator(
-                options: GeneratorOptions(country: m.generator, year: year, seed: 1, scale: scale)
-            ).write(to: data)
+            let data = generated.appendingPathComponent(m.generator)
+            let summary = region.countries[m.generator]!
             var agreement = try SignedAgreement(
                 drafting: Agreement(
                     id: "\(m.node)-HUB-\(year)", sender: .init(node), receiver: .init(hub),
                     purpose: .regionalStatistics, measures: ["returns", "entries", "exits"],
-                    dimensions: ["sex", "age_group", "nationality", "returning_from", "department", "quarter"],
+                    dimensions: [
+                        "sex", "age_group", "nationality", "returning_from", "department", "place", "quarter",
+                    ],
                     finestGeography: .department, finestPeriod: .quarter, validFrom: "\(year)-01-01",
                     validTo: "\(max(year, CivilDate.today.year) + 4)-12-31", retentionDays: 1825))
             try agreement.sign(by: node)
@@ -99,10 +104,15 @@ struct RegionDemo {
         // The hub signs the member registry and trusts it: senders' keys are checked against it.
         let signed = try SignedRegistry.issue(registry, by: hub, on: .today)
         try writeFile(try signed.file(), to: root.appendingPathComponent("hub/registry.json").path)
+        let partner = generated.appendingPathComponent(region.partnerFigures)
         _ = try await withStore(hubOptions) { store in
-            try await ExchangeService(store: store, node: hub).trustRegistry(
+            _ = try await ExchangeService(store: store, node: hub).trustRegistry(
                 try signed.file(), source: "registry", hubKey: hub.publicKeyBase64URL, by: actor)
+            // Mexico runs no node: its published returns by nationality are loaded as partner figures.
+            _ = try await MirrorStatistics(regional: RegionalStatistics(store: store)).loadPartnerFigures(
+                try Data(contentsOf: partner), name: partner.lastPathComponent, by: actor)
         }
+        say("hub: loaded Mexico's returns by nationality (\(region.partnerFigures)) for mirror statistics")
         return Prepared(hub: hubOptions, hubIdentity: hub, members: members)
     }
 

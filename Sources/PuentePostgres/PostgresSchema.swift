@@ -338,5 +338,24 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            "0011-partner-figures",
+            [
+                // Figures published by partners that run no node, for mirror statistics.
+                """
+                CREATE TABLE partner_figure (
+                    reporter TEXT NOT NULL,
+                    flow TEXT NOT NULL,
+                    counterpart TEXT NOT NULL,
+                    period TEXT NOT NULL,
+                    value DOUBLE PRECISION NOT NULL,
+                    source TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    loaded_at TEXT NOT NULL,
+                    PRIMARY KEY (reporter, flow, counterpart, period)
+                )
+                """
+            ]
+        ),
     ]
 }

@@ -249,6 +249,46 @@ extension PostgresStore: ExchangeStore {
         }
     }
 
+    public func savePartnerFigures(_ figures: [PartnerFigure]) async throws {
+        func column<T>(_ path: KeyPath<PartnerFigure, T>) -> [T] { figures.map { $0[keyPath: path] } }
+        let (reporters, flows, counterparts, periods) = (
+            column(\.reporter), column(\.flow), column(\.counterpart), column(\.period)
+        )
+        let (values, sources, digests, loaded) = (
+            column(\.value), column(\.source), column(\.digest), column(\.loadedAt)
+        )
+        try await guarded {
+            try await client.query(
+                """
+                INSERT INTO partner_figure (reporter, flow, counterpart, period, value, source, digest, loaded_at)
+                SELECT * FROM unnest(\(reporters)::text[], \(flows)::text[], \(counterparts)::text[], \(periods)::text[],
+                                     \(values)::float8[], \(sources)::text[], \(digests)::text[], \(loaded)::text[])
+                ON CONFLICT (reporter, flow, counterpart, period) DO UPDATE SET
+                    value = excluded.value, source = excluded.source, digest = excluded.digest,
+                    loaded_at = excluded.loaded_at
+                """, logger: logger)
+        }
+    }
+
+    public func partnerFigures() async throws -> [PartnerFigure] {
+        try await guarded {
+            let rows = try await client.query(
+                """
+                SELECT reporter, flow, counterpart, period, value, source, digest, loaded_at FROM partner_figure
+                ORDER BY reporter, flow, counterpart, period
+                """, logger: logger)
+            var out: [PartnerFigure] = []
+            for try await (r, f, c, p, v, s, d, l) in rows.decode(
+                (String, String, String, String, Double, String, String, String).self)
+            {
+                out.append(
+                    PartnerFigure(
+                        reporter: r, flow: f, counterpart: c, period: p, value: v, source: s, digest: d, loadedAt: l))
+            }
+            return out
+        }
+    }
+
     private static func insert(_ p: ReceivedPackage, _ conn: PostgresConnection, _ logger: Logger) async throws {
         let rows = try await conn.query(
             """

@@ -351,6 +351,23 @@ enum SQLiteSchema {
                     );
                     """)
         }
+        m.registerMigration("0011-partner-figures") { db in
+            // Figures published by partners that run no node, for mirror statistics.
+            try db.execute(
+                sql: """
+                    CREATE TABLE partner_figure (
+                        reporter TEXT NOT NULL,
+                        flow TEXT NOT NULL,
+                        counterpart TEXT NOT NULL,
+                        period TEXT NOT NULL,
+                        value REAL NOT NULL,
+                        source TEXT NOT NULL,
+                        digest TEXT NOT NULL,
+                        loaded_at TEXT NOT NULL,
+                        PRIMARY KEY (reporter, flow, counterpart, period)
+                    );
+                    """)
+        }
         return m
     }
 }

@@ -221,6 +221,36 @@ extension SQLiteStore: ExchangeStore {
         }
     }
 
+    public func savePartnerFigures(_ figures: [PartnerFigure]) async throws {
+        try await writer.write { db in
+            for f in figures {
+                try db.execute(
+                    sql: """
+                        INSERT INTO partner_figure (reporter, flow, counterpart, period, value, source, digest, loaded_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (reporter, flow, counterpart, period) DO UPDATE SET
+                            value = excluded.value, source = excluded.source, digest = excluded.digest,
+                            loaded_at = excluded.loaded_at
+                        """,
+                    arguments: [
+                        f.reporter, f.flow, f.counterpart, f.period, f.value, f.source, f.digest, f.loadedAt,
+                    ])
+            }
+        }
+    }
+
+    public func partnerFigures() async throws -> [PartnerFigure] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM partner_figure ORDER BY reporter, flow, counterpart, period"
+            ).map { r in
+                PartnerFigure(
+                    reporter: r["reporter"], flow: r["flow"], counterpart: r["counterpart"], period: r["period"],
+                    value: r["value"], source: r["source"], digest: r["digest"], loadedAt: r["loaded_at"])
+            }
+        }
+    }
+
     private static func insert(_ p: ReceivedPackage, _ db: Database) throws {
         guard
             try Bool.fetchOne(

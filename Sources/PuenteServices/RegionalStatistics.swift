@@ -46,6 +46,8 @@ public final class RegionalStatistics: Sendable {
         var period: String
         var value: Double?
         var sender: String
+        /// The SDMX observation status the sender gave (`E` for a figure perturbed by the cell key method).
+        var obsStatus: String
     }
 
     /// The table a row belongs to: its movement, its frequency and which dimensions it breaks down by
@@ -94,7 +96,7 @@ public final class RegionalStatistics: Sendable {
         for o in try await store.exchangeObservations(dataflow: SDMXFlow.flowID, updatedAfter: nil) {
             let key = o.seriesKey.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             guard key.count == SDMXFlow.dimensionIDs.count else { continue }
-            rows.append(Row(key: key, period: o.period, value: o.value, sender: o.sender))
+            rows.append(Row(key: key, period: o.period, value: o.value, sender: o.sender, obsStatus: o.obsStatus))
             reported[key[area], default: []].insert(o.period)
         }
         // A published package reports its whole year, even one without a single cell (nothing happened).

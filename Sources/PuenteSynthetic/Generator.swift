@@ -48,6 +48,8 @@ public struct Generator {
     private let scenario: Scenario
     private let reference: ReferenceData
     private let errors = RegisterErrors.standard
+    /// In a generated region: the crossings this country shares with its neighbours.
+    let region: RegionPlan?
 
     /// The random stream of the errors added after the first ones (`RegisterErrors`), one per row.
     private static func extraErrors(_ options: GeneratorOptions, register: UInt64, row: Int) -> RandomSource {
@@ -57,6 +59,10 @@ public struct Generator {
     }
 
     public init(options: GeneratorOptions, reference: ReferenceData = .shared) throws {
+        try self.init(options: options, reference: reference, region: nil)
+    }
+
+    init(options: GeneratorOptions, reference: ReferenceData, region: RegionPlan?) throws {
         guard let scenario = Scenario.named(options.country) else {
             throw PuenteError(
                 .invalidArgument, "Puente generates data for SV, GT or HN; use --country with one of them.")
@@ -71,19 +77,27 @@ public struct Generator {
         self.options = options
         self.scenario = scenario
         self.reference = reference
+        self.region = region
     }
 
     /// The names of the files `write(to:)` produces.
     public var fileNames: [String] { [scenario.returnsProfile + ".csv", scenario.movementsProfile + ".csv"] }
 
     public func write(to directory: URL) throws -> GenerationSummary {
+        try writeLogged(to: directory).summary
+    }
+
+    /// Writes the files, and what a generated region needs of them: which removals by Mexico and which
+    /// shared crossings made it into an accepted row.
+    func writeLogged(to directory: URL) throws -> (summary: GenerationSummary, log: RegionLog) {
         let fm = FileManager.default
         try fm.createDirectory(at: directory.appendingPathComponent("truth"), withIntermediateDirectories: true)
         var rng = RandomSource(seed: options.seed &* 0x9E37_79B9 &+ UInt64(options.year))
         var people = PersonFactory(reference: reference)
         var truthPersons: [TruePerson] = []
-        let returns = try writeReturns(directory, &rng, &people, &truthPersons)
-        let movements = try writeMovements(directory, &rng, &people, &truthPersons)
+        var log = RegionLog()
+        let returns = try writeReturns(directory, &rng, &people, &truthPersons, &log)
+        let movements = try writeMovements(directory, &rng, &people, &truthPersons, &log)
         try writePersons(truthPersons, to: directory.appendingPathComponent("truth/persons.csv"))
         let summary = GenerationSummary(
             country: scenario.country, year: options.year, seed: options.seed,
@@ -91,7 +105,7 @@ public struct Generator {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: directory.appendingPathComponent("truth/summary.json"))
-        return summary
+        return (summary, log)
     }
 
     // MARK: Returns
@@ -117,21 +131,37 @@ public struct Generator {
 
     private func writeReturns(
         _ dir: URL, _ rng: inout RandomSource, _ people: inout PersonFactory,
-        _ persons: inout [TruePerson]
+        _ persons: inout [TruePerson], _ log: inout RegionLog
     ) throws -> GenerationSummary.FileSummary {
         let profile = try ProfileCatalogue.load(scenario.returnsProfile)
         let file = scenario.returnsProfile + ".csv"
         var writer = try ExportWriter(profile: profile, url: dir.appendingPathComponent(file))
         var truth = TruthWriter(url: dir.appendingPathComponent("truth/\(scenario.returnsProfile).truth.csv"))
-        let total = Int((Double(scenario.returnsPerYear) * options.scale).rounded())
+        func scaled(_ v: Int) -> Int { Int((Double(v) * options.scale).rounded()) }
+        // Exact volumes: registered returns from Mexico and the United States, and the removals Mexico
+        // counted that no reception centre registered.
+        let total = scaled(scenario.returnsPerYear)
+        let fromMexico = scaled(scenario.returnsFromMexico)
+        let missed = max(0, scaled(scenario.removalsByMexico) - fromMexico)
+        var origins =
+            [Origin](repeating: .mexico, count: fromMexico)
+            + [Origin](repeating: .unitedStates, count: total - fromMexico)
+            + [Origin](repeating: .mexicoUnregistered, count: missed)
+        origins.shuffle(using: &rng)
         let months = WeightedTable(Array(zip(1...12, Scenario.monthWeights)))
-        var dates = (0..<total).map { _ in randomDay(inMonth: months.draw(&rng), &rng) }
+        var dates = origins.map { _ in randomDay(inMonth: months.draw(&rng), &rng) }
         dates.sort()
         var returnees: [TruePerson] = []  // people who may come back again within the year
         var errorCounts: [String: Int] = [:]
         var malformed = 0
-        for (n, date) in dates.enumerated() {
-            let fromMexico = rng.chance(0.64)
+        var n = -1  // the row written last
+        for (date, origin) in zip(dates, origins) {
+            if origin == .mexicoUnregistered {
+                log.removals.append(RegionLog.Removal(date: date, registered: false, accepted: false))
+                continue
+            }
+            n += 1
+            let fromMexico = origin == .mexico
             let mode: TransportMode = fromMexico ? .land : .air
             var person: TruePerson
             if !returnees.isEmpty, rng.chance(0.08) {
@@ -144,7 +174,7 @@ public struct Generator {
                 let male = rng.chance(child ? 0.66 : 0.86)
                 person = people.make(
                     sex: male ? .male : .female, birthDate: birthDate(age: age, on: date, &rng),
-                    nationality: scenario.country, on: date, rng: &rng)
+                    nationality: scenario.country, on: date, emigrant: true, rng: &rng)
                 persons.append(person)
                 if age >= 18 { returnees.append(person) }
             }
@@ -207,6 +237,9 @@ public struct Generator {
             }
             for e in errs { errorCounts[e, default: 0] += 1 }
             try writer.write(v)
+            if fromMexico {
+                log.removals.append(RegionLog.Removal(date: date, registered: true, accepted: malformation == nil))
+            }
             truth.add(
                 row: n + 1, key: scenario.returnKey(options.year, n + 1), person: person.id, type: .return,
                 date: date, sex: person.sex, age: age, division: person.division,
@@ -230,17 +263,24 @@ public struct Generator {
 
     private func writeMovements(
         _ dir: URL, _ rng: inout RandomSource, _ people: inout PersonFactory,
-        _ persons: inout [TruePerson]
+        _ persons: inout [TruePerson], _ log: inout RegionLog
     ) throws -> GenerationSummary.FileSummary {
         let profile = try ProfileCatalogue.load(scenario.movementsProfile)
         let file = scenario.movementsProfile + ".csv"
         let target = Int((Double(scenario.movementsPerYear) * options.scale).rounded())
         let nationalities = WeightedTable(scenario.nationalities)
-        let places = reference.places.filter { $0.country == scenario.country && $0.kind != .receptionCentre }
+        // In a region, crossings to its other countries come from the shared trips only, so both sides
+        // of a border record the same people.
+        let regionCountries = region?.countries ?? []
+        let places = reference.places.filter {
+            $0.country == scenario.country && $0.kind != .receptionCentre
+                && !regionCountries.contains($0.neighbour ?? "")
+        }
         let yearStart = CivilDate(year: options.year, month: 1, day: 1)!
         let daysInYear = CivilDate.isLeap(options.year) ? 366 : 365
         struct Movement {
             var date: CivilDate; var type: EventType; var person: Int; var place: Place; var passport: String?
+            var shared: Int? = nil
         }
         var movements: [Movement] = []
         var travellers: [TruePerson] = []
@@ -280,7 +320,21 @@ public struct Generator {
                     Movement(date: end, type: second, person: persons.count - 1, place: place, passport: passport))
             }
         }
-        movements.sort { ($0.date, $0.person) < ($1.date, $1.person) }
+        var sharedPersons: [Int: Int] = [:]  // person id → index in `persons`
+        for (i, crossing) in (region?.crossings ?? []).enumerated() where crossing.recorded {
+            let index =
+                sharedPersons[crossing.person.id]
+                ?? {
+                    persons.append(crossing.person)
+                    sharedPersons[crossing.person.id] = persons.count - 1
+                    return persons.count - 1
+                }()
+            movements.append(
+                Movement(
+                    date: crossing.date, type: crossing.type, person: index, place: crossing.place,
+                    passport: crossing.person.passport, shared: i))
+        }
+        movements.sort { ($0.date, $0.person, $0.type.rawValue) < ($1.date, $1.person, $1.type.rawValue) }
         var writer = try ExportWriter(profile: profile, url: dir.appendingPathComponent(file))
         var truth = TruthWriter(url: dir.appendingPathComponent("truth/\(scenario.movementsProfile).truth.csv"))
         var errorCounts: [String: Int] = [:]
@@ -330,6 +384,7 @@ public struct Generator {
             }
             for e in errs { errorCounts[e, default: 0] += 1 }
             try writer.write(v)
+            if let shared = m.shared, malformation == nil { log.acceptedCrossings.insert(shared) }
             truth.add(
                 row: n + 1, key: key, person: person.id, type: m.type, date: m.date, sex: person.sex,
                 age: person.birthDate.age(on: m.date), division: nil, errors: errs, malformation: malformation)
@@ -351,6 +406,41 @@ public struct Generator {
         }
         try out.write(to: url, atomically: true, encoding: .utf8)
     }
+}
+
+/// Where a return came from, as the generator decides it before making the person.
+enum Origin { case mexico, unitedStates, mexicoUnregistered }
+
+/// What a country of a generated region shares with its neighbours.
+struct RegionPlan {
+    /// The region's countries (ISO alpha-3): land crossings between them come only from `crossings`.
+    var countries: Set<String>
+    /// This country's side of the shared trips, in a fixed order.
+    var crossings: [SharedCrossing]
+}
+
+/// One side of a border crossing by a person both countries may record.
+struct SharedCrossing {
+    var person: TruePerson
+    var date: CivilDate
+    var type: EventType
+    var place: Place
+    /// False when this side's register missed it (the known undercount).
+    var recorded: Bool
+}
+
+/// What a generated region needs to know of one country's files.
+struct RegionLog {
+    struct Removal {
+        var date: CivilDate
+        /// Registered at a reception centre, and accepted on ingest (not a malformed row).
+        var registered: Bool
+        var accepted: Bool
+    }
+    /// Every return from Mexico Mexico counted, registered or not.
+    var removals: [Removal] = []
+    /// Indexes into the plan's crossings written as rows that ingest accepts.
+    var acceptedCrossings: Set<Int> = []
 }
 
 /// The ground truth of one generated file, a row per data row.

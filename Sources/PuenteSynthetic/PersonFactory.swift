@@ -1,3 +1,4 @@
+import Foundation
 import PuenteCore
 import PuenteReference
 
@@ -20,9 +21,25 @@ struct PersonFactory {
     private let given: [Sex: WeightedTable<String>]
     private let surnames: WeightedTable<String>
     private let divisions: [String: WeightedTable<String>]
-    private var nextID = 1
+    /// Where people who emigrated (and are returned) come from: not in proportion to population.
+    private let emigrantDivisions: [String: WeightedTable<String>]
+    private var nextID: Int
 
-    init(reference: ReferenceData) {
+    /// Emigration intensity by department, relative to 1: the east of El Salvador, the western highlands
+    /// of Guatemala and the north coast and Olancho in Honduras send far more emigrants per inhabitant
+    /// than the capitals (the pattern of published returns by department of residence).
+    static let departmentIntensity: [String: Double] = [
+        "SV-UN": 3.0, "SV-MO": 2.6, "SV-SM": 2.4, "SV-US": 2.2, "SV-CA": 2.0, "SV-CH": 1.8, "SV-PA": 1.3,
+        "SV-SS": 0.55, "SV-LI": 0.7,
+        "GT-HU": 3.0, "GT-SM": 2.6, "GT-QZ": 2.0, "GT-QC": 1.9, "GT-TO": 1.8, "GT-GU": 0.45, "GT-SA": 0.6,
+        "GT-JU": 1.4,
+        "HN-CR": 2.0, "HN-YO": 2.2, "HN-AT": 1.8, "HN-OL": 2.4, "HN-CL": 1.5, "HN-FM": 0.6, "HN-GD": 0.3,
+    ]
+
+    /// - Parameter firstID: the id of the first person made (distinct ranges keep persons of several
+    ///   factories apart, as in a generated region).
+    init(reference: ReferenceData, firstID: Int = 1) {
+        nextID = firstID
         var given: [Sex: [(String, Double)]] = [:]
         for row in ResourceCSV.rows("Names/given_names_weighted_es_CO.csv", in: .module) {
             let sex: Sex = row["sex"] == "F" ? .female : .male
@@ -41,17 +58,37 @@ struct PersonFactory {
                 ($0["surname"]!, Double($0["share"]!) ?? 0)
             })
         var divisions: [String: WeightedTable<String>] = [:]
+        var emigrantDivisions: [String: WeightedTable<String>] = [:]
         for (country, geo) in reference.geographies {
-            divisions[country] = WeightedTable(
-                geo.baseUnits.codes.map { ($0.id, reference.population[$0.id]?.population ?? 1) })
+            let population = geo.baseUnits.codes.map { ($0.id, reference.population[$0.id]?.population ?? 1) }
+            divisions[country] = WeightedTable(population)
+            emigrantDivisions[country] = WeightedTable(
+                population.map { unit, people in
+                    let department = reference.departmentOfUnit[unit] ?? ""
+                    return (unit, people * (Self.departmentIntensity[department] ?? 1) * Self.localIntensity(unit))
+                })
         }
         self.divisions = divisions
+        self.emigrantDivisions = emigrantDivisions
+    }
+
+    /// A municipality's own emigration intensity within its department: log-normal (σ 0.7), fixed by its
+    /// code so every seed and every year see the same hot spots, as networks of earlier emigrants make them.
+    static func localIntensity(_ unit: String) -> Double {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
+        for byte in unit.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        var rng = RandomSource(seed: hash)
+        let (u1, u2) = (max(rng.unit(), 1e-12), rng.unit())
+        let normal = (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+        return exp(0.7 * normal)
     }
 
     /// - Parameter on: the date the person is first recorded; adults by then have a national identity card.
-    mutating func make(sex: Sex, birthDate: CivilDate, nationality: String, on date: CivilDate, rng: inout RandomSource)
-        -> TruePerson
-    {
+    /// - Parameter emigrant: the person lives where emigrants come from (a returnee), not anywhere.
+    mutating func make(
+        sex: Sex, birthDate: CivilDate, nationality: String, on date: CivilDate, emigrant: Bool = false,
+        rng: inout RandomSource
+    ) -> TruePerson {
         var names = given[sex]!.draw(&rng)
         if rng.chance(0.55) {
             let second = given[sex]!.draw(&rng)
@@ -60,7 +97,7 @@ struct PersonFactory {
         var first = surnames.draw(&rng), second = surnames.draw(&rng)
         while second == first { second = surnames.draw(&rng) }
         if rng.chance(0.03) { first = "De " + first }  // a particle clerks sometimes drop
-        let division = divisions[nationality]?.draw(&rng)
+        let division = (emigrant ? emigrantDivisions : divisions)[nationality]?.draw(&rng)
         let person = TruePerson(
             id: nextID, givenNames: names, firstSurname: first, secondSurname: second, sex: sex,
             birthDate: birthDate, nationality: nationality, division: division,

@@ -2,14 +2,20 @@ import PuenteCore
 
 /// What the generator reproduces for one country: published magnitudes and the layouts its agencies use.
 ///
-/// Returns follow the 2016 published totals (El Salvador about 52,500, Guatemala 95,000, Honduras
-/// 69,400; about 64 % from Mexico by land and 36 % from the United States by air; about 16 % children).
-/// Other years reuse the 2016 magnitudes: they are a realistic order, not a forecast.
+/// Returns follow the 2016 published totals: El Salvador 52,487 (31,147 from Mexico by land, 21,340 from
+/// the United States by air; DGME), Guatemala about 95,000, Honduras about 69,400; about 16 % children.
+/// Mexico reported returning 31,347 Salvadorans, 59,679 Guatemalans and 50,964 Hondurans (INM/UPM): the
+/// removals a reception centre did not register are generated too, and kept out of its export, so the
+/// partner side of a generated region has a known truth. Other years reuse the 2016 magnitudes: they
+/// are a realistic order, not a forecast.
 /// Border movements are a sample of the register sized for a demo (not a published total).
 struct Scenario: Sendable {
     var country: String
     var alpha2: String
     var returnsPerYear: Int
+    /// Returns from Mexico the reception centres register, of the `removalsByMexico` Mexico counts.
+    var returnsFromMexico: Int
+    var removalsByMexico: Int
     var movementsPerYear: Int
     var returnsProfile: String
     var movementsProfile: String
@@ -33,7 +39,8 @@ struct Scenario: Sendable {
     }
 
     static let elSalvador = Scenario(
-        country: "SLV", alpha2: "SV", returnsPerYear: 52_500, movementsPerYear: 240_000,
+        country: "SLV", alpha2: "SV", returnsPerYear: 52_487, returnsFromMexico: 31_147, removalsByMexico: 31_347,
+        movementsPerYear: 240_000,
         returnsProfile: "sv-dgme-retornos", movementsProfile: "sv-dgme-movimientos",
         receptionPlace: { mode, _ in mode == .air ? "SV-RC_AIRPORT_SAL" : "SV-RC_CAIM" },
         nationalities: [
@@ -44,7 +51,8 @@ struct Scenario: Sendable {
         uppercaseNames: true)
 
     static let guatemala = Scenario(
-        country: "GTM", alpha2: "GT", returnsPerYear: 95_000, movementsPerYear: 400_000,
+        country: "GTM", alpha2: "GT", returnsPerYear: 95_000, returnsFromMexico: 57_889, removalsByMexico: 59_679,
+        movementsPerYear: 400_000,
         returnsProfile: "gt-igm-retornos", movementsProfile: "gt-igm-movimientos",
         receptionPlace: { mode, _ in mode == .air ? "GT-RC_FAG" : "GT-TECUN_UMAN" },
         nationalities: [
@@ -55,7 +63,8 @@ struct Scenario: Sendable {
         uppercaseNames: false)
 
     static let honduras = Scenario(
-        country: "HND", alpha2: "HN", returnsPerYear: 69_400, movementsPerYear: 300_000,
+        country: "HND", alpha2: "HN", returnsPerYear: 69_400, returnsFromMexico: 48_925, removalsByMexico: 50_964,
+        movementsPerYear: 300_000,
         returnsProfile: "hn-inm-retornos", movementsProfile: "hn-inm-movimientos",
         receptionPlace: { mode, child in child ? "HN-RC_BELEN" : (mode == .air ? "HN-RC_CAMR_SPS" : "HN-RC_CAMR_OMOA")
         },

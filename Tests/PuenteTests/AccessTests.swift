@@ -35,7 +35,8 @@ struct AccessTests {
             "POST /api/v1/exchange/packages": ["admin", "node"], "GET /api/v1/exchange/registry": everyone,
             "GET /api/v1/exchange/log": ["admin", "auditor"], "GET /api/v1/exchange/packages": ["admin", "auditor"],
             "GET /region": aggregates, "GET /api/v1/regional/stats": aggregates,
-            "GET /api/v1/regional/coverage": aggregates,
+            "GET /api/v1/regional/coverage": aggregates, "GET /region/mirror": aggregates,
+            "GET /api/v1/regional/mirror": aggregates,
             "GET /sdmx/{resource}/{agency}/{id}/{version}": everyone, "GET /sdmx/data/{flow}/{key}": aggregates,
             "GET /sdmx/data/{flow}": aggregates,
         ]

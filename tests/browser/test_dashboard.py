@@ -239,6 +239,25 @@ def test_hub_region_page_map_table_and_api_agree(browser):
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
         screenshot(browser, f"region-{lang}")
-    # National pages are not a hub's: its navigation offers the region only.
-    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "header nav a")]
-    assert links and all(link.split("?")[0].endswith("/region") for link in links)
+    # National pages are not a hub's: its navigation offers the region's pages only.
+    links = [a.get_attribute("href").split("?")[0] for a in browser.find_elements(By.CSS_SELECTOR, "header nav a")]
+    assert links and all(link.endswith("/region") or link.endswith("/region/mirror") for link in links)
+
+
+def test_hub_mirror_page_shows_both_sides_as_the_api(browser):
+    # scripts/test loaded a partner's (Mexico's) returns of Salvadorans at the hub.
+    with urllib.request.urlopen(HUB + "/api/v1/regional/mirror?period=2016&flow=RETURN", timeout=30) as r:
+        pairs = json.loads(r.read())
+    pair = next(p for p in pairs if p["sender"]["country"] == "MEX" and p["receiver"]["country"] == "SLV")
+    assert pair["sender"]["protection"] == "published" and pair["receiver"]["protection"] == "perturbed"
+    for lang, mexico in (("es", "México"), ("en", "Mexico")):
+        browser.get(HUB + "/region/mirror?period=2016" + ("&lang=en" if lang == "en" else ""))
+        rows = table_rows(browser, "mirror-returns-table")
+        assert mexico in rows, rows
+        cells = rows[mexico]
+        assert number(cells[1]) == pair["sender"]["figure"]
+        assert cells[2].strip().endswith("(E)"), "a perturbed figure is marked"
+        assert number(cells[2].replace("(E)", "")) == pair["receiver"]["figure"]
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+        screenshot(browser, f"mirror-{lang}")

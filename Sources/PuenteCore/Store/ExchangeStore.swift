@@ -116,6 +116,40 @@ public struct ExchangeObservation: Hashable, Sendable {
     }
 }
 
+/// A figure a partner that runs no node published (a statistics office's table, such as Mexico's
+/// returns by nationality), loaded by an analyst to set against what members sent. Not personal data,
+/// not protected by Puente: it is kept as published, with where it came from.
+public struct PartnerFigure: Hashable, Sendable, Codable {
+    /// ISO 3166-1 alpha-3 of the country that published it.
+    public var reporter: String
+    /// `RETURN` (the counterpart's nationals returned to it by the reporter), `ENTRY` (entries from the
+    /// counterpart) or `EXIT` (exits to it).
+    public var flow: String
+    public var counterpart: String
+    /// `2016`, `2016-Q1` or `2016-01`.
+    public var period: String
+    public var value: Double
+    /// The publication it comes from.
+    public var source: String
+    /// SHA-256 of the file it was loaded from, and when.
+    public var digest: String
+    public var loadedAt: String
+
+    public init(
+        reporter: String, flow: String, counterpart: String, period: String, value: Double, source: String,
+        digest: String = "", loadedAt: String = ""
+    ) {
+        self.reporter = reporter
+        self.flow = flow
+        self.counterpart = counterpart
+        self.period = period
+        self.value = value
+        self.source = source
+        self.digest = digest
+        self.loadedAt = loadedAt
+    }
+}
+
 /// What a node keeps of the exchange: packages it sent (its queue and receipts), packages it received
 /// (held or published), the observations they carried, and the member registry it trusts. Implemented
 /// by both stores; each method is one transaction.
@@ -160,6 +194,12 @@ public protocol ExchangeStore: Sendable {
     func trustedRegistry() async throws -> (version: Int, document: String)?
     /// Keeps a registry version as trusted; `conflict` when a higher one is kept (a rollback).
     func trustRegistry(version: Int, document: String, at: String) async throws
+
+    /// Keeps partners' published figures in one transaction, each replacing the one kept for the same
+    /// reporter, flow, counterpart and period.
+    func savePartnerFigures(_ figures: [PartnerFigure]) async throws
+    /// Every partner figure kept, by reporter, flow, counterpart and period.
+    func partnerFigures() async throws -> [PartnerFigure]
 }
 
 extension PuenteError {

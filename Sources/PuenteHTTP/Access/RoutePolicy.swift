@@ -31,6 +31,8 @@ enum RoutePolicy {
         "GET /quality": .statistics,
         "GET /imports": .requires(.imports),
         "GET /region": .statistics,
+        "GET /region/mirror": .statistics,
+        "GET /api/v1/regional/mirror": .statistics,
         "GET /api/v1/regional/stats": .statistics,
         "GET /api/v1/regional/coverage": .statistics,
         "GET /sdmx/{resource}/{agency}/{id}/{version}": .open,

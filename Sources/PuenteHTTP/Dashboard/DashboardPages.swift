@@ -10,7 +10,7 @@ import PuenteStatistics
 struct DashboardPages: Sendable {
     enum Page: String, CaseIterable, Sendable {
         case overview = "/", returns = "/returns", movements = "/movements", quality = "/quality", imports = "/imports"
-        case region = "/region"
+        case region = "/region", mirror = "/region/mirror"
 
         var title: Bilingual {
             switch self {
@@ -20,6 +20,7 @@ struct DashboardPages: Sendable {
             case .quality: Bilingual("Calidad de los datos", "Data quality")
             case .imports: Bilingual("Importaciones", "Imports")
             case .region: Bilingual("Región", "Region")
+            case .mirror: Bilingual("Estadísticas espejo", "Mirror statistics")
             }
         }
     }
@@ -54,6 +55,7 @@ struct DashboardPages: Sendable {
         let body: String
         switch page {
         case .region: body = try await region(context)
+        case .mirror: body = try await mirror(context)
         case .overview: body = try await overview(context)
         case .returns: body = try await returns(context)
         case .movements: body = try await movements(context)
@@ -512,8 +514,8 @@ struct DashboardPages: Sendable {
         let state = context.state
         // Pages the visitor may open; the imports page is for roles that handle imports.
         let visible = Page.allCases.filter { p in
-            if hub { return p == .region }
-            if p == .region { return regional != nil }
+            if hub { return p == .region || p == .mirror }
+            if p == .region || p == .mirror { return regional != nil }
             return p != .imports || identity?.role.holds(.imports) == true
         }
         let nav = visible.map { p in
@@ -539,7 +541,7 @@ struct DashboardPages: Sendable {
             <link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"><script src="/assets/dashboard.js" defer></script></head><body>
             <header><strong>Puente</strong><nav>\(nav)</nav>\(account(identity, page, state))\(switchLanguage)</header>
             <main><h1>\(state.t(page.title))</h1>
-            \(page == .imports || page == .region || hub ? "" : filterForm(page, context))
+            \(page == .imports || page == .region || page == .mirror || hub ? "" : filterForm(page, context))
             <p class="note">\(protection)</p>
             \(body)
             </main><footer><a href="/openapi.json">API (OpenAPI)</a> · <a href="/api/v1/sdmx/structure">SDMX</a></footer></body></html>

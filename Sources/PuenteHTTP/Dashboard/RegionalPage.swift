@@ -87,3 +87,96 @@ extension DashboardPages {
         return html
     }
 }
+
+/// The hub's page of mirror statistics: for each pair of countries and each flow, what each side
+/// records, their ratio and the undercount U with its interval; flagged pairs stand out.
+extension DashboardPages {
+    func mirror(_ context: Context) async throws -> String {
+        let state = context.state
+        guard let regional else {
+            return
+                "<p class=\"none\">\(state.t("Este nodo no recibe paquetes.", "This node receives no packages."))</p>"
+        }
+        let years = try await regional.table(measure: .returns, by: [.year]).cells.map { $0.key[0] }.sorted()
+        let year = state.period.map { String($0.prefix(4)) }.flatMap { years.contains($0) ? $0 : nil } ?? years.last
+        guard let year else {
+            return
+                "<p class=\"none\" id=\"mirror-empty\">\(state.t("Ningún país ha enviado cifras todavía.", "No country has sent figures yet."))</p>"
+        }
+        let pairs = try await MirrorStatistics(regional: regional).pairs(period: year)
+        func name(_ country: String) -> String { labels.name(.reportingCountry, country, state) }
+        func figure(_ side: MirrorStatistics.Side) -> String {
+            guard let value = side.figure else { return state.t("sin dato", "no data") }
+            let mark =
+                switch side.protection {
+                case "perturbed": " (E)"
+                case "suppressed_contributions": " (x)"
+                default: ""
+                }
+            return context.charts.number(value) + mark
+        }
+        func ratio(_ v: Double?) -> String { v.map { context.charts.number($0, decimals: 3) } ?? "—" }
+        var html = "<p class=\"switch\">" + state.t("Año", "Year") + ": "
+        html += years.map { y in
+            y == year
+                ? "<strong>\(y)</strong>"
+                : "<a href=\"\(HTML.escape(state.link("/region/mirror", changing: ["period": y])))\">\(y)</a>"
+        }.joined(separator: " · ")
+        html += "</p>"
+        let flows: [(MirrorStatistics.Flow, String, Bilingual, Bilingual)] = [
+            (
+                .returns, "mirror-returns",
+                Bilingual(
+                    "Retornos: país que devuelve y país que recibe", "Returns: returning country and receiving country"),
+                Bilingual("Devueltos según el país que devuelve", "Returned, as the returning country reports"),
+            ),
+            (
+                .movements, "mirror-movements",
+                Bilingual(
+                    "Salidas de un país y entradas en el vecino",
+                    "Exits from one country and entries into its neighbour"),
+                Bilingual("Salidas hacia el vecino", "Exits to the neighbour"),
+            ),
+        ]
+        for (flow, id, title, senderHeader) in flows {
+            let rows = pairs.filter { $0.flow == flow.rawValue }
+            html += "<section id=\"\(id)\"><h2>\(state.t(title))</h2>"
+            guard !rows.isEmpty else {
+                html +=
+                    "<p class=\"none\">\(state.t("No hay cifras de ambos lados.", "No figures from both sides."))</p></section>"
+                continue
+            }
+            html += context.charts.table(
+                id: id + "-table",
+                headers: [
+                    state.t("De", "From"), state.t("A", "To"), state.t(senderHeader),
+                    state.t("Registrados por el receptor", "Recorded by the receiver"),
+                    state.t("Diferencia", "Difference"),
+                    state.t("Razón", "Ratio"), "U", state.t("Intervalo 95 %", "95 % interval"),
+                    state.t("Estado", "Status"),
+                ],
+                rows: rows.map { p in
+                    [
+                        name(p.sender.country), name(p.receiver.country), figure(p.sender), figure(p.receiver),
+                        p.difference.map { context.charts.number($0) } ?? "—", ratio(p.ratio), ratio(p.adjusted),
+                        p.low.map { "\(ratio($0)) – \(ratio(p.high))" } ?? "—",
+                        p.status == "missing"
+                            ? state.t("sin dato de un lado", "one side missing")
+                            : p.flagged
+                                ? state.t("discrepancia", "discrepancy")
+                                : p.status == "incomplete"
+                                    ? state.t("incompleto", "incomplete") : state.t("coherente", "consistent"),
+                    ]
+                }, marked: rows.map { $0.flagged || $0.status != "complete" })
+            html +=
+                "<p class=\"dl\">\(state.t("Descargar", "Download")): <a href=\"/api/v1/regional/mirror?period=\(year)&amp;flow=\(flow.rawValue)\" download>JSON</a></p></section>"
+        }
+        html +=
+            "<p class=\"note\">"
+            + state.t(
+                "U = cifra del que envía × R / cifra del que recibe × R, con coeficientes de duración de estancia R (ambos lados cuentan cada evento: R = 0,53). El intervalo es un bootstrap sobre los trimestres o meses que ambos lados informaron; se marca una discrepancia cuando |log U| > log 1,25. (E): cifra perturbada por el método de claves de celda; (x): incluye una celda suprimida.",
+                "U = sender's figure × R / receiver's figure × R, with duration-of-stay coefficients R (both sides count every event: R = 0.53). The interval is a bootstrap over the quarters or months both sides reported; a discrepancy is flagged when |log U| > log 1.25. (E): figure perturbed by the cell key method; (x): includes a suppressed cell."
+            ) + "</p>"
+        return html
+    }
+}

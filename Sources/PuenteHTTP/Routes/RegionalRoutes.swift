@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import PuenteCore
 import PuenteReference
@@ -27,6 +28,28 @@ enum RegionalRoutes {
                 measure: q.get("measure") ?? "", by: q.get("by"), filter: q.get("filter"), reference: reference)
             return try Responses.json(
                 try await service().table(measure: query.measure, by: query.by, filters: query.filters))
+        }
+        router.get("/api/v1/regional/mirror") { request, _ -> Response in
+            let q = request.uri.queryParameters
+            guard let period = q.get("period") else {
+                throw PuenteError(.invalidArgument, "Give period, a year or a quarter (2016, 2016-Q1).")
+            }
+            var flow: MirrorStatistics.Flow?
+            if let asked = q.get("flow") {
+                guard let known = MirrorStatistics.Flow(rawValue: asked) else {
+                    throw PuenteError(.invalidArgument, "flow: expected RETURN or EXIT_ENTRY.")
+                }
+                flow = known
+            }
+            var tolerance = log(1.25)
+            if let asked = q.get("tolerance") {
+                guard let ratio = Double(asked), ratio > 1 else {
+                    throw PuenteError(.invalidArgument, "tolerance: expected a ratio above 1, like 1.25.")
+                }
+                tolerance = log(ratio)
+            }
+            return try Responses.json(
+                try await MirrorStatistics(regional: service()).pairs(period: period, flow: flow, tolerance: tolerance))
         }
         router.get("/api/v1/regional/coverage") { _, _ -> Response in
             let regional = try service()
