@@ -44,6 +44,10 @@ struct AgreementCommand: AsyncParsableCommand {
         @Option(help: "Last day in force, YYYY-MM-DD.") var validTo: String
         @Option(help: "Days the receiver keeps what it receives.") var retentionDays: Int
         @Flag(help: "The receiver may pass the figures on.") var onwardTransfer = false
+        @Flag(
+            help:
+                "The sender's server exports changed years and pushes them on its schedule (serve --push-every).")
+        var automatic = false
         @Option(help: "Where to write the agreement file.") var out: String
 
         func run() async throws {
@@ -53,7 +57,8 @@ struct AgreementCommand: AsyncParsableCommand {
                 receiver: .init(node: receiver, country: receiverCountry, key: receiverKey),
                 purpose: purpose, measures: Self.list(measures), dimensions: Self.list(dimensions),
                 finestGeography: finestGeography, finestPeriod: finestPeriod, minimumProtection: protection,
-                validFrom: validFrom, validTo: validTo, retentionDays: retentionDays, onwardTransfer: onwardTransfer)
+                validFrom: validFrom, validTo: validTo, retentionDays: retentionDays, onwardTransfer: onwardTransfer,
+                automatic: automatic)
             try writeFile(try SignedAgreement(drafting: terms).file(), to: out)
             print("Agreement \(id) drafted in \(out); sign it with `puente agreement sign \(out)`.")
         }
@@ -95,6 +100,7 @@ struct AgreementCommand: AsyncParsableCommand {
             )
             print(
                 "  \(t.validFrom) to \(t.validTo); kept \(t.retentionDays) days; onward transfer \(t.onwardTransfer ? "allowed" : "not allowed")"
+                    + (t.automatic == true ? "; sent automatically" : "")
             )
             for status in try agreement.signatureStatus() {
                 print("  \(status.party): " + (status.signed ? "signed" : (status.reason ?? "not signed")))

@@ -41,7 +41,10 @@ struct Serve: AsyncParsableCommand {
             "Serve as the regional hub: the dashboard shows the region's figures received from member countries (needs `puente node init`)."
     )
     var hub = false
-    @Option(help: "Push queued packages to their receivers every N minutes (as `puente exchange push`).")
+    @Option(
+        help:
+            "Every N minutes, export changed years under agreements marked automatic and push queued packages to their receivers (as `puente exchange push`)."
+    )
     var pushEvery: Int?
     @Option(help: "The receiver's base URL for scheduled pushes (default: its endpoint in the trusted registry).")
     var pushTo: String?
@@ -75,9 +78,15 @@ struct Serve: AsyncParsableCommand {
                 BackgroundWork(
                     name: "scheduled pushes",
                     run: {
-                        let client = ExchangeClient(exchange: ExchangeService(store: store, node: node), store: store)
+                        let exchange = ExchangeService(store: store, node: node)
+                        let client = ExchangeClient(exchange: exchange, store: store)
                         let logger = Logger(label: "puente")
                         while !Task.isCancelled {
+                            // Agreements marked automatic: a package for each year whose figures changed.
+                            let exported = try await exchange.exportChanged(by: .system("exchange"))
+                            if !exported.isEmpty {
+                                logger.info("Packages exported", metadata: ["packages": "\(exported.count)"])
+                            }
                             let report = try await client.push(
                                 endpoint: endpoint, token: token, by: .system("exchange"))
                             if !report.delivered.isEmpty || !report.refused.isEmpty || report.unreachable != nil {

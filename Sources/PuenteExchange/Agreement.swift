@@ -62,12 +62,16 @@ public struct Agreement: Codable, Hashable, Sendable {
     public var retentionDays: Int
     /// Whether the receiver may pass the figures on.
     public var onwardTransfer: Bool
+    /// The sender's server exports a package for every year whose figures changed and pushes it on its
+    /// schedule (`serve --push-every`), with no one running `exchange export`. Absent means no (so
+    /// agreements signed before the field existed keep their canonical form).
+    public var automatic: Bool?
 
     public init(
         id: String, sender: Party, receiver: Party, purpose: Purpose, dataflow: String = SDMXFlow.flowID,
         measures: [String], dimensions: [String], finestGeography: Geography, finestPeriod: Period,
         minimumProtection: String = DisclosurePolicy.Method.cellKey.rawValue, validFrom: String, validTo: String,
-        retentionDays: Int, onwardTransfer: Bool = false
+        retentionDays: Int, onwardTransfer: Bool = false, automatic: Bool = false
     ) {
         self.id = id
         self.sender = sender
@@ -83,6 +87,7 @@ public struct Agreement: Codable, Hashable, Sendable {
         self.validTo = validTo
         self.retentionDays = retentionDays
         self.onwardTransfer = onwardTransfer
+        self.automatic = automatic ? true : nil
     }
 
     /// Checks the terms; the error names the field and what it takes.

@@ -48,7 +48,45 @@ public struct ExchangeService: Sendable {
         guard terms.sender.node == node.id else {
             throw PuenteError(.forbidden, "This node (\(node.id)) is not the sender in agreement \(id).")
         }
-        let csv = try await observationsCSV(terms: terms, year: year)
+        return try await seal(
+            terms: terms, year: year, csv: try await observationsCSV(terms: terms, year: year), by: actor)
+    }
+
+    /// For each agreement in force marked `automatic` in which this node sends: a package for every
+    /// year this node has events in whose payload differs from the last package sent for that year (all
+    /// of them the first time; afterwards only corrections). What `serve --push-every` runs before pushing.
+    public func exportChanged(on date: CivilDate = .today, by actor: Actor) async throws -> [SentPackage] {
+        var out: [SentPackage] = []
+        var lastSent: [String: SentPackage] = [:]  // "agreement year" → the highest sequence sent
+        for p in try await store.sentPackages(undelivered: false) {
+            let key = "\(p.agreement) \(p.period)"
+            if (lastSent[key]?.sequence ?? 0) < p.sequence { lastSent[key] = p }
+        }
+        for kept in try await store.agreements() {
+            guard let terms = try? kept.signed().terms, terms.automatic == true, terms.sender.node == node.id,
+                (try? await agreements.inForce(id: kept.id, on: date)) != nil
+            else { continue }
+            let years = try await engine.run(
+                StatisticsQuery(measure: .events, by: [.year], filters: [.reportingCountry: [terms.sender.country]]),
+                policy: disclosure
+            ).cells.compactMap { Int($0.key[0]) }
+            for year in years.sorted() {
+                let csv = try await observationsCSV(terms: terms, year: year)
+                if let last = lastSent["\(kept.id) \(year)"],
+                    let manifest = try? SignedPackage(file: Data(last.file.utf8), source: last.id).manifest,
+                    manifest.parts.map(\.sha256) == [SignedPackage.digest(of: csv)]
+                {
+                    continue
+                }
+                out.append(try await seal(terms: terms, year: year, csv: csv, by: actor))
+            }
+        }
+        return out
+    }
+
+    /// Signs a package of `csv` for `year` under `terms`, queues it and audits it.
+    func seal(terms: Agreement, year: Int, csv: Data, by actor: Actor) async throws -> SentPackage {
+        let id = terms.id
         let manifest = PackageManifest(
             id: UUID().uuidString.lowercased(), sender: node.id, receiver: terms.receiver.node, agreement: id,
             dataflow: SDMXFlow.flowReference, codeLists: content.codeListPins, period: String(year),

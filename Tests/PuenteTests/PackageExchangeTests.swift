@@ -433,3 +433,42 @@ struct PackageExchangeTests {
         try await receiver.close()
     }
 }
+
+@Suite("Exchange: agreements marked automatic are exported by the sender's schedule")
+struct ScheduledExportTests {
+    @Test("A package per year at first, none while nothing changes, a correction when a year's figures change")
+    func changedYearsOnly() async throws {
+        let sv = PackageExchangeTests.sv, officer = PackageExchangeTests.officer
+        var terms = PackageExchangeTests.terms
+        terms.id = "SV-HUB-AUTO"
+        terms.automatic = true
+        let store = try await PackageExchangeTests.senderStore()
+        _ = try await AgreementService(store: store, node: sv).accept(
+            try PackageExchangeTests.agreementFile(terms), source: "auto", by: officer)
+        let exchange = ExchangeService(store: store, node: sv)
+        // Only the automatic agreement, and only the year the node has events in.
+        let first = try await exchange.exportChanged(on: PackageExchangeTests.day, by: officer)
+        #expect(first.map(\.agreement) == ["SV-HUB-AUTO"] && first.map(\.period) == ["2016"])
+        #expect(try await exchange.exportChanged(on: PackageExchangeTests.day, by: officer).isEmpty)
+        // A late record of 2016 changes the year's figures: the next round sends a correction.
+        let (dir, summary) = try Fixtures.generated(country: "SV", seed: 12, scale: 0.001)
+        let lines = try String(contentsOf: dir.appendingPathComponent(summary.files[0].file), encoding: .isoLatin1)
+            .split(separator: "\n").map(String.init)
+        func late(_ n: Int) throws -> URL {
+            let url = dir.appendingPathComponent("late-\(n).csv")
+            let row = lines[n].replacingOccurrences(of: "DAM-2016-", with: "DAM-2016-9")
+            try (lines[0] + "\n" + row + "\n").write(to: url, atomically: true, encoding: .isoLatin1)
+            return url
+        }
+        let profile = try ProfileCatalogue.load(summary.files[0].profile)
+        #expect(try await Importer(store: store).importFile(try late(1), profile: profile).accepted == 1)
+        let second = try await exchange.exportChanged(on: PackageExchangeTests.day, by: officer)
+        #expect(second.map(\.period) == ["2016"] && second.first?.sequence == 2)
+        // Not in force any more: nothing leaves.
+        try await AgreementService(store: store, node: sv).revoke(
+            id: "SV-HUB-AUTO", reason: "ended", on: PackageExchangeTests.day, by: officer)
+        #expect(try await Importer(store: store).importFile(try late(2), profile: profile).accepted == 1)
+        #expect(try await exchange.exportChanged(on: PackageExchangeTests.day, by: officer).isEmpty)
+        try await store.close()
+    }
+}
