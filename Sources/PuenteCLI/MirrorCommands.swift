@@ -48,8 +48,10 @@ struct MirrorCommand: AsyncParsableCommand {
 
         func run() async throws {
             let pairs = try await withStore(store) {
-                try await MirrorStatistics(regional: RegionalStatistics(store: $0)).pairs(
-                    period: period, flow: flow, tolerance: log(tolerance))
+                // At a national node its own records are one side (a hub has none).
+                try await MirrorStatistics(regional: RegionalStatistics(store: $0), node: try? store.nodeIdentity())
+                    .pairs(
+                        period: period, flow: flow, tolerance: log(tolerance))
             }
             if format == .json {
                 print(try JSONText.encode(pairs))

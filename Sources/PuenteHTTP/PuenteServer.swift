@@ -83,14 +83,18 @@ public enum PuenteServer {
                 ExchangeService(store: store, node: $0, disclosure: configuration.disclosure, reference: reference)
             })
         let regional = configuration.node.map { _ in RegionalStatistics(store: store, reference: reference) }
-        RegionalRoutes.add(to: router, regional: regional, reference: reference)
+        // At a national node its own published cells are one side; a hub has no records of its own.
+        let mirror = configuration.node.flatMap { node in
+            regional.map { MirrorStatistics(regional: $0, node: node, disclosure: configuration.disclosure) }
+        }
+        RegionalRoutes.add(to: router, regional: regional, mirror: mirror, reference: reference)
         SDMXRestRoutes.add(
             to: router, statistics: statistics, store: store, hub: configuration.hub, reference: reference)
         DashboardRoutes.add(
             to: router,
             pages: DashboardPages(
                 engine: statistics.engine, store: store, reference: reference,
-                policy: configuration.disclosure, regional: regional, hub: configuration.hub),
+                policy: configuration.disclosure, regional: regional, mirror: mirror, hub: configuration.hub),
             reference: reference)
         return router
     }

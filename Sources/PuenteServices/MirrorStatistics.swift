@@ -63,12 +63,18 @@ public struct MirrorStatistics: Sendable {
 
     let regional: RegionalStatistics
     let audit: AuditLog
+    /// A national node's own side: its country's figures as it publishes them (its engine, its cell keys),
+    /// set against what partners sent it through agreements and partners' published figures loaded here.
+    let own: (node: NodeIdentity, engine: StatisticsEngine, policy: DisclosurePolicy)?
     var store: any PuenteStore { regional.store }
     var reference: ReferenceData { regional.reference }
 
-    public init(regional: RegionalStatistics) {
+    /// - Parameter node: this node's identity, when its own records are one side of the pairs (a hub
+    ///   has none: every side is a member's package or a partner's figures).
+    public init(regional: RegionalStatistics, node: NodeIdentity? = nil, disclosure: DisclosurePolicy = .standard) {
         self.regional = regional
         self.audit = AuditLog(store: regional.store)
+        own = node.map { ($0, StatisticsEngine(store: regional.store, reference: regional.reference), disclosure) }
     }
 
     // MARK: Partner figures
@@ -186,8 +192,21 @@ public struct MirrorStatistics: Sendable {
         }
         let snapshot = try await regional.current()
         let partners = try await store.partnerFigures()
-        let members = Set(snapshot.reported.keys)
-        let senders = try await memberSenders(snapshot)
+        var members = Set(snapshot.reported.keys)
+        var senders = try await memberSenders(snapshot)
+        // This node's own records, when it has any: the years it has events in, at every frequency.
+        var ownReported = Set<String>()
+        if let own {
+            let years = try await own.engine.run(
+                StatisticsQuery(measure: .events, by: [.year], filters: [.reportingCountry: [own.node.country]]),
+                policy: own.policy
+            ).cells.map { $0.key[0] }
+            for year in years { ownReported.formUnion(PackageContent.periods(of: year, upTo: "M")) }
+            if !years.isEmpty {
+                members.insert(own.node.country)
+                senders[own.node.country] = own.node.id
+            }
+        }
         // A member reported the periods of its packages at the frequencies its cells come in (a package
         // covers its year's months even when the agreement stops at quarters).
         let area = SDMXFlow.dimensionIDs.firstIndex(of: "REF_AREA")!
@@ -195,20 +214,35 @@ public struct MirrorStatistics: Sendable {
         for (key, rows) in snapshot.tables {
             for i in rows { frequencies[snapshot.rows[i].key[area], default: []].insert(key.frequency) }
         }
+        // What each member's agreements share: a side exists only where its measure and dimension flow
+        // (a country that sends no returns is not a zero in a returns pair). This node shares everything.
+        var shares: [String: Set<String>] = [:]
+        for kept in try await store.agreements() {
+            guard let terms = try? kept.signed().terms else { continue }
+            shares[terms.sender.country, default: []].formUnion(terms.measures + terms.dimensions)
+        }
+        func shared(_ country: String, _ measure: String, _ dimension: String) -> Bool {
+            if !ownReported.isEmpty, country == own?.node.country { return true }
+            return shares[country].map { $0.contains(measure) && $0.contains(dimension) } ?? false
+        }
         func reported(_ country: String) -> Set<String> {
-            (snapshot.reported[country] ?? []).filter {
+            if !ownReported.isEmpty, country == own?.node.country { return ownReported }
+            return (snapshot.reported[country] ?? []).filter {
                 frequencies[country]?.contains(Self.frequency($0)) == true
             }
         }
         var out: [Pair] = []
         if flow == nil || flow == .returns {
             let published = Set(partners.filter { $0.flow == "RETURN" }.map { [$0.reporter, $0.counterpart] })
-            for key in published.sorted(by: { $0.lexicographicallyPrecedes($1) }) where members.contains(key[1]) {
+            for key in published.sorted(by: { $0.lexicographicallyPrecedes($1) })
+            where members.contains(key[1]) && shared(key[1], "returns", "returning_from") {
                 let (reporter, member) = (key[0], key[1])
                 let theirs = partners.filter {
                     $0.flow == "RETURN" && $0.reporter == reporter && $0.counterpart == member
                 }
-                let ours = memberCells(snapshot, country: member, movement: "RETURN", dimension: "COUNTERPART_AREA") {
+                let ours = try await memberCells(
+                    snapshot, country: member, movement: "RETURN", dimension: "COUNTERPART_AREA"
+                ) {
                     $0 == reporter
                 }
                 out.append(
@@ -223,12 +257,12 @@ public struct MirrorStatistics: Sendable {
             let neighbour = Dictionary(
                 uniqueKeysWithValues: reference.places.filter { $0.kind == .land }.map { ($0.code, $0.neighbour ?? "") }
             )
-            for a in members.sorted() {
-                for b in members.sorted() where a != b {
-                    let exits = memberCells(snapshot, country: a, movement: "EXIT", dimension: "PLACE") {
+            for a in members.sorted() where shared(a, "exits", "place") {
+                for b in members.sorted() where a != b && shared(b, "entries", "place") {
+                    let exits = try await memberCells(snapshot, country: a, movement: "EXIT", dimension: "PLACE") {
                         neighbour[$0] == b
                     }
-                    let entries = memberCells(snapshot, country: b, movement: "ENTRY", dimension: "PLACE") {
+                    let entries = try await memberCells(snapshot, country: b, movement: "ENTRY", dimension: "PLACE") {
                         neighbour[$0] == a
                     }
                     guard !exits.isEmpty || !entries.isEmpty else { continue }
@@ -252,11 +286,14 @@ public struct MirrorStatistics: Sendable {
     }
 
     /// The cells a member sent for one movement with one dimension shown (codes `matching`), every other
-    /// dimension at its total, summed by period.
+    /// dimension at its total, summed by period; for this node's own country, its own published cells.
     func memberCells(
         _ snapshot: RegionalStatistics.Snapshot, country: String, movement: String, dimension: String,
         matching: (String) -> Bool
-    ) -> Figures {
+    ) async throws -> Figures {
+        if let own, own.node.country == country {
+            return try await ownCells(own, movement: movement, dimension: dimension, matching: matching)
+        }
         let ids = SDMXFlow.dimensionIDs
         let area = ids.firstIndex(of: "REF_AREA")!, shownIndex = ids.firstIndex(of: dimension)!
         var out = Figures()
@@ -271,6 +308,33 @@ public struct MirrorStatistics: Sendable {
                     out.suppressed.insert(row.period)
                 }
                 if row.obsStatus == "E" { out.perturbed = true }
+            }
+        }
+        return out
+    }
+
+    /// This node's own cells for a movement by one dimension, at every frequency, protected as it
+    /// publishes them (what it would send under an agreement).
+    func ownCells(
+        _ own: (node: NodeIdentity, engine: StatisticsEngine, policy: DisclosurePolicy), movement: String,
+        dimension: String, matching: (String) -> Bool
+    ) async throws -> Figures {
+        guard let measure = SDMXFlow.movementCodes.first(where: { $0.value == movement })?.key,
+            let shown = SDMXFlow.shownDimensions(of: dimension).first
+        else { return Figures() }
+        var out = Figures()
+        for period: PuenteStatistics.Dimension in [.year, .quarter, .month] {
+            let table = try await own.engine.run(
+                StatisticsQuery(
+                    measure: measure, by: [shown, period], filters: [.reportingCountry: [own.node.country]]),
+                policy: own.policy)
+            for cell in table.cells where matching(cell.key[0]) {
+                if let value = cell.value {
+                    out.values[cell.key[1], default: 0] += value
+                } else {
+                    out.suppressed.insert(cell.key[1])
+                }
+                if cell.obsStatus == "E" { out.perturbed = true }
             }
         }
         return out

@@ -166,6 +166,65 @@ struct MirrorTests {
         try await hubStore.close()
     }
 
+    @Test(
+        "At a national node its own published cells are one side: against what a neighbour sent under an agreement and Mexico's figures",
+        arguments: StoreKind.available)
+    func nationalNode(kind: StoreKind) async throws {
+        let sv = try NodeIdentity.generate(id: "SV-DGME", country: "SLV")
+        let gt = try NodeIdentity.generate(id: "GT-IGM", country: "GTM")
+        let svStore = try await kind.makeStore(), gtStore = try await StoreKind.sqliteMemory.makeStore()
+        for (code, store) in [("SV", svStore), ("GT", gtStore)] {
+            for file in Self.region.summary.countries[code]!.files {
+                _ = try await Importer(store: store).importFile(
+                    Self.region.dir.appendingPathComponent("\(code)/\(file.file)"),
+                    profile: try ProfileCatalogue.load(file.profile))
+            }
+        }
+        var agreement = try SignedAgreement(
+            drafting: Agreement(
+                id: "GT-SV-MIRROR", sender: .init(gt), receiver: .init(sv), purpose: .mirrorStatistics,
+                measures: ["entries", "exits"], dimensions: ["place", "quarter"], finestGeography: .country,
+                finestPeriod: .quarter, validFrom: "2016-01-01", validTo: "2030-12-31", retentionDays: 365))
+        try agreement.sign(by: gt)
+        try agreement.sign(by: sv)
+        for (store, node) in [(gtStore, gt), (svStore, sv)] {
+            _ = try await AgreementService(store: store, node: node).accept(
+                try agreement.file(), source: "agreement", by: Self.officer)
+        }
+        let sent = try await ExchangeService(store: gtStore, node: gt).export(
+            agreement: "GT-SV-MIRROR", year: 2016, by: Self.officer)
+        _ = try await ExchangeService(store: svStore, node: sv).receive(
+            Data(sent.file.utf8), source: "gt", by: Self.officer)
+        let partner = Self.region.dir.appendingPathComponent(Self.region.summary.partnerFigures)
+        let mirror = MirrorStatistics(regional: RegionalStatistics(store: svStore), node: sv)
+        _ = try await mirror.loadPartnerFigures(try Data(contentsOf: partner), name: "mx.csv", by: Self.officer)
+        let pairs = try await mirror.pairs(period: "2016")
+        let truth = try Self.truth()
+        // Mexico's returns of Salvadorans, and both directions of the Salvadoran–Guatemalan border.
+        #expect(
+            Set(pairs.map { "\($0.flow) \($0.sender.country) \($0.receiver.country)" }) == [
+                "RETURN MEX SLV", "EXIT_ENTRY SLV GTM", "EXIT_ENTRY GTM SLV",
+            ])
+        let engine = StatisticsEngine(store: svStore)
+        for pair in pairs {
+            let key = "\(pair.flow) \(pair.sender.country) \(pair.receiver.country)"
+            let t = try #require(truth[key])
+            let noise = Double(PerturbationTable.standard.maxNoise) * 16
+            #expect(abs(try #require(pair.sender.figure) - t.sender) <= noise, "\(key)")
+            #expect(abs(try #require(pair.receiver.figure) - t.receiver) <= noise, "\(key)")
+            #expect(!pair.flagged && pair.status == "complete", "\(key)")
+        }
+        // El Salvador's side is exactly what it publishes: its exits by crossing point, by quarter.
+        let exits = try await engine.run(
+            StatisticsQuery(measure: .exits, by: [.place, .quarter]), policy: .standard)
+        let toGuatemala = Set(
+            ReferenceData.shared.places.filter { $0.kind == .land && $0.neighbour == "GTM" }.map(\.code))
+        let published = exits.cells.filter { toGuatemala.contains($0.key[0]) }.compactMap(\.value).reduce(0, +)
+        #expect(pairs.first { $0.flow == "EXIT_ENTRY" && $0.sender.country == "SLV" }?.sender.figure == published)
+        try await svStore.close()
+        try await gtStore.close()
+    }
+
     @Test("A partner's file with a bad row is refused naming the row and field, and nothing of it is kept")
     func partnerFiguresRefused() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()

@@ -32,12 +32,14 @@ struct DashboardPages: Sendable {
     let labels: CodeLabels
     /// What member countries sent, for the regional page.
     let regional: RegionalStatistics?
+    /// Both sides of flows, for the mirror page.
+    let mirror: MirrorStatistics?
     /// A hub: its home page is the region's, and the national pages (it has no events) are not shown.
     let hub: Bool
 
     init(
         engine: StatisticsEngine, store: any EventStore, reference: ReferenceData, policy: DisclosurePolicy,
-        regional: RegionalStatistics? = nil, hub: Bool = false
+        regional: RegionalStatistics? = nil, mirror: MirrorStatistics? = nil, hub: Bool = false
     ) {
         self.engine = engine
         self.store = store
@@ -45,6 +47,7 @@ struct DashboardPages: Sendable {
         self.policy = policy
         labels = CodeLabels(reference: reference)
         self.regional = regional
+        self.mirror = mirror
         self.hub = hub
     }
 

@@ -93,17 +93,23 @@ extension DashboardPages {
 extension DashboardPages {
     func mirror(_ context: Context) async throws -> String {
         let state = context.state
-        guard let regional else {
+        guard let regional, let mirror else {
             return
                 "<p class=\"none\">\(state.t("Este nodo no recibe paquetes.", "This node receives no packages."))</p>"
         }
-        let years = try await regional.table(measure: .returns, by: [.year]).cells.map { $0.key[0] }.sorted()
+        var known = Set(try await regional.table(measure: .returns, by: [.year]).cells.map { $0.key[0] })
+        // A national node's own years count too: its records are one side of its pairs.
+        if !hub {
+            let own = try await engine.run(StatisticsQuery(measure: .events, by: [.year]), policy: policy)
+            known.formUnion(own.cells.map { $0.key[0] })
+        }
+        let years = known.sorted()
         let year = state.period.map { String($0.prefix(4)) }.flatMap { years.contains($0) ? $0 : nil } ?? years.last
         guard let year else {
             return
                 "<p class=\"none\" id=\"mirror-empty\">\(state.t("Ningún país ha enviado cifras todavía.", "No country has sent figures yet."))</p>"
         }
-        let pairs = try await MirrorStatistics(regional: regional).pairs(period: year)
+        let pairs = try await mirror.pairs(period: year)
         func name(_ country: String) -> String { labels.name(.reportingCountry, country, state) }
         func figure(_ side: MirrorStatistics.Side) -> String {
             guard let value = side.figure else { return state.t("sin dato", "no data") }
@@ -116,6 +122,20 @@ extension DashboardPages {
             return context.charts.number(value) + mark
         }
         func ratio(_ v: Double?) -> String { v.map { context.charts.number($0, decimals: 3) } ?? "—" }
+        func status(_ p: MirrorStatistics.Pair) -> String {
+            if p.status == "missing" { return state.t("sin dato de un lado", "one side missing") }
+            if p.flagged { return state.t("discrepancia", "discrepancy") }
+            if p.status == "incomplete" { return state.t("incompleto", "incomplete") }
+            return state.t("coherente", "consistent")
+        }
+        func row(_ p: MirrorStatistics.Pair) -> [String] {
+            let difference = p.difference.map { context.charts.number($0) } ?? "—"
+            let interval = p.low.map { "\(ratio($0)) – \(ratio(p.high))" } ?? "—"
+            return [
+                name(p.sender.country), name(p.receiver.country), figure(p.sender), figure(p.receiver), difference,
+                ratio(p.ratio), ratio(p.adjusted), interval, status(p),
+            ]
+        }
         var html = "<p class=\"switch\">" + state.t("Año", "Year") + ": "
         html += years.map { y in
             y == year
@@ -155,19 +175,7 @@ extension DashboardPages {
                     state.t("Razón", "Ratio"), "U", state.t("Intervalo 95 %", "95 % interval"),
                     state.t("Estado", "Status"),
                 ],
-                rows: rows.map { p in
-                    [
-                        name(p.sender.country), name(p.receiver.country), figure(p.sender), figure(p.receiver),
-                        p.difference.map { context.charts.number($0) } ?? "—", ratio(p.ratio), ratio(p.adjusted),
-                        p.low.map { "\(ratio($0)) – \(ratio(p.high))" } ?? "—",
-                        p.status == "missing"
-                            ? state.t("sin dato de un lado", "one side missing")
-                            : p.flagged
-                                ? state.t("discrepancia", "discrepancy")
-                                : p.status == "incomplete"
-                                    ? state.t("incompleto", "incomplete") : state.t("coherente", "consistent"),
-                    ]
-                }, marked: rows.map { $0.flagged || $0.status != "complete" })
+                rows: rows.map(row), marked: rows.map { $0.flagged || $0.status != "complete" })
             html +=
                 "<p class=\"dl\">\(state.t("Descargar", "Download")): <a href=\"/api/v1/regional/mirror?period=\(year)&amp;flow=\(flow.rawValue)\" download>JSON</a></p></section>"
         }

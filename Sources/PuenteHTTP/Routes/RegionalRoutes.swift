@@ -15,7 +15,10 @@ enum RegionalRoutes {
         var packages: [RegionalStatistics.Coverage]
     }
 
-    static func add(to router: Router<PuenteContext>, regional: RegionalStatistics?, reference: ReferenceData) {
+    static func add(
+        to router: Router<PuenteContext>, regional: RegionalStatistics?, mirror: MirrorStatistics?,
+        reference: ReferenceData
+    ) {
         @Sendable func service() throws -> RegionalStatistics {
             guard let regional else {
                 throw PuenteError(.notFound, "This node receives no packages: it has no identity (`puente node init`).")
@@ -48,8 +51,8 @@ enum RegionalRoutes {
                 }
                 tolerance = log(ratio)
             }
-            return try Responses.json(
-                try await MirrorStatistics(regional: service()).pairs(period: period, flow: flow, tolerance: tolerance))
+            guard let mirror else { _ = try service(); return Response(status: .notFound) }
+            return try Responses.json(try await mirror.pairs(period: period, flow: flow, tolerance: tolerance))
         }
         router.get("/api/v1/regional/coverage") { _, _ -> Response in
             let regional = try service()
