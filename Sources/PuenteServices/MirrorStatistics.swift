@@ -221,6 +221,9 @@ public struct MirrorStatistics: Sendable {
             guard let terms = try? kept.signed().terms else { continue }
             shares[terms.sender.country, default: []].formUnion(terms.measures + terms.dimensions)
         }
+        // This node's engine stands for its country only when it has records (a hub has none, whatever
+        // country its identity names).
+        let ownSide = ownReported.isEmpty ? nil : own
         func shared(_ country: String, _ measure: String, _ dimension: String) -> Bool {
             if !ownReported.isEmpty, country == own?.node.country { return true }
             return shares[country].map { $0.contains(measure) && $0.contains(dimension) } ?? false
@@ -241,7 +244,7 @@ public struct MirrorStatistics: Sendable {
                     $0.flow == "RETURN" && $0.reporter == reporter && $0.counterpart == member
                 }
                 let ours = try await memberCells(
-                    snapshot, country: member, movement: "RETURN", dimension: "COUNTERPART_AREA"
+                    snapshot, own: ownSide, country: member, movement: "RETURN", dimension: "COUNTERPART_AREA"
                 ) {
                     $0 == reporter
                 }
@@ -259,10 +262,14 @@ public struct MirrorStatistics: Sendable {
             )
             for a in members.sorted() where shared(a, "exits", "place") {
                 for b in members.sorted() where a != b && shared(b, "entries", "place") {
-                    let exits = try await memberCells(snapshot, country: a, movement: "EXIT", dimension: "PLACE") {
+                    let exits = try await memberCells(
+                        snapshot, own: ownSide, country: a, movement: "EXIT", dimension: "PLACE"
+                    ) {
                         neighbour[$0] == b
                     }
-                    let entries = try await memberCells(snapshot, country: b, movement: "ENTRY", dimension: "PLACE") {
+                    let entries = try await memberCells(
+                        snapshot, own: ownSide, country: b, movement: "ENTRY", dimension: "PLACE"
+                    ) {
                         neighbour[$0] == a
                     }
                     guard !exits.isEmpty || !entries.isEmpty else { continue }
@@ -288,8 +295,9 @@ public struct MirrorStatistics: Sendable {
     /// The cells a member sent for one movement with one dimension shown (codes `matching`), every other
     /// dimension at its total, summed by period; for this node's own country, its own published cells.
     func memberCells(
-        _ snapshot: RegionalStatistics.Snapshot, country: String, movement: String, dimension: String,
-        matching: (String) -> Bool
+        _ snapshot: RegionalStatistics.Snapshot,
+        own: (node: NodeIdentity, engine: StatisticsEngine, policy: DisclosurePolicy)?,
+        country: String, movement: String, dimension: String, matching: (String) -> Bool
     ) async throws -> Figures {
         if let own, own.node.country == country {
             return try await ownCells(own, movement: movement, dimension: dimension, matching: matching)
