@@ -329,8 +329,6 @@ public struct Importer: Sendable {
         return values
     }
 
-    /// Cell keys for the cell key method: uniform on 0…255 and independent of the record. A fast
-    /// generator (SplitMix64) seeded from the system's: keys need no secrecy beyond the store's.
     static func sha256(of url: URL) throws -> String {
         let handle = try ExportReader.open(url)
         defer { try? handle.close() }

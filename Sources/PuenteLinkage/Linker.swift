@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PuenteCore
 
 /// A scored pair of records (indices into the ``RecordTable``).
 public struct ScoredPair: Sendable, Hashable {
@@ -221,7 +222,7 @@ public struct Linker: Sendable {
         let samples = min(config.randomPairs ?? 1_000_000, max(1, Int(totalPairs)))
         let parts = max(1, min(threads * 4, samples / 10_000))
         let uCounts: [[[Int]]] = parallel(parts) { p in
-            var rng = SplitMix(seed: 0x5EED &+ UInt64(p))
+            var rng = SplitMix64(seed: 0x5EED &+ UInt64(p))
             var counts = table.fields.map { [Int](repeating: 0, count: $0.levelCount + 1) }
             for _ in 0..<(samples / parts) {
                 var i: Int, j: Int
@@ -404,17 +405,4 @@ public struct ReviewDecision: Sendable, Hashable {
 struct Unchecked<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
-}
-
-/// SplitMix64: reproducible sampling of random pairs.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

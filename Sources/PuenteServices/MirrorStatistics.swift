@@ -399,10 +399,7 @@ public struct MirrorStatistics: Sendable {
         }
         let definition = Self.definitions[flow]!
         // The same figures always give the same interval: the seed is the pair's name.
-        var seed: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in "\(flow.rawValue) \(sender.country) \(receiver.country) \(period)".utf8 {
-            seed = (seed ^ UInt64(byte)) &* 0x100_0000_01B3
-        }
+        let seed = FNV1a.hash("\(flow.rawValue) \(sender.country) \(receiver.country) \(period)")
         let comparison: MirrorModel.Comparison? =
             both.isEmpty
             ? nil

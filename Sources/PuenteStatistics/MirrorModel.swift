@@ -1,4 +1,5 @@
 import Foundation
+import PuenteCore
 
 /// Mirror statistics: what one country records of a flow against what its partner records of the
 /// same flow. The two sides count by different rules (a return registered at reception against a
@@ -89,21 +90,5 @@ public enum MirrorModel {
         return Comparison(
             sender: s, receiver: r, difference: s - r, ratio: r > 0 ? s / r : nil, adjusted: u, low: percentile(0.025),
             high: percentile(0.975), flagged: u.map { abs(log($0)) > tolerance } ?? true)
-    }
-}
-
-/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64): a bootstrap needs the same
-/// draws on every machine, not cryptographic quality.
-struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -75,9 +75,7 @@ struct PersonFactory {
     /// A municipality's own emigration intensity within its department: log-normal (σ 0.7), fixed by its
     /// code so every seed and every year see the same hot spots, as networks of earlier emigrants make them.
     static func localIntensity(_ unit: String) -> Double {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
-        for byte in unit.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        var rng = RandomSource(seed: hash)
+        var rng = RandomSource(seed: FNV1a.hash(unit))
         let (u1, u2) = (max(rng.unit(), 1e-12), rng.unit())
         let normal = (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
         return exp(0.7 * normal)

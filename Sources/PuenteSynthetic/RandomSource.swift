@@ -1,19 +1,15 @@
-/// A small, fast, seedable generator (SplitMix64), so the same seed gives the same data on every machine.
+import PuenteCore
+
+/// The generator's random numbers: SplitMix64, so the same seed gives the same data on every machine.
 package struct RandomSource: RandomNumberGenerator {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    package init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    package mutating func next() -> UInt64 { generator.next() }
 
     /// A uniform number in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func unit() -> Double { generator.unit() }
 
     mutating func chance(_ p: Double) -> Bool { unit() < p }
 

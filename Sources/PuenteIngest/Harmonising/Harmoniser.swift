@@ -283,11 +283,8 @@ public struct Harmoniser: Sendable {
 /// A short stable key of a row's content (FNV-1a 64 over the fields).
 enum ContentKey {
     static func of(_ fields: [String]) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for f in fields {
-            for b in f.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            h = (h ^ 0x1f) &* 0x100_0000_01b3
-        }
+        var h = FNV1a.offsetBasis
+        for f in fields { h = FNV1a.hash(CollectionOfOne(0x1f), seed: FNV1a.hash(f.utf8, seed: h)) }
         return String(h, radix: 16)
     }
 }

@@ -103,9 +103,8 @@ public enum SpanishPhonetic {
 
 /// 64-bit FNV-1a, mixed: keys for blocking and term frequencies. 0 is reserved for "missing".
 @inline(__always)
-func hashBytes(_ bytes: some Sequence<UInt8>, seed: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
-    var h = seed
-    for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+func hashBytes(_ bytes: some Sequence<UInt8>, seed: UInt64 = FNV1a.offsetBasis) -> UInt64 {
+    var h = FNV1a.hash(bytes, seed: seed)
     h ^= h >> 33
     h = h &* 0xFF51_AFD7_ED55_8CCD
     h ^= h >> 33
