@@ -12,19 +12,25 @@ public struct Actor: Sendable {
     public var country: String?
     /// The client's address, when the request came over HTTP.
     public var address: String?
+    /// The office or partner organisation the account belongs to: what cases and referrals it sees.
+    public var organisation: String?
 
-    public init(name: String, role: Role?, country: String? = nil, address: String? = nil) {
+    public init(
+        name: String, role: Role?, country: String? = nil, address: String? = nil, organisation: String? = nil
+    ) {
         self.name = name
         self.role = role
         self.country = country
         self.address = address
+        self.organisation = organisation
     }
 
     /// The account behind a request, or an anonymous visitor.
     public static func account(_ identity: Identity?, address: String?) -> Actor {
         guard let identity else { return Actor(name: "anonymous", role: nil, address: address) }
         return Actor(
-            name: identity.user.username, role: identity.role, country: identity.user.country, address: address)
+            name: identity.user.username, role: identity.role, country: identity.user.country, address: address,
+            organisation: identity.user.organisation)
     }
 
     /// Whoever runs a command on the node: they hold the store and its keys, so they act as an

@@ -125,7 +125,7 @@ public struct ConsentService: Sendable {
 
     // MARK: Checks (messages name the field, never its value)
 
-    static func subject(agency: String, recordKey: String) throws -> ConsentSubject {
+    public static func subject(agency: String, recordKey: String) throws -> ConsentSubject {
         // Agency codes are plain identifiers (SV-DGME), so they are safe in the audit trail.
         guard (1...64).contains(agency.count),
             agency.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
@@ -143,7 +143,7 @@ public struct ConsentService: Sendable {
         return ConsentSubject(agency: agency, recordKey: recordKey)
     }
 
-    static func validLanguage(_ code: String) -> Bool {
+    public static func validLanguage(_ code: String) -> Bool {
         let parts = code.split(separator: "-", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), (2...3).contains(parts[0].count),
             parts[0].allSatisfy({ $0.isASCII && $0.isLowercase })

@@ -37,7 +37,7 @@ struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage accounts: create the first administrator, change roles, disable.",
         discussion: """
-            Roles: admin, statistician, data_officer, case_worker, partner, regional_analyst, auditor, node
+            Roles: admin, statistician, data_officer, case_worker, supervisor, partner, regional_analyst, auditor, node
             (what each may do: docs/security.md). There is no default account or password.
             """,
         subcommands: [Create.self, List.self, SetRole.self, Password.self, Disable.self], defaultSubcommand: List.self)

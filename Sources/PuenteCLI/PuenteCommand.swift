@@ -18,7 +18,7 @@ public struct PuenteCommand: AsyncParsableCommand {
             Demo.self, Generate.self, Ingest.self, Stats.self, SDMXCommand.self, Serve.self, Profiles.self,
             ProfileCommand.self, Imports.self, Rejects.self, Link.self, Users.self, Tokens.self, Audit.self, Keys.self,
             Retention.self, Erase.self, ConsentCommand.self, Node.self, AgreementCommand.self, Members.self,
-            ExchangeCommand.self, MirrorCommand.self,
+            ExchangeCommand.self, MirrorCommand.self, CasesCommand.self, PartnersCommand.self, ReferralsCommand.self,
             Bench.self,
         ])
 

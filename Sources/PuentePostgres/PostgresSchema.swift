@@ -357,5 +357,10 @@ enum PostgresSchema {
                 """
             ]
         ),
+        (
+            // Reintegration cases (details sealed), their timeline (notes sealed), partner organisations
+            // and referrals. Every case and referral carries a version, checked by each update.
+            "0012-reintegration", CaseSchema.postgres
+        ),
     ]
 }

@@ -34,13 +34,21 @@ extension PostgresStore: ConsentStore {
 
     public func withdrawConsent(id: Int64, on date: CivilDate, by actor: String) async throws -> ConsentRecord {
         try await guarded {
-            // Only a consent in force changes, so of two withdrawals at once exactly one succeeds.
-            let updated = try await consents(
-                client.query(
-                    """
-                    UPDATE consent_record SET withdrawn_on = \(date.description), withdrawn_by = \(actor)
-                    WHERE id = \(id) AND withdrawn_on IS NULL RETURNING \(unescaped: Self.consentColumns)
-                    """, logger: logger))
+            // Only a consent in force changes, so of two withdrawals at once exactly one succeeds. The
+            // referrals made under it are cancelled in the same transaction.
+            let updated = try await client.withTransaction(logger: logger) { conn in
+                let updated = try await consents(
+                    conn.query(
+                        """
+                        UPDATE consent_record SET withdrawn_on = \(date.description), withdrawn_by = \(actor)
+                        WHERE id = \(id) AND withdrawn_on IS NULL RETURNING \(unescaped: Self.consentColumns)
+                        """, logger: logger))
+                if !updated.isEmpty {
+                    try await Self.cancelReferrals(
+                        underConsent: id, on: date, by: actor, on: conn, logger, cipher: cipher)
+                }
+                return updated
+            }
             if let record = updated.first { return record }
             guard try await consent(id: id) != nil else {
                 throw PuenteError(

@@ -13,7 +13,7 @@ extension PostgresStore {
         .joined(separator: " OR ") + ")"
 
     public func checkKeys() async throws {
-        var event: (String, String, String)?, values: String?
+        var event: (String, String, String)?, values: String?, details: String?
         try await guarded {
             let rows = try await client.query(
                 """
@@ -25,27 +25,41 @@ extension PostgresStore {
             {
                 values = v
             }
+            for try await v in try await client.query("SELECT details_sealed FROM case_file LIMIT 1", logger: logger)
+                .decode(String.self)
+            {
+                details = v
+            }
         }
         do {
             if let (agency, key, sealed) = event {
                 _ = try cipher.open(sealed, field: EventColumns.sealContext(agency: agency, recordKey: key))
             }
             if let values { _ = try cipher.open(values: JSONText.decode(values)) }
+            if let details { _ = try cipher.open(details, field: CaseRows.sealedColumns[0].field) }
         } catch {
             throw PuenteError.keysDoNotOpenStore
         }
     }
 
     public func erasePersonalData(agency: String, recordKeys: [String]) async throws -> Int {
-        try await guarded {
-            let rows = try await client.query(
-                """
-                UPDATE movement_event SET \(unescaped: Self.erasing)
-                WHERE agency = \(agency) AND record_key = ANY(\(recordKeys)) AND \(unescaped: Self.anyPersonal) RETURNING id
-                """, logger: logger)
-            var n = 0
-            for try await _ in rows.decode(Int64.self) { n += 1 }
-            return n
+        let erased = try CaseRows.erasedDetails(cipher: cipher)
+        return try await guarded {
+            try await client.withTransaction(logger: logger) { conn in
+                let rows = try await conn.query(
+                    """
+                    UPDATE movement_event SET \(unescaped: Self.erasing)
+                    WHERE agency = \(agency) AND record_key = ANY(\(recordKeys)) AND \(unescaped: Self.anyPersonal) RETURNING id
+                    """, logger: logger)
+                var n = 0
+                for try await _ in rows.decode(Int64.self) { n += 1 }
+                for key in recordKeys {
+                    try await conn.query(Self.query(CaseRows.eraseNotes, [.text(agency), .text(key)]), logger: logger)
+                    try await conn.query(
+                        Self.query(CaseRows.eraseDetails, [.text(erased), .text(agency), .text(key)]), logger: logger)
+                }
+                return n
+            }
         }
     }
 
@@ -134,6 +148,32 @@ extension PostgresStore {
                 changed += n
                 guard let last else { break }
                 after = last
+            }
+            for sealed in CaseRows.sealedColumns {
+                after = 0
+                while true {
+                    let start = after
+                    let (last, n) = try await client.withTransaction(logger: logger) { conn -> (Int64?, Int) in
+                        let rows = try await conn.query(
+                            Self.query(sealed.select + " FOR UPDATE", [.integer(Int(start)), .integer(batchSize)]),
+                            logger: logger)
+                        var pending: [(Int64, String)] = []
+                        var last: Int64?
+                        for try await (id, value) in rows.decode((Int64, String).self) {
+                            last = id
+                            if cipher.needsResealing(value) { pending.append((id, value)) }
+                        }
+                        for (id, value) in pending {
+                            let resealed = cipher.seal(try cipher.open(value, field: sealed.field), field: sealed.field)
+                            try await conn.query(
+                                Self.query(sealed.update, [.text(resealed), .integer(Int(id))]), logger: logger)
+                        }
+                        return (last, pending.count)
+                    }
+                    changed += n
+                    guard let last else { break }
+                    after = last
+                }
             }
             return changed
         }

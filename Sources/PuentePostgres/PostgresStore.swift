@@ -479,7 +479,7 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    static func query(_ sql: String, _ bindings: [CellValue]) -> PostgresQuery {
+    static func query(_ sql: String, _ bindings: [CellValue?]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: bindings.count)
         for b in bindings { bind(b, into: &binds) }
         return PostgresQuery(unsafeSQL: sql, binds: binds)

@@ -368,6 +368,11 @@ enum SQLiteSchema {
                     );
                     """)
         }
+        m.registerMigration("0012-reintegration") { db in
+            // Reintegration cases (details sealed), their timeline (notes sealed), partner organisations
+            // and referrals. Every case and referral carries a version, checked by each update.
+            try db.execute(sql: CaseSchema.sqlite)
+        }
         return m
     }
 }

@@ -50,6 +50,7 @@ extension SQLiteStore: ConsentStore {
                     .notFound, "There is no consent with that id; `puente consent list` shows a record's consents.")
             }
             if changed == 0 { throw PuenteError(.conflict, "That consent was withdrawn already.") }
+            try Self.cancelReferrals(underConsent: id, on: date, by: actor, in: db, cipher: cipher)
             return try Self.consentRecord(row)
         }
     }

@@ -21,7 +21,8 @@ extension SQLiteStore {
                         "SELECT agency, record_key, person_sealed FROM movement_event WHERE person_sealed IS NOT NULL LIMIT 1"
                 )
                 .map { ($0[0] as String, $0[1] as String, $0[2] as String) },
-                try String.fetchOne(db, sql: "SELECT values_json FROM rejected_row LIMIT 1")
+                try String.fetchOne(db, sql: "SELECT values_json FROM rejected_row LIMIT 1"),
+                try String.fetchOne(db, sql: "SELECT details_sealed FROM case_file LIMIT 1")
             )
         }
         do {
@@ -29,6 +30,7 @@ extension SQLiteStore {
                 _ = try cipher.open(sealed, field: EventColumns.sealContext(agency: agency, recordKey: key))
             }
             if let values = sample.1 { _ = try cipher.open(values: JSONText.decode(values)) }
+            if let details = sample.2 { _ = try cipher.open(details, field: CaseRows.sealedColumns[0].field) }
         } catch {
             throw PuenteError.keysDoNotOpenStore
         }
@@ -37,12 +39,15 @@ extension SQLiteStore {
     public func erasePersonalData(agency: String, recordKeys: [String]) async throws -> Int {
         try await writer.write { db in
             var n = 0
+            let erased = try CaseRows.erasedDetails(cipher: cipher)
             for key in recordKeys {
                 try db.execute(
                     sql:
                         "UPDATE movement_event SET \(Self.erasing) WHERE agency = ? AND record_key = ? AND \(Self.anyPersonal)",
                     arguments: [agency, key])
                 n += db.changesCount
+                try db.execute(sql: CaseRows.eraseNotes, arguments: [agency, key])
+                try db.execute(sql: CaseRows.eraseDetails, arguments: [erased, agency, key])
             }
             return n
         }
@@ -123,6 +128,26 @@ extension SQLiteStore {
             changed += n
             guard let last else { break }
             after = last
+        }
+        for sealed in CaseRows.sealedColumns {
+            after = 0
+            while true {
+                let start = after
+                let (last, n) = try await writer.write { db -> (Int64?, Int) in
+                    let rows = try Row.fetchAll(db, sql: sealed.select, arguments: [start, batchSize])
+                    var n = 0
+                    for row in rows where cipher.needsResealing(row[1]) {
+                        let clear = try cipher.open(row[1] as String, field: sealed.field)
+                        try db.execute(
+                            sql: sealed.update, arguments: [cipher.seal(clear, field: sealed.field), row[0] as Int64])
+                        n += 1
+                    }
+                    return (rows.last?[0], n)
+                }
+                changed += n
+                guard let last else { break }
+                after = last
+            }
         }
         return changed
     }

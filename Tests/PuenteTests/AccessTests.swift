@@ -15,9 +15,11 @@ struct AccessTests {
     static let expected: [String: Set<String>] = {
         let everyone = Set(["anonymous"] + Role.allCases.map(\.rawValue))
         let signedIn = Set(Role.allCases.map(\.rawValue))
-        let aggregates: Set<String> = ["admin", "statistician", "data_officer", "regional_analyst", "case_worker"]
+        let aggregates: Set<String> = [
+            "admin", "statistician", "data_officer", "regional_analyst", "case_worker", "supervisor",
+        ]
         let imports: Set<String> = ["admin", "data_officer", "statistician"]
-        let consent: Set<String> = ["admin", "data_officer", "case_worker"]
+        let consent: Set<String> = ["admin", "data_officer", "case_worker", "supervisor"]
         return [
             "GET /health": everyone, "GET /ready": everyone, "GET /openapi.json": everyone,
             "GET /assets/{file}": everyone,

@@ -194,6 +194,70 @@ struct CLITests {
         try await store.close()
     }
 
+    @Test("`puente cases`, `partners` and `referrals` walk a case from reception to a completed referral")
+    func reintegrationLoop() async throws {
+        let dir = try Fixtures.tempDir()
+        let db = dir.appendingPathComponent("cases.sqlite").path
+        try await Generate.parse(["--country", "HN", "--year", "2024", "--out", dir.path, "--scale", "0.01"]).run()
+        try await Ingest.parse([
+            "--database", db, "--profile", "hn-inm-retornos", dir.appendingPathComponent("hn-inm-retornos.csv").path,
+        ]).run()
+        var store = try await StoreOptions.parse(["--database", db]).open()
+        let importID = try #require(try await store.imports(limit: 1).first?.id)
+        let returned = try #require(try await store.events(importID: importID, limit: 1).first)
+        try await store.close()
+        let (agency, key) = (returned.source.agency, returned.source.recordKey)
+        let base = ["--database", db]
+
+        func failure(_ command: some AsyncParsableCommand) async -> String {
+            var command = command
+            do { try await command.run(); return "no error" } catch { return "\(error)" }
+        }
+        try await CasesCommand.Open.parse(base + ["--agency", agency, "--record", key, "--office", "HN-CAMR"]).run()
+        #expect(
+            try await failure(CasesCommand.Move.parse(base + ["1", "--to", "screened", "--vulnerability", "none"]))
+                .contains("consent to reintegration"))
+        #expect(throws: (any Error).self) { try CasesCommand.Move.parse(base + ["1", "--to", "somewhere"]) }
+        for purpose in ["reintegration", "referral"] {
+            try await ConsentCommand.Record.parse(
+                base + ["--agency", agency, "--record", key, "--purpose", purpose, "--recipient", "HN-INFOP"]
+            ).run()
+        }
+        try await CasesCommand.Move.parse(base + ["1", "--to", "screened", "--vulnerability", "none"]).run()
+        try await CasesCommand.Move.parse(
+            base + ["1", "--to", "assessed", "--skills", "soldadura", "--intentions", "taller propio"]
+        ).run()
+        try await CasesCommand.Move.parse(base + ["1", "--to", "plan_drafted", "--plan", "Curso y herramientas"]).run()
+        #expect(
+            try await failure(CasesCommand.Move.parse(base + ["1", "--to", "plan_approved"])).contains("Four eyes"))
+        try await PartnersCommand.Add.parse(
+            base + [
+                "--id", "HN-INFOP", "--name", "Instituto Nacional de Formación Profesional", "--service",
+                "vocational_training",
+            ]
+        ).run()
+        try await ReferralsCommand.Create.parse(
+            base + ["--case", "1", "--partner", "HN-INFOP", "--service", "vocational_training", "--field", "phone"]
+        ).run()
+        for (status, reason) in [("received", nil), ("accepted", nil), ("completed", "delivered")] {
+            try await ReferralsCommand.Update.parse(
+                base + ["1", "--to", status] + (reason.map { ["--reason", $0] } ?? [])
+            ).run()
+        }
+        try await ReferralsCommand.Feedback.parse(base + ["1", "--received", "--usefulness", "5"]).run()
+        try await CasesCommand.Show.parse(base + ["1", "--format", "json"]).run()
+
+        store = try await StoreOptions.parse(["--database", db]).open()
+        let file = try #require(try await store.caseFile(id: 1))
+        #expect(file.status == .planDrafted && file.details.skills == "soldadura" && file.office == "HN-CAMR")
+        let referral = try #require(try await store.referral(id: 1))
+        #expect(referral.status == .completed && referral.reason == .delivered && referral.feedback?.usefulness == 5)
+        let trail = try await store.auditEntries(after: 0, limit: 100)
+        #expect(trail.contains { $0.action == "case_opened" } && trail.contains { $0.action == "referral_requested" })
+        #expect(!trail.contains { $0.target.contains(key) })
+        try await store.close()
+    }
+
     @Test("`puente demo --no-serve` generates, loads and leaves a store with its key file beside it")
     func demo() async throws {
         let dir = try Fixtures.tempDir()

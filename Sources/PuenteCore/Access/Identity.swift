@@ -8,6 +8,9 @@ public enum Role: String, CaseIterable, Codable, Sendable {
     case dataOfficer = "data_officer"
     /// Personal data of their office's cases only.
     case caseWorker = "case_worker"
+    /// A case worker's supervisor: assigns cases of their office, approves plans (never their own) and
+    /// overrides a missing referral consent with a reason.
+    case supervisor
     /// Only what is referred to their organisation, minimum fields.
     case partner
     /// Only disclosure-protected aggregates and shared packages.
@@ -39,19 +42,31 @@ public enum Permission: String, CaseIterable, Codable, Sendable {
     case consent
     /// Delivering signed packages to this node.
     case exchangePackages = "exchange_packages"
+    /// Reintegration cases of the account's office: opening, screening, plans, referrals, follow-ups.
+    case cases
+    /// Assigning cases, approving plans, overriding a missing referral consent.
+    case superviseCases = "supervise_cases"
+    /// Registering partner organisations and the services they offer.
+    case managePartners = "manage_partners"
+    /// A partner organisation's referral inbox: the cases referred to it, the fields each names.
+    case partnerReferrals = "partner_referrals"
 
     /// The roles holding the permission.
     public var roles: Set<Role> {
         switch self {
-        case .protectedStatistics: [.admin, .statistician, .dataOfficer, .regionalAnalyst, .caseWorker]
+        case .protectedStatistics: [.admin, .statistician, .dataOfficer, .regionalAnalyst, .caseWorker, .supervisor]
         case .exactStatistics: [.admin, .statistician]
         case .imports: [.admin, .dataOfficer, .statistician]
         case .rejects: [.admin, .dataOfficer]
         case .linkageReview: [.admin, .dataOfficer]
         case .audit: [.admin, .auditor]
         case .manageUsers: [.admin]
-        case .consent: [.admin, .dataOfficer, .caseWorker]
+        case .consent: [.admin, .dataOfficer, .caseWorker, .supervisor]
         case .exchangePackages: [.admin, .node]
+        case .cases: [.admin, .caseWorker, .supervisor]
+        case .superviseCases: [.admin, .supervisor]
+        case .managePartners: [.admin, .supervisor]
+        case .partnerReferrals: [.admin, .partner]
         }
     }
 }

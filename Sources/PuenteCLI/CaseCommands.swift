@@ -1,0 +1,366 @@
+import ArgumentParser
+import Foundation
+import PuenteAccess
+import PuenteCore
+import PuenteServices
+
+extension CaseStatus: ExpressibleByArgument {}
+extension ClosureReason: ExpressibleByArgument {}
+extension ReferralStatus: ExpressibleByArgument {}
+extension ServiceKind: ExpressibleByArgument {}
+
+/// `puente cases`: reintegration cases for scripts and bulk work, through the same service as the
+/// screens. The operator acts as an administrator and is audited as `cli:<user>`; the four-eyes rule
+/// holds for them too (a plan the operator drafted needs another approver).
+struct CasesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cases",
+        abstract: "Open, move, close and list reintegration cases.",
+        discussion: """
+            Lifecycle: \(CaseStatus.allCases.map(\.rawValue).joined(separator: " → ")); closed with a reason \
+            (\(ClosureReason.allCases.map(\.rawValue).joined(separator: ", "))) from any status, and reopened where it was closed.
+            See docs/reintegration.md.
+            """,
+        subcommands: [Open.self, List.self, Show.self, Move.self, Close.self, Reopen.self, Assign.self])
+
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open a case for a return registered at reception (imported first).")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "The agency's code (e.g. SV-DGME).") var agency: String
+        @Option(help: "The return's key in the agency's register.") var record: String
+        @Option(help: "Office that holds the case (e.g. SV-CAIM).") var office: String
+        @Option(help: "Username of the case worker in charge.") var assignee: String?
+        @Option(help: "A telephone number the person gave.") var phone: String?
+        @Option(help: "Language the person prefers (ISO 639).") var language: String?
+
+        func run() async throws {
+            let file = try await withStore(store) { store in
+                try await CaseService(store: store).open(
+                    .init(
+                        agency: agency, recordKey: record, office: office, assignee: assignee, phone: phone,
+                        language: language), by: commandOperator)
+            }
+            print("Case \(file.id) opened at \(file.office) (\(file.status.rawValue)).")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cases, most recently changed first.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "Only this office's cases.") var office: String?
+        @Option(help: "Only cases assigned to this username.") var assignee: String?
+        @Option(help: "Only cases in this status (repeat for several).") var status: [CaseStatus] = []
+        @Option(help: "At most this many.") var limit = 1000
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let query = CaseQuery(
+                office: office, assignee: assignee, statuses: status.isEmpty ? nil : Set(status), limit: limit)
+            let files = try await withStore(store) { store in
+                try await CaseService(store: store).list(query, by: commandOperator)
+            }
+            if format == .json { print(try JSONText.encode(files)); return }
+            if files.isEmpty { print("No cases."); return }
+            for f in files {
+                print(
+                    [
+                        "\(f.id)", f.office, f.status.rawValue + (f.workflow.closure.map { " (\($0.rawValue))" } ?? ""),
+                        "arrived \(f.profile.arrivalDay)", f.profile.sex.rawValue, f.profile.municipality ?? "-",
+                        f.assignee ?? "unassigned",
+                    ].joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A case with its timeline and referrals (audited as a read of personal data).")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Case id.") var id: Int64
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let view = try await withStore(store) { store in
+                try await CaseService(store: store).show(id, by: commandOperator)
+            }
+            if format == .json {
+                struct Shown: Encodable {
+                    let caseFile: CaseFile
+                    let entries: [CaseEntry]
+                    let referrals: [Referral]
+                }
+                print(
+                    try JSONText.encode(
+                        Shown(caseFile: view.caseFile, entries: view.entries, referrals: view.referrals)))
+                return
+            }
+            let f = view.caseFile
+            print("Case \(f.id), \(f.office), \(f.status.rawValue), version \(f.version)")
+            print(
+                "  arrived \(f.profile.arrivalDay), \(f.profile.sex.rawValue), age \(f.profile.age.map(String.init) ?? "-")"
+            )
+            if let v = f.details.vulnerabilities {
+                print("  vulnerabilities: " + (v.isEmpty ? "none" : v.map(\.rawValue).joined(separator: ", ")))
+            }
+            for entry in view.entries {
+                print(
+                    "  \(entry.at)  \(entry.actor)  \(entry.kind) \(entry.detail ?? "")"
+                        + (entry.note.map { " — \($0)" } ?? ""))
+            }
+            for r in view.referrals {
+                print(
+                    "  referral \(r.id): \(r.partner) \(r.service.rawValue) \(r.status.rawValue)"
+                        + (r.reason.map { " (\($0.rawValue))" } ?? ""))
+            }
+        }
+    }
+
+    struct Move: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a case to its next status, with what that status needs.",
+            discussion: """
+                screened needs --vulnerability (or --vulnerability none) and the person's consent to reintegration;
+                assessed needs --skills and --intentions; plan_drafted needs --plan; plan_approved is a supervisor's,
+                never the plan's author.
+                """)
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Case id.") var id: Int64
+        @Option(help: "The status to move to.") var to: CaseStatus
+        @Option(
+            help:
+                "A need found at screening (repeat), or none: \(Vulnerability.allCases.map(\.rawValue).joined(separator: ", "))."
+        )
+        var vulnerability: [String] = []
+        @Option(help: "Skills found at assessment.") var skills: String?
+        @Option(help: "The person's intentions.") var intentions: String?
+        @Option(help: "The plan: goals and the assistance it needs.") var plan: String?
+        @Option(help: "A note on the timeline.") var note: String?
+        @Option(help: "The case version you read (refused if it changed since).") var readAt: Int?
+
+        func run() async throws {
+            let file = try await withStore(store) { store in
+                try await CaseService(store: store).move(
+                    id, readAt: readAt, to: to,
+                    update: .init(
+                        vulnerabilities: vulnerability.isEmpty ? nil : vulnerability, skills: skills,
+                        intentions: intentions, plan: plan, note: note), by: commandOperator)
+            }
+            print("Case \(file.id) is \(file.status.rawValue) (version \(file.version)).")
+        }
+    }
+
+    struct Close: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Close a case with its reason.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Case id.") var id: Int64
+        @Option(help: "Why: \(ClosureReason.allCases.map(\.rawValue).joined(separator: ", ")).") var reason:
+            ClosureReason
+        @Option(help: "A note on the timeline.") var note: String?
+
+        func run() async throws {
+            let file = try await withStore(store) { store in
+                try await CaseService(store: store).close(id, reason: reason, note: note, by: commandOperator)
+            }
+            print("Case \(file.id) closed (\(reason.rawValue)).")
+        }
+    }
+
+    struct Reopen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reopen a closed case where it was closed from.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Case id.") var id: Int64
+        @Option(help: "A note on the timeline.") var note: String?
+
+        func run() async throws {
+            let file = try await withStore(store) { store in
+                try await CaseService(store: store).reopen(id, note: note, by: commandOperator)
+            }
+            print("Case \(file.id) reopened: \(file.status.rawValue).")
+        }
+    }
+
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Assign a case to a case worker of its office.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Case id.") var id: Int64
+        @Option(help: "Username of a case worker or supervisor.") var to: String
+
+        func run() async throws {
+            let file = try await withStore(store) { store in
+                try await CaseService(store: store).assign(id, to: to, by: commandOperator)
+            }
+            print("Case \(file.id) assigned to \(file.assignee ?? to).")
+        }
+    }
+}
+
+/// `puente partners`: the organisations cases are referred to.
+struct PartnersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partners", abstract: "Register and list partner organisations and their services.",
+        subcommands: [Add.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a partner, or replace its description.",
+            discussion: "A partner's accounts name its code as their organisation (`puente users add --role partner`).")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "A short code, e.g. SV-INSAFORP.") var id: String
+        @Option(help: "The organisation's name.") var name: String
+        @Option(help: "A service it offers (repeat): \(ServiceKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var service: [ServiceKind]
+        @Option(help: "A municipality it covers, as a division code (repeat; none = the whole country).")
+        var municipality: [String] = []
+        @Option(help: "The node it works on, when not this one.") var node: String?
+        @Flag(help: "No longer takes referrals.") var inactive = false
+
+        func run() async throws {
+            let partner = Partner(
+                id: id, name: name, services: service, municipalities: municipality, node: node, active: !inactive)
+            try await withStore(store) { store in
+                try await ReferralService(store: store).register(partner, by: commandOperator)
+            }
+            print("Partner \(id) registered: " + service.map(\.rawValue).joined(separator: ", ") + ".")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Registered partners.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let partners = try await withStore(store) { store in
+                try await ReferralService(store: store).partners(by: commandOperator)
+            }
+            if format == .json { print(try JSONText.encode(partners)); return }
+            if partners.isEmpty { print("No partners registered."); return }
+            for p in partners {
+                print(
+                    [
+                        p.id, p.name, p.services.map(\.rawValue).joined(separator: ","),
+                        p.municipalities.isEmpty ? "whole country" : p.municipalities.joined(separator: ","),
+                        p.active ? "active" : "inactive",
+                    ].joined(separator: "\t"))
+            }
+        }
+    }
+}
+
+/// `puente referrals`: the closed referral loop.
+struct ReferralsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "referrals",
+        abstract: "Refer cases to partners and follow each referral to its outcome.",
+        discussion: """
+            A referral goes requested → received → accepted or rejected → in_progress → completed or failed, \
+            and may be cancelled while open. Closing statuses need a reason; the returnee's feedback is recorded \
+            at the next follow-up. A referral needs the person's referral consent naming the partner, or \
+            --override with a reason (a supervisor's decision, audited).
+            """,
+        subcommands: [Create.self, Update.self, List.self, Feedback.self, Escalate.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Refer a case to a partner for one service.")
+        @OptionGroup var store: StoreOptions
+        @Option(name: .customLong("case"), help: "Case id.") var caseID: Int64
+        @Option(help: "The partner's code.") var partner: String
+        @Option(help: "The service asked for.") var service: ServiceKind
+        @Option(
+            help:
+                "A field the partner may see (repeat): \(ReferralField.allCases.map(\.rawValue).joined(separator: ", "))."
+        )
+        var field: [String]
+        @Option(help: "Why to refer without a consent naming the partner.") var override: String?
+
+        func run() async throws {
+            let referral = try await withStore(store) { store in
+                try await ReferralService(store: store).refer(
+                    .init(
+                        caseID: caseID, partner: partner, service: service.rawValue, fields: field, override: override),
+                    by: commandOperator)
+            }
+            print(
+                "Referral \(referral.id) requested; \(referral.partner) should acknowledge by \(referral.acknowledgeBy)."
+            )
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a referral's next status.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Referral id.") var id: Int64
+        @Option(help: "The new status.") var to: ReferralStatus
+        @Option(help: "Why (rejected, failed, cancelled) or how much was delivered (completed).") var reason: String?
+        @Option(help: "A note on the case's timeline.") var note: String?
+
+        func run() async throws {
+            let referral = try await withStore(store) { store in
+                try await ReferralService(store: store).update(
+                    id, to: to, reason: reason, note: note, by: commandOperator)
+            }
+            print("Referral \(referral.id) is \(referral.status.rawValue).")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A case's or a partner's referrals.")
+        @OptionGroup var store: StoreOptions
+        @Option(name: .customLong("case"), help: "Only this case's.") var caseID: Int64?
+        @Option(help: "Only this partner's.") var partner: String?
+        @Option(help: "Only in this status (repeat).") var status: [ReferralStatus] = []
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let referrals = try await withStore(store) { store in
+                try await ReferralService(store: store).list(
+                    ReferralQuery(caseID: caseID, partner: partner, statuses: status.isEmpty ? nil : Set(status)),
+                    by: commandOperator)
+            }
+            if format == .json { print(try JSONText.encode(referrals)); return }
+            if referrals.isEmpty { print("No referrals."); return }
+            for r in referrals {
+                print(
+                    [
+                        "\(r.id)", "case \(r.caseID)", r.partner, r.service.rawValue,
+                        r.status.rawValue + (r.reason.map { " (\($0.rawValue))" } ?? ""),
+                        "requested \(r.requestedOn)", r.escalatedOn.map { "escalated \($0)" } ?? "",
+                    ].joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Feedback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The returnee's word on a closed referral: did the service reach them, and was it of use.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Referral id.") var id: Int64
+        @Flag(inversion: .prefixedNo, help: "Whether the service reached the person.") var received: Bool
+        @Option(help: "1 (no use) to 5 (very useful).") var usefulness: Int?
+
+        func run() async throws {
+            let referral = try await withStore(store) { store in
+                try await ReferralService(store: store).feedback(
+                    id, received: received, usefulness: usefulness, by: commandOperator)
+            }
+            print("Feedback recorded on referral \(referral.id).")
+        }
+    }
+
+    struct Escalate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mark referrals not acknowledged by their day as escalated, and list them.")
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            let escalated = try await withStore(store) { store in
+                try await ReferralService(store: store).escalate(by: commandOperator)
+            }
+            if escalated.isEmpty { print("No referral is overdue."); return }
+            for r in escalated {
+                print("Referral \(r.id) to \(r.partner) (case \(r.caseID)): not acknowledged since \(r.requestedOn).")
+            }
+        }
+    }
+}
