@@ -97,13 +97,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
+        // Reintegration: the sustainability survey (versioned instruments, weight tables, scores).
+        .target(
+            name: "PuenteReintegration", dependencies: ["PuenteCore"], resources: [.copy("Instruments")],
+            swiftSettings: strict),
         // The use cases behind both front doors: each takes a store and an acting identity, and does
         // policy, consent checks and audit in one call. The CLI and HTTP parse, call and render.
         .target(
             name: "PuenteServices",
             dependencies: [
                 "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteStatistics", "PuenteLinkage", "PuenteAccess",
-                "PuenteExchange", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "PuenteExchange", "PuenteReintegration",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ], swiftSettings: strict),
         // HTTP API, OpenAPI document and the dashboard.
@@ -122,7 +127,7 @@ let package = Package(
             dependencies: [
                 "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
                 "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteAccess", "PuenteServices", "PuenteExchange",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PuenteReintegration", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -147,7 +152,7 @@ let package = Package(
             dependencies: [
                 "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
                 "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI", "PuenteAccess",
-                "PuenteServices", "PuenteExchange",
+                "PuenteServices", "PuenteExchange", "PuenteReintegration",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], exclude: ["Fixtures"], swiftSettings: strict),  // read from the source tree by path
     ]

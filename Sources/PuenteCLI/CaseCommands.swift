@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PuenteAccess
 import PuenteCore
+import PuenteReintegration
 import PuenteServices
 
 extension CaseStatus: ExpressibleByArgument {}
@@ -361,6 +362,343 @@ struct ReferralsCommand: AsyncParsableCommand {
             for r in escalated {
                 print("Referral \(r.id) to \(r.partner) (case \(r.caseID)): not acknowledged since \(r.requestedOn).")
             }
+        }
+    }
+}
+
+extension FollowUpService.Occasion: ExpressibleByArgument {}
+extension FollowUpService.Mode: ExpressibleByArgument {}
+
+/// `puente followups`: the sustainability survey at baseline and follow-ups, and what is due.
+struct FollowUpsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "followups",
+        abstract: "Record sustainability surveys, see scores and the follow-ups due.",
+        discussion: """
+            Scores (0–1: economic, social, psychosocial and composite) are computed when a survey is recorded, \
+            with the instrument and weight table in use, and never recomputed. Puente ships an instrument \
+            modelled on IOM's Reintegration Sustainability Survey and UNOFFICIAL equal weights; load the \
+            programme's own with --instrument and --weights (docs/reintegration.md).
+            """,
+        subcommands: [Record.self, Show.self, Due.self, Instrument.self])
+
+    struct SurveyOptions: ParsableArguments {
+        @Option(help: "A survey instrument (JSON) instead of Puente's.") var instrument: String?
+        @Option(help: "A weight table (JSON) instead of the unofficial equal weights.") var weights: String?
+
+        func service(_ store: any PuenteStore) throws -> FollowUpService {
+            let instrument =
+                try self.instrument.map { try SurveyInstrument.load(readFile($0), source: $0) }
+                ?? SustainabilitySurvey.defaultInstrument()
+            let weights =
+                try self.weights.map { try WeightTable.load(readFile($0), source: $0, for: instrument) }
+                ?? SustainabilitySurvey.defaultWeights(for: instrument)
+            return FollowUpService(store: store, instrument: instrument, weights: weights)
+        }
+
+        func readFile(_ path: String) throws -> Data {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw PuenteError(.notFound, "\(path): cannot be read.")
+            }
+            return data
+        }
+    }
+
+    struct Record: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a survey administered to a case's person.")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var survey: SurveyOptions
+        @Argument(help: "Case id.") var id: Int64
+        @Option(help: "baseline or follow_up.") var occasion: FollowUpService.Occasion
+        @Option(help: "phone or visit.") var mode: FollowUpService.Mode
+        @Option(help: "An answer as QUESTION=ANSWER (repeat); `puente followups instrument` lists them.")
+        var answer: [String]
+        @Option(help: "Day it was administered, YYYY-MM-DD (default: today).") var date: CivilDate?
+
+        func run() async throws {
+            var answers: [String: String] = [:]
+            for pair in answer {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw PuenteError(.invalidArgument, "answer: expected QUESTION=ANSWER.") }
+                answers[parts[0]] = parts[1]
+            }
+            let recorded = try await withStore(store) { store in
+                try await survey.service(store).record(
+                    caseID: id, occasion: occasion, mode: mode, answers: answers, on: date, by: commandOperator)
+            }
+            print(FollowUpsCommand.describe(recorded))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A case's surveys and scores, oldest first.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Case id.") var id: Int64
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let surveys = try await withStore(store) { store in
+                try await FollowUpService(store: store).surveys(caseID: id, by: commandOperator)
+            }
+            if format == .json { print(try JSONText.encode(surveys)); return }
+            if surveys.isEmpty { print("No survey recorded for case \(id)."); return }
+            for s in surveys { print(FollowUpsCommand.describe(s)) }
+        }
+    }
+
+    struct Due: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Follow-ups due, and overdue, by a day.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "Due by this day, YYYY-MM-DD (default: a week from today).") var until: CivilDate?
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let due = try await withStore(store) { store in
+                try await FollowUpService(store: store).due(
+                    until: until ?? CivilDate.today.adding(days: 7), by: commandOperator)
+            }
+            if format == .json { print(try JSONText.encode(due)); return }
+            if due.isEmpty { print("No follow-up due."); return }
+            for d in due {
+                print(
+                    "case \(d.caseID)\tfollow-up \(d.number)\tdue \(d.dueOn)\t\(d.assignee ?? "unassigned")"
+                        + (d.overdue ? "\tOVERDUE" : ""))
+            }
+        }
+    }
+
+    struct Instrument: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The survey's questions and answers, and the weight table in use.")
+        @OptionGroup var survey: SurveyOptions
+
+        func run() async throws {
+            let instrument =
+                try survey.instrument.map { try SurveyInstrument.load(survey.readFile($0), source: $0) }
+                ?? SustainabilitySurvey.defaultInstrument()
+            let weights =
+                try survey.weights.map { try WeightTable.load(survey.readFile($0), source: $0, for: instrument) }
+                ?? SustainabilitySurvey.defaultWeights(for: instrument)
+            print("\(instrument.reference): \(instrument.note)")
+            print(
+                "Weights \(weights.id)\(weights.official ? "" : " (UNOFFICIAL)"), cut-off \(weights.cutoff): \(weights.note)"
+            )
+            for indicator in instrument.indicators {
+                print("\n\(indicator.dimension.rawValue) / \(indicator.id): \(indicator.labelEN)")
+                for q in instrument.questions where q.indicator == indicator.id {
+                    print("  \(q.id): \(q.textEN)\n    " + q.answers.joined(separator: " < "))
+                }
+            }
+        }
+    }
+
+    static func describe(_ s: FollowUpService.RecordedSurvey) -> String {
+        func f(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "-" }
+        let scores = s.survey.scores
+        return "survey \(s.id), case \(s.caseID), \(s.day) \(s.survey.occasion.rawValue) by \(s.survey.mode.rawValue): "
+            + "composite \(f(scores.composite)) (economic \(f(scores.economic)), social \(f(scores.social)), "
+            + "psychosocial \(f(scores.psychosocial))); weakest \(scores.weakest?.rawValue ?? "-"); "
+            + "sustainable at \(scores.cutoff) (\(scores.weights)): \(scores.sustainable.map { $0 ? "yes" : "no" } ?? "-")"
+    }
+}
+
+extension Grant.BusinessStatus: ExpressibleByArgument {}
+
+/// `puente grants`: business plans, seed grants, tranches and the disbursement ledger.
+struct GrantsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grants",
+        abstract: "Seed grants: application, review, decision, tranches, disbursements, visits and the ledger.",
+        discussion: """
+            Amounts are exact (e.g. 1500 or 1500.50). Reviews, decisions and disbursement approvals are a \
+            supervisor's, never the applicant's or the requester's; a tranche after the first needs a monitoring \
+            visit after the previous one was paid (docs/reintegration.md).
+            """,
+        subcommands: [
+            Apply.self, Review.self, Decide.self, Schedule.self, Request.self, Approve.self, Disburse.self, Visit.self,
+            List.self, Ledger.self,
+        ])
+
+    static func report(_ g: GrantService.RecordedGrant) {
+        let grant = g.grant
+        print(
+            "Grant \(g.id) (case \(g.caseID)): \(grant.status.rawValue), requested \(grant.requested)"
+                + (grant.approved.map { ", approved \($0)" } ?? "") + ", disbursed \(grant.disbursed)")
+        for t in grant.tranches {
+            print("  tranche \(t.number): \(t.amount) \(t.status.rawValue)" + (t.disbursedOn.map { " on \($0)" } ?? ""))
+        }
+    }
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Apply for a grant on a case with an approved plan.")
+        @OptionGroup var store: StoreOptions
+        @Option(name: .customLong("case"), help: "Case id.") var caseID: Int64
+        @Option(help: "Amount requested, e.g. 1500.00.") var amount: String
+        @Option(help: "ISO 4217 currency (USD, GTQ, HNL).") var currency: String
+        @Option(help: "The business plan, as text (sealed when stored).") var plan: String
+
+        func run() async throws {
+            let g = try await withStore(store) { store in
+                try await GrantService(store: store).apply(
+                    caseID: caseID, amount: amount, currency: currency, businessPlan: plan, by: commandOperator)
+            }
+            GrantsCommand.report(g)
+        }
+    }
+
+    struct Review: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Score an application (0 to 100).")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Grant id.") var id: Int64
+        @Option(help: "0 to 100.") var score: Int
+
+        func run() async throws {
+            GrantsCommand.report(
+                try await withStore(store) {
+                    try await GrantService(store: $0).review(id, score: score, by: commandOperator)
+                })
+        }
+    }
+
+    struct Decide: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve an amount, or reject with a reason.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Grant id.") var id: Int64
+        @Option(help: "The amount approved (at most the request).") var approve: String?
+        @Option(help: "Why it is rejected.") var reject: String?
+
+        func run() async throws {
+            GrantsCommand.report(
+                try await withStore(store) {
+                    try await GrantService(store: $0).decide(
+                        id, approve: approve, rejectionReason: reject, by: commandOperator)
+                })
+        }
+    }
+
+    struct Schedule: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set the tranches of an approved grant.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Grant id.") var id: Int64
+        @Option(help: "A tranche as AMOUNT or AMOUNT:CONDITION, in order (repeat).") var tranche: [String]
+
+        func run() async throws {
+            let tranches = tranche.map { text -> (amount: String, condition: String?) in
+                let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+                return (parts.first ?? "", parts.count > 1 ? parts[1] : nil)
+            }
+            GrantsCommand.report(
+                try await withStore(store) {
+                    try await GrantService(store: $0).schedule(id, tranches: tranches, by: commandOperator)
+                })
+        }
+    }
+
+    struct Request: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Request a tranche's disbursement.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Grant id.") var id: Int64
+        @Option(help: "Tranche number.") var tranche: Int
+
+        func run() async throws {
+            GrantsCommand.report(
+                try await withStore(store) {
+                    try await GrantService(store: $0).requestTranche(id, number: tranche, by: commandOperator)
+                })
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve a requested disbursement (not the requester).")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Grant id.") var id: Int64
+        @Option(help: "Tranche number.") var tranche: Int
+
+        func run() async throws {
+            GrantsCommand.report(
+                try await withStore(store) {
+                    try await GrantService(store: $0).approveTranche(id, number: tranche, by: commandOperator)
+                })
+        }
+    }
+
+    struct Disburse: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record an approved tranche as paid: a cash reference, or the in-kind items.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Grant id.") var id: Int64
+        @Option(help: "Tranche number.") var tranche: Int
+        @Option(help: "The transfer's reference.") var reference: String?
+        @Option(help: "An item delivered in kind (repeat).") var item: [String] = []
+        @Option(help: "Day paid, YYYY-MM-DD (default: today).") var date: CivilDate?
+
+        func run() async throws {
+            GrantsCommand.report(
+                try await withStore(store) {
+                    try await GrantService(store: $0).disburse(
+                        id, number: tranche, reference: reference, inKind: item, on: date, by: commandOperator)
+                })
+        }
+    }
+
+    struct Visit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a monitoring visit and the business's status.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Grant id.") var id: Int64
+        @Option(help: "not_started, operating, struggling or closed.") var business: Grant.BusinessStatus
+        @Option(help: "Day of the visit, YYYY-MM-DD (default: today).") var date: CivilDate?
+
+        func run() async throws {
+            GrantsCommand.report(
+                try await withStore(store) {
+                    try await GrantService(store: $0).visit(id, business: business, on: date, by: commandOperator)
+                })
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A case's grants.")
+        @OptionGroup var store: StoreOptions
+        @Option(name: .customLong("case"), help: "Case id.") var caseID: Int64
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let grants = try await withStore(store) {
+                try await GrantService(store: $0).grants(caseID: caseID, by: commandOperator)
+            }
+            if format == .json { print(try JSONText.encode(grants)); return }
+            if grants.isEmpty { print("No grant on case \(caseID)."); return }
+            grants.forEach(GrantsCommand.report)
+        }
+    }
+
+    struct Ledger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every disbursement, by day, with totals per currency.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let (lines, totals) = try await withStore(store) {
+                try await GrantService(store: $0).ledger(by: commandOperator)
+            }
+            if format == .json {
+                struct Ledger: Encodable {
+                    let lines: [GrantService.LedgerLine]
+                    let totals: [String: Money]
+                }
+                print(try JSONText.encode(Ledger(lines: lines, totals: totals)))
+                return
+            }
+            for l in lines {
+                print(
+                    "\(l.disbursedOn)\tcase \(l.caseID)\tgrant \(l.grantID)\ttranche \(l.tranche)\t\(l.amount)\t"
+                        + (l.reference ?? l.inKind?.joined(separator: ", ") ?? "")
+                        + "\t\(l.requestedBy)/\(l.approvedBy)")
+            }
+            for (_, total) in totals.sorted(by: { $0.key < $1.key }) { print("total\t\(total)") }
         }
     }
 }

@@ -362,5 +362,9 @@ enum PostgresSchema {
             // and referrals. Every case and referral carries a version, checked by each update.
             "0012-reintegration", CaseSchema.postgres
         ),
+        (
+            // What cases accumulate: surveys administered (answers sealed, scores clear), grants.
+            "0013-case-records", CaseSchema.postgresRecords
+        ),
     ]
 }

@@ -55,6 +55,14 @@ extension PostgresStore: CaseStore {
         ).map(CaseRows.referral)
     }
 
+    public func caseRecords(caseID: Int64?, kind: String) async throws -> [CaseRecord] {
+        let (sql, binds) = CaseRows.recordSelect(caseID: caseID, kind: kind)
+        return try await fetch(
+            sql, binds, columns: CaseRows.recordSelectColumns, integer: CaseRows.recordIntegerColumns
+        )
+        .map { try CaseRows.record($0, cipher: cipher) }
+    }
+
     public func savePartner(_ partner: Partner) async throws {
         let document = try JSONText.encode(partner)
         try await guarded {

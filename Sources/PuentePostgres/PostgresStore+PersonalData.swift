@@ -56,6 +56,8 @@ extension PostgresStore {
                 for key in recordKeys {
                     try await conn.query(Self.query(CaseRows.eraseNotes, [.text(agency), .text(key)]), logger: logger)
                     try await conn.query(
+                        Self.query(CaseRows.eraseRecordContent, [.text(agency), .text(key)]), logger: logger)
+                    try await conn.query(
                         Self.query(CaseRows.eraseDetails, [.text(erased), .text(agency), .text(key)]), logger: logger)
                 }
                 return n

@@ -373,6 +373,10 @@ enum SQLiteSchema {
             // and referrals. Every case and referral carries a version, checked by each update.
             try db.execute(sql: CaseSchema.sqlite)
         }
+        m.registerMigration("0013-case-records") { db in
+            // What cases accumulate: surveys administered (answers sealed, scores clear), grants.
+            try db.execute(sql: CaseSchema.sqliteRecords)
+        }
         return m
     }
 }

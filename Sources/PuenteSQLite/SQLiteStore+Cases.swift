@@ -53,6 +53,14 @@ extension SQLiteStore: CaseStore {
         ).map(CaseRows.referral)
     }
 
+    public func caseRecords(caseID: Int64?, kind: String) async throws -> [CaseRecord] {
+        let (sql, binds) = CaseRows.recordSelect(caseID: caseID, kind: kind)
+        return try await fetch(
+            sql, binds, integer: CaseRows.recordIntegerColumns, columns: CaseRows.recordSelectColumns
+        )
+        .map { try CaseRows.record($0, cipher: cipher) }
+    }
+
     public func savePartner(_ partner: Partner) async throws {
         let document = try JSONText.encode(partner)
         try await writer.write { db in

@@ -47,6 +47,7 @@ extension SQLiteStore {
                     arguments: [agency, key])
                 n += db.changesCount
                 try db.execute(sql: CaseRows.eraseNotes, arguments: [agency, key])
+                try db.execute(sql: CaseRows.eraseRecordContent, arguments: [agency, key])
                 try db.execute(sql: CaseRows.eraseDetails, arguments: [erased, agency, key])
             }
             return n

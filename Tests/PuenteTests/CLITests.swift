@@ -246,12 +246,47 @@ struct CLITests {
         }
         try await ReferralsCommand.Feedback.parse(base + ["1", "--received", "--usefulness", "5"]).run()
         try await CasesCommand.Show.parse(base + ["1", "--format", "json"]).run()
+        try await FollowUpsCommand.Record.parse(
+            base + [
+                "1", "--occasion", "baseline", "--mode", "visit", "--answer", "work=none", "--answer", "safety=safe",
+            ]
+        ).run()
+        #expect(
+            try await failure(
+                FollowUpsCommand.Record.parse(
+                    base + ["1", "--occasion", "baseline", "--mode", "visit", "--answer", "work"])
+            ).contains("QUESTION=ANSWER"))
+        let weights = dir.appendingPathComponent("weights.json")
+        try Data(
+            #"{"id":"w","instrument":"rss-puente","official":true,"note":"","dimension_weights":{},"composite_weights":{},"cutoff":0.5}"#
+                .utf8
+        )
+        .write(to: weights)
+        #expect(
+            try await failure(
+                FollowUpsCommand.Record.parse(
+                    base + [
+                        "1", "--occasion", "baseline", "--mode", "visit", "--answer", "work=none", "--weights",
+                        weights.path,
+                    ])
+            ).contains("weights.json: dimension_weights: no weight for indicator"))
+        try await FollowUpsCommand.Show.parse(base + ["1"]).run()
+        #expect(
+            try await failure(
+                GrantsCommand.Apply.parse(
+                    base + ["--case", "1", "--amount", "900", "--currency", "HNL", "--plan", "taller de soldadura"])
+            ).contains("once the case's plan is approved"))
+        #expect(throws: (any Error).self) { try GrantsCommand.Visit.parse(base + ["1", "--business", "booming"]) }
+        try await GrantsCommand.Ledger.parse(base).run()
+        try await FollowUpsCommand.Instrument.parse([]).run()
 
         store = try await StoreOptions.parse(["--database", db]).open()
         let file = try #require(try await store.caseFile(id: 1))
         #expect(file.status == .planDrafted && file.details.skills == "soldadura" && file.office == "HN-CAMR")
         let referral = try #require(try await store.referral(id: 1))
         #expect(referral.status == .completed && referral.reason == .delivered && referral.feedback?.usefulness == 5)
+        let surveys = try await store.caseRecords(caseID: 1, kind: "survey")
+        #expect(surveys.count == 1 && surveys[0].content?.contains("safe") == true)
         let trail = try await store.auditEntries(after: 0, limit: 100)
         #expect(trail.contains { $0.action == "case_opened" } && trail.contains { $0.action == "referral_requested" })
         #expect(!trail.contains { $0.target.contains(key) })

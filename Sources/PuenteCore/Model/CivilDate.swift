@@ -64,6 +64,14 @@ public struct CivilDate: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     public func adding(days: Int) -> CivilDate { CivilDate(daysSinceEpoch: daysSinceEpoch + days) }
 
+    /// The same day `months` later, or the month's last day when it has fewer (31 January + 1 month is
+    /// 28 or 29 February).
+    public func adding(months: Int) -> CivilDate {
+        let index = year * 12 + (month - 1) + months
+        let (y, m) = (index / 12, index % 12 + 1)
+        return CivilDate(year: y, month: m, day: min(day, CivilDate.daysIn(month: m, year: y)))!
+    }
+
     /// Completed years from `self` (a birth date) to `date`, as the age at an event is counted.
     public func age(on date: CivilDate) -> Int {
         var years = date.year - year

@@ -423,6 +423,37 @@ public struct Referral: Hashable, Codable, Sendable {
     public func day(reached status: ReferralStatus) -> CivilDate? { reached[status.rawValue] }
 }
 
+/// Something a case accumulates besides its file and referrals: a survey administered, a grant and its
+/// tranches. `body` is clear JSON (codes, dates, scores, amounts: what the programme's figures read);
+/// `content` is personal JSON (raw answers), sealed when stored. Each kind's Codable value lives with
+/// its feature; the store keeps them all alike.
+public struct CaseRecord: Hashable, Codable, Sendable {
+    public var id: Int64
+    public var caseID: Int64
+    /// `survey`, `grant`, …
+    public var kind: String
+    public var version: Int
+    /// The day it is about (a survey administered, a grant applied for).
+    public var day: CivilDate
+    public var updatedAt: String
+    public var body: String
+    public var content: String?
+
+    public init(
+        id: Int64 = 0, caseID: Int64, kind: String, version: Int = 0, day: CivilDate, updatedAt: String = "",
+        body: String, content: String? = nil
+    ) {
+        self.id = id
+        self.caseID = caseID
+        self.kind = kind
+        self.version = version
+        self.day = day
+        self.updatedAt = updatedAt
+        self.body = body
+        self.content = content
+    }
+}
+
 /// The value of a closed set named `text`, or an error naming the field and the allowed values.
 func closedSetValue<T: RawRepresentable & CaseIterable>(_ text: String, field: String) throws -> T
 where T.RawValue == String {

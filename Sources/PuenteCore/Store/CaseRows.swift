@@ -147,6 +147,46 @@ public enum CaseRows {
         return CaseChange(referrals: referrals, entries: entries)
     }
 
+    // MARK: Records
+
+    static let recordColumns = ["case_id", "kind", "version", "day", "updated_at", "body_json", "content_sealed"]
+    public static let recordIntegerColumns: Set<String> = ["id", "case_id", "version"]
+    public static let recordSelectColumns = ["id"] + recordColumns
+    public static let insertRecord =
+        "INSERT INTO case_record (\(recordColumns.joined(separator: ", "))) VALUES (\(placeholders(recordColumns.count))) RETURNING id"
+    /// Binds the record's values, then its id ($8) and the version it was read at ($9). A record
+    /// written back without content keeps the sealed content it has (a grant's plan is written once).
+    public static let updateRecord =
+        "UPDATE case_record SET "
+        + recordColumns.enumerated().map {
+            $1 == "content_sealed" ? "\($1) = COALESCE($\($0 + 1), \($1))" : "\($1) = $\($0 + 1)"
+        }.joined(separator: ", ")
+        + " WHERE id = $\(recordColumns.count + 1) AND version = $\(recordColumns.count + 2)"
+    static let contentField = "case_record"
+
+    public static func recordSelect(caseID: Int64?, kind: String) -> (sql: String, binds: [CellValue?]) {
+        let select = "SELECT \(recordSelectColumns.joined(separator: ", ")) FROM case_record WHERE kind = $1"
+        guard let caseID else { return (select + " ORDER BY day, id", [.text(kind)]) }
+        return (select + " AND case_id = $2 ORDER BY day, id", [.text(kind), .integer(Int(caseID))])
+    }
+
+    public static func values(of r: CaseRecord, cipher: any PersonalDataCipher) -> [CellValue?] {
+        [
+            .integer(Int(r.caseID)), .text(r.kind), .integer(r.version), .text(r.day.description), .text(r.updatedAt),
+            .text(r.body), r.content.map { .text(cipher.seal($0, field: contentField)) },
+        ]
+    }
+
+    public static func record(_ v: [CellValue?], cipher: any PersonalDataCipher) throws -> CaseRecord {
+        let r = Reader(values: v, columns: recordSelectColumns, table: "case_record")
+        guard let day = CivilDate(iso: try r.text("day")) else { throw r.malformed("day") }
+        return CaseRecord(
+            id: Int64(try r.integer("id")), caseID: Int64(try r.integer("case_id")), kind: try r.text("kind"),
+            version: try r.integer("version"), day: day, updatedAt: try r.text("updated_at"),
+            body: try r.text("body_json"),
+            content: try cipher.open(r.optionalText("content_sealed"), field: contentField))
+    }
+
     // MARK: Timeline
 
     static let entryColumns = ["case_id", "referral_id", "at", "actor", "kind", "detail", "note_sealed"]
@@ -201,6 +241,7 @@ public enum CaseRows {
     public static let sealedColumns = [
         SealedColumn(table: "case_file", column: "details_sealed", field: detailsField),
         SealedColumn(table: "case_entry", column: "note_sealed", field: noteField),
+        SealedColumn(table: "case_record", column: "content_sealed", field: contentField),
     ]
 
     /// Erasing a person's case data (binds the sealed empty details, agency, record key): the case
@@ -209,6 +250,8 @@ public enum CaseRows {
         "UPDATE case_file SET details_sealed = $1 WHERE agency = $2 AND record_key = $3"
     public static let eraseNotes =
         "UPDATE case_entry SET note_sealed = NULL WHERE note_sealed IS NOT NULL AND case_id IN (SELECT id FROM case_file WHERE agency = $1 AND record_key = $2)"
+    public static let eraseRecordContent =
+        "UPDATE case_record SET content_sealed = NULL WHERE content_sealed IS NOT NULL AND case_id IN (SELECT id FROM case_file WHERE agency = $1 AND record_key = $2)"
 
     public static func erasedDetails(cipher: any PersonalDataCipher) throws -> String {
         cipher.seal(try JSONText.encode(CaseDetails()), field: detailsField)
@@ -257,6 +300,25 @@ public enum CaseRows {
                 r.version += 1
                 binds[3] = .value(.integer(r.version))
                 steps.append(.update(updateReferral, binds + [.value(.integer(Int(r.id))), .value(.integer(readAt))]))
+            }
+            return r
+        }
+        saved.records = change.records.map { given in
+            var r = given
+            r.updatedAt = now
+            if r.id == 0 {
+                r.version = 1
+                var binds = values(of: r, cipher: cipher).map(CaseWritePlan.Bind.value)
+                if r.caseID == 0, newCase { binds[0] = .newCaseID }
+                steps.append(.insert(insertRecord, binds, .newRecord))
+            } else {
+                let readAt = r.version
+                r.version += 1
+                steps.append(
+                    .update(
+                        updateRecord,
+                        (values(of: r, cipher: cipher) + [.integer(Int(r.id)), .integer(readAt)]).map(
+                            CaseWritePlan.Bind.value)))
             }
             return r
         }
@@ -341,6 +403,7 @@ public struct CaseWritePlan: Sendable {
     public enum Slot: Sendable {
         case newCase
         case newReferral
+        case newRecord
     }
 
     public enum Step: Sendable {
@@ -399,6 +462,7 @@ public struct CaseWritePlan: Sendable {
     struct NewIDs {
         var caseID: Int64?
         var referralIDs: [Int64] = []
+        var recordIDs: [Int64] = []
 
         func values(_ binds: [Bind]) -> [CellValue?] {
             binds.map {
@@ -414,6 +478,7 @@ public struct CaseWritePlan: Sendable {
             switch slot {
             case .newCase: caseID = id
             case .newReferral: id.map { referralIDs.append($0) }
+            case .newRecord: id.map { recordIDs.append($0) }
             case nil: break
             }
         }
@@ -427,6 +492,11 @@ public struct CaseWritePlan: Sendable {
         for i in saved.referrals.indices {
             if saved.referrals[i].caseID == 0, let caseID { saved.referrals[i].caseID = caseID }
             if saved.referrals[i].id == 0, let id = newReferrals.next() { saved.referrals[i].id = id }
+        }
+        var newRecords = ids.recordIDs.makeIterator()
+        for i in saved.records.indices {
+            if saved.records[i].caseID == 0, let caseID { saved.records[i].caseID = caseID }
+            if saved.records[i].id == 0, let id = newRecords.next() { saved.records[i].id = id }
         }
         for i in saved.entries.indices {
             if saved.entries[i].caseID == 0, let caseID { saved.entries[i].caseID = caseID }
@@ -498,7 +568,30 @@ public enum CaseSchema {
         ]
     }
 
+    /// Added by migration 0013: what cases accumulate (surveys, grants).
+    static func records(id: String, integer: String) -> [String] {
+        [
+            """
+            CREATE TABLE case_record (
+                id \(id),
+                case_id \(integer) NOT NULL REFERENCES case_file (id),
+                kind TEXT NOT NULL,
+                version \(integer) NOT NULL,
+                day TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                body_json TEXT NOT NULL,
+                content_sealed TEXT
+            )
+            """,
+            "CREATE INDEX case_record_case ON case_record (case_id, kind)",
+            "CREATE INDEX case_record_kind ON case_record (kind, day)",
+        ]
+    }
+
     public static let sqlite = tables(id: "INTEGER PRIMARY KEY AUTOINCREMENT", integer: "INTEGER")
         .map { $0 + ";" }.joined(separator: "\n")
     public static let postgres = tables(id: "BIGSERIAL PRIMARY KEY", integer: "BIGINT")
+    public static let sqliteRecords = records(id: "INTEGER PRIMARY KEY AUTOINCREMENT", integer: "INTEGER")
+        .map { $0 + ";" }.joined(separator: "\n")
+    public static let postgresRecords = records(id: "BIGSERIAL PRIMARY KEY", integer: "BIGINT")
 }

@@ -6,13 +6,17 @@
 public struct CaseChange: Sendable {
     public var caseFile: CaseFile?
     public var referrals: [Referral]
+    public var records: [CaseRecord]
     /// Entries for a new case name case id 0; entries about the referral this change creates name
     /// referral id 0.
     public var entries: [CaseEntry]
 
-    public init(caseFile: CaseFile? = nil, referrals: [Referral] = [], entries: [CaseEntry]) {
+    public init(
+        caseFile: CaseFile? = nil, referrals: [Referral] = [], records: [CaseRecord] = [], entries: [CaseEntry]
+    ) {
         self.caseFile = caseFile
         self.referrals = referrals
+        self.records = records
         self.entries = entries
     }
 }
@@ -83,6 +87,8 @@ public protocol CaseStore: Sendable {
     func referral(id: Int64) async throws -> Referral?
     /// Referrals, oldest first.
     func referrals(_ query: ReferralQuery) async throws -> [Referral]
+    /// A case's records of a kind (all cases when `caseID` is nil), oldest day first.
+    func caseRecords(caseID: Int64?, kind: String) async throws -> [CaseRecord]
     /// Adds a partner or replaces its description (id kept).
     func savePartner(_ partner: Partner) async throws
     func partners() async throws -> [Partner]
