@@ -116,7 +116,7 @@ let package = Package(
             name: "PuenteHTTP",
             dependencies: [
                 "PuenteCore", "PuenteReference", "PuenteStatistics", "PuenteAccess", "PuenteServices", "PuenteExchange",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "PuenteReintegration", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -387,13 +387,19 @@ struct FollowUpsCommand: AsyncParsableCommand {
         @Option(help: "A weight table (JSON) instead of the unofficial equal weights.") var weights: String?
 
         func service(_ store: any PuenteStore) throws -> FollowUpService {
+            let (instrument, weights) = try loaded()
+            return FollowUpService(store: store, instrument: instrument, weights: weights)
+        }
+
+        /// The instrument and weight table named, Puente's own for those not named.
+        func loaded() throws -> (instrument: SurveyInstrument, weights: WeightTable) {
             let instrument =
                 try self.instrument.map { try SurveyInstrument.load(readFile($0), source: $0) }
                 ?? SustainabilitySurvey.defaultInstrument()
             let weights =
                 try self.weights.map { try WeightTable.load(readFile($0), source: $0, for: instrument) }
                 ?? SustainabilitySurvey.defaultWeights(for: instrument)
-            return FollowUpService(store: store, instrument: instrument, weights: weights)
+            return (instrument, weights)
         }
 
         func readFile(_ path: String) throws -> Data {
@@ -473,12 +479,7 @@ struct FollowUpsCommand: AsyncParsableCommand {
         @OptionGroup var survey: SurveyOptions
 
         func run() async throws {
-            let instrument =
-                try survey.instrument.map { try SurveyInstrument.load(survey.readFile($0), source: $0) }
-                ?? SustainabilitySurvey.defaultInstrument()
-            let weights =
-                try survey.weights.map { try WeightTable.load(survey.readFile($0), source: $0, for: instrument) }
-                ?? SustainabilitySurvey.defaultWeights(for: instrument)
+            let (instrument, weights) = try survey.loaded()
             print("\(instrument.reference): \(instrument.note)")
             print(
                 "Weights \(weights.id)\(weights.official ? "" : " (UNOFFICIAL)"), cut-off \(weights.cutoff): \(weights.note)"

@@ -6,6 +6,7 @@ import PuenteAccess
 import PuenteCore
 import PuenteHTTP
 import PuenteLinkage
+import PuenteReintegration
 import PuenteServices
 import PuenteStatistics
 import ServiceLifecycle
@@ -33,6 +34,7 @@ struct Serve: AsyncParsableCommand {
             valueName: "ip"))
     var trustedProxies: [String] = []
     @OptionGroup var retention: RetentionOptions
+    @OptionGroup var survey: FollowUpsCommand.SurveyOptions
     @Flag(
         help: "Link the stored events into persons in the background once the server is up (as `puente link persons`).")
     var linkPersons = false
@@ -106,7 +108,7 @@ struct Serve: AsyncParsableCommand {
                 store: opened.store, prepare: { try await options.prepare(opened) }, host: host, port: port,
                 threshold: threshold, publicStatistics: publicStatistics, trustedProxies: Set(trustedProxies),
                 node: hub ? try options.nodeIdentity() : try? options.nodeIdentity(), hub: hub,
-                retention: retention.policy, background: background)
+                retention: retention.policy, survey: try survey.loaded(), background: background)
         } catch {
             try? await opened.store.close()
             throw error
@@ -129,7 +131,8 @@ struct BackgroundWork: Sendable {
 func serve(
     store: any PuenteStore, prepare: @escaping @Sendable () async throws -> Void, host: String, port: Int,
     threshold: Int = 5, publicStatistics: Bool, trustedProxies: Set<String> = [], node: NodeIdentity? = nil,
-    hub: Bool = false, retention: RetentionPolicy = RetentionPolicy(), background: [BackgroundWork] = []
+    hub: Bool = false, retention: RetentionPolicy = RetentionPolicy(),
+    survey: (instrument: SurveyInstrument, weights: WeightTable)? = nil, background: [BackgroundWork] = []
 ) async throws {
     let logger = {
         var logger = Logger(label: "puente"); logger.logLevel = .info; return logger
@@ -140,6 +143,7 @@ func serve(
     configuration.trustedProxies = trustedProxies
     configuration.node = node
     configuration.hub = hub
+    configuration.survey = survey
     let ready = Readiness()
     let statistics = StatisticsService(store: store, disclosure: configuration.disclosure)
     let app = PuenteServer.buildApplication(
@@ -163,6 +167,9 @@ func serve(
                     }
                 }))
     }
+    work.append(
+        BackgroundWork(
+            name: "referral escalation", run: { try await EscalationService(store: store, logger: logger).run() }))
     if retention.isSet {
         work.append(
             BackgroundWork(
@@ -295,6 +302,32 @@ struct RetentionService {
             } catch {
                 logger.error(
                     "Retention failed; it runs again tomorrow", metadata: ["puente.error.type": "\(type(of: error))"])
+            }
+            try await Task.sleep(for: .seconds(24 * 3600))
+        }
+    }
+}
+
+/// Marks referrals no partner acknowledged in time as escalated, once a day while the server runs (and
+/// once at start). A failure is logged and tried again the next day; it never stops the node.
+struct EscalationService {
+    let store: any PuenteStore
+    let logger: Logger
+
+    func run() async throws {
+        let referrals = ReferralService(store: store)
+        while !Task.isCancelled {
+            do {
+                let escalated = try await referrals.escalate(by: .system("escalation"))
+                if !escalated.isEmpty {
+                    logger.info("Referrals escalated", metadata: ["referrals": "\(escalated.count)"])
+                }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.error(
+                    "Referral escalation failed; it runs again tomorrow",
+                    metadata: ["puente.error.type": "\(type(of: error))"])
             }
             try await Task.sleep(for: .seconds(24 * 3600))
         }

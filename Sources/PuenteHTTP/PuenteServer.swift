@@ -4,6 +4,7 @@ import Logging
 import PuenteAccess
 import PuenteCore
 import PuenteReference
+import PuenteReintegration
 import PuenteServices
 import PuenteStatistics
 import ServiceLifecycle
@@ -39,6 +40,8 @@ public enum PuenteServer {
         public var node: NodeIdentity?
         /// A regional hub: the dashboard's home is the region's page.
         public var hub = false
+        /// The sustainability survey's instrument and weight table; Puente's own when nil.
+        public var survey: (instrument: SurveyInstrument, weights: WeightTable)?
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard,
@@ -77,6 +80,12 @@ public enum PuenteServer {
         LoginRoutes.add(to: router, access: access, limiter: limiter, configuration: configuration)
         LinkageReviewRoutes.add(to: router, review: LinkageReviewService(store: store))
         ConsentRoutes.add(to: router, store: store)
+        CaseRoutes.add(
+            to: router, store: store,
+            followUps: configuration.survey.map {
+                FollowUpService(store: store, instrument: $0.instrument, weights: $0.weights)
+            }
+                ?? (try? FollowUpService(store: store)))
         ExchangeRoutes.add(
             to: router, store: store,
             exchange: configuration.node.map {

@@ -280,9 +280,8 @@ public struct ReferralService: Sendable {
     {
         let organisation: String
         if actor.role == .partner {
-            guard let own = actor.organisation else {
-                throw PuenteError(.forbidden, "Your account names no organisation.")
-            }
+            // An account naming no organisation has nothing referred to it.
+            guard let own = actor.organisation else { return [] }
             organisation = own
         } else {
             guard actor.holds(.superviseCases) || actor.holds(.partnerReferrals) else {

@@ -20,6 +20,7 @@ struct AccessTests {
         ]
         let imports: Set<String> = ["admin", "data_officer", "statistician"]
         let consent: Set<String> = ["admin", "data_officer", "case_worker", "supervisor"]
+        let cases: Set<String> = ["admin", "case_worker", "supervisor"]
         return [
             "GET /health": everyone, "GET /ready": everyone, "GET /openapi.json": everyone,
             "GET /assets/{file}": everyone,
@@ -41,6 +42,14 @@ struct AccessTests {
             "GET /api/v1/regional/mirror": aggregates,
             "GET /sdmx/{resource}/{agency}/{id}/{version}": everyone, "GET /sdmx/data/{flow}/{key}": aggregates,
             "GET /sdmx/data/{flow}": aggregates,
+            "GET /api/v1/cases": cases, "POST /api/v1/cases": cases, "GET /api/v1/cases/{id}": cases,
+            "POST /api/v1/cases/{id}/status": cases, "POST /api/v1/cases/{id}/close": cases,
+            "POST /api/v1/cases/{id}/reopen": cases, "POST /api/v1/cases/{id}/assign": ["admin", "supervisor"],
+            "POST /api/v1/cases/{id}/surveys": cases, "GET /api/v1/followups/due": cases,
+            "GET /api/v1/partners": cases.union(["partner"]), "POST /api/v1/partners": ["admin", "supervisor"],
+            "POST /api/v1/referrals": cases, "POST /api/v1/referrals/{id}/status": cases.union(["partner"]),
+            "POST /api/v1/referrals/{id}/feedback": cases, "GET /api/v1/partner/referrals": ["admin", "partner"],
+            "GET /api/v1/partner/referrals/{id}": ["admin", "partner"],
         ]
     }()
 

@@ -12,6 +12,8 @@ enum RouteRule: Sendable, Equatable {
     case signedIn
     /// Roles holding the permission.
     case requires(Permission)
+    /// Roles holding any of the permissions (the service narrows further: a partner's own referrals).
+    case requiresAny([Permission])
 }
 
 enum RoutePolicy {
@@ -55,6 +57,22 @@ enum RoutePolicy {
         "GET /api/v1/exchange/registry": .open,
         "GET /api/v1/exchange/log": .requires(.audit),
         "GET /api/v1/exchange/packages": .requires(.audit),
+        "GET /api/v1/cases": .requires(.cases),
+        "POST /api/v1/cases": .requires(.cases),
+        "GET /api/v1/cases/{id}": .requires(.cases),
+        "POST /api/v1/cases/{id}/status": .requires(.cases),
+        "POST /api/v1/cases/{id}/close": .requires(.cases),
+        "POST /api/v1/cases/{id}/reopen": .requires(.cases),
+        "POST /api/v1/cases/{id}/assign": .requires(.superviseCases),
+        "POST /api/v1/cases/{id}/surveys": .requires(.cases),
+        "GET /api/v1/followups/due": .requires(.cases),
+        "GET /api/v1/partners": .requiresAny([.cases, .managePartners, .partnerReferrals]),
+        "POST /api/v1/partners": .requires(.managePartners),
+        "POST /api/v1/referrals": .requires(.cases),
+        "POST /api/v1/referrals/{id}/status": .requiresAny([.cases, .partnerReferrals]),
+        "POST /api/v1/referrals/{id}/feedback": .requires(.cases),
+        "GET /api/v1/partner/referrals": .requires(.partnerReferrals),
+        "GET /api/v1/partner/referrals/{id}": .requires(.partnerReferrals),
     ]
 
     /// The key of a route as Hummingbird describes it (`/api/v1/codelists/:id` or `{id}`).
@@ -84,6 +102,9 @@ enum RoutePolicy {
         case .requires(let permission)?:
             guard let role else { return .needsLogin }
             return role.holds(permission) ? .allow : .deny
+        case .requiresAny(let permissions)?:
+            guard let role else { return .needsLogin }
+            return permissions.contains(where: role.holds) ? .allow : .deny
         }
     }
 }
