@@ -52,7 +52,8 @@ let package = Package(
             resources: [.copy("Profiles")], swiftSettings: strict),
         // Deterministic, realistic demo data in the agencies' export layouts, with ground truth.
         .target(
-            name: "PuenteSynthetic", dependencies: ["PuenteCore", "PuenteReference", "PuenteIngest"],
+            name: "PuenteSynthetic",
+            dependencies: ["PuenteCore", "PuenteReference", "PuenteIngest", "PuenteReintegration"],
             resources: [.copy("Names")],
             swiftSettings: strict),
         // OpenSSL's libcrypto from the system (Debian's libssl-dev): AES-GCM with a context kept across

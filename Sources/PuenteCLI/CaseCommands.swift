@@ -22,7 +22,28 @@ struct CasesCommand: AsyncParsableCommand {
             (\(ClosureReason.allCases.map(\.rawValue).joined(separator: ", "))) from any status, and reopened where it was closed.
             See docs/reintegration.md.
             """,
-        subcommands: [Open.self, List.self, Show.self, Move.self, Close.self, Reopen.self, Assign.self])
+        subcommands: [Open.self, List.self, Show.self, Move.self, Close.self, Reopen.self, Assign.self, Load.self])
+
+    struct Load: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replay a folder of case work (staff.json, partners.json, actions.jsonl) through the services.",
+            discussion: """
+                Each action runs as the staff member it names, on its day, under every rule of the screens; a step \
+                the rules refuse stops the load and names its line. Accounts named in staff.json are created \
+                without a password. For 'puente generate --reintegration' and migrations from another case system.
+                """)
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The folder.") var folder: String
+
+        func run() async throws {
+            let summary = try await withStore(store) { store in
+                try await CaseLoadService(store: store).load(folder: URL(fileURLWithPath: folder), by: commandOperator)
+            }
+            print(
+                "\(summary.actions) steps loaded: \(summary.cases) cases, \(summary.referrals) referrals (\(summary.escalated) escalated), \(summary.partners) partners, \(summary.accounts) new accounts."
+            )
+        }
+    }
 
     struct Open: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

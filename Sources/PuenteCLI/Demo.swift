@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PuenteAccess
 import PuenteCore
 import PuenteExchange
 import PuenteIngest
@@ -44,6 +45,7 @@ struct Demo: AsyncParsableCommand {
         let dir = URL(fileURLWithPath: dataDir)
         say("Generating \(country.uppercased()) \(year) into \(dataDir)/ …")
         let summary = try generator.write(to: dir)
+        _ = try generator.writeReintegration(to: dir)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         // Parsed like the user's own options, so every store setting (key file included) has its default.
         let options = try StoreOptions.parse(["--database", database])
@@ -69,11 +71,20 @@ struct Demo: AsyncParsableCommand {
             let run = try await linking.run(store: store)
             say("Linked \(run.events) events into \(run.persons) persons (\(run.reviewPairs) pairs left for review).")
         }
+        // The reintegration programme's year, replayed through the case services as its staff took it.
+        @Sendable func loadCases() async throws {
+            let loaded = try await CaseLoadService(store: store).load(
+                folder: dir.appendingPathComponent("reintegration"), by: .commandOperator("cli:demo"))
+            say(
+                "Loaded the reintegration programme: \(loaded.cases) cases, \(loaded.referrals) referrals, \(loaded.actions) steps (staff accounts have no password; set one with `puente users password`)."
+            )
+        }
         do {
             if noServe {
                 try await withRunningStore(store) {
                     try await load()
                     try await link()
+                    try await loadCases()
                 }
             } else {
                 say(
@@ -82,7 +93,10 @@ struct Demo: AsyncParsableCommand {
                 // The demo's figures are protected aggregates of generated people: published to every visitor.
                 try await serve(
                     store: store, prepare: load, host: "127.0.0.1", port: port, publicStatistics: true,
-                    background: [BackgroundWork(name: "person linking", run: link)])
+                    background: [
+                        BackgroundWork(name: "person linking", run: link),
+                        BackgroundWork(name: "reintegration cohort", run: loadCases),
+                    ])
             }
         } catch {
             try? await store.close()

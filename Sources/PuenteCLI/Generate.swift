@@ -24,6 +24,11 @@ struct Generate: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Folder to write into (created if needed).", valueName: "dir")) var out: String
     @Option(help: "Seed of the random generator.") var seed: UInt64 = 1
     @Option(help: "Multiplier of every volume.") var scale: Double = 1
+    @Flag(
+        help:
+            "Also write a reintegration programme's year over the returns: --out/reintegration (for 'puente cases load')."
+    )
+    var reintegration = false
 
     private var options: GeneratorOptions {
         GeneratorOptions(country: country ?? "", year: year, seed: seed, scale: scale)
@@ -33,6 +38,7 @@ struct Generate: AsyncParsableCommand {
     func validate() throws {
         if region, country != nil { throw ValidationError("Give either --country or --region, not both.") }
         if !region, country == nil { throw ValidationError("Give --country SV, GT or HN, or --region.") }
+        if region, reintegration { throw ValidationError("--reintegration goes with --country.") }
         do {
             if region {
                 _ = try RegionGenerator(year: year, seed: seed, scale: scale)
@@ -65,5 +71,11 @@ struct Generate: AsyncParsableCommand {
             )
         }
         print("\(out)/truth/: ground truth for \(summary.persons) persons")
+        if reintegration {
+            let cohort = try generator.writeReintegration(to: URL(fileURLWithPath: out))
+            print(
+                "\(out)/reintegration/: \(cohort.cases) cases, \(cohort.actions) steps — puente cases load \(out)/reintegration (after ingesting the returns)"
+            )
+        }
     }
 }

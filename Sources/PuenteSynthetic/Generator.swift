@@ -2,6 +2,7 @@ import Foundation
 import PuenteCore
 import PuenteIngest
 import PuenteReference
+import PuenteReintegration
 
 /// Options of `puente generate`.
 public struct GeneratorOptions: Sendable {
@@ -106,6 +107,18 @@ public struct Generator {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: directory.appendingPathComponent("truth/summary.json"))
         return (summary, log)
+    }
+
+    /// Writes a reintegration programme's year over the returns `write(to:)` wrote in `directory`:
+    /// `reintegration/` (staff, partners, the actions `puente cases load` replays) and its truth.
+    public func writeReintegration(to directory: URL) throws -> (cases: Int, actions: Int) {
+        let profile = try ProfileCatalogue.load(scenario.returnsProfile)
+        return try ReintegrationCohort(
+            scenario: scenario, options: options, instrument: try SustainabilitySurvey.defaultInstrument()
+        ).write(
+            to: directory,
+            returnsTruth: directory.appendingPathComponent("truth/\(scenario.returnsProfile).truth.csv"),
+            agency: profile.agency, register: profile.register)
     }
 
     // MARK: Returns

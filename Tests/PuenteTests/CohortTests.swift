@@ -1,0 +1,72 @@
+import Foundation
+import PuenteAccess
+import PuenteCore
+import PuenteIngest
+import PuenteReintegration
+import PuenteServices
+import PuenteSynthetic
+import PuenteTesting
+import Testing
+
+/// The generated reintegration cohort: every step it writes passes the services' rules when replayed,
+/// and what the store then holds is the generator's truth.
+@Suite("Reintegration: the generated cohort")
+struct CohortTests {
+    @Test(
+        "A generated programme year loads through the services and matches its truth, case by case",
+        arguments: StoreKind.available.filter { $0 != .sqliteMemory })
+    func cohortMatchesTruth(kind: StoreKind) async throws {
+        let dir = try Fixtures.tempDir()
+        let generator = try Generator(options: GeneratorOptions(country: "SV", year: 2016, seed: 11, scale: 0.03))
+        let summary = try generator.write(to: dir)
+        let cohort = try generator.writeReintegration(to: dir)
+        let store = try await kind.makeStore()
+        let returns = summary.files[0]
+        _ = try await Importer(store: store).importFile(
+            dir.appendingPathComponent(returns.file), profile: try ProfileCatalogue.load(returns.profile))
+        let loaded = try await CaseLoadService(store: store).load(
+            folder: dir.appendingPathComponent("reintegration"), by: .commandOperator("cli:test"))
+        #expect(loaded.cases == cohort.cases && loaded.actions == cohort.actions)
+
+        // A programme's scale: about 4 % of El Salvador's accepted returns enter it.
+        let accepted = returns.rows - returns.malformedRows
+        #expect(Double(cohort.cases) / Double(accepted) > 0.03 && Double(cohort.cases) / Double(accepted) < 0.05)
+
+        let truth = try Fixtures.truthRows(dir.appendingPathComponent("truth/reintegration-cases.csv"))
+        let files = try await store.caseFiles(CaseQuery(limit: 100_000))
+        #expect(files.count == truth.count)
+        let byKey = Dictionary(uniqueKeysWithValues: files.map { ($0.subject.recordKey, $0) })
+        let grants = Dictionary(
+            grouping: try await store.caseRecords(caseID: nil, kind: "grant"), by: \.caseID)
+        let surveys = Dictionary(grouping: try await store.caseRecords(caseID: nil, kind: "survey"), by: \.caseID)
+        for row in truth {
+            let file = try #require(byKey[row["record_key"]!])
+            #expect(file.status.rawValue == row["status"] && (file.workflow.closure?.rawValue ?? "") == row["closure"])
+            #expect(file.workflow.day(reached: .planApproved)?.description ?? "" == row["plan_approved"])
+            #expect(file.profile.arrivalDay.description == row["arrival"])
+            let paid = try (grants[file.id] ?? []).map { try JSONText.decode($0.body) as Grant }
+                .reduce(Int64(0)) { $0 + $1.disbursed.minorUnits }
+            #expect(String(paid) == row["grant_disbursed_minor"])
+            #expect(String(surveys[file.id]?.count ?? 0) == row["surveys"])
+        }
+        #expect(Set(truth.map { $0["closure"]! }).isSuperset(of: ["declined", "reintegrated", ""]))
+
+        let referralTruth = try Fixtures.truthRows(dir.appendingPathComponent("truth/reintegration-referrals.csv"))
+        let referrals = try await store.referrals(ReferralQuery(limit: 100_000))
+        #expect(referrals.count == referralTruth.count && referrals.count == loaded.referrals)
+        var byCase = Dictionary(grouping: referrals, by: \.caseID)
+        for (caseID, list) in byCase { byCase[caseID] = list.sorted { $0.id < $1.id } }
+        for row in referralTruth {
+            let file = try #require(byKey[row["record_key"]!])
+            let referral = try #require(
+                byCase[file.id]?.first { $0.partner == row["partner"] && $0.caseID == file.id && matches($0, row) })
+            #expect((referral.escalatedOn != nil) == (row["escalated"] == "1"))
+        }
+        #expect(referrals.filter { $0.escalatedOn != nil }.count == loaded.escalated)
+        try await store.close()
+    }
+
+    private func matches(_ r: Referral, _ row: [String: String]) -> Bool {
+        r.status.rawValue == row["status"] && (r.reason?.rawValue ?? "") == row["reason"]
+    }
+}
