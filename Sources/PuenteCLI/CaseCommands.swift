@@ -4,11 +4,13 @@ import PuenteAccess
 import PuenteCore
 import PuenteReintegration
 import PuenteServices
+import PuenteStatistics
 
 extension CaseStatus: ExpressibleByArgument {}
 extension ClosureReason: ExpressibleByArgument {}
 extension ReferralStatus: ExpressibleByArgument {}
 extension ServiceKind: ExpressibleByArgument {}
+extension ProgrammeStatistics.Measure: ExpressibleByArgument {}
 
 /// `puente cases`: reintegration cases for scripts and bulk work, through the same service as the
 /// screens. The operator acts as an administrator and is audited as `cli:<user>`; the four-eyes rule
@@ -22,7 +24,46 @@ struct CasesCommand: AsyncParsableCommand {
             (\(ClosureReason.allCases.map(\.rawValue).joined(separator: ", "))) from any status, and reopened where it was closed.
             See docs/reintegration.md.
             """,
-        subcommands: [Open.self, List.self, Show.self, Move.self, Close.self, Reopen.self, Assign.self, Load.self])
+        subcommands: [
+            Open.self, List.self, Show.self, Move.self, Close.self, Reopen.self, Assign.self, Load.self, Stats.self,
+        ])
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The programme's figures, protected like every published table.",
+            discussion: "Measures: "
+                + ProgrammeStatistics.Measure.allCases.map {
+                    "\($0.rawValue) (by \($0.dimensions.joined(separator: ", ")))"
+                }
+                .joined(separator: "; ") + ".")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "What to count.") var measure: ProgrammeStatistics.Measure
+        @Option(help: "Dimensions, comma-separated.") var by: String = ""
+        @Flag(help: "Exact figures (no protection): needs --purpose, audited.") var exact = false
+        @Option(help: "What exact figures are for.") var purpose: String?
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let dims = by.split(separator: ",").map(String.init)
+            let result = try await withStore(store) { store in
+                try await ProgrammeStatistics(store: store).table(
+                    measure, by: dims, exact: exact, purpose: purpose, by: commandOperator)
+            }
+            if format == .json { print(try JSONText.encode(result)); return }
+            let share = result.table.denominators != nil
+            func show(_ cell: StatisticsCell, share: Bool) -> String {
+                (cell.value.map { share ? String(format: "%.2f %%", $0) : String(Int($0)) } ?? "x")
+                    + (cell.perturbed ? " (E)" : "")
+            }
+            for (i, cell) in result.table.cells.enumerated() {
+                let denominator = result.table.denominators.map { " of " + show($0[i], share: false) } ?? ""
+                print(cell.key.joined(separator: "\t") + "\t" + show(cell, share: share) + denominator)
+            }
+            print("total\t" + show(result.table.total, share: share))
+            if let cutoffs = result.cutoffs { print("sustainable at: " + cutoffs.joined(separator: ", ")) }
+            print("protection: \(result.table.protection.method), threshold \(result.table.protection.threshold)")
+        }
+    }
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

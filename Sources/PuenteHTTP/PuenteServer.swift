@@ -86,6 +86,8 @@ public enum PuenteServer {
                 FollowUpService(store: store, instrument: $0.instrument, weights: $0.weights)
             }
                 ?? (try? FollowUpService(store: store)))
+        CaseRoutes.addStatistics(
+            to: router, programme: ProgrammeStatistics(store: store, disclosure: configuration.disclosure))
         ExchangeRoutes.add(
             to: router, store: store,
             exchange: configuration.node.map {

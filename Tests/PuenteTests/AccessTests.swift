@@ -50,6 +50,7 @@ struct AccessTests {
             "POST /api/v1/referrals": cases, "POST /api/v1/referrals/{id}/status": cases.union(["partner"]),
             "POST /api/v1/referrals/{id}/feedback": cases, "GET /api/v1/partner/referrals": ["admin", "partner"],
             "GET /api/v1/partner/referrals/{id}": ["admin", "partner"],
+            "GET /api/v1/programme/stats": aggregates,
         ]
     }()
 

@@ -95,6 +95,16 @@ struct CaseHTTPTests {
             #expect(try json(text)["fields"] as! [String: String] == [:])
             (status, text) = try await call(.get, "/api/v1/followups/due", as: "carla")
             #expect(status == .ok && text == "[]")
+            // The programme's figures: protected, so the one case here is never shown as 1.
+            (status, text) = try await call(.get, "/api/v1/programme/stats?measure=cases&by=status", as: "carla")
+            #expect(status == .ok)
+            let cells = (try json(text)["table"] as! [String: Any])["cells"] as! [[String: Any]]
+            #expect(!cells.isEmpty && cells.allSatisfy { ["E", "Q"].contains($0["obsStatus"] as! String) })
+            #expect(cells.allSatisfy { (($0["value"] as? Double) ?? 0) == 0 || ($0["value"] as! Double) >= 5 })
+            (status, text) = try await call(.get, "/api/v1/programme/stats?measure=cases&by=partner", as: "carla")
+            #expect(status == .badRequest && text.contains("cases is broken down by"))
+            (status, _) = try await call(.get, "/api/v1/programme/stats?measure=cases", as: "pablo")
+            #expect(status == .forbidden)
         }
         let trail = try await store.auditEntries(after: 0, limit: 1000)
         #expect(

@@ -4,6 +4,7 @@ import PuenteCore
 import PuenteIngest
 import PuenteReintegration
 import PuenteServices
+import PuenteStatistics
 import PuenteSynthetic
 import PuenteTesting
 import Testing
@@ -63,6 +64,41 @@ struct CohortTests {
             #expect((referral.escalatedOn != nil) == (row["escalated"] == "1"))
         }
         #expect(referrals.filter { $0.escalatedOn != nil }.count == loaded.escalated)
+
+        // The programme's figures, exact, against the truth counted here.
+        let stats = ProgrammeStatistics(store: store)
+        let admin = Actor.commandOperator("cli:test")
+        func exact(_ m: ProgrammeStatistics.Measure, _ by: [String]) async throws -> [[String]: Double] {
+            let t = try await stats.table(m, by: by, exact: true, purpose: "test", by: admin).table
+            return Dictionary(uniqueKeysWithValues: t.cells.map { ($0.key, $0.value!) })
+        }
+        let byStatus = Dictionary(grouping: truth, by: { [$0["status"]!] }).mapValues { Double($0.count) }
+        #expect(try await exact(.cases, ["status"]) == byStatus)
+        let approved = truth.filter { !$0["plan_approved"]!.isEmpty }
+        let within = approved.filter {
+            CivilDate(iso: $0["plan_approved"]!)!.daysSinceEpoch - CivilDate(iso: $0["arrival"]!)!.daysSinceEpoch <= 30
+        }
+        let plans = try await stats.table(.plansWithin30Days, by: [], exact: true, purpose: "test", by: admin).table
+        #expect(plans.total.value == ((Double(within.count) / Double(approved.count) * 100) * 100).rounded() / 100)
+        let byPartner = Dictionary(grouping: referralTruth, by: { [$0["partner"]!, $0["status"]!] }).mapValues {
+            Double($0.count)
+        }
+        #expect(try await exact(.referrals, ["partner", "status"]) == byPartner)
+        let paid = truth.filter { Int($0["grant_disbursed_minor"]!)! > 0 }.count
+        #expect(try await exact(.grants, ["disbursed"])[["yes"]] == Double(paid))
+        let sustainable = try await stats.table(.sustainable, by: ["sex"], exact: true, purpose: "test", by: admin)
+        #expect(sustainable.cutoffs == ["0.66 (equal-unofficial)"] && sustainable.table.denominators != nil)
+
+        // Protected, as every published table: perturbed or suppressed, never a small count in the clear.
+        let protected = try await stats.table(.cases, by: ["status", "sex"], by: admin).table
+        #expect(protected.cells.allSatisfy { $0.obsStatus == "E" || $0.obsStatus == "Q" })
+        #expect(protected.cells.allSatisfy { $0.value == nil || $0.value! >= 5 })
+        await #expect(throws: PuenteError.self) {
+            try await stats.table(.cases, by: ["partner"], by: admin)
+        }
+        await #expect(throws: PuenteError.self) {
+            try await stats.table(.cases, by: [], exact: true, by: admin)
+        }
         try await store.close()
     }
 

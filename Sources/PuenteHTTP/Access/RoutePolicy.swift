@@ -73,6 +73,7 @@ enum RoutePolicy {
         "POST /api/v1/referrals/{id}/feedback": .requires(.cases),
         "GET /api/v1/partner/referrals": .requires(.partnerReferrals),
         "GET /api/v1/partner/referrals/{id}": .requires(.partnerReferrals),
+        "GET /api/v1/programme/stats": .requires(.protectedStatistics),
     ]
 
     /// The key of a route as Hummingbird describes it (`/api/v1/codelists/:id` or `{id}`).

@@ -217,6 +217,25 @@ enum CaseRoutes {
         }
     }
 
+    /// `GET /api/v1/programme/stats?measure=…&by=…`: the programme's protected figures.
+    static func addStatistics(to router: Router<PuenteContext>, programme: ProgrammeStatistics) {
+        router.get("/api/v1/programme/stats") { request, context -> Response in
+            let q = request.uri.queryParameters
+            guard let measure = q["measure"].map(String.init) else {
+                throw PuenteError(.invalidArgument, "measure: required, e.g. cases or plans_within_30_days.")
+            }
+            let by = q["by"].map { String($0).split(separator: ",").map(String.init) } ?? []
+            let protection = q["protection"].map(String.init)
+            guard protection == nil || protection == "none" else {
+                throw PuenteError(.invalidArgument, "protection: leave it out, or none for exact figures.")
+            }
+            return try Responses.json(
+                try await programme.table(
+                    try ProgrammeStatistics.Measure.named(measure), by: by, exact: protection == "none",
+                    purpose: q["purpose"].map(String.init), by: actor(context)))
+        }
+    }
+
     static func actor(_ context: PuenteContext) -> Actor { .account(context.identity, address: context.address) }
 
     static func id(_ context: PuenteContext) throws -> Int64 {

@@ -1,0 +1,196 @@
+import Foundation
+import PuenteAccess
+import PuenteCore
+import PuenteReintegration
+import PuenteStatistics
+
+/// The reintegration programme's figures: cases, plans approved within 30 days of arrival, referrals and
+/// those closed within 30 days, grants, and the share of people at or above the sustainability cut-off,
+/// by the dimensions each allows. Every table is protected by the node's disclosure policy as the
+/// events' tables are (each case, referral and grant carries a cell key from the node's keys); shares
+/// come with their denominators, and the survey's cut-off and weight table with the figures that use them.
+public struct ProgrammeStatistics: Sendable {
+    let store: any PuenteStore
+    let audit: AuditLog
+    public let disclosure: DisclosurePolicy
+
+    public init(store: any PuenteStore, disclosure: DisclosurePolicy = .standard) {
+        self.store = store
+        audit = AuditLog(store: store)
+        self.disclosure = disclosure
+    }
+
+    public enum Measure: String, CaseIterable, Codable, Sendable {
+        case cases
+        /// Share of cases with an approved plan whose plan was approved within 30 days of arrival.
+        case plansWithin30Days = "plans_within_30_days"
+        case referrals
+        /// Share of referrals the partner closed (completed, failed or rejected) within 30 days.
+        case referralsClosedWithin30Days = "referrals_closed_within_30_days"
+        case grants
+        /// Share of people surveyed at a follow-up whose latest composite score is at or above the cut-off.
+        case sustainable
+
+        /// The dimensions its units carry.
+        public var dimensions: [String] {
+            switch self {
+            case .cases: ["year", "office", "status", "closure", "sex", "age_group", "municipality"]
+            case .plansWithin30Days: ["year", "office", "sex", "age_group"]
+            case .referrals: ["year", "partner", "service", "status", "escalated"]
+            case .referralsClosedWithin30Days: ["year", "partner", "service"]
+            case .grants: ["year", "status", "disbursed"]
+            case .sustainable: ["year", "office", "sex", "age_group", "weakest"]
+            }
+        }
+
+        public static func named(_ text: String) throws -> Measure {
+            guard let m = Measure(rawValue: text) else {
+                throw PuenteError(
+                    .unknownMeasure,
+                    "measure: expected one of " + allCases.map(\.rawValue).joined(separator: ", ") + ".")
+            }
+            return m
+        }
+    }
+
+    public struct Result: Codable, Sendable {
+        public var measure: Measure
+        public var table: UnitStatistics.Table
+        /// For `sustainable`: the cut-off and weight table of the scores counted (`official` false for
+        /// Puente's equal weights), published with every figure.
+        public var cutoffs: [String]?
+    }
+
+    /// A table. `exact` (no protection) is for those entitled to exact figures, with a purpose, audited.
+    public func table(
+        _ measure: Measure, by: [String], exact: Bool = false, purpose: String? = nil, by actor: Actor
+    ) async throws -> Result {
+        guard actor.holds(.protectedStatistics) || actor.holds(.cases) else {
+            try require(.protectedStatistics, actor)
+            throw PuenteError(.forbidden, "Your role does not allow this.")
+        }
+        for d in by where !measure.dimensions.contains(d) {
+            throw PuenteError(
+                .unknownDimension,
+                "by: \(measure.rawValue) is broken down by " + measure.dimensions.joined(separator: ", ") + ".")
+        }
+        var policy = disclosure
+        if exact {
+            guard actor.holds(.exactStatistics) else {
+                throw PuenteError(.forbidden, "Exact figures are for statisticians and administrators.")
+            }
+            guard let purpose, !purpose.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw PuenteError(.invalidArgument, "purpose: exact figures need the purpose they are for.")
+            }
+            policy = DisclosurePolicy(method: .none)
+            try await audit.record(
+                .init(
+                    actor: actor.name, action: "export", target: "programme:\(measure.rawValue) exact",
+                    purpose: purpose,
+                    address: actor.address))
+        }
+        let units = try await Units(store: store)
+        switch measure {
+        case .cases:
+            return Result(
+                measure: measure, table: UnitStatistics.counts(units.cases.map(\.unit), by: by, policy: policy))
+        case .plansWithin30Days:
+            let approved = units.cases.filter { $0.file.workflow.day(reached: .planApproved) != nil }
+            let within = approved.filter {
+                $0.file.workflow.day(reached: .planApproved)!.daysSinceEpoch - $0.file.profile.arrivalDay.daysSinceEpoch
+                    <= 30
+            }
+            return Result(
+                measure: measure,
+                table: UnitStatistics.shares(
+                    numerator: within.map(\.unit), denominator: approved.map(\.unit), by: by, policy: policy))
+        case .referrals:
+            return Result(
+                measure: measure, table: UnitStatistics.counts(units.referrals.map(\.unit), by: by, policy: policy))
+        case .referralsClosedWithin30Days:
+            let within = units.referrals.filter { r in
+                [ReferralStatus.completed, .failed, .rejected].compactMap { r.referral.day(reached: $0) }.min().map {
+                    $0.daysSinceEpoch - r.referral.requestedOn.daysSinceEpoch <= 30
+                } ?? false
+            }
+            return Result(
+                measure: measure,
+                table: UnitStatistics.shares(
+                    numerator: within.map(\.unit), denominator: units.referrals.map(\.unit), by: by, policy: policy))
+        case .grants:
+            return Result(measure: measure, table: UnitStatistics.counts(units.grants, by: by, policy: policy))
+        case .sustainable:
+            let surveyed = units.latestFollowUps
+            let above = surveyed.filter { $0.scores.sustainable == true }
+            let cutoffs = Set(surveyed.map { "\($0.scores.cutoff) (\($0.scores.weights))" }).sorted()
+            return Result(
+                measure: measure,
+                table: UnitStatistics.shares(
+                    numerator: above.map(\.unit), denominator: surveyed.map(\.unit), by: by, policy: policy),
+                cutoffs: cutoffs)
+        }
+    }
+
+    /// The store's cases, referrals, grants and surveys as statistical units.
+    struct Units {
+        var cases: [(file: CaseFile, unit: StatisticalUnit)] = []
+        var referrals: [(referral: Referral, unit: StatisticalUnit)] = []
+        var grants: [StatisticalUnit] = []
+        var latestFollowUps: [(scores: SustainabilityScores, unit: StatisticalUnit)] = []
+
+        init(store: any PuenteStore) async throws {
+            let cipher = store.cipher
+            let files = try await store.caseFiles(CaseQuery(limit: Int.max))
+            var byID: [Int64: (CaseFile, [String: String])] = [:]
+            for file in files {
+                let values = [
+                    "year": String(file.profile.arrivalDay.year), "office": file.office, "status": file.status.rawValue,
+                    "closure": file.workflow.closure?.rawValue ?? "_Z", "sex": file.profile.sex.rawValue,
+                    "age_group": AgeGrouping.fiveYear.code(for: file.profile.age),
+                    "municipality": file.profile.municipality ?? "_U",
+                ]
+                byID[file.id] = (file, values)
+                cases.append(
+                    (
+                        file,
+                        StatisticalUnit(
+                            values: values,
+                            cellKey: cipher.cellKey(agency: file.subject.agency, recordKey: file.subject.recordKey))
+                    ))
+            }
+            func key(_ caseID: Int64, _ suffix: String) -> UInt8 {
+                guard let (file, _) = byID[caseID] else { return 0 }
+                return cipher.cellKey(agency: file.subject.agency, recordKey: file.subject.recordKey + "#" + suffix)
+            }
+            for r in try await store.referrals(ReferralQuery(limit: Int.max)) {
+                let values = [
+                    "year": String(r.requestedOn.year), "partner": r.partner, "service": r.service.rawValue,
+                    "status": r.status.rawValue, "escalated": r.escalatedOn == nil ? "no" : "yes",
+                ]
+                referrals.append((r, StatisticalUnit(values: values, cellKey: key(r.caseID, "r\(r.id)"))))
+            }
+            for record in try await store.caseRecords(caseID: nil, kind: "grant") {
+                let grant: Grant = try JSONText.decode(record.body)
+                grants.append(
+                    StatisticalUnit(
+                        values: [
+                            "year": String(grant.appliedOn.year), "status": grant.status.rawValue,
+                            "disbursed": grant.disbursed.minorUnits > 0 ? "yes" : "no",
+                        ], cellKey: key(record.caseID, "g\(record.id)")))
+            }
+            var latest: [Int64: (CivilDate, Int64, FollowUpService.Survey)] = [:]
+            for record in try await store.caseRecords(caseID: nil, kind: "survey") {
+                let survey: FollowUpService.Survey = try JSONText.decode(record.body)
+                guard survey.occasion == .followUp else { continue }
+                if let kept = latest[record.caseID], (kept.0, kept.1) > (record.day, record.id) { continue }
+                latest[record.caseID] = (record.day, record.id, survey)
+            }
+            for (caseID, (_, _, survey)) in latest.sorted(by: { $0.key < $1.key }) {
+                guard let (_, values) = byID[caseID], survey.scores.composite != nil else { continue }
+                var v = values.filter { ["year", "office", "sex", "age_group"].contains($0.key) }
+                v["weakest"] = survey.scores.weakest?.rawValue ?? "_Z"
+                latestFollowUps.append((survey.scores, StatisticalUnit(values: v, cellKey: key(caseID, "s"))))
+            }
+        }
+    }
+}
