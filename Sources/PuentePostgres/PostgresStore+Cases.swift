@@ -63,6 +63,13 @@ extension PostgresStore: CaseStore {
         .map { try CaseRows.record($0, cipher: cipher) }
     }
 
+    public func caseRecord(id: Int64) async throws -> CaseRecord? {
+        try await fetch(
+            CaseRows.selectRecordByID, [.integer(Int(id))], columns: CaseRows.recordSelectColumns,
+            integer: CaseRows.recordIntegerColumns
+        ).first.map { try CaseRows.record($0, cipher: cipher) }
+    }
+
     public func savePartner(_ partner: Partner) async throws {
         let document = try JSONText.encode(partner)
         try await guarded {

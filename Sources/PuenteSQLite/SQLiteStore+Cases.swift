@@ -61,6 +61,13 @@ extension SQLiteStore: CaseStore {
         .map { try CaseRows.record($0, cipher: cipher) }
     }
 
+    public func caseRecord(id: Int64) async throws -> CaseRecord? {
+        try await fetch(
+            CaseRows.selectRecordByID, [.integer(Int(id))], integer: CaseRows.recordIntegerColumns,
+            columns: CaseRows.recordSelectColumns
+        ).first.map { try CaseRows.record($0, cipher: cipher) }
+    }
+
     public func savePartner(_ partner: Partner) async throws {
         let document = try JSONText.encode(partner)
         try await writer.write { db in

@@ -275,8 +275,7 @@ public struct GrantService: Sendable {
     private func change(
         _ id: Int64, action: String, detail: String, by actor: Actor, _ edit: (inout Grant) throws -> Void
     ) async throws -> RecordedGrant {
-        guard var record = try await store.caseRecords(caseID: nil, kind: Self.kind).first(where: { $0.id == id })
-        else {
+        guard var record = try await store.caseRecord(id: id), record.kind == Self.kind else {
             throw PuenteError(
                 .notFound, "There is no grant with that id; `puente grants list --case ID` shows a case's.")
         }

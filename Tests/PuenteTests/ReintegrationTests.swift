@@ -386,7 +386,7 @@ struct ReintegrationTests {
         var statements = [
             CaseRows.insertCase, CaseRows.updateCase, CaseRows.caseIDForReturn, CaseRows.insertReferral,
             CaseRows.updateReferral, CaseRows.openReferralsUnderConsent, CaseRows.insertEntry, CaseRows.selectEntries,
-            CaseRows.eraseDetails, CaseRows.eraseNotes,
+            CaseRows.eraseDetails, CaseRows.eraseNotes, CaseRows.selectRecordByID, CaseRows.updateRecord,
             CaseRows.caseSelect(CaseQuery(office: "o", assignee: "a", statuses: [.closed, .screened], ids: [1, 2])).sql,
             CaseRows.referralSelect(ReferralQuery(caseID: 1, partner: "p", statuses: [.requested])).sql,
         ]

@@ -164,6 +164,9 @@ public enum CaseRows {
         + " WHERE id = $\(recordColumns.count + 1) AND version = $\(recordColumns.count + 2)"
     static let contentField = "case_record"
 
+    public static let selectRecordByID =
+        "SELECT \(recordSelectColumns.joined(separator: ", ")) FROM case_record WHERE id = $1"
+
     public static func recordSelect(caseID: Int64?, kind: String) -> (sql: String, binds: [CellValue?]) {
         let select = "SELECT \(recordSelectColumns.joined(separator: ", ")) FROM case_record WHERE kind = $1"
         guard let caseID else { return (select + " ORDER BY day, id", [.text(kind)]) }

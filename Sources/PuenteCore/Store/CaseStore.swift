@@ -89,6 +89,7 @@ public protocol CaseStore: Sendable {
     func referrals(_ query: ReferralQuery) async throws -> [Referral]
     /// A case's records of a kind (all cases when `caseID` is nil), oldest day first.
     func caseRecords(caseID: Int64?, kind: String) async throws -> [CaseRecord]
+    func caseRecord(id: Int64) async throws -> CaseRecord?
     /// Adds a partner or replaces its description (id kept).
     func savePartner(_ partner: Partner) async throws
     func partners() async throws -> [Partner]
