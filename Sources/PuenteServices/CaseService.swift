@@ -71,7 +71,7 @@ public struct CaseService: Sendable {
     // MARK: Opening
 
     public func open(_ opening: Opening, by actor: Actor, today: CivilDate = .today) async throws -> CaseFile {
-        try require(.cases, actor)
+        try require(.cases, for: actor)
         _ = try ConsentService.subject(agency: opening.agency, recordKey: opening.recordKey)
         guard let office = try Self.office(opening.office ?? actor.organisation) else {
             throw PuenteError(
@@ -123,7 +123,7 @@ public struct CaseService: Sendable {
 
     /// Cases the actor may see, without their personal details.
     public func list(_ query: CaseQuery = CaseQuery(), by actor: Actor) async throws -> [CaseFile] {
-        try require(.cases, actor)
+        try require(.cases, for: actor)
         var scoped = query
         switch actor.role {
         case .admin: break
@@ -266,7 +266,7 @@ public struct CaseService: Sendable {
     /// Assigns a case to a case worker or supervisor of its office.
     @discardableResult
     public func assign(_ id: Int64, readAt: Int? = nil, to username: String, by actor: Actor) async throws -> CaseFile {
-        try require(.superviseCases, actor)
+        try require(.superviseCases, for: actor)
         var file = try await visibleCase(id, by: actor, readAt: readAt)
         try await checkAssignee(username, office: file.office)
         file.assignee = username
@@ -279,7 +279,7 @@ public struct CaseService: Sendable {
 
     /// The case if the actor may work on it (at `readAt`, when given), else `notFound`.
     func visibleCase(_ id: Int64, by actor: Actor, readAt: Int? = nil) async throws -> CaseFile {
-        try require(.cases, actor)
+        try require(.cases, for: actor)
         guard let file = try await store.caseFile(id: id), Self.sees(actor, file) else { throw PuenteError.noSuchCase }
         if let readAt, readAt != file.version { throw PuenteError.caseChangedSinceRead }
         return file
@@ -354,9 +354,10 @@ public struct CaseService: Sendable {
     }
 }
 
-/// Refuses an actor without the permission: unauthenticated for a visitor, forbidden for an account.
-func require(_ permission: Permission, _ actor: Actor) throws {
-    guard actor.holds(permission) else {
+/// Refuses an actor holding none of the permissions: unauthenticated for a visitor, forbidden for an
+/// account (as `RoutePolicy` does for the HTTP routes).
+func require(_ permissions: Permission..., for actor: Actor) throws {
+    guard permissions.contains(where: actor.holds) else {
         throw PuenteError(
             actor.role == nil ? .unauthenticated : .forbidden,
             actor.role == nil ? "Sign in first." : "Your role does not allow this.")

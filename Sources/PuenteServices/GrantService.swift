@@ -74,7 +74,7 @@ public struct GrantService: Sendable {
     /// The scored review (0 to 100), by a supervisor other than the applicant.
     @discardableResult
     public func review(_ id: Int64, score: Int, by actor: Actor) async throws -> RecordedGrant {
-        try require(.superviseCases, actor)
+        try require(.superviseCases, for: actor)
         guard (0...100).contains(score) else { throw PuenteError(.invalidArgument, "score: expected 0 to 100.") }
         return try await change(id, action: "grant_reviewed", detail: "score \(score)", by: actor) { grant in
             guard grant.status == .applied else { throw Self.wrongStatus(grant, expected: "applied") }
@@ -91,7 +91,7 @@ public struct GrantService: Sendable {
     public func decide(
         _ id: Int64, approve amount: String?, rejectionReason: String? = nil, by actor: Actor, today: CivilDate = .today
     ) async throws -> RecordedGrant {
-        try require(.superviseCases, actor)
+        try require(.superviseCases, for: actor)
         let reason = try CaseService.text(rejectionReason, field: "reason", max: 500)
         guard (amount == nil) != (reason == nil) else {
             throw PuenteError(.invalidArgument, "decision: give an approved amount, or a reason to reject.")
@@ -124,7 +124,7 @@ public struct GrantService: Sendable {
     public func schedule(_ id: Int64, tranches: [(amount: String, condition: String?)], by actor: Actor) async throws
         -> RecordedGrant
     {
-        try require(.superviseCases, actor)
+        try require(.superviseCases, for: actor)
         return try await change(id, action: "grant_scheduled", detail: "tranches \(tranches.count)", by: actor) {
             grant in
             guard grant.status == .approved, let approved = grant.approved else {
@@ -179,7 +179,7 @@ public struct GrantService: Sendable {
     /// Approves a requested disbursement: a supervisor other than the person who requested it.
     @discardableResult
     public func approveTranche(_ id: Int64, number: Int, by actor: Actor) async throws -> RecordedGrant {
-        try require(.superviseCases, actor)
+        try require(.superviseCases, for: actor)
         return try await change(id, action: "tranche_approved", detail: "tranche \(number)", by: actor) { grant in
             let i = try Self.tranche(number, of: grant, status: .requested)
             guard grant.tranches[i].requestedBy != actor.name else {

@@ -26,7 +26,7 @@ public struct ReferralService: Sendable {
     // MARK: Partners
 
     public func register(_ partner: Partner, by actor: Actor) async throws {
-        try require(.managePartners, actor)
+        try require(.managePartners, for: actor)
         _ = try CaseService.code(partner.id, field: "id")
         guard (1...200).contains(partner.name.count), !partner.name.contains(where: \.isNewline) else {
             throw PuenteError(
@@ -53,10 +53,7 @@ public struct ReferralService: Sendable {
     }
 
     public func partners(by actor: Actor) async throws -> [Partner] {
-        guard actor.holds(.cases) || actor.holds(.managePartners) || actor.holds(.partnerReferrals) else {
-            try require(.cases, actor)
-            return []
-        }
+        try require(.cases, .managePartners, .partnerReferrals, for: actor)
         return try await store.partners()
     }
 
@@ -148,7 +145,7 @@ public struct ReferralService: Sendable {
 
     /// Referrals of the cases the actor sees.
     public func list(_ query: ReferralQuery, by actor: Actor) async throws -> [Referral] {
-        try require(.cases, actor)
+        try require(.cases, for: actor)
         let referrals = try await store.referrals(query)
         guard actor.role != .admin else { return referrals }
         let visible = Set(try await cases.list(CaseQuery(limit: Int.max), by: actor).map(\.id))
@@ -215,7 +212,7 @@ public struct ReferralService: Sendable {
     public func feedback(
         _ id: Int64, received: Bool, usefulness: Int?, by actor: Actor, today: CivilDate = .today
     ) async throws -> Referral {
-        try require(.cases, actor)
+        try require(.cases, for: actor)
         var referral = try await visibleReferral(id, by: actor)
         guard [.completed, .failed].contains(referral.status) else {
             throw PuenteError(
@@ -243,8 +240,8 @@ public struct ReferralService: Sendable {
     /// Marks referrals still unacknowledged past their day as escalated (once each), for the
     /// supervisors' attention; returns them.
     public func escalate(by actor: Actor, today: CivilDate = .today) async throws -> [Referral] {
-        try require(.superviseCases, actor)
-        let waiting = try await store.referrals(ReferralQuery(statuses: [.requested], limit: 100_000))
+        try require(.superviseCases, for: actor)
+        let waiting = try await store.referrals(ReferralQuery(statuses: [.requested], limit: Int.max))
         var escalated: [Referral] = []
         for var referral in waiting where referral.escalatedOn == nil && referral.acknowledgeBy < today {
             referral.escalatedOn = today
@@ -284,10 +281,7 @@ public struct ReferralService: Sendable {
             guard let own = actor.organisation else { return [] }
             organisation = own
         } else {
-            guard actor.holds(.superviseCases) || actor.holds(.partnerReferrals) else {
-                try require(.superviseCases, actor)
-                return []
-            }
+            try require(.superviseCases, .partnerReferrals, for: actor)
             guard let partner else { throw PuenteError(.invalidArgument, "partner: name the partner's code.") }
             organisation = partner
         }
@@ -296,7 +290,7 @@ public struct ReferralService: Sendable {
 
     /// One referred case as the partner sees it; audited as a read of personal data when fields are shown.
     public func referredCase(_ id: Int64, by actor: Actor) async throws -> ReferredCase {
-        try require(.partnerReferrals, actor)
+        try require(.partnerReferrals, for: actor)
         let referral = try await visibleReferral(id, by: actor)
         guard referral.status.isOpen, let file = try await store.caseFile(id: referral.caseID) else {
             return ReferredCase(referral: referral, fields: [:])

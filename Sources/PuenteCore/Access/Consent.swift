@@ -30,13 +30,7 @@ public enum ConsentPurpose: String, CaseIterable, Codable, Sendable {
     }
 
     /// The purpose named `text`, or an error that names the field and lists the allowed values.
-    public static func named(_ text: String) throws -> ConsentPurpose {
-        guard let purpose = ConsentPurpose(rawValue: text) else {
-            throw PuenteError(
-                .invalidArgument, "purpose: expected one of " + allCases.map(\.rawValue).joined(separator: ", ") + ".")
-        }
-        return purpose
-    }
+    public static func named(_ text: String) throws -> ConsentPurpose { try closedSetValue(text, field: "purpose") }
 }
 
 /// Whose consent: the record it was collected for, by its key in the agency's system (as events are
