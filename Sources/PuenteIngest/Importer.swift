@@ -68,10 +68,36 @@ public struct Importer: Sendable {
         _ url: URL, profile: SourceProfile, mode: ImportMode = .add, dryRun: Bool = false,
         progress: (@Sendable (ImportProgress) -> Void)? = nil
     ) async throws -> ImportReport {
-        let file = url.lastPathComponent
         var reader = try ExportReader(url: url, format: profile.format, keys: profile.columns.map(\.name))
         reader.batchSize = batchSize
-        let hash = try Self.sha256(of: url)
+        return try await run(
+            file: url.lastPathComponent, contentHash: try Self.sha256(of: url), profile: profile, mode: mode,
+            dryRun: dryRun, checkColumnCount: reader.format.type == .csv, progress: progress,
+            forEachBatch: reader.forEachBatch)
+    }
+
+    /// Imports records held in memory, header first, as one batch named `file`: a return entered on a
+    /// reception form goes through the same harmonisation, rejection and batch bookkeeping as an
+    /// export, without its personal data touching the disk in clear. The same records given twice are
+    /// the same batch (their content hash), as the same file is.
+    public func importRecords(
+        _ records: [[String]], named file: String, profile: SourceProfile, dryRun: Bool = false
+    ) async throws -> ImportReport {
+        var hasher = SHA256()
+        for record in records { hasher.update(data: Data(CSVWriter.line(record, delimiter: ",").utf8)) }
+        let hash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let sourceRecords = records.enumerated().map { SourceRecord(fields: $1, line: $0 + 1) }
+        return try await run(
+            file: file, contentHash: hash, profile: profile, mode: .add, dryRun: dryRun, checkColumnCount: true,
+            progress: nil, forEachBatch: { body in try await body(sourceRecords, 1) })
+    }
+
+    /// The pipeline every import shares, over batches of records (the header first).
+    private func run(
+        file: String, contentHash hash: String, profile: SourceProfile, mode: ImportMode, dryRun: Bool,
+        checkColumnCount: Bool, progress: (@Sendable (ImportProgress) -> Void)?,
+        forEachBatch: (_ body: ([SourceRecord], Double) async throws -> Void) async throws -> Void
+    ) async throws -> ImportReport {
         var report = ImportReport(
             importID: nil, file: file, profile: profile.id, read: 0, accepted: 0, rejected: 0,
             duplicates: 0, rejectionsByRule: [:], resolvedRejects: 0, alreadyImported: false,
@@ -129,7 +155,7 @@ public struct Importer: Sendable {
         }
 
         do {
-            try await reader.forEachBatch { batch, fraction in
+            try await forEachBatch { batch, fraction in
                 var records = batch[...]
                 if header == nil {
                     guard let first = records.first else { return }
@@ -141,7 +167,7 @@ public struct Importer: Sendable {
                 }
                 let context = BatchContext(
                     file: file, header: header!, importID: importID, firstRow: rowsHanded + 1,
-                    checkColumnCount: reader.format.type == .csv, cipher: dryRun ? nil : store.cipher)
+                    checkColumnCount: checkColumnCount, cipher: dryRun ? nil : store.cipher)
                 rowsHanded += records.count
                 let pool = harmonisers!
                 harmonising.append(Task { await Self.harmonise(records, with: pool, fractionRead: fraction, context) })

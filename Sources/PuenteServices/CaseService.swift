@@ -66,20 +66,15 @@ public struct CaseService: Sendable {
         public var caseFile: CaseFile
         public var entries: [CaseEntry]
         public var referrals: [Referral]
+        /// The person as the return records them (names, birth date, document), for the case worker
+        /// to know whom they serve; nil once erased.
+        public var person: PersonAttributes?
     }
 
     // MARK: Opening
 
     public func open(_ opening: Opening, by actor: Actor, today: CivilDate = .today) async throws -> CaseFile {
-        try require(.cases, for: actor)
-        _ = try ConsentService.subject(agency: opening.agency, recordKey: opening.recordKey)
-        guard let office = try Self.office(opening.office ?? actor.organisation) else {
-            throw PuenteError(
-                .invalidArgument, "office: expected the office that holds the case (your account has none).")
-        }
-        if actor.role == .caseWorker || actor.role == .supervisor, let own = actor.organisation, own != office {
-            throw PuenteError(.forbidden, "Cases can be opened only for your own office (\(own)).")
-        }
+        let office = try await check(opening, by: actor)
         guard let found = try await store.receptionReturn(agency: opening.agency, recordKey: opening.recordKey),
             found.event.type == .return
         else {
@@ -88,16 +83,9 @@ public struct CaseService: Sendable {
                 "There is no return stored under that agency and record key: import the reception centre's register first."
             )
         }
-        if let assignee = opening.assignee { try await checkAssignee(assignee, office: office) }
         let event = found.event
         let details = CaseDetails(
-            phone: try Self.line(opening.phone, field: "phone", max: 40),
-            language: try opening.language.map { language in
-                guard ConsentService.validLanguage(language) else {
-                    throw PuenteError(.invalidArgument, "language: expected an ISO 639 code such as es, en or kek.")
-                }
-                return language
-            })
+            phone: try Self.line(opening.phone, field: "phone", max: 40), language: opening.language)
         let file = CaseFile(
             subject: ConsentSubject(agency: opening.agency, recordKey: opening.recordKey), eventID: found.eventID,
             personID: found.personID, office: office, assignee: opening.assignee, openedOn: today, updatedAt: "",
@@ -117,6 +105,26 @@ public struct CaseService: Sendable {
                 actor: actor.name, action: "case_opened", target: "case:\(opened.id) office:\(office)",
                 address: actor.address))
         return opened
+    }
+
+    /// Everything about an opening but the return it names; gives the office that will hold the case.
+    /// Reception checks it before storing the return, so a refused case stores nothing.
+    func check(_ opening: Opening, by actor: Actor) async throws -> String {
+        try require(.cases, for: actor)
+        _ = try ConsentService.subject(agency: opening.agency, recordKey: opening.recordKey)
+        guard let office = try Self.office(opening.office ?? actor.organisation) else {
+            throw PuenteError(
+                .invalidArgument, "office: expected the office that holds the case (your account has none).")
+        }
+        if actor.role == .caseWorker || actor.role == .supervisor, let own = actor.organisation, own != office {
+            throw PuenteError(.forbidden, "Cases can be opened only for your own office (\(own)).")
+        }
+        if let assignee = opening.assignee { try await checkAssignee(assignee, office: office) }
+        _ = try Self.line(opening.phone, field: "phone", max: 40)
+        if let language = opening.language, !ConsentService.validLanguage(language) {
+            throw PuenteError(.invalidArgument, "language: expected an ISO 639 code such as es, en or kek.")
+        }
+        return office
     }
 
     // MARK: Reading
@@ -142,7 +150,9 @@ public struct CaseService: Sendable {
         let file = try await visibleCase(id, by: actor)
         let view = CaseView(
             caseFile: file, entries: try await store.caseEntries(caseID: id),
-            referrals: try await store.referrals(ReferralQuery(caseID: id)))
+            referrals: try await store.referrals(ReferralQuery(caseID: id)),
+            person: try await store.receptionReturn(agency: file.subject.agency, recordKey: file.subject.recordKey)?
+                .event.person)
         try await audit.record(
             .init(actor: actor.name, action: "read_personal", target: "case:\(id)", address: actor.address))
         return view

@@ -399,3 +399,70 @@ struct ReintegrationTests {
         }
     }
 }
+
+@Suite("Reintegration: registering a return on the reception form")
+struct ReceptionTests {
+    @Test(
+        "A return entered on the form is stored through its register's profile and opens the case; a refused form stores nothing",
+        arguments: StoreKind.available.filter { $0 != .sqliteMemory })
+    func registerOnTheForm(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let cw = Actor(name: "carla", role: .caseWorker, country: "SLV", organisation: "SV-CAIM")
+        try await AccessService(store: store, hasher: PasswordHasher(logCost: 10)).createUser(
+            username: cw.name, role: .caseWorker, password: nil, country: "SLV", organisation: cw.organisation,
+            by: .commandOperator("cli:test"))
+        let reception = ReceptionService(store: store)
+        #expect(ReceptionService.registers(country: "SLV").map(\.id) == ["sv-dgme-retornos"])
+        let today = CivilDate(iso: "2026-11-20")!
+        var arrival = ReceptionService.Arrival(
+            recordKey: "CAIM-2026-0001", arrivedOn: CivilDate(iso: "2026-11-19")!, givenNames: "Ana María",
+            firstSurname: "Pérez", secondSurname: "López", sex: "F", birthDate: CivilDate(iso: "1994-02-10")!,
+            municipality: "SV-1217", returnedFrom: "USA", transportMode: "AIR", returnType: "DEPORTATION",
+            place: "SV-RC_AIRPORT_SAL", documentType: "NATIONAL_ID", documentNumber: "01234567-8", phone: "7777-1234")
+
+        // Refused by the profile's own rules (a birth after the arrival), naming the form's field: nothing stored.
+        var wrong = arrival
+        wrong.birthDate = CivilDate(iso: "2026-11-25")!
+        let refused = await #expect(throws: PuenteError.self) {
+            try await reception.register(wrong, in: "sv-dgme-retornos", by: cw, today: today)
+        }
+        #expect(refused?.message.contains("birthDate") == true, "\(refused?.message ?? "")")
+        #expect(try await store.imports(limit: 10).isEmpty)
+        // A register of another country, or one that does not hold returns, is refused by name.
+        for register in ["gt-igm-retornos", "sv-dgme-movimientos"] {
+            await #expect(throws: PuenteError.self) {
+                try await reception.register(arrival, in: register, by: cw, today: today)
+            }
+        }
+        #expect(try await store.imports(limit: 10).isEmpty)
+
+        let opened = try await reception.register(arrival, in: "sv-dgme-retornos", by: cw, today: today)
+        #expect(opened.status == .registered && opened.office == "SV-CAIM")
+        #expect(opened.subject == ConsentSubject(agency: "SV-DGME", recordKey: "sv-dgme-retornos:CAIM-2026-0001"))
+        #expect(
+            opened.profile
+                == CaseProfile(
+                    arrivalDay: arrival.arrivedOn, sex: .female, age: 32, municipality: "SV-1217",
+                    returnedFrom: "USA", childStatus: .adult))
+        // Its own committed batch of one row, named without the person, counted like any import.
+        let batches = try await store.imports(limit: 10)
+        #expect(batches.count == 1 && batches[0].status == .committed && batches[0].counts.accepted == 1)
+        #expect(batches[0].request.file.hasPrefix("reception-form SV-CAIM "))
+        let stored = try await store.events(importID: batches[0].id, limit: 10)
+        #expect(stored.count == 1)
+        #expect(stored[0].person.givenNames == "Ana María" && stored[0].person.surnames == "Pérez López")
+        #expect(stored[0].person.documentNumber == "01234567-8" && stored[0].place == "SV-RC_AIRPORT_SAL")
+        #expect(stored[0].returnDetails?.returnType == .deportation)
+        let view = try await CaseService(store: store).show(opened.id, by: cw)
+        #expect(view.person?.givenNames == "Ana María" && view.caseFile.details.phone == "7777-1234")
+
+        // The same number again is refused before anything is stored.
+        arrival.givenNames = "Otra"
+        let twice = await #expect(throws: PuenteError.self) {
+            try await reception.register(arrival, in: "sv-dgme-retornos", by: cw, today: today)
+        }
+        #expect(twice?.code == .conflict)
+        #expect(try await store.imports(limit: 10).count == 1)
+        try await store.close()
+    }
+}
