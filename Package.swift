@@ -116,8 +116,8 @@ let package = Package(
         .target(
             name: "PuenteHTTP",
             dependencies: [
-                "PuenteCore", "PuenteReference", "PuenteStatistics", "PuenteAccess", "PuenteServices", "PuenteExchange",
-                "PuenteReintegration", .product(name: "Hummingbird", package: "hummingbird"),
+                "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteStatistics", "PuenteAccess", "PuenteServices",
+                "PuenteExchange", "PuenteReintegration", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

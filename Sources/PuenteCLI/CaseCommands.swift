@@ -267,7 +267,9 @@ struct PartnersCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a partner, or replace its description.",
-            discussion: "A partner's accounts name its code as their organisation (`puente users add --role partner`).")
+            discussion:
+                "A partner's accounts name its code as their organisation (`puente users create --role partner --organisation CODE`)."
+        )
         @OptionGroup var store: StoreOptions
         @Option(help: "A short code, e.g. SV-INSAFORP.") var id: String
         @Option(help: "The organisation's name.") var name: String

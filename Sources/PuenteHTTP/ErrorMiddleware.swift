@@ -12,20 +12,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as PuenteError {
-            let status: HTTPResponse.Status =
-                switch error.code {
-                case .notFound: .notFound
-                case .storeUnavailable: .serviceUnavailable
-                case .storeFailure: .internalServerError
-                case .conflict: .conflict
-                case .forbidden, .senderUnknown, .senderRevoked, .keyRetired, .outsideAgreement,
-                    .agreementNotInForce:
-                    .forbidden
-                case .sequenceReused: .conflict
-                case .unauthenticated: .unauthorized
-                case .tooManyRequests: .tooManyRequests
-                default: .badRequest
-                }
+            let status = error.httpStatus
             guard status == .internalServerError else {
                 return Responses.error(status: status, code: error.code.rawValue, message: error.message)
             }
@@ -64,5 +51,23 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// A short random id that ties an error response to its line in the server log.
     static func reference() -> String {
         (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+}
+
+extension PuenteError {
+    /// The HTTP status an error answers with, for JSON and for the screens alike.
+    var httpStatus: HTTPResponse.Status {
+        switch code {
+        case .notFound: .notFound
+        case .storeUnavailable: .serviceUnavailable
+        case .storeFailure: .internalServerError
+        case .conflict: .conflict
+        case .forbidden, .senderUnknown, .senderRevoked, .keyRetired, .outsideAgreement, .agreementNotInForce:
+            .forbidden
+        case .sequenceReused: .conflict
+        case .unauthenticated: .unauthorized
+        case .tooManyRequests: .tooManyRequests
+        default: .badRequest
+        }
     }
 }

@@ -80,12 +80,12 @@ public enum PuenteServer {
         LoginRoutes.add(to: router, access: access, limiter: limiter, configuration: configuration)
         LinkageReviewRoutes.add(to: router, review: LinkageReviewService(store: store))
         ConsentRoutes.add(to: router, store: store)
-        CaseRoutes.add(
-            to: router, store: store,
-            followUps: configuration.survey.map {
-                FollowUpService(store: store, instrument: $0.instrument, weights: $0.weights)
-            }
-                ?? (try? FollowUpService(store: store)))
+        let followUps =
+            configuration.survey.map { FollowUpService(store: store, instrument: $0.instrument, weights: $0.weights) }
+            ?? (try? FollowUpService(store: store))
+        CaseRoutes.add(to: router, store: store, followUps: followUps)
+        CaseScreenRoutes.add(
+            to: router, screens: CaseScreens(store: store, followUps: followUps, reference: reference))
         CaseRoutes.addStatistics(
             to: router, programme: ProgrammeStatistics(store: store, disclosure: configuration.disclosure))
         ExchangeRoutes.add(

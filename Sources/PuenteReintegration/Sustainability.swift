@@ -50,6 +50,17 @@ public struct SurveyInstrument: Codable, Hashable, Sendable {
     public var note: String
     public var indicators: [Indicator]
     public var questions: [Question]
+    /// How each answer code reads on a form, by language (`es`, `en`); a code without one reads as itself.
+    public var answerLabels: [String: [String: String]]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, version, note, indicators, questions
+        case answerLabels = "answer_labels"
+    }
+
+    public func answerLabel(_ code: String, language: String) -> String {
+        answerLabels?[code]?[language] ?? code.replacingOccurrences(of: "_", with: " ")
+    }
 
     /// `id@version`, as stored with every score.
     public var reference: String { "\(id)@\(version)" }

@@ -108,7 +108,9 @@ public struct ReceptionService: Sendable {
         }
         let recordKey = "\(profile.register):\(key)"
         let opening = CaseService.Opening(
-            agency: profile.agency, recordKey: recordKey, office: office, assignee: nil, phone: arrival.phone,
+            agency: profile.agency, recordKey: recordKey, office: office,
+            // A case worker who registers the arrival takes the case; a supervisor assigns it later.
+            assignee: actor.role == .caseWorker ? actor.name : nil, phone: arrival.phone,
             language: arrival.language)
         let holder = try await cases.check(opening, by: actor)
         if try await store.receptionReturn(agency: profile.agency, recordKey: recordKey) != nil {

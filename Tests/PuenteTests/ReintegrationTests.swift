@@ -437,7 +437,7 @@ struct ReceptionTests {
         #expect(try await store.imports(limit: 10).isEmpty)
 
         let opened = try await reception.register(arrival, in: "sv-dgme-retornos", by: cw, today: today)
-        #expect(opened.status == .registered && opened.office == "SV-CAIM")
+        #expect(opened.status == .registered && opened.office == "SV-CAIM" && opened.assignee == "carla")
         #expect(opened.subject == ConsentSubject(agency: "SV-DGME", recordKey: "sv-dgme-retornos:CAIM-2026-0001"))
         #expect(
             opened.profile

@@ -35,6 +35,11 @@ struct SustainabilityTests {
                 .economic: 5, .social: 5, .psychosocial: 5,
             ])
         #expect(!weights.official && weights.note.hasPrefix("UNOFFICIAL") && weights.cutoff == 0.66)
+        // Every answer reads in both languages on the survey form.
+        for answer in Set(instrument.questions.flatMap(\.answers)) {
+            #expect(instrument.answerLabels?[answer]?["es"]?.isEmpty == false, "\(answer) has no Spanish label")
+            #expect(instrument.answerLabels?[answer]?["en"]?.isEmpty == false, "\(answer) has no English label")
+        }
     }
 
     @Test("A weight table that does not sum correctly, or misses or invents an indicator, is refused by name")

@@ -86,7 +86,8 @@ struct AccessMiddleware: RouterMiddleware {
 
 /// An `application/x-www-form-urlencoded` body.
 struct FormBody {
-    private var fields: [String: String] = [:]
+    /// Every value of each name, in order (checkboxes send a name once per ticked box).
+    private var fields: [String: [String]] = [:]
 
     /// Reads the request's body, refusing one larger than `limit` with 413. The request keeps the
     /// collected body, so later readers see it too.
@@ -103,9 +104,16 @@ struct FormBody {
             let parts = pair.split(separator: "=", maxSplits: 1).map {
                 String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
             }
-            if let name = parts.first { fields[name] = parts.count > 1 ? parts[1] : "" }
+            if let name = parts.first { fields[name, default: []].append(parts.count > 1 ? parts[1] : "") }
         }
     }
 
-    subscript(name: String) -> String? { fields[name] }
+    /// The value of a name (the last, if sent more than once).
+    subscript(name: String) -> String? { fields[name]?.last }
+
+    /// Every value sent under a name.
+    func all(_ name: String) -> [String] { fields[name] ?? [] }
+
+    /// Names and their last values, e.g. a survey's answers by question.
+    var names: [String] { Array(fields.keys) }
 }

@@ -74,6 +74,15 @@ enum RoutePolicy {
         "GET /api/v1/partner/referrals": .requires(.partnerReferrals),
         "GET /api/v1/partner/referrals/{id}": .requires(.partnerReferrals),
         "GET /api/v1/programme/stats": .requires(.protectedStatistics),
+        "GET /cases": .requires(.cases),
+        "GET /cases/{id}": .requires(.cases),
+        "POST /cases/{id}": .requires(.cases),
+        "GET /reception": .requires(.cases),
+        "POST /reception": .requires(.cases),
+        "GET /followups": .requires(.cases),
+        "GET /partner": .requires(.partnerReferrals),
+        "GET /partner/{id}": .requires(.partnerReferrals),
+        "POST /partner/{id}": .requires(.partnerReferrals),
     ]
 
     /// The key of a route as Hummingbird describes it (`/api/v1/codelists/:id` or `{id}`).

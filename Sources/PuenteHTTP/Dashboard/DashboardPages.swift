@@ -552,11 +552,28 @@ struct DashboardPages: Sendable {
             """
     }
 
-    /// Who is logged in with a logout button (a POST form carrying the session's CSRF token), or a login link.
     private func account(_ identity: Identity?, _ page: Page, _ state: DashboardState) -> String {
+        var links = ""
+        if let role = identity?.role, !hub {
+            // The work screens of the roles that have them.
+            if role.holds(.cases) {
+                links +=
+                    "<a href=\"\(state.language == .en ? "/cases?lang=en" : "/cases")\">\(state.t("Casos", "Cases"))</a>"
+            }
+            if role.holds(.partnerReferrals) {
+                links +=
+                    "<a href=\"\(state.language == .en ? "/partner?lang=en" : "/partner")\">\(state.t("Remisiones", "Referrals"))</a>"
+            }
+        }
+        return links + Self.account(identity, next: state.link(page.rawValue), state: state)
+    }
+
+    /// Who is logged in with a logout button (a POST form carrying the session's CSRF token), or a login
+    /// link that comes back to `next`.
+    static func account(_ identity: Identity?, next: String, state: DashboardState) -> String {
         guard let identity else {
             return
-                "<a id=\"login\" href=\"/login?next=\(URLText.encode(state.link(page.rawValue)))\(state.language == .en ? "&amp;lang=en" : "")\">\(state.t("Entrar", "Log in"))</a>"
+                "<a id=\"login\" href=\"/login?next=\(URLText.encode(next))\(state.language == .en ? "&amp;lang=en" : "")\">\(state.t("Entrar", "Log in"))</a>"
         }
         return
             "<form id=\"logout\" method=\"post\" action=\"/logout\"><span>\(HTML.escape(identity.user.username))</span>"

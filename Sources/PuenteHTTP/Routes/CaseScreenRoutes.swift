@@ -1,0 +1,176 @@
+import Hummingbird
+import PuenteAccess
+import PuenteCore
+
+/// The reintegration work screens (HTML): GET renders, POST acts and goes back to the page it came
+/// from (post/redirect/get), or shows the page again with the refusal and the status it deserves.
+enum CaseScreenRoutes {
+    typealias Screen = ScreenPage.Screen
+
+    static func add(to router: Router<PuenteContext>, screens: CaseScreens) {
+        router.get("/cases") { request, context -> Response in
+            let page = page(request, context)
+            return try await render(page, title: page.t(Screen.cases.title), current: .cases, request: request) {
+                try await screens.caseList(
+                    page, actor: CaseRoutes.actor(context), scope: request.uri.queryParameters.get("scope"))
+            }
+        }
+        router.get("/reception") { request, context -> Response in
+            let page = page(request, context)
+            return try await render(page, title: page.t(Screen.reception.title), current: .reception, request: request)
+            {
+                screens.receptionForm(page, actor: CaseRoutes.actor(context))
+            }
+        }
+        router.post("/reception") { request, context -> Response in
+            var request = request
+            let form = try await FormBody(collecting: &request, upTo: context.maxUploadSize)
+            let page = page(form, context)
+            let actor = CaseRoutes.actor(context)
+            do {
+                let opened = try await screens.register(form, actor: actor)
+                return redirect(page.link("/cases/\(opened.id)", [("done", CaseScreens.Done.opened.rawValue)]))
+            } catch let error as PuenteError where shownOnPage(error) {
+                // The form again with what was typed (it is the case worker's own screen), and why.
+                return try await render(
+                    page, title: page.t(Screen.reception.title), current: .reception, path: "/reception",
+                    status: error.httpStatus, notice: .init(text: error.message, isError: true)
+                ) { screens.receptionForm(page, actor: actor, values: form) }
+            }
+        }
+        router.get("/followups") { request, context -> Response in
+            let page = page(request, context)
+            return try await render(page, title: page.t(Screen.followUps.title), current: .followUps, request: request)
+            {
+                try await screens.followUpList(page, actor: CaseRoutes.actor(context))
+            }
+        }
+        router.get("/cases/{id}") { request, context -> Response in
+            let page = page(request, context)
+            return try await render(page, current: .cases, request: request) {
+                try await screens.casePage(try CaseRoutes.id(context), page, actor: CaseRoutes.actor(context))
+            }
+        }
+        router.post("/cases/{id}") { request, context -> Response in
+            var request = request
+            let form = try await FormBody(collecting: &request, upTo: context.maxUploadSize)
+            let page = page(form, context)
+            let id = try CaseRoutes.id(context)
+            let actor = CaseRoutes.actor(context)
+            do {
+                let done = try await screens.act(on: id, form, actor: actor)
+                return redirect(page.link("/cases/\(id)", [("done", done.rawValue)]))
+            } catch let error as PuenteError where shownOnPage(error) {
+                return try await render(
+                    page, current: .cases, path: "/cases/\(id)", status: error.httpStatus,
+                    notice: .init(text: error.message, isError: true)
+                ) { try await screens.casePage(id, page, actor: actor) }
+            }
+        }
+        router.get("/partner") { request, context -> Response in
+            let page = page(request, context)
+            return try await render(page, title: page.t(Screen.partner.title), current: .partner, request: request) {
+                try await screens.inbox(page, actor: CaseRoutes.actor(context))
+            }
+        }
+        router.get("/partner/{id}") { request, context -> Response in
+            let page = page(request, context)
+            return try await render(page, current: .partner, request: request) {
+                try await screens.referralPage(try CaseRoutes.id(context), page, actor: CaseRoutes.actor(context))
+            }
+        }
+        router.post("/partner/{id}") { request, context -> Response in
+            var request = request
+            let form = try await FormBody(collecting: &request, upTo: context.maxUploadSize)
+            let page = page(form, context)
+            let id = try CaseRoutes.id(context)
+            let actor = CaseRoutes.actor(context)
+            do {
+                let done = try await screens.partnerAct(on: id, form, actor: actor)
+                return redirect(page.link("/partner/\(id)", [("done", done.rawValue)]))
+            } catch let error as PuenteError where shownOnPage(error) {
+                return try await render(
+                    page, current: .partner, path: "/partner/\(id)", status: error.httpStatus,
+                    notice: .init(text: error.message, isError: true)
+                ) { try await screens.referralPage(id, page, actor: actor) }
+            }
+        }
+    }
+
+    // MARK: Rendering
+
+    static func page(_ request: Request, _ context: PuenteContext) -> ScreenPage {
+        ScreenPage(language: request.uri.queryParameters.get("lang") == "en" ? .en : .es, identity: context.identity)
+    }
+
+    static func page(_ form: FormBody, _ context: PuenteContext) -> ScreenPage {
+        ScreenPage(language: form["lang"] == "en" ? .en : .es, identity: context.identity)
+    }
+
+    /// Refusals a person can act on are shown on the page; a failing store goes to the error middleware
+    /// (logged with a reference).
+    static func shownOnPage(_ error: PuenteError) -> Bool {
+        ![.internalServerError, .serviceUnavailable].contains(error.httpStatus)
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+
+    /// A screen with a fixed title.
+    static func render(
+        _ page: ScreenPage, title: String, current: Screen, request: Request, body: () async throws -> String
+    ) async throws -> Response {
+        try await render(page, current: current, path: path(of: request), notice: notice(request, page)) {
+            (title, try await body())
+        }
+    }
+
+    static func render(
+        _ page: ScreenPage, title: String, current: Screen, path: String, status: HTTPResponse.Status,
+        notice: ScreenPage.Notice, body: () async throws -> String
+    ) async throws -> Response {
+        try await render(page, current: current, path: path, status: status, notice: notice) {
+            (title, try await body())
+        }
+    }
+
+    /// A screen whose title comes with its content (a case, a referral).
+    static func render(
+        _ page: ScreenPage, current: Screen, request: Request, content: () async throws -> (String, String)
+    ) async throws -> Response {
+        try await render(
+            page, current: current, path: path(of: request), notice: notice(request, page), content: content)
+    }
+
+    static func render(
+        _ page: ScreenPage, current: Screen, path: String, status: HTTPResponse.Status = .ok,
+        notice: ScreenPage.Notice?, content: () async throws -> (String, String)
+    ) async throws -> Response {
+        do {
+            let (title, body) = try await content()
+            return Responses.text(
+                page.render(title: title, current: current, path: path, notice: notice, body: body),
+                type: "text/html; charset=utf-8", status: status)
+        } catch let error as PuenteError where shownOnPage(error) {
+            // Not found, not this account's, a bad address: said on a page, in the page's frame.
+            let html = page.render(
+                title: page.t("No se pudo mostrar", "Cannot be shown"), current: current, path: path,
+                notice: .init(text: error.message, isError: true), body: "")
+            return Responses.text(html, type: "text/html; charset=utf-8", status: error.httpStatus)
+        }
+    }
+
+    /// The page's own address without `done` (a language switch must not repeat the notice).
+    static func path(of request: Request) -> String {
+        let kept = request.uri.queryParameters.filter { $0.key != "done" && $0.key != "lang" }
+            .map { "\($0.key)=\(URLText.encode(String($0.value)))" }
+        return request.uri.path + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+    }
+
+    static func notice(_ request: Request, _ page: ScreenPage) -> ScreenPage.Notice? {
+        request.uri.queryParameters.get("done").flatMap(CaseScreens.Done.init(rawValue:)).map {
+            .init(text: page.t($0.message), isError: false)
+        }
+    }
+}
