@@ -61,6 +61,7 @@ struct CasesCommand: AsyncParsableCommand {
             }
             print("total\t" + show(result.table.total, share: share))
             if let cutoffs = result.cutoffs { print("sustainable at: " + cutoffs.joined(separator: ", ")) }
+            if let rate = result.responseRate { print("follow-ups carried out: " + show(rate, share: true)) }
             print("protection: \(result.table.protection.method), threshold \(result.table.protection.threshold)")
         }
     }

@@ -74,6 +74,9 @@ struct ReintegrationCohort {
         var referrals: [(partner: String, status: ReferralStatus, reason: ReferralReason?, escalated: Bool)]
         var grantDisbursed: Int64
         var surveys: Int
+        var assistanceStart: CivilDate? = nil
+        var closedOn: CivilDate? = nil
+        var followUpDays: [CivilDate] = []
     }
 
     /// Writes `reintegration/` (staff, partners, actions) and `truth/reintegration-*.csv`.
@@ -105,12 +108,15 @@ struct ReintegrationCohort {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try encoder.encode(staff).write(to: folder.appendingPathComponent("staff.json"))
         try encoder.encode(partners.map(\.partner)).write(to: folder.appendingPathComponent("partners.json"))
-        var cases = "record_key,arrival,status,closure,plan_approved,grant_disbursed_minor,surveys\n"
+        var cases =
+            "record_key,arrival,status,closure,plan_approved,grant_disbursed_minor,surveys,assistance_start,closed_on,followup_days\n"
         var referrals = "record_key,number,partner,status,reason,escalated\n"
         for t in truths {
             cases += CSVWriter.line([
                 t.recordKey, t.arrival.description, t.status.rawValue, t.closure?.rawValue ?? "",
                 t.planApproved?.description ?? "", String(t.grantDisbursed), String(t.surveys),
+                t.assistanceStart?.description ?? "", t.closedOn?.description ?? "",
+                t.followUpDays.map(\.description).joined(separator: ";"),
             ])
             for (i, r) in t.referrals.enumerated() {
                 referrals += CSVWriter.line([
@@ -357,13 +363,16 @@ struct ReintegrationCohort {
             }
             truth.grantDisbursed = paid
         }
-        // Follow-ups at 3, 6 and 12 months after assistance started; some are lost or re-migrate.
+        // Follow-ups at 3, 6 and 12 months after assistance started: some rounds reach nobody (tried
+        // again at the next), some people are lost or re-migrate.
         day = start
+        truth.assistanceStart = start
         var followed = false
         for months in [3, 6, 12] {
             let due = start.adding(months: months).adding(days: rng.int(-5...10))
             guard due <= horizon, due >= day else { break }
             day = due
+            if months != 12, rng.chance(0.12) { continue }
             if rng.chance(0.07) {
                 out.append(
                     with(CaseAction(day: day, actor: worker, op: .close, agency: agency, recordKey: row.key)) {
@@ -371,6 +380,7 @@ struct ReintegrationCohort {
                     })
                 truth.status = .closed
                 truth.closure = .lostContact
+                truth.closedOn = day
                 break
             }
             if !followed {
@@ -389,6 +399,7 @@ struct ReintegrationCohort {
                     $0.answers = answers(wellbeing, &rng)
                 })
             truth.surveys += 1
+            truth.followUpDays.append(day)
             for (number, _) in pendingFeedback.filter({ $0.closedOn <= day }) {
                 out.append(
                     with(CaseAction(day: day, actor: worker, op: .feedback, agency: agency, recordKey: row.key)) {
@@ -407,6 +418,7 @@ struct ReintegrationCohort {
                     })
                 truth.status = .closed
                 truth.closure = reason
+                truth.closedOn = day
             }
         }
         return (out, truth)

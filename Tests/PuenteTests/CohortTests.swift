@@ -88,6 +88,39 @@ struct CohortTests {
         #expect(try await exact(.grants, ["disbursed"])[["yes"]] == Double(paid))
         let sustainable = try await stats.table(.sustainable, by: ["sex"], exact: true, purpose: "test", by: admin)
         #expect(sustainable.cutoffs == ["0.66 (equal-unofficial)"] && sustainable.table.denominators != nil)
+        // Follow-ups carried out of those due by the end of the generated records, round by round, counted
+        // here from the truth's days by the rule in docs/reintegration.md: due 3, 6 and 12 months after
+        // assistance started, once 14 days of grace have passed; not if the case closed more than 45 days
+        // before; carried out if a follow-up falls within 45 days of the day it was due.
+        let asOf = CivilDate(iso: "2017-12-31")!
+        var due: [String: Int] = [:], done: [String: Int] = [:]
+        for row in truth {
+            guard let start = CivilDate(iso: row["assistance_start"]!) else { continue }
+            let closed = CivilDate(iso: row["closed_on"]!)
+            let days = row["followup_days"]!.split(separator: ";").map { CivilDate(iso: String($0))! }
+            for (number, months) in [3, 6, 12].enumerated() {
+                let day = start.adding(months: months)
+                guard day.adding(days: 14) <= asOf else { continue }
+                if let closed, closed.daysSinceEpoch < day.daysSinceEpoch - 45 { continue }
+                due["\(number + 1)", default: 0] += 1
+                if days.contains(where: { abs($0.daysSinceEpoch - day.daysSinceEpoch) <= 45 }) {
+                    done["\(number + 1)", default: 0] += 1
+                }
+            }
+        }
+        let responded = try await stats.table(
+            .followUpsResponded, by: ["round"], exact: true, purpose: "test", asOf: asOf, by: admin
+        ).table
+        #expect(responded.cells.map(\.key) == [["1"], ["2"], ["3"]])
+        for (cell, denominator) in zip(responded.cells, responded.denominators!) {
+            let round = cell.key[0]
+            #expect(denominator.value == Double(due[round]!), "round \(round) due")
+            #expect(cell.value == ((Double(done[round]!) / Double(due[round]!) * 100) * 100).rounded() / 100)
+        }
+        // Some rounds reached nobody, and outcomes carry the rate with them.
+        #expect(done.values.reduce(0, +) < due.values.reduce(0, +))
+        let withRate = try await stats.table(.sustainable, by: [], exact: true, purpose: "test", asOf: asOf, by: admin)
+        #expect(withRate.responseRate?.value == responded.total.value)
 
         // Protected, as every published table: perturbed or suppressed, never a small count in the clear.
         let protected = try await stats.table(.cases, by: ["status", "sex"], by: admin).table
