@@ -86,8 +86,8 @@ public enum PuenteServer {
         CaseRoutes.add(to: router, store: store, followUps: followUps)
         CaseScreenRoutes.add(
             to: router, screens: CaseScreens(store: store, followUps: followUps, reference: reference))
-        CaseRoutes.addStatistics(
-            to: router, programme: ProgrammeStatistics(store: store, disclosure: configuration.disclosure))
+        let programme = ProgrammeStatistics(store: store, disclosure: configuration.disclosure)
+        CaseRoutes.addStatistics(to: router, programme: programme)
         ExchangeRoutes.add(
             to: router, store: store,
             exchange: configuration.node.map {
@@ -100,7 +100,8 @@ public enum PuenteServer {
         }
         RegionalRoutes.add(to: router, regional: regional, mirror: mirror, reference: reference)
         SDMXRestRoutes.add(
-            to: router, statistics: statistics, store: store, hub: configuration.hub, reference: reference)
+            to: router, statistics: statistics, store: store, hub: configuration.hub, reference: reference,
+            programme: configuration.hub ? nil : programme, country: configuration.node?.country)
         DashboardRoutes.add(
             to: router,
             pages: DashboardPages(

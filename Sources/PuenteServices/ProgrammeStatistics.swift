@@ -102,7 +102,12 @@ public struct ProgrammeStatistics: Sendable {
                     purpose: purpose,
                     address: actor.address))
         }
-        let units = try await Units(store: store, schedule: schedule, asOf: asOf)
+        return compute(
+            measure, by: by, policy: policy, units: try await Units(store: store, schedule: schedule, asOf: asOf))
+    }
+
+    /// A measure's table over loaded units.
+    func compute(_ measure: Measure, by: [String], policy: DisclosurePolicy, units: Units) -> Result {
         func responseRate(by dimensions: [String]) -> UnitStatistics.Table {
             UnitStatistics.shares(
                 numerator: units.rounds.filter(\.responded).map(\.unit), denominator: units.rounds.map(\.unit),

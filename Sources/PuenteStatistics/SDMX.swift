@@ -318,86 +318,29 @@ extension StatisticsTable {
 }
 
 extension SDMXFlow {
-    /// The SDMX-ML 2.1 structure message: dataflow, code lists, concept scheme and DSD.
+    /// The observation attributes every Puente dataflow carries: how each figure was protected.
+    public static let protectionAttributes: [SDMXStructure.Component] = [
+        .init(
+            id: "OBS_STATUS", name: ("Estado de la observación", "Observation status"), codelist: "CL_OBS_STATUS",
+            mandatory: true),
+        .init(
+            id: "CONF_STATUS", name: ("Estado de confidencialidad", "Confidentiality status"),
+            codelist: "CL_CONF_STATUS"),
+    ]
+
+    /// The flow as the structure message describes it.
+    public var structure: SDMXStructure {
+        SDMXStructure(
+            flowID: Self.flowID, dsdID: Self.dsdID, conceptSchemeID: "CS_MIG_FLOW",
+            flowName: ("Flujos migratorios: eventos registrados", "Migration flows: recorded events"),
+            dsdName: ("Flujos migratorios", "Migration flows"),
+            conceptSchemeName: ("Conceptos de flujos migratorios", "Migration flow concepts"),
+            dimensions: Self.dimensions.map { .init(id: $0.id, name: $0.name, codelist: $0.codelist) },
+            attributes: Self.protectionAttributes, codelists: codelists())
+    }
+
+    /// The SDMX-ML 2.1 structure message of this flow alone: dataflow, code lists, concept scheme and DSD.
     public func structureMessage(prepared: Date = Date()) -> String {
-        func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
-        func names(_ es: String, _ en: String?) -> String {
-            "<com:Name xml:lang=\"en\">\(esc(en ?? es))</com:Name><com:Name xml:lang=\"es\">\(esc(es))</com:Name>"
-        }
-        let a = Self.agency, v = Self.version
-        func urn(_ package: String, _ cls: String, _ id: String) -> String {
-            "urn:sdmx:org.sdmx.infomodel.\(package).\(cls)=\(a):\(id)(\(v))"
-        }
-        func conceptRef(_ id: String) -> String {
-            "<str:ConceptIdentity><Ref id=\"\(id)\" maintainableParentID=\"CS_MIG_FLOW\" maintainableParentVersion=\"\(v)\" agencyID=\"\(a)\" class=\"Concept\" package=\"conceptscheme\"/></str:ConceptIdentity>"
-        }
-        func enumeration(_ list: String) -> String {
-            "<str:LocalRepresentation><str:Enumeration><Ref id=\"\(list)\" version=\"\(v)\" agencyID=\"\(a)\" class=\"Codelist\" package=\"codelist\"/></str:Enumeration></str:LocalRepresentation>"
-        }
-        var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        x += "<mes:Structure xmlns:mes=\"http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message\" "
-        x += "xmlns:str=\"http://www.sdmx.org/resources/sdmxml/schemas/v2_1/structure\" "
-        x += "xmlns:com=\"http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common\">\n"
-        x += "<mes:Header><mes:ID>PUENTE_STRUCTURE</mes:ID><mes:Test>false</mes:Test><mes:Prepared>"
-        x +=
-            ISO8601DateFormatter().string(from: prepared)
-            + "</mes:Prepared><mes:Sender id=\"\(a)\"/></mes:Header>\n<mes:Structures>\n"
-        x +=
-            "<str:Dataflows><str:Dataflow id=\"\(Self.flowID)\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(Self.flowURN)\">"
-        x += names("Flujos migratorios: eventos registrados", "Migration flows: recorded events")
-        x +=
-            "<str:Structure><Ref id=\"\(Self.dsdID)\" version=\"\(v)\" agencyID=\"\(a)\" class=\"DataStructure\" package=\"datastructure\"/></str:Structure>"
-        x += "</str:Dataflow></str:Dataflows>\n<str:Codelists>\n"
-        for list in codelists() {
-            x +=
-                "<str:Codelist id=\"\(list.id)\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(urn("codelist", "Codelist", list.id))\">"
-            x += names(list.name, list.name)
-            for code in list.codes {
-                x += "<str:Code id=\"\(esc(code.id))\">\(names(code.name, code.nameEN))</str:Code>"
-            }
-            x += "</str:Codelist>\n"
-        }
-        x +=
-            "</str:Codelists>\n<str:Concepts><str:ConceptScheme id=\"CS_MIG_FLOW\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(urn("conceptscheme", "ConceptScheme", "CS_MIG_FLOW"))\">"
-        x += names("Conceptos de flujos migratorios", "Migration flow concepts")
-        let concepts =
-            Self.dimensions.map { ($0.id, $0.name) } + [
-                ("TIME_PERIOD", ("Periodo", "Time period")), ("OBS_VALUE", ("Valor", "Observation value")),
-                ("OBS_STATUS", ("Estado de la observación", "Observation status")),
-                ("CONF_STATUS", ("Estado de confidencialidad", "Confidentiality status")),
-            ]
-        for (id, name) in concepts { x += "<str:Concept id=\"\(id)\">\(names(name.0, name.1))</str:Concept>" }
-        x += "</str:ConceptScheme></str:Concepts>\n"
-        x +=
-            "<str:DataStructures><str:DataStructure id=\"\(Self.dsdID)\" agencyID=\"\(a)\" version=\"\(v)\" isFinal=\"true\" urn=\"\(urn("datastructure", "DataStructure", Self.dsdID))\">"
-        x +=
-            names("Flujos migratorios", "Migration flows")
-            + "<str:DataStructureComponents><str:DimensionList id=\"DimensionDescriptor\">"
-        for (i, d) in Self.dimensions.enumerated() {
-            x +=
-                "<str:Dimension id=\"\(d.id)\" position=\"\(i + 1)\">\(conceptRef(d.id))\(enumeration(d.codelist))</str:Dimension>"
-        }
-        x +=
-            "<str:TimeDimension id=\"TIME_PERIOD\" position=\"\(Self.dimensions.count + 1)\">\(conceptRef("TIME_PERIOD"))"
-        x +=
-            "<str:LocalRepresentation><str:TextFormat textType=\"ObservationalTimePeriod\"/></str:LocalRepresentation></str:TimeDimension>"
-        x += "</str:DimensionList><str:AttributeList id=\"AttributeDescriptor\">"
-        for (id, status, list) in [
-            ("OBS_STATUS", "Mandatory", "CL_OBS_STATUS"), ("CONF_STATUS", "Conditional", "CL_CONF_STATUS"),
-        ] {
-            x += "<str:Attribute id=\"\(id)\" assignmentStatus=\"\(status)\">\(conceptRef(id))\(enumeration(list))"
-            x +=
-                "<str:AttributeRelationship><str:PrimaryMeasure><Ref id=\"OBS_VALUE\"/></str:PrimaryMeasure></str:AttributeRelationship></str:Attribute>"
-        }
-        x +=
-            "</str:AttributeList><str:MeasureList id=\"MeasureDescriptor\"><str:PrimaryMeasure id=\"OBS_VALUE\">\(conceptRef("OBS_VALUE"))"
-        x +=
-            "<str:LocalRepresentation><str:TextFormat textType=\"Double\"/></str:LocalRepresentation></str:PrimaryMeasure></str:MeasureList>"
-        x +=
-            "</str:DataStructureComponents></str:DataStructure></str:DataStructures>\n</mes:Structures>\n</mes:Structure>\n"
-        return x
+        SDMXStructure.message([structure], prepared: prepared)
     }
 }

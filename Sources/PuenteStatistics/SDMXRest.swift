@@ -13,20 +13,27 @@ public enum SDMXRest {
         public var value: Double?
         public var obsStatus: String
         public var confStatus: String
+        /// Other attributes of the flow, by id (e.g. the programme flow's `UNIT_MEASURE`).
+        public var attributes: [(id: String, value: String)]
 
-        public init(key: [String], period: String, value: Double?, obsStatus: String, confStatus: String) {
+        public init(
+            key: [String], period: String, value: Double?, obsStatus: String, confStatus: String,
+            attributes: [(id: String, value: String)] = []
+        ) {
             self.key = key
             self.period = period
             self.value = value
             self.obsStatus = obsStatus
             self.confStatus = confStatus
+            self.attributes = attributes
         }
     }
 
     /// A key as SDMX REST writes it: one part per DSD dimension, separated by `.`, each empty (any code)
     /// or codes joined by `+`; `all` for every series. Nil in the result means any code.
-    public static func parseKey(_ text: String?) throws -> [Set<String>?] {
-        let ids = SDMXFlow.dimensionIDs
+    public static func parseKey(_ text: String?, dimensionIDs ids: [String] = SDMXFlow.dimensionIDs) throws
+        -> [Set<String>?]
+    {
         guard let text, !text.isEmpty, text != "all" else { return Array(repeating: nil, count: ids.count) }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == ids.count else {
@@ -49,14 +56,14 @@ public enum SDMXRest {
     /// The generic data message: series grouped by key, observations at TIME_PERIOD. `deleted`
     /// observations go in a second data set with `action="Delete"`.
     public static func genericData(
-        _ observations: [Observation], deleted: [Observation] = [], prepared: Date = Date()
+        _ observations: [Observation], deleted: [Observation] = [], dsdID: String = SDMXFlow.dsdID,
+        dimensionIDs ids: [String] = SDMXFlow.dimensionIDs, prepared: Date = Date()
     ) -> String {
         func esc(_ s: String) -> String {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: "\"", with: "&quot;")
         }
-        let ids = SDMXFlow.dimensionIDs
-        let structure = "PUENTE_DSD_MIG_FLOW_1_0"
+        let structure = "PUENTE_\(dsdID)_1_0"
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         x += "<message:GenericData xmlns:message=\"http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message\" "
         x += "xmlns:generic=\"http://www.sdmx.org/resources/sdmxml/schemas/v2_1/data/generic\" "
@@ -66,7 +73,7 @@ public enum SDMXRest {
         x += "</message:Prepared><message:Sender id=\"\(SDMXFlow.agency)\"/>"
         x += "<message:Structure structureID=\"\(structure)\" dimensionAtObservation=\"TIME_PERIOD\">"
         x +=
-            "<common:Structure><Ref agencyID=\"\(SDMXFlow.agency)\" id=\"\(SDMXFlow.dsdID)\" version=\"\(SDMXFlow.version)\"/>"
+            "<common:Structure><Ref agencyID=\"\(SDMXFlow.agency)\" id=\"\(dsdID)\" version=\"\(SDMXFlow.version)\"/>"
         x += "</common:Structure></message:Structure></message:Header>\n"
         for (action, set) in [("Information", observations), ("Delete", deleted)]
         where action == "Information" || !set.isEmpty {
@@ -81,7 +88,9 @@ public enum SDMXRest {
                     x += "<generic:Obs><generic:ObsDimension value=\"\(esc(o.period))\"/>"
                     x += "<generic:ObsValue value=\"\(o.value.map { StatisticsTable.format($0) } ?? "NaN")\"/>"
                     x += "<generic:Attributes><generic:Value id=\"OBS_STATUS\" value=\"\(esc(o.obsStatus))\"/>"
-                    x += "<generic:Value id=\"CONF_STATUS\" value=\"\(esc(o.confStatus))\"/></generic:Attributes>"
+                    x += "<generic:Value id=\"CONF_STATUS\" value=\"\(esc(o.confStatus))\"/>"
+                    for (id, value) in o.attributes { x += "<generic:Value id=\"\(id)\" value=\"\(esc(value))\"/>" }
+                    x += "</generic:Attributes>"
                     x += "</generic:Obs>"
                 }
                 x += "</generic:Series>\n"

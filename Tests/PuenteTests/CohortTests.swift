@@ -122,6 +122,28 @@ struct CohortTests {
         let withRate = try await stats.table(.sustainable, by: [], exact: true, purpose: "test", asOf: asOf, by: admin)
         #expect(withRate.responseRate?.value == responded.total.value)
 
+        // The SDMX flow carries the same protected figures as the tables, each with its unit.
+        let sdmx = try await stats.sdmxData(
+            key: "A.SLV.CASES+SURVEYED+REFERRALS.F+M+_T._T", start: nil, end: nil, country: "SLV", asOf: asOf, by: admin
+        )
+        let casesBySex = try await stats.table(.cases, by: ["year", "sex"], asOf: asOf, by: admin).table.cells
+        #expect(
+            Set(
+                sdmx.filter { $0.key[2] == "CASES" && $0.key[3] != "_T" }.map {
+                    "\($0.period) \($0.key[3]) \($0.value ?? -1)"
+                })
+                == Set(
+                    casesBySex.filter { ["F", "M"].contains($0.key[1]) }.map {
+                        "\($0.key[0]) \($0.key[1]) \($0.value ?? -1)"
+                    }))
+        let surveyed = try await stats.table(.sustainable, by: ["year"], asOf: asOf, by: admin).table.denominators!
+        #expect(
+            sdmx.filter { $0.key[2] == "SURVEYED" && $0.key[3] == "_T" }.map(\.value) == surveyed.map(\.value))
+        // Referrals have no sex: their totals only.
+        #expect(sdmx.filter { $0.key[2] == "REFERRALS" }.allSatisfy { $0.key[3] == "_T" })
+        #expect(!sdmx.filter { $0.key[2] == "REFERRALS" }.isEmpty)
+        #expect(sdmx.allSatisfy { o in o.attributes.contains { $0.id == "UNIT_MEASURE" } })
+
         // Protected, as every published table: perturbed or suppressed, never a small count in the clear.
         let protected = try await stats.table(.cases, by: ["status", "sex"], by: admin).table
         #expect(protected.cells.allSatisfy { $0.obsStatus == "E" || $0.obsStatus == "Q" })

@@ -68,6 +68,46 @@ def check_hub(base):
     print(f"hub: {len(got)} observations read by sdmx1, each equal to /api/v1/regional/stats")
 
 
+def check_programme(base, token):
+    """The reintegration programme's flow, for an account entitled to protected figures: every series
+    read by sdmx1 equals the programme's JSON API, and each observation names its unit."""
+    c = client(base)
+    c.session.headers["Authorization"] = "Bearer " + token
+    flows = c.dataflow("DF_REINTEGRATION")
+    assert "DF_REINTEGRATION" in flows.dataflow, list(flows.dataflow)
+    dsd = flows.structure["DSD_REINTEGRATION"]
+    assert [d.id for d in dsd.dimensions] == ["FREQ", "REF_AREA", "REINT_MEASURE", "SEX", "AGE", "TIME_PERIOD"]
+    message = c.data("DF_REINTEGRATION", key="A..CASES+PLANS_30D+PLANS_APPROVED+FOLLOWUPS_RESPONDED+SUSTAINABLE.F+M._T")
+    got = observations(message)
+    units = {}
+    for series_key, series in message.data[0].series.items():
+        measure = str(series_key.values["REINT_MEASURE"].value)
+        for obs in series:
+            units[measure] = str(obs.attached_attribute["UNIT_MEASURE"].value)
+    assert units.get("CASES") == "NUM" and units.get("PLANS_30D") == "PC", units
+
+    def programme(measure):
+        request = urllib.request.Request(base + f"/api/v1/programme/stats?measure={measure}&by=year,sex",
+                                         headers={"Authorization": "Bearer " + token})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    compared = 0
+    for code, measure, part in (("CASES", "cases", "cells"), ("PLANS_30D", "plans_within_30_days", "cells"),
+                                ("PLANS_APPROVED", "plans_within_30_days", "denominators"),
+                                ("FOLLOWUPS_RESPONDED", "followups_responded", "cells"),
+                                ("SUSTAINABLE", "sustainable", "cells")):
+        table = programme(measure)["table"]
+        expected = {(c["key"][1], c["key"][0]): c.get("value") for c in table[part] if c["key"][1] in ("F", "M")}
+        read = {(k[3], k[-1]): v for k, v in got.items() if k[2] == code}
+        assert read == expected, (code, read, expected)
+        compared += len(read)
+    assert compared >= 8, compared
+    print(f"programme: {len(got)} observations read by sdmx1, {compared} checked against /api/v1/programme/stats")
+
+
 if __name__ == "__main__":
     check_node(sys.argv[1])
     check_hub(sys.argv[2])
+    if len(sys.argv) > 3:
+        check_programme(sys.argv[1], sys.argv[3])

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PuenteAccess
 import PuenteCore
 import PuenteReference
 import PuenteServices
@@ -15,11 +16,15 @@ enum SDMXRestRoutes {
     static let genericData = "application/vnd.sdmx.genericdata+xml;version=2.1"
     static let structure = "application/vnd.sdmx.structure+xml;version=2.1"
 
+    /// `programme` publishes the reintegration programme's flow beside the migration flow (a node);
+    /// `country` is the node's, for that flow's REF_AREA.
     static func add(
         to router: Router<PuenteContext>, statistics: StatisticsService, store: any PuenteStore, hub: Bool,
-        reference: ReferenceData
+        reference: ReferenceData, programme: ProgrammeStatistics? = nil, country: String? = nil
     ) {
-        let flow = SDMXFlow(reference: reference)
+        let structures =
+            [SDMXFlow(reference: reference).structure]
+            + (programme == nil ? [] : [ProgrammeStatistics.sdmxStructure(reference: reference)])
         router.get("/sdmx/{resource}/{agency}/{id}/{version}") { _, context -> Response in
             let resource = try context.parameters.require("resource")
             guard structureResources.contains(resource) else {
@@ -32,18 +37,33 @@ enum SDMXRestRoutes {
                     throw PuenteError(.notFound, "\(name): this node publishes \(expected) only.")
                 }
             }
-            return Responses.text(flow.structureMessage(), type: structure)
+            let id = try context.parameters.require("id")
+            let answering = structures.filter { $0.answers(id: id) }
+            guard !answering.isEmpty else {
+                throw PuenteError(
+                    .notFound, "The dataflows here are " + structures.map(\.flowID).joined(separator: ", ") + ".")
+            }
+            return Responses.text(SDMXStructure.message(answering), type: structure)
         }
         @Sendable func data(_ request: Request, _ context: PuenteContext) async throws -> Response {
-            guard
-                [
-                    SDMXFlow.flowID, "\(SDMXFlow.agency),\(SDMXFlow.flowID)", SDMXFlow.flowReference,
-                    "\(SDMXFlow.agency),\(SDMXFlow.flowID),\(SDMXFlow.version)",
-                ].contains(try context.parameters.require("flow"))
-            else { throw PuenteError(.notFound, "The dataflow here is \(SDMXFlow.flowID).") }
-            let key = try SDMXRest.parseKey(context.parameters.get("key"))
+            let flowID = Self.flowID(try context.parameters.require("flow"))
             let q = request.uri.queryParameters
             let start = q.get("startPeriod"), end = q.get("endPeriod")
+            if let programme, flowID == ProgrammeStatistics.sdmxFlowID {
+                let observations = try await programme.sdmxData(
+                    key: context.parameters.get("key"), start: start, end: end,
+                    country: try await nodeCountry(country, statistics),
+                    by: .account(context.identity, address: context.address))
+                return Responses.text(
+                    SDMXRest.genericData(
+                        observations, dsdID: ProgrammeStatistics.sdmxDSDID,
+                        dimensionIDs: ProgrammeStatistics.sdmxDimensionIDs), type: genericData)
+            }
+            guard flowID == SDMXFlow.flowID else {
+                throw PuenteError(
+                    .notFound, "The dataflows here are " + structures.map(\.flowID).joined(separator: ", ") + ".")
+            }
+            let key = try SDMXRest.parseKey(context.parameters.get("key"))
             if hub {
                 var current: [SDMXRest.Observation] = []
                 var deleted: [SDMXRest.Observation] = []
@@ -66,5 +86,24 @@ enum SDMXRestRoutes {
         }
         router.get("/sdmx/data/{flow}/{key}", use: data)
         router.get("/sdmx/data/{flow}", use: data)
+    }
+
+    /// The flow's id in any of the forms SDMX REST writes it: `DF_X`, `PUENTE,DF_X`, `PUENTE,DF_X,1.0`
+    /// or `PUENTE:DF_X(1.0)`.
+    static func flowID(_ given: String) -> String {
+        if let colon = given.firstIndex(of: ":") {
+            return String(given[given.index(after: colon)...].prefix { $0 != "(" })
+        }
+        let parts = given.split(separator: ",", omittingEmptySubsequences: false)
+        return String(parts.count >= 2 ? parts[1] : parts[0])
+    }
+
+    /// The node's country: its identity's, or the one country its records are registered in.
+    static func nodeCountry(_ configured: String?, _ statistics: StatisticsService) async throws -> String {
+        if let configured { return configured }
+        let table = try await statistics.engine.run(
+            StatisticsQuery(measure: .events, by: [.reportingCountry]), policy: DisclosurePolicy(method: .none))
+        let countries = Set(table.cells.map { $0.key[0] }).subtracting(["_U"])
+        return countries.count == 1 ? countries.first! : "_U"
     }
 }
