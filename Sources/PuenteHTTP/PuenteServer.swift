@@ -61,7 +61,7 @@ public enum PuenteServer {
         store: any PuenteStore, configuration: Configuration = .init(), reference: ReferenceData = .shared,
         statistics: StatisticsService? = nil
     ) -> Router<PuenteContext> {
-        let router = Router(context: PuenteContext.self)
+        let router = Router(context: PuenteContext.self, options: .autoGenerateHeadEndpoints)
         let access = AccessService(store: store, hasher: configuration.passwordHasher)
         let limiter = RateLimiter()
         router.add(middleware: ClientAddressMiddleware(trusted: configuration.trustedProxies))
@@ -108,6 +108,10 @@ public enum PuenteServer {
                 engine: statistics.engine, store: store, reference: reference,
                 policy: configuration.disclosure, regional: regional, mirror: mirror, hub: configuration.hub),
             reference: reference)
+        // Last: it wraps only the answer for what no route takes.
+        router.add(
+            middleware: MethodNotAllowedMiddleware(
+                routes: router.routes.map { ($0.method.rawValue, $0.path.description) }))
         return router
     }
 

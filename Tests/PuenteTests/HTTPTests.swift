@@ -79,6 +79,34 @@ struct HTTPTests {
         try await store.close()
     }
 
+    @Test("A known address asked with a method it does not take answers 405 naming those it takes; HEAD is GET's")
+    func methodNotAllowed() async throws {
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
+        try await app.test(.router) { client in
+            for (method, uri, allow) in [
+                (HTTPRequest.Method.trace, "/health", "GET, HEAD"), (.delete, "/api/v1/stats", "GET, HEAD"),
+                (.put, "/api/v1/cases/12", "GET, HEAD"), (.get, "/api/v1/referrals/3/status", "POST"),
+                (.options, "/login", "GET, HEAD, POST"), (.patch, "/cases/7", "GET, HEAD, POST"),
+            ] {
+                try await client.execute(uri: uri, method: method) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                    #expect(response.headers[.allow] == allow, "\(method) \(uri)")
+                    #expect(String(buffer: response.body).contains("method_not_allowed"))
+                }
+            }
+            // Unknown addresses are still 404, and HEAD answers as GET without a body.
+            try await client.execute(uri: "/api/v1/nothing", method: .delete) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/cases/1/nothing", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/health", method: .head) { response in
+                #expect(response.status == .ok && response.body.readableBytes == 0)
+            }
+            // HEAD follows GET's rule: a protected page is not open to it.
+            try await client.execute(uri: "/api/v1/imports", method: .head) { #expect($0.status == .unauthorized) }
+        }
+        try await store.close()
+    }
+
     @Test("Health, statistics with suppression, bad queries and code lists")
     func endpoints() async throws {
         let store = try await loadedStore()

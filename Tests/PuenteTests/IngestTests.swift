@@ -1,10 +1,11 @@
 import Foundation
 import PuenteCore
-import PuenteIngest
 import PuenteStatistics
 import PuenteSynthetic
 import PuenteTesting
 import Testing
+
+@testable import PuenteIngest
 
 /// A small returns layout used by the tests below (UTF-8 CSV, `;`).
 private let testProfileYAML = """
@@ -387,6 +388,61 @@ struct IngestTests {
         try await store.close()
     }
 
+    @Test(
+        "A UTF-16 file with its byte-order mark (Excel's Unicode text) is read as such, whatever the profile declares; a broken one is refused by byte"
+    )
+    func utf16() async throws {
+        let text =
+            header + "1;10/03/2016;M;30;San Salvador;San Salvador\n2;11/03/2016;Mujer;25;Santa Ana;Santa Ana\n"
+            + "3;12/03/2016;F;41;Ahuachapán;Ahuachapán\n"
+        func utf16(_ text: String, bigEndian: Bool) -> [UInt8] {
+            (bigEndian ? [0xFE, 0xFF] : [0xFF, 0xFE])
+                + text.utf16.flatMap {
+                    bigEndian ? [UInt8($0 >> 8), UInt8($0 & 0xFF)] : [UInt8($0 & 0xFF), UInt8($0 >> 8)]
+                }
+        }
+        // The profile says UTF-8 (and the shipped ones Windows-1252): the mark says otherwise, and wins.
+        for bigEndian in [false, true] {
+            let store = try await StoreKind.sqliteMemory.makeStore()
+            let url = try write(utf16(text, bigEndian: bigEndian), "unicode-\(bigEndian).txt")
+            let report = try await Importer(store: store).importFile(url, profile: try testProfile())
+            #expect(report.accepted == 3 && report.rejected == 0, "\(report.rejectionsByRule)")
+            let events = try await store.events(importID: try #require(report.importID), limit: 10)
+            #expect(Set(events.compactMap(\.person.residenceDivision)).count == 3)
+            try await store.close()
+        }
+        // A lone surrogate is refused, naming where it stands; nothing is stored.
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        var broken = utf16(header + "1;10/03/2016;M;30;San Salvador;San Salvador\n", bigEndian: false)
+        broken += [0x00, 0xD8, 0x41, 0x00]  // a high surrogate, then "A"
+        let error = await #expect(throws: PuenteError.self) {
+            try await Importer(store: store).importFile(try write(broken, "broken.txt"), profile: try testProfile())
+        }
+        #expect(error?.message.contains("UTF-16") == true && error?.message.contains("byte") == true)
+        #expect(try await storedState(store) == (0, 0, 0))
+        try await store.close()
+    }
+
+    @Test("UTF-16 decodes to the same text whatever the chunks the file arrives in, surrogate pairs included")
+    func utf16Chunks() throws {
+        let text = "José Ñandú 😀 Ω;x\n𝄞 end"
+        for bigEndian in [false, true] {
+            let bytes =
+                (bigEndian ? [0xFE, 0xFF] : [0xFF, 0xFE] as [UInt8])
+                + text.utf16.flatMap {
+                    bigEndian ? [UInt8($0 >> 8), UInt8($0 & 0xFF)] : [UInt8($0 & 0xFF), UInt8($0 >> 8)]
+                }
+            #expect(UTF16ByteSource.order(ofStart: bytes) == (bigEndian ? .bigEndian : .littleEndian))
+            for size in 1...9 {
+                var source = UTF16ByteSource(
+                    Chunks(bytes: bytes, size: size), order: bigEndian ? .bigEndian : .littleEndian, file: "t")
+                var out: [UInt8] = []
+                while let chunk = try source.next() { out += chunk }
+                #expect(String(decoding: out, as: UTF8.self) == text, "chunks of \(size)")
+            }
+        }
+    }
+
     @Test("A profile copied under a new id recognises the records the old one stored")
     func recordsKeyedOnTheRegister() async throws {
         let store = try await StoreKind.sqliteMemory.makeStore()
@@ -529,4 +585,17 @@ struct IngestTests {
 @Test("Field ordinals are dense and distinct")
 func fieldOrdinals() {
     #expect(Set(Field.allCases.map(\.ordinal)) == Set(0..<Field.allCases.count))
+}
+
+/// Bytes handed out in chunks of a fixed size.
+private struct Chunks: ByteSource {
+    let bytes: [UInt8]
+    let size: Int
+    var position = 0
+    var fractionRead: Double { Double(position) / Double(max(bytes.count, 1)) }
+    mutating func next() throws -> [UInt8]? {
+        guard position < bytes.count else { return nil }
+        defer { position += size }
+        return Array(bytes[position..<min(position + size, bytes.count)])
+    }
 }

@@ -86,7 +86,9 @@ enum RoutePolicy {
     ]
 
     /// The key of a route as Hummingbird describes it (`/api/v1/codelists/:id` or `{id}`).
+    /// HEAD is GET without the body: the same rule.
     static func key(method: String, path: String) -> String {
+        let method = method == "HEAD" ? "GET" : method
         let normalised = path.split(separator: "/", omittingEmptySubsequences: true).map { part in
             part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
         }

@@ -129,3 +129,89 @@ final class Inflater {
         return (consumed, ended)
     }
 }
+
+/// A UTF-16 file (as Excel's "Unicode text" saves it, with its byte-order mark) read as UTF-8, so the
+/// CSV parser and everything after it see the text they always see. The mark is dropped; a lone
+/// surrogate is refused, naming the byte where it stands.
+struct UTF16ByteSource: ByteSource {
+    enum Order { case littleEndian, bigEndian }
+
+    /// The order a file's first bytes announce, if they are a UTF-16 byte-order mark.
+    static func order(ofStart bytes: some Collection<UInt8>) -> Order? {
+        let head = Array(bytes.prefix(2))
+        if head == [0xFF, 0xFE] { return .littleEndian }
+        if head == [0xFE, 0xFF] { return .bigEndian }
+        return nil
+    }
+
+    private var input: any ByteSource
+    private let order: Order
+    private let file: String
+    private var carry: [UInt8] = []
+    private var highSurrogate: UInt16?
+    private var bytesRead = 0
+    private var markSkipped = false
+
+    init(_ input: any ByteSource, order: Order, file: String) {
+        self.input = input
+        self.order = order
+        self.file = file
+    }
+
+    var fractionRead: Double { input.fractionRead }
+
+    mutating func next() throws -> [UInt8]? {
+        while true {
+            guard let chunk = try input.next() else {
+                if !carry.isEmpty || highSurrogate != nil {
+                    throw PuenteError(
+                        .invalidInput, "The UTF-16 file ends in the middle of a character: it may be truncated.",
+                        at: InputLocation(file: file))
+                }
+                return nil
+            }
+            var bytes = carry + chunk
+            if !markSkipped {
+                guard bytes.count >= 2 else { carry = bytes; continue }
+                bytes.removeFirst(2)
+                bytesRead = 2
+                markSkipped = true
+            }
+            let usable = bytes.count & ~1
+            carry = Array(bytes[usable...])
+            var out: [UInt8] = []
+            out.reserveCapacity(usable * 3 / 2)
+            var i = 0
+            while i < usable {
+                let unit =
+                    order == .littleEndian
+                    ? UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8 : UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1])
+                let at = bytesRead + i
+                i += 2
+                let scalar: UInt32
+                switch unit {
+                case 0xD800...0xDBFF:
+                    guard highSurrogate == nil else { throw loneSurrogate(at - 2) }
+                    highSurrogate = unit
+                    continue
+                case 0xDC00...0xDFFF:
+                    guard let high = highSurrogate else { throw loneSurrogate(at) }
+                    highSurrogate = nil
+                    scalar = 0x10000 + (UInt32(high - 0xD800) << 10) + UInt32(unit - 0xDC00)
+                default:
+                    guard highSurrogate == nil else { throw loneSurrogate(at - 2) }
+                    scalar = UInt32(unit)
+                }
+                out.append(contentsOf: String(Unicode.Scalar(scalar)!).utf8)
+            }
+            bytesRead += usable
+            if !out.isEmpty { return out }
+        }
+    }
+
+    private func loneSurrogate(_ byte: Int) -> PuenteError {
+        PuenteError(
+            .invalidInput, "The file is UTF-16 but holds half a character (a lone surrogate) at byte \(byte).",
+            at: InputLocation(file: file))
+    }
+}

@@ -29,6 +29,9 @@ public struct ExportReader {
     /// The encoding in use (for CSV): declared, or detected from the first 64 KiB.
     public private(set) var encoding: TextEncoding
     public private(set) var isGzip = false
+    /// Set when the file begins with a UTF-16 byte-order mark: it is read as UTF-16, whatever the
+    /// profile declares (Excel's "Unicode text" files).
+    private(set) var utf16: UTF16ByteSource.Order?
     /// Records handed to `body` per call.
     public var batchSize = 10_000
 
@@ -49,7 +52,13 @@ public struct ExportReader {
                 "The file is not an XLSX workbook (those begin as ZIP archives); "
                     + "check the file or the profile's format.type.", at: InputLocation(file: url.lastPathComponent))
         }
-        if format.type == .csv && format.encoding == nil {
+        if format.type != .xlsx {
+            var source = try byteSource()
+            utf16 = try source.next().flatMap { UTF16ByteSource.order(ofStart: $0) }
+            // The mark says what the bytes are; a declared encoding cannot.
+            if utf16 != nil { encoding = .utf8 }
+        }
+        if format.type == .csv && format.encoding == nil && utf16 == nil {
             // Valid UTF-8 over the first 64 KiB means UTF-8; anything else is taken as Windows-1252,
             // which decodes every byte. Declare the encoding in the profile to be sure.
             var source = try byteSource()
@@ -76,7 +85,9 @@ public struct ExportReader {
 
     private func byteSource() throws -> any ByteSource {
         let handle = try Self.open(url)
-        return isGzip ? try GzipByteSource(handle: handle, file: file) : try FileByteSource(handle: handle)
+        let raw: any ByteSource =
+            isGzip ? try GzipByteSource(handle: handle, file: file) : try FileByteSource(handle: handle)
+        return utf16.map { UTF16ByteSource(raw, order: $0, file: file) } ?? raw
     }
 
     /// Calls `body` with each batch of records, in file order, and the share of the file read so far;
