@@ -475,6 +475,15 @@ extension Keyring: AuditChainKey {
         return try withLockedAuditHead(url) { $0 }
     }
 
+    /// Moves the head recorded beside the key file back to `head`: after a restore, whose trail ends
+    /// where the backup did. Only a restore calls it (and records itself in the trail right after).
+    public func rewindAuditHead(to head: AuditHead) throws {
+        guard let url = auditHeadFile, FileManager.default.fileExists(atPath: url.path) else { return }
+        try withLockedAuditHead(url) { current in
+            AuditHead(sequence: head.sequence, hash: head.hash, keyedFrom: current?.keyedFrom ?? head.keyedFrom)
+        }
+    }
+
     public func anchorAuditHead(_ head: AuditHead) throws {
         guard let url = auditHeadFile else { return }
         try withLockedAuditHead(url) { current in

@@ -19,7 +19,7 @@ public struct PuenteCommand: AsyncParsableCommand {
             ProfileCommand.self, Imports.self, Rejects.self, Link.self, Users.self, Tokens.self, Audit.self, Keys.self,
             Retention.self, Erase.self, ConsentCommand.self, Node.self, AgreementCommand.self, Members.self,
             ExchangeCommand.self, MirrorCommand.self, CasesCommand.self, PartnersCommand.self, ReferralsCommand.self,
-            FollowUpsCommand.self, GrantsCommand.self,
+            FollowUpsCommand.self, GrantsCommand.self, Backup.self, Restore.self,
             Bench.self,
         ])
 

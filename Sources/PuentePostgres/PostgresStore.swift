@@ -11,11 +11,14 @@ public final class PostgresStore: EventStore {
     let logger: Logger
     /// Seals personal columns and quarantined values before they are written; opens them when read.
     public let cipher: any PersonalDataCipher
+    /// As given, for PostgreSQL's own client programs (backup and restore).
+    let url: String
 
     /// Connects to `postgres://user:password@host:port/database` (no TLS: use it on loopback or a
     /// private network; the password may also come from `PGPASSWORD`).
     public init(url: String, cipher: any PersonalDataCipher, logger: Logger = PostgresStore.quietLogger) throws {
         self.cipher = cipher
+        self.url = url
         guard let c = URLComponents(string: url), ["postgres", "postgresql"].contains(c.scheme ?? ""),
             let host = c.host, !host.isEmpty
         else {

@@ -46,6 +46,13 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// A new store and where it lives: the SQLite file's path (`:memory:` for memory) or the PostgreSQL
     /// URL, so a test can reach the data behind the store's back (as an attacker with the files would).
     public func makeStoreWithLocation() async throws -> (store: any PuenteStore, location: String) {
+        let made = try await makeEmptyStoreWithLocation()
+        try await made.store.migrate()
+        return made
+    }
+
+    /// A new store with no schema at all (not migrated): what a backup is restored into.
+    public func makeEmptyStoreWithLocation() async throws -> (store: any PuenteStore, location: String) {
         let store: any PuenteStore
         let location: String
         switch self {
@@ -65,7 +72,6 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
             location = try await Self.freshDatabase(serverURL: url)
             store = Self.running(try PostgresStore(url: location, cipher: Self.keyring))
         }
-        try await store.migrate()
         return (store, location)
     }
 

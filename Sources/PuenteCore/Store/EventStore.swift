@@ -1,3 +1,5 @@
+import Foundation
+
 /// The store of harmonised events, import batches and quarantined rows.
 ///
 /// Two implementations (SQLite and PostgreSQL) pass one conformance suite. Each method is one use case
@@ -91,6 +93,17 @@ public protocol EventStore: Sendable {
 
     /// Releases connections and ends `run()`. The store must not be used afterwards.
     func close() async throws
+
+    /// Copies the whole store into `directory` as it stands at one moment, while it goes on serving
+    /// (SQLite's online backup; `pg_dump` for PostgreSQL); returns the names of the files written.
+    /// Sealed columns stay sealed: the keys are never in a backup.
+    func backup(into directory: URL) async throws -> [String]
+
+    /// Whether the store holds no Puente schema at all: the only store a backup is restored into.
+    func isEmpty() async throws -> Bool
+
+    /// Fills an empty store from the files `backup(into:)` wrote in `directory`.
+    func restore(from directory: URL) async throws
 }
 
 extension EventStore {
