@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Domain values, code lists, store protocols, text reading and writing, errors. No dependencies.
@@ -87,7 +88,8 @@ let package = Package(
             name: "PuentePostgres",
             dependencies: [
                 "PuenteCore", .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: strict),
         // What crosses organisations: canonical JSON (RFC 8785) and Ed25519 signatures (detached JWS)
         // over documents, checkable by a partner without Puente.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import PuenteCore
+import _ConnectionPoolModule
 
 /// The server store for larger deployments: PostgreSQL through PostgresNIO, same behaviour as SQLite.
 public final class PostgresStore: EventStore {
@@ -14,8 +15,8 @@ public final class PostgresStore: EventStore {
     /// As given, for PostgreSQL's own client programs (backup and restore).
     let url: String
 
-    /// Connects to `postgres://user:password@host:port/database` (no TLS: use it on loopback or a
-    /// private network; the password may also come from `PGPASSWORD`).
+    /// Connects to `postgres://user:password@host:port/database?sslmode=…` (the password may also come
+    /// from `PGPASSWORD`); `sslmode` and `sslrootcert` as libpq reads them (`Self.tls`).
     public init(url: String, cipher: any PersonalDataCipher, logger: Logger = PostgresStore.quietLogger) throws {
         self.cipher = cipher
         self.url = url
@@ -29,7 +30,7 @@ public final class PostgresStore: EventStore {
         let password = c.password ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
         var config = PostgresClient.Configuration(
             host: host, port: c.port ?? 5432, username: c.user ?? "postgres",
-            password: password, database: database, tls: .disable)
+            password: password, database: database, tls: try Self.tls(c.queryItems ?? []))
         config.options.maximumConnections = 8
         client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.logger = logger
@@ -514,13 +515,20 @@ public final class PostgresStore: EventStore {
             if error.code == .connectionError || error.code == .serverClosedConnection
                 || error.code == .failedToAddSSLHandler
             {
-                throw PuenteError(
-                    .storeUnavailable, "Cannot reach the PostgreSQL server; check --database and that the server runs.")
+                throw Self.unreachable
             }
             throw PuenteError(
                 .storeFailure, "PostgreSQL refused a statement (\(error.serverInfo?[.sqlState] ?? "no SQLSTATE")).")
+        } catch is ConnectionPoolError {
+            // The pool gave up connecting: the server is down, or its certificate is not the one trusted.
+            throw Self.unreachable
         }
     }
+
+    static let unreachable = PuenteError(
+        .storeUnavailable,
+        "Cannot reach the PostgreSQL server, or cannot trust it: check --database (its sslmode and sslrootcert) and that the server runs."
+    )
 }
 
 extension PostgresStore {
