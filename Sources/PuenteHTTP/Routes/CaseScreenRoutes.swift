@@ -52,19 +52,8 @@ enum CaseScreenRoutes {
             }
         }
         router.post("/cases/{id}") { request, context -> Response in
-            var request = request
-            let form = try await FormBody(collecting: &request, upTo: context.maxUploadSize)
-            let page = page(form, context)
-            let id = try CaseRoutes.id(context)
-            let actor = CaseRoutes.actor(context)
-            do {
-                let done = try await screens.act(on: id, form, actor: actor)
-                return redirect(page.link("/cases/\(id)", [("done", done.rawValue)]))
-            } catch let error as PuenteError where shownOnPage(error) {
-                return try await render(
-                    page, current: .cases, path: "/cases/\(id)", status: error.httpStatus,
-                    notice: .init(text: error.message, isError: true)
-                ) { try await screens.casePage(id, page, actor: actor) }
+            try await act(request, context, screen: "/cases", current: .cases, action: screens.act) {
+                try await screens.casePage($0, $1, actor: $2)
             }
         }
         router.get("/partner") { request, context -> Response in
@@ -80,20 +69,32 @@ enum CaseScreenRoutes {
             }
         }
         router.post("/partner/{id}") { request, context -> Response in
-            var request = request
-            let form = try await FormBody(collecting: &request, upTo: context.maxUploadSize)
-            let page = page(form, context)
-            let id = try CaseRoutes.id(context)
-            let actor = CaseRoutes.actor(context)
-            do {
-                let done = try await screens.partnerAct(on: id, form, actor: actor)
-                return redirect(page.link("/partner/\(id)", [("done", done.rawValue)]))
-            } catch let error as PuenteError where shownOnPage(error) {
-                return try await render(
-                    page, current: .partner, path: "/partner/\(id)", status: error.httpStatus,
-                    notice: .init(text: error.message, isError: true)
-                ) { try await screens.referralPage(id, page, actor: actor) }
+            try await act(request, context, screen: "/partner", current: .partner, action: screens.partnerAct) {
+                try await screens.referralPage($0, $1, actor: $2)
             }
+        }
+    }
+
+    /// A form posted on the screen of one case or referral (`screen/id`): done, back to it with a notice
+    /// (post, redirect, get); refused, the screen again with why, under the status it deserves.
+    static func act(
+        _ request: Request, _ context: PuenteContext, screen: String, current: Screen,
+        action: (Int64, FormBody, Actor) async throws -> CaseScreens.Done,
+        content: (Int64, ScreenPage, Actor) async throws -> (String, String)
+    ) async throws -> Response {
+        var request = request
+        let form = try await FormBody(collecting: &request, upTo: context.maxUploadSize)
+        let page = page(form, context)
+        let id = try CaseRoutes.id(context)
+        let actor = CaseRoutes.actor(context)
+        do {
+            let done = try await action(id, form, actor)
+            return redirect(page.link("\(screen)/\(id)", [("done", done.rawValue)]))
+        } catch let error as PuenteError where shownOnPage(error) {
+            return try await render(
+                page, current: current, path: "\(screen)/\(id)", status: error.httpStatus,
+                notice: .init(text: error.message, isError: true)
+            ) { try await content(id, page, actor) }
         }
     }
 

@@ -91,14 +91,10 @@ struct CaseScreens: Sendable {
                 + "</p>" : ""
         return switchScope
             + "<p><a class=\"button\" href=\"\(HTML.escape(page.link("/reception")))\">\(page.t("Registrar un retorno", "Register a return"))</a></p>"
-            + "<h2>\(page.t("Abiertos", "Open")) (\(open.count))</h2>"
-            + page.table(
-                id: "open-cases", headers: headers, rows: open.map(row),
+            + page.openAndClosed(
+                ids: ("open-cases", "closed-cases"), headers: headers, open: open.map(row), closed: closed.map(row),
+                titles: (Bilingual("Abiertos", "Open"), Bilingual("Cerrados", "Closed")),
                 empty: Bilingual("Ningún caso abierto.", "No open case."))
-            + "<details><summary>\(page.t("Cerrados", "Closed")) (\(closed.count))</summary>"
-            + page.table(
-                id: "closed-cases", headers: headers, rows: closed.map(row), empty: Bilingual("Ninguno.", "None."))
-            + "</details>"
     }
 
     // MARK: Reception
@@ -719,14 +715,10 @@ struct CaseScreens: Sendable {
             page.t("Remisión", "Referral"), page.t("Servicio", "Service"), page.t("Estado", "Status"),
             page.t("Solicitada", "Requested"), page.t("Acusar recibo antes del", "Acknowledge by"),
         ]
-        return "<h2>\(page.t("Abiertas", "Open")) (\(open.count))</h2>"
-            + page.table(
-                id: "inbox", headers: headers, rows: open.map(row),
-                empty: Bilingual("Ninguna remisión abierta.", "No open referral."))
-            + "<details><summary>\(page.t("Cerradas", "Closed")) (\(closed.count))</summary>"
-            + page.table(
-                id: "inbox-closed", headers: headers, rows: closed.map(row), empty: Bilingual("Ninguna.", "None."))
-            + "</details>"
+        return page.openAndClosed(
+            ids: ("inbox", "inbox-closed"), headers: headers, open: open.map(row), closed: closed.map(row),
+            titles: (Bilingual("Abiertas", "Open"), Bilingual("Cerradas", "Closed")),
+            empty: Bilingual("Ninguna remisión abierta.", "No open referral."))
     }
 
     /// A referral as its partner sees it: only the fields it names, while it is open.

@@ -102,6 +102,18 @@ struct ScreenPage {
             }.joined() + "</tbody></table>"
     }
 
+    /// Open items in a table, closed ones folded under it: what a worklist shows.
+    func openAndClosed(
+        ids: (open: String, closed: String), headers: [String], open: [[String]], closed: [[String]],
+        titles: (open: Bilingual, closed: Bilingual), empty: Bilingual
+    ) -> String {
+        "<h2>\(t(titles.open)) (\(open.count))</h2>"
+            + table(id: ids.open, headers: headers, rows: open, empty: empty)
+            + "<details><summary>\(t(titles.closed)) (\(closed.count))</summary>"
+            + table(id: ids.closed, headers: headers, rows: closed, empty: Bilingual("Ninguno.", "None."))
+            + "</details>"
+    }
+
     func select(
         _ name: String, _ label: String, _ options: [(String, String)], selected: String? = nil,
         required: Bool = true
