@@ -112,6 +112,7 @@ let package = Package(
                 "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteStatistics", "PuenteLinkage", "PuenteAccess",
                 "PuenteExchange", "PuenteReintegration",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ], swiftSettings: strict),
         // HTTP API, OpenAPI document and the dashboard.
@@ -120,6 +121,8 @@ let package = Package(
             dependencies: [
                 "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteStatistics", "PuenteAccess", "PuenteServices",
                 "PuenteExchange", "PuenteReintegration", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

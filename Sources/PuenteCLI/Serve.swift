@@ -52,10 +52,15 @@ struct Serve: AsyncParsableCommand {
     var pushTo: String?
     @Option(help: "A file holding this node's API token at the receiver (default: $PUENTE_EXCHANGE_TOKEN).")
     var pushTokenFile: String?
+    @Option(help: "Serve HTTPS with this certificate chain (PEM); with --tls-key.") var tlsCertificate: String?
+    @Option(help: "The private key (PEM) of --tls-certificate.") var tlsKey: String?
 
     func validate() throws {
         guard threshold >= 1 else {
             throw ValidationError("--threshold must be 1 or more; every published figure is protected.")
+        }
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-certificate and --tls-key go together: the chain and its private key.")
         }
         if let pushEvery, !(1...1440).contains(pushEvery) {
             throw ValidationError("--push-every: expected 1 to 1440 minutes.")
@@ -81,7 +86,7 @@ struct Serve: AsyncParsableCommand {
                     name: "scheduled pushes",
                     run: {
                         let exchange = ExchangeService(store: store, node: node)
-                        let client = ExchangeClient(exchange: exchange, store: store)
+                        let client = try ExchangeClient(exchange: exchange, store: store)
                         let logger = Logger(label: "puente")
                         while !Task.isCancelled {
                             // Agreements marked automatic: a package for each year whose figures changed.
@@ -108,7 +113,8 @@ struct Serve: AsyncParsableCommand {
                 store: opened.store, prepare: { try await options.prepare(opened) }, host: host, port: port,
                 threshold: threshold, publicStatistics: publicStatistics, trustedProxies: Set(trustedProxies),
                 node: hub ? try options.nodeIdentity() : try? options.nodeIdentity(), hub: hub,
-                retention: retention.policy, survey: try survey.loaded(), background: background)
+                retention: retention.policy, survey: try survey.loaded(), background: background,
+                tls: tlsCertificate.flatMap { certificate in tlsKey.map { (certificate, $0) } })
         } catch {
             try? await opened.store.close()
             throw error
@@ -132,7 +138,8 @@ func serve(
     store: any PuenteStore, prepare: @escaping @Sendable () async throws -> Void, host: String, port: Int,
     threshold: Int = 5, publicStatistics: Bool, trustedProxies: Set<String> = [], node: NodeIdentity? = nil,
     hub: Bool = false, retention: RetentionPolicy = RetentionPolicy(),
-    survey: (instrument: SurveyInstrument, weights: WeightTable)? = nil, background: [BackgroundWork] = []
+    survey: (instrument: SurveyInstrument, weights: WeightTable)? = nil, background: [BackgroundWork] = [],
+    tls: (certificate: String, key: String)? = nil
 ) async throws {
     let logger = {
         var logger = Logger(label: "puente"); logger.logLevel = .info; return logger
@@ -144,9 +151,10 @@ func serve(
     configuration.node = node
     configuration.hub = hub
     configuration.survey = survey
+    configuration.tls = tls
     let ready = Readiness()
     let statistics = StatisticsService(store: store, disclosure: configuration.disclosure)
-    let app = PuenteServer.buildApplication(
+    let app = try PuenteServer.buildApplication(
         store: store, configuration: configuration, statistics: statistics, logger: logger,
         beforeServing: { try await cancelWhenGracefulShutdown { try await ready.wait() } })
     // Load the statistics cube before the first visitor asks for it; if that fails, the first query loads it.

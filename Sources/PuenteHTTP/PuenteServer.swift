@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
+import NIOSSL
 import PuenteAccess
 import PuenteCore
 import PuenteReference
@@ -42,6 +44,9 @@ public enum PuenteServer {
         public var hub = false
         /// The sustainability survey's instrument and weight table; Puente's own when nil.
         public var survey: (instrument: SurveyInstrument, weights: WeightTable)?
+        /// HTTPS: the server's certificate chain and private key (PEM files); plain HTTP when nil, for a
+        /// node behind a reverse proxy that speaks TLS (docs/reliability.md).
+        public var tls: (certificate: String, key: String)?
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard,
@@ -115,6 +120,24 @@ public enum PuenteServer {
         return router
     }
 
+    /// The server's TLS from its PEM files, each named in the refusal when it cannot be read.
+    public static func serverTLS(_ files: (certificate: String, key: String)) throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        do { chain = try NIOSSLCertificate.fromPEMFile(files.certificate) } catch {
+            throw PuenteError(
+                .invalidArgument, "--tls-certificate: expected the server's certificate chain in PEM format.",
+                at: InputLocation(file: (files.certificate as NSString).lastPathComponent))
+        }
+        let key: NIOSSLPrivateKey
+        do { key = try NIOSSLPrivateKey(file: files.key, format: .pem) } catch {
+            throw PuenteError(
+                .invalidArgument, "--tls-key: expected the certificate's private key in PEM format.",
+                at: InputLocation(file: (files.key as NSString).lastPathComponent))
+        }
+        return TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+    }
+
     /// Routes of a router that `RoutePolicy` has no rule for (they refuse everyone); a test keeps it empty.
     public static func routesWithoutRule(_ router: Router<PuenteContext>) -> [String] {
         router.routes.map { RoutePolicy.key(method: $0.method.rawValue, path: $0.path.description) }
@@ -126,9 +149,10 @@ public enum PuenteServer {
     public static func buildApplication(
         store: any PuenteStore, configuration: Configuration = .init(), statistics: StatisticsService,
         logger: Logger, beforeServing: @escaping @Sendable () async throws -> Void
-    ) -> some Service {
+    ) throws -> some Service {
         var app = Application(
             router: router(store: store, configuration: configuration, statistics: statistics),
+            server: try configuration.tls.map { try .tls(.http1(), tlsConfiguration: try serverTLS($0)) } ?? .http1(),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "puente"),
             logger: logger)

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import PuenteAccess
 import PuenteCore
 import PuenteExchange
@@ -17,11 +18,28 @@ public struct ExchangeClient: Sendable {
 
     /// `connectTimeout`: how long a receiver may take to accept a connection (failed attempts are retried
     /// within it) before the push gives up and leaves its packages queued.
-    public init(exchange: ExchangeService, store: any PuenteStore, connectTimeout: Duration = .seconds(10)) {
+    ///
+    /// `trustedCA`: a PEM file of the CA that signed the receiver's certificate, for a hub whose
+    /// certificate comes from its own CA (`$PUENTE_EXCHANGE_CA` by default); the system's roots otherwise.
+    /// The receiver's certificate is always verified, host name included.
+    public init(
+        exchange: ExchangeService, store: any PuenteStore, connectTimeout: Duration = .seconds(10),
+        trustedCA: String? = ProcessInfo.processInfo.environment["PUENTE_EXCHANGE_CA"]
+    ) throws {
         self.exchange = exchange
         self.store = store
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .init(connectTimeout), read: .seconds(300))
+        if let trustedCA {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            do { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(trustedCA)) } catch {
+                throw PuenteError(
+                    .invalidArgument,
+                    "The exchange CA file (PUENTE_EXCHANGE_CA) must hold a CA certificate in PEM format.",
+                    at: InputLocation(file: (trustedCA as NSString).lastPathComponent))
+            }
+            configuration.tlsConfiguration = tls
+        }
         self.configuration = configuration
     }
 

@@ -355,7 +355,7 @@ struct PackageExchangeTests {
         }
         let tokens = issued
         let exchange = ExchangeService(store: sender, node: Self.sv)
-        let client = ExchangeClient(exchange: exchange, store: sender, connectTimeout: .seconds(1))
+        let client = try ExchangeClient(exchange: exchange, store: sender, connectTimeout: .seconds(1))
         let sent = try await exchange.export(agreement: "SV-HUB-2026", year: 2016, by: Self.officer)
 
         // Nobody listens on the discard port: the package stays queued, and the node carries on.

@@ -1,6 +1,16 @@
+import AsyncHTTPClient
 import Foundation
+import Hummingbird
+import HummingbirdTLS
+import HummingbirdTesting
+import NIOHTTP1
+import NIOSSL
+import PuenteAccess
 import PuenteCore
+import PuenteExchange
+import PuenteHTTP
 import PuentePostgres
+import PuenteServices
 import PuenteTesting
 import Testing
 
@@ -51,5 +61,73 @@ struct TransportTests {
         let refused = await #expect(throws: PuenteError.self) { _ = try await untrusted.committedImports() }
         #expect(refused?.code == .storeUnavailable, "\(String(describing: refused))")
         try await untrusted.close()
+    }
+
+    @Test(
+        "The node speaks HTTPS: a client trusting its CA gets its pages and a Secure session cookie, one that does not is refused, and the exchange client trusts the CA it is given",
+        .enabled(if: ca != nil))
+    func https() async throws {
+        let ca = try #require(Self.ca)
+        let folder = URL(fileURLWithPath: ca).deletingLastPathComponent()
+        let other = folder.appendingPathComponent("other-ca.pem").path
+        let store = try await StoreKind.sqliteMemory.makeStore()
+        try await AccessService(store: store, hasher: PasswordHasher(logCost: 10)).createUser(
+            username: "ana", role: .statistician, password: "a long enough password", by: .commandOperator("test"))
+        let tls = try PuenteServer.serverTLS(
+            (folder.appendingPathComponent("server.pem").path, folder.appendingPathComponent("server.key").path))
+        let app = Application(
+            router: PuenteServer.router(store: store), server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let trusting = try Self.client(trusting: ca), stranger = try Self.client(trusting: other)
+        do {
+            try await app.test(.ahc(.https)) { testClient in
+                try await Self.talk(
+                    to: "https://127.0.0.1:\(testClient.port!)", trusting, stranger, store: store, ca: ca, other: other)
+            }
+        } catch {
+            try? await trusting.shutdown()
+            try? await stranger.shutdown()
+            throw error
+        }
+        try await trusting.shutdown()
+        try await stranger.shutdown()
+        try await store.close()
+    }
+
+    static func client(trusting file: String) throws -> HTTPClient {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file))
+        configuration.tlsConfiguration = tls
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    static func talk(
+        to base: String, _ trusting: HTTPClient, _ stranger: HTTPClient, store: any PuenteStore, ca: String,
+        other: String
+    ) async throws {
+        let health = try await trusting.execute(HTTPClientRequest(url: base + "/health"), timeout: .seconds(10))
+        #expect(health.status == .ok)
+        var login = HTTPClientRequest(url: base + "/login")
+        login.method = .POST
+        login.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        login.body = .bytes(ByteBuffer(string: "username=ana&password=a+long+enough+password"))
+        let loggedIn = try await trusting.execute(login, timeout: .seconds(30))
+        #expect(loggedIn.status == .seeOther)
+        let cookie = try #require(loggedIn.headers["set-cookie"].first)
+        #expect(cookie.contains("Secure") && cookie.contains("HttpOnly"))
+        await #expect(throws: (any Error).self) {
+            _ = try await stranger.execute(HTTPClientRequest(url: base + "/health"), timeout: .seconds(10))
+        }
+        // Fetching the hub's registry over HTTPS: with the hub's CA the hub answers (it keeps none), with
+        // another CA it is not reached at all.
+        let exchange = ExchangeService(store: store, node: try NodeIdentity.generate(id: "SV-DGME", country: "SLV"))
+        for (file, expected) in [(ca, "answered 404"), (other, "could not be reached")] {
+            let refused = await #expect(throws: PuenteError.self) {
+                _ = try await ExchangeClient(exchange: exchange, store: store, trustedCA: file).fetchRegistry(
+                    from: base, hubKey: nil, by: .commandOperator("test"))
+            }
+            #expect(refused?.message.contains(expected) == true, "\(refused?.message ?? "")")
+        }
     }
 }

@@ -17,6 +17,7 @@ import time
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -64,15 +65,27 @@ def measure(driver, name, path, times=5):
             "return [t.responseStart - t.requestStart, t.domContentLoadedEventEnd - t.startTime, t.transferSize];"))
 
 
+def mark_page(driver):
+    """Marks the current document, so a wait can tell when the browser has moved to another one."""
+    driver.execute_script("window.puenteOldPage = true;")
+
+
+def wait_for_next_page(driver):
+    """Waits until the marked document is gone and the next one has loaded. (Chromium answers a check on a
+    node of a document being replaced with its own inspector error, which staleness_of does not expect.)"""
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return !window.puenteOldPage && document.readyState === 'complete'"))
+
+
 def log_in(driver, user, path):
     driver.delete_all_cookies()
     driver.get(BASE + path)
     WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.ID, "login")))
     driver.find_element(By.NAME, "username").send_keys(user)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    page = driver.find_element(By.TAG_NAME, "html")
+    mark_page(driver)
     driver.find_element(By.CSS_SELECTOR, "#login button").click()
-    WebDriverWait(driver, 10).until(EC.staleness_of(page))
+    wait_for_next_page(driver)
     assert driver.current_url.split("?")[0].endswith(path), driver.current_url
 
 
@@ -86,10 +99,9 @@ def reveal(driver, form_id):
 
 def submit(driver, form_id):
     """Submits a form and waits for the page it leads to, which must say it was done."""
-    page = driver.find_element(By.TAG_NAME, "html")
+    mark_page(driver)
     reveal(driver, form_id).find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 10).until(EC.staleness_of(page))
-    WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.ID, "notice")))
+    wait_for_next_page(driver)
     notice = driver.find_element(By.ID, "notice")
     assert "done" in notice.get_attribute("class"), notice.text
     return notice.text
@@ -136,7 +148,9 @@ def test_the_whole_loop_through_the_screens(browser):
     Select(form.find_element(By.NAME, "documentType")).select_by_value("NATIONAL_ID")
     form.find_element(By.NAME, "documentNumber").send_keys(document)
     form.find_element(By.NAME, "phone").send_keys("7000-1234")
+    mark_page(browser)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for_next_page(browser)
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "case-facts")))
     opened(browser)
     case_url = browser.current_url.split("?")[0]
@@ -151,7 +165,9 @@ def test_the_whole_loop_through_the_screens(browser):
     browser.find_element(By.NAME, "recordKey").send_keys(key)
     browser.find_element(By.NAME, "givenNames").send_keys(given)
     browser.find_element(By.NAME, "firstSurname").send_keys(surname)
+    mark_page(browser)
     browser.find_element(By.CSS_SELECTOR, "#reception button[type=submit]").click()
+    wait_for_next_page(browser)
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#notice.error")))
     assert browser.find_element(By.NAME, "givenNames").get_attribute("value") == given
     browser.get_log("browser")  # the refusal's 409, expected
@@ -190,7 +206,9 @@ def test_the_whole_loop_through_the_screens(browser):
     opened(browser)
     inbox = rows(browser, "inbox")
     assert [r for r in inbox if r[0] == f"#{referral_id}"], inbox
+    mark_page(browser)
     browser.find_element(By.LINK_TEXT, f"#{referral_id}").click()
+    wait_for_next_page(browser)
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "referral-facts")))
     opened(browser)
     shown = {e.get_attribute("data-field"): e.text for e in browser.find_elements(By.CSS_SELECTOR, "#referral-facts dd[data-field]")}
