@@ -48,7 +48,17 @@ extension PostgresStore {
         }
         let process = Process()
         process.executableURL = executable
-        process.arguments = arguments
+        // A password in the URL would show in the process list: it goes by PGPASSWORD instead.
+        var environment = ProcessInfo.processInfo.environment
+        process.arguments = arguments.map { argument in
+            guard var url = URLComponents(string: argument), ["postgres", "postgresql"].contains(url.scheme ?? ""),
+                let password = url.password
+            else { return argument }
+            environment["PGPASSWORD"] = password
+            url.password = nil
+            return url.string ?? argument
+        }
+        process.environment = environment
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

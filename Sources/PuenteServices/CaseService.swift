@@ -145,6 +145,13 @@ public struct CaseService: Sendable {
         }
     }
 
+    /// A case the actor may work on, without its personal details (not a read of personal data).
+    public func summary(_ id: Int64, by actor: Actor) async throws -> CaseFile {
+        var file = try await visibleCase(id, by: actor)
+        file.details = CaseDetails()
+        return file
+    }
+
     /// A case with its details, timeline and referrals; audited as a read of personal data.
     public func show(_ id: Int64, by actor: Actor) async throws -> CaseView {
         let file = try await visibleCase(id, by: actor)

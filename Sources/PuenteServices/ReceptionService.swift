@@ -75,11 +75,13 @@ public struct ReceptionService: Sendable {
     /// The shipped registers of returns (profiles whose every record is a return), of `country` when
     /// given: the registers a reception form can write to.
     public static func registers(country: String? = nil) -> [SourceProfile] {
-        ProfileCatalogue.shippedIDs.compactMap { try? ProfileCatalogue.load($0) }.filter {
-            $0.constants[.eventType] == EventType.return.rawValue
-                && (country == nil || $0.reportingCountry == country)
-        }
+        returnRegisters.filter { country == nil || $0.reportingCountry == country }
     }
+
+    /// Read from the shipped profiles once: they are resources of the build.
+    private static let returnRegisters: [SourceProfile] = ProfileCatalogue.shippedIDs.compactMap {
+        try? ProfileCatalogue.load($0)
+    }.filter { $0.constants[.eventType] == EventType.return.rawValue }
 
     /// Stores the arrival in `register` (a shipped return register) and opens its case at `office`
     /// (the actor's own when nil). A refused arrival stores nothing: the form's values are checked
@@ -88,12 +90,10 @@ public struct ReceptionService: Sendable {
         _ arrival: Arrival, in register: String, office: String? = nil, by actor: Actor, today: CivilDate = .today
     ) async throws -> CaseFile {
         try require(.cases, for: actor)
-        guard ProfileCatalogue.shippedIDs.contains(register),
-            let profile = Self.registers().first(where: { $0.id == register })
-        else {
+        guard let profile = Self.returnRegisters.first(where: { $0.id == register }) else {
             throw PuenteError(
                 .invalidArgument,
-                "register: expected one of " + Self.registers().map(\.id).joined(separator: ", ") + ".")
+                "register: expected one of " + Self.returnRegisters.map(\.id).joined(separator: ", ") + ".")
         }
         if let country = actor.country, country != profile.reportingCountry {
             throw PuenteError(.forbidden, "Your account registers returns of \(country) only.")

@@ -143,6 +143,12 @@ public struct ReferralService: Sendable {
         return stored
     }
 
+    /// The referrals of one case the actor may work on.
+    public func referrals(caseID: Int64, by actor: Actor) async throws -> [Referral] {
+        _ = try await cases.visibleCase(caseID, by: actor)
+        return try await store.referrals(ReferralQuery(caseID: caseID))
+    }
+
     /// Referrals of the cases the actor sees.
     public func list(_ query: ReferralQuery, by actor: Actor) async throws -> [Referral] {
         try require(.cases, for: actor)

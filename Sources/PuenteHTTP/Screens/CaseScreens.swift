@@ -114,13 +114,13 @@ struct CaseScreens: Sendable {
                 municipalities.append((unit.id, "\(unit.name) (\(department.name))"))
             }
         }
-        func coded(_ field: String, _ codes: [String]?, list: PuenteStatistics.Dimension) -> [(String, String)] {
+        func coded(_ codes: [String]?, list: PuenteStatistics.Dimension) -> [(String, String)] {
             [("", page.t("— sin dato —", "— not known —"))]
                 + (codes ?? []).sorted().map { ($0, labels.name(list, $0, page.state)) }
         }
-        let places = coded("place", register.values[.place].map { Array($0.keys) }, list: .place)
-        let modes = coded("transportMode", register.values[.transportMode].map { Array($0.keys) }, list: .transportMode)
-        let types = coded("returnType", register.values[.returnType].map { Array($0.keys) }, list: .returnType)
+        let places = coded(register.values[.place].map { Array($0.keys) }, list: .place)
+        let modes = coded(register.values[.transportMode].map { Array($0.keys) }, list: .transportMode)
+        let types = coded(register.values[.returnType].map { Array($0.keys) }, list: .returnType)
         let documents: [(String, String)] =
             [("", page.t("— sin dato —", "— not known —"))]
             + (register.values[.documentType].map { Array($0.keys) } ?? []).sorted().map {
@@ -636,7 +636,7 @@ struct CaseScreens: Sendable {
             try await cases.reopen(id, readAt: version, note: note, by: actor)
             return .reopened
         case "consent":
-            let file = try await cases.show(id, by: actor).caseFile
+            let file = try await cases.summary(id, by: actor)
             try await consents.record(
                 .init(
                     agency: file.subject.agency, recordKey: file.subject.recordKey, purpose: form["purpose"] ?? "",
@@ -689,7 +689,7 @@ struct CaseScreens: Sendable {
     /// The referral a case form names, if it belongs to that case.
     private func ownReferral(_ form: FormBody, of caseID: Int64, actor: Actor) async throws -> Int64 {
         guard let id = form["referral"].flatMap({ Int64($0) }),
-            try await cases.show(caseID, by: actor).referrals.contains(where: { $0.id == id })
+            try await referrals.referrals(caseID: caseID, by: actor).contains(where: { $0.id == id })
         else { throw PuenteError(.invalidArgument, "referral: expected a referral of this case.") }
         return id
     }

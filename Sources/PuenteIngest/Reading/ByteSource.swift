@@ -202,7 +202,20 @@ struct UTF16ByteSource: ByteSource {
                     guard highSurrogate == nil else { throw loneSurrogate(at - 2) }
                     scalar = UInt32(unit)
                 }
-                out.append(contentsOf: String(Unicode.Scalar(scalar)!).utf8)
+                // UTF-8 by hand: a String per character would allocate once per character.
+                switch scalar {
+                case ..<0x80: out.append(UInt8(scalar))
+                case ..<0x800: out += [UInt8(0xC0 | scalar >> 6), UInt8(0x80 | scalar & 0x3F)]
+                case ..<0x10000:
+                    out += [
+                        UInt8(0xE0 | scalar >> 12), UInt8(0x80 | scalar >> 6 & 0x3F), UInt8(0x80 | scalar & 0x3F),
+                    ]
+                default:
+                    out += [
+                        UInt8(0xF0 | scalar >> 18), UInt8(0x80 | scalar >> 12 & 0x3F),
+                        UInt8(0x80 | scalar >> 6 & 0x3F), UInt8(0x80 | scalar & 0x3F),
+                    ]
+                }
             }
             bytesRead += usable
             if !out.isEmpty { return out }

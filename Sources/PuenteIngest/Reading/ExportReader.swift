@@ -53,8 +53,13 @@ public struct ExportReader {
                     + "check the file or the profile's format.type.", at: InputLocation(file: url.lastPathComponent))
         }
         if format.type != .xlsx {
-            var source = try byteSource()
-            utf16 = try source.next().flatMap { UTF16ByteSource.order(ofStart: $0) }
+            // A plain file's first two bytes are read already; a gzip file's are its contents'.
+            if isGzip {
+                var source = try byteSource()
+                utf16 = try source.next().flatMap { UTF16ByteSource.order(ofStart: $0) }
+            } else {
+                utf16 = UTF16ByteSource.order(ofStart: magic)
+            }
             // The mark says what the bytes are; a declared encoding cannot.
             if utf16 != nil { encoding = .utf8 }
         }

@@ -21,19 +21,22 @@ public enum RecordedValue: Sendable {
 public struct ProfileSpelling: Sendable {
     public let profile: SourceProfile
     private let datePattern: DatePattern
-    private let countryNames: [String: String]
 
     public init(profile: SourceProfile) {
         self.profile = profile
         // The reader checks every date format when it loads a profile.
         datePattern = DatePattern(profile.dateFormats[0])!
+    }
+
+    /// Each country's first Spanish name, read once.
+    private static let countryNames: [String: String] = {
         var names: [String: String] = [:]
         for row in ResourceCSV.rows("Data/country_aliases_es.csv", in: ReferenceData.bundle)
         where names[row["alpha_3"]!] == nil {
             names[row["alpha_3"]!] = row["alias"]!
         }
-        countryNames = names
-    }
+        return names
+    }()
 
     /// The header the profile reads.
     public var header: [String] { profile.columns.map(\.name) }
@@ -47,7 +50,7 @@ public struct ProfileSpelling: Sendable {
             case .int(let i): return String(i)
             case .date(let d): return datePattern.format(d)
             case .code(let c): return profile.values[column.field]?[c]?.first ?? c
-            case .country(let c): return profile.values[column.field]?[c]?.first ?? countryNames[c] ?? c
+            case .country(let c): return profile.values[column.field]?[c]?.first ?? Self.countryNames[c] ?? c
             }
         }
     }
