@@ -18,6 +18,21 @@ public struct NodeIdentity: Sendable {
     /// What signatures name as their signer: `<node id>/<key id>`.
     public var kid: String { "\(id)/\(keyID)" }
 
+    /// The X25519 key other nodes encrypt referrals to this node with (HPKE, RFC 9180). It is derived
+    /// from the signing key's seed with HKDF, so the key file keeps one secret and a key rotation renews
+    /// both; it is a key of its own, never the signing key converted. Referral agreements publish its
+    /// public half, signed by both parties.
+    public var encryptionKey: Curve25519.KeyAgreement.PrivateKey {
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: signingKey.rawRepresentation), salt: Data("puente".utf8),
+            info: Data("node encryption key x25519 v1".utf8), outputByteCount: 32)
+        // 32 bytes are always a valid X25519 private key (the scalar is clamped when used).
+        return try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: derived.withUnsafeBytes { Data($0) })
+    }
+
+    /// The encryption key's public half in base64url.
+    public var encryptionPublicKeyBase64URL: String { Base64URL.encode(encryptionKey.publicKey.rawRepresentation) }
+
     public init(id: String, country: String, keyID: String, signingKey: Curve25519.Signing.PrivateKey) {
         self.id = id
         self.country = country

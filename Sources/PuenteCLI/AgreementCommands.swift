@@ -33,12 +33,22 @@ struct AgreementCommand: AsyncParsableCommand {
         @Option(help: "The receiving node's country (ISO 3166 alpha-3).") var receiverCountry: String
         @Option(help: "The receiving node's public key (the `x` of its JWK, from its `puente node show`).")
         var receiverKey: String
-        @Option(help: "regional_statistics, mirror_statistics, return_verification or linkage.")
+        @Option(help: "regional_statistics, mirror_statistics, return_verification, linkage or referral.")
         var purpose: Agreement.Purpose
-        @Option(help: "Measures that may flow, comma-separated.") var measures: String
-        @Option(help: "Dimensions figures may be broken down by, comma-separated.") var dimensions: String
-        @Option(help: "country, department or municipality.") var finestGeography: Agreement.Geography
-        @Option(help: "year, quarter or month.") var finestPeriod: Agreement.Period
+        @Option(help: "Measures that may flow, comma-separated (none for referral).") var measures = ""
+        @Option(help: "Dimensions figures may be broken down by, comma-separated (none for referral).")
+        var dimensions = ""
+        @Option(help: "country, department or municipality.") var finestGeography: Agreement.Geography = .country
+        @Option(help: "year, quarter or month.") var finestPeriod: Agreement.Period = .year
+        @Option(
+            help:
+                "Referral agreements: the receiving node's encryption key (from its `puente node show`).")
+        var receiverEncryptionKey: String?
+        @Option(
+            help:
+                "Referral agreements: the case fields a referral may carry, comma-separated (\(ReferralField.allCases.map(\.rawValue).joined(separator: ", ")))."
+        )
+        var referralFields: String?
         @Option(help: "The weakest protection: ckm or suppression.") var protection = "ckm"
         @Option(help: "First day in force, YYYY-MM-DD.") var validFrom: String
         @Option(help: "Last day in force, YYYY-MM-DD.") var validTo: String
@@ -52,13 +62,16 @@ struct AgreementCommand: AsyncParsableCommand {
 
         func run() async throws {
             let node = try store.nodeIdentity()
+            let referral = purpose == .referral
             let terms = Agreement(
-                id: id, sender: .init(node),
-                receiver: .init(node: receiver, country: receiverCountry, key: receiverKey),
+                id: id, sender: .init(node, encrypting: referral),
+                receiver: .init(
+                    node: receiver, country: receiverCountry, key: receiverKey,
+                    encryptionKey: referral ? receiverEncryptionKey : nil),
                 purpose: purpose, measures: Self.list(measures), dimensions: Self.list(dimensions),
                 finestGeography: finestGeography, finestPeriod: finestPeriod, minimumProtection: protection,
                 validFrom: validFrom, validTo: validTo, retentionDays: retentionDays, onwardTransfer: onwardTransfer,
-                automatic: automatic)
+                automatic: automatic, referralFields: referralFields.map(Self.list))
             try writeFile(try SignedAgreement(drafting: terms).file(), to: out)
             print("Agreement \(id) drafted in \(out); sign it with `puente agreement sign \(out)`.")
         }

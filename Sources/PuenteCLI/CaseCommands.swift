@@ -342,7 +342,7 @@ struct ReferralsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let referral = try await withStore(store) { store in
-                try await ReferralService(store: store).refer(
+                try await ReferralService(store: store, node: try self.store.optionalNodeIdentity()).refer(
                     .init(
                         caseID: caseID, partner: partner, service: service.rawValue, fields: field, override: override),
                     by: commandOperator)
@@ -363,7 +363,7 @@ struct ReferralsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let referral = try await withStore(store) { store in
-                try await ReferralService(store: store).update(
+                try await ReferralService(store: store, node: try self.store.optionalNodeIdentity()).update(
                     id, to: to, reason: reason, note: note, by: commandOperator)
             }
             print("Referral \(referral.id) is \(referral.status.rawValue).")

@@ -57,12 +57,17 @@ struct Node: AsyncParsableCommand {
             switch format {
             case .text:
                 print("Node \(node.id) (\(node.country)); key \(node.kid); public key \(node.publicKeyBase64URL)")
+                print("Encryption key (referral agreements): \(node.encryptionPublicKeyBase64URL)")
             case .json:
                 let view: JSONValue = .object([
                     "id": .string(node.id), "country": .string(node.country), "kid": .string(node.kid),
                     // A JWK (RFC 8037) of the public key, as partners' JWS libraries take it.
                     "jwk": .object([
                         "kty": .string("OKP"), "crv": .string("Ed25519"), "x": .string(node.publicKeyBase64URL),
+                    ]),
+                    "encryptionJwk": .object([
+                        "kty": .string("OKP"), "crv": .string("X25519"),
+                        "x": .string(node.encryptionPublicKeyBase64URL),
                     ]),
                 ])
                 print(String(decoding: CanonicalJSON.encode(view), as: UTF8.self))
@@ -119,4 +124,7 @@ extension StoreOptions {
         }
         return node
     }
+
+    /// The node's identity, or nil before `puente node init`.
+    func optionalNodeIdentity() throws -> NodeIdentity? { try keyring().ring.node }
 }

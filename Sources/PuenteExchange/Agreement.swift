@@ -13,6 +13,9 @@ public struct Agreement: Codable, Hashable, Sendable {
         case mirrorStatistics = "mirror_statistics"
         case returnVerification = "return_verification"
         case linkage
+        /// Referrals of returnees to partner organisations working on the receiving node; their
+        /// acceptance and outcome come back under the same agreement (docs/exchange.md).
+        case referral
     }
 
     /// The finest geography figures may be broken down by.
@@ -31,15 +34,21 @@ public struct Agreement: Codable, Hashable, Sendable {
         public var country: String
         /// The `x` of its Ed25519 JWK (base64url).
         public var key: String
+        /// Its X25519 key for what is encrypted to it (base64url): referral agreements only.
+        public var encryptionKey: String?
 
-        public init(node: String, country: String, key: String) {
+        public init(node: String, country: String, key: String, encryptionKey: String? = nil) {
             self.node = node
             self.country = country
             self.key = key
+            self.encryptionKey = encryptionKey
         }
 
-        public init(_ identity: NodeIdentity) {
-            self.init(node: identity.id, country: identity.country, key: identity.publicKeyBase64URL)
+        /// The party `identity` is; with its encryption key when `encrypting` (referral agreements).
+        public init(_ identity: NodeIdentity, encrypting: Bool = false) {
+            self.init(
+                node: identity.id, country: identity.country, key: identity.publicKeyBase64URL,
+                encryptionKey: encrypting ? identity.encryptionPublicKeyBase64URL : nil)
         }
     }
 
@@ -66,12 +75,14 @@ public struct Agreement: Codable, Hashable, Sendable {
     /// schedule (`serve --push-every`), with no one running `exchange export`. Absent means no (so
     /// agreements signed before the field existed keep their canonical form).
     public var automatic: Bool?
+    /// Referral agreements: the case fields (`ReferralField` names) a referral may carry to the receiver.
+    public var referralFields: [String]?
 
     public init(
         id: String, sender: Party, receiver: Party, purpose: Purpose, dataflow: String = SDMXFlow.flowID,
         measures: [String], dimensions: [String], finestGeography: Geography, finestPeriod: Period,
         minimumProtection: String = DisclosurePolicy.Method.cellKey.rawValue, validFrom: String, validTo: String,
-        retentionDays: Int, onwardTransfer: Bool = false, automatic: Bool = false
+        retentionDays: Int, onwardTransfer: Bool = false, automatic: Bool = false, referralFields: [String]? = nil
     ) {
         self.id = id
         self.sender = sender
@@ -88,6 +99,7 @@ public struct Agreement: Codable, Hashable, Sendable {
         self.retentionDays = retentionDays
         self.onwardTransfer = onwardTransfer
         self.automatic = automatic ? true : nil
+        self.referralFields = referralFields
     }
 
     /// Checks the terms; the error names the field and what it takes.
@@ -107,6 +119,25 @@ public struct Agreement: Codable, Hashable, Sendable {
             }
         }
         guard sender.node != receiver.node else { throw fail("receiver", "another node than the sender") }
+        if purpose == .referral {
+            try checkReferralTerms()
+        } else {
+            guard referralFields == nil else { throw fail("referralFields", "none outside a referral agreement") }
+            try checkFigureTerms()
+        }
+        guard let from = CivilDate(iso: validFrom) else { throw fail("validFrom", "a date like 2026-01-01") }
+        guard let to = CivilDate(iso: validTo), to >= from else {
+            throw fail("validTo", "a date on or after validFrom")
+        }
+        guard (1...3650).contains(retentionDays) else { throw fail("retentionDays", "1 to 3650 days") }
+    }
+
+    /// What figures may flow: measures, dimensions no finer than the finest geography and period, and a
+    /// protection.
+    func checkFigureTerms() throws {
+        func fail(_ field: String, _ expected: String) -> PuenteError {
+            PuenteError(.invalidArgument, "\(field): expected \(expected).")
+        }
         guard !measures.isEmpty, measures.allSatisfy({ Measure(rawValue: $0) != nil }) else {
             throw fail("measures", "one or more of " + Measure.allCases.map(\.rawValue).joined(separator: ", "))
         }
@@ -133,11 +164,33 @@ public struct Agreement: Codable, Hashable, Sendable {
         guard [DisclosurePolicy.Method.cellKey, .suppression].map(\.rawValue).contains(minimumProtection) else {
             throw fail("minimumProtection", "ckm or suppression (exact figures never leave a node)")
         }
-        guard let from = CivilDate(iso: validFrom) else { throw fail("validFrom", "a date like 2026-01-01") }
-        guard let to = CivilDate(iso: validTo), to >= from else {
-            throw fail("validTo", "a date on or after validFrom")
+    }
+
+    /// A referral agreement carries no figures: it names the fields a referral may carry and both
+    /// parties' encryption keys, since what it carries is encrypted to its recipient.
+    func checkReferralTerms() throws {
+        func fail(_ field: String, _ expected: String) -> PuenteError {
+            PuenteError(.invalidArgument, "\(field): expected \(expected).")
         }
-        guard (1...3650).contains(retentionDays) else { throw fail("retentionDays", "1 to 3650 days") }
+        guard measures.isEmpty, dimensions.isEmpty else {
+            throw fail("measures", "none in a referral agreement (it carries referrals, not figures)")
+        }
+        guard let fields = referralFields, !fields.isEmpty, fields.allSatisfy({ ReferralField(rawValue: $0) != nil })
+        else {
+            throw fail(
+                "referralFields", "one or more of " + ReferralField.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        for (name, party) in [("sender", sender), ("receiver", receiver)] {
+            guard let key = party.encryptionKey, Base64URL.x25519PublicKey(key) != nil else {
+                throw fail("\(name).encryptionKey", "an X25519 public key in base64url (from `puente node show`)")
+            }
+        }
+    }
+
+    /// The other party of a referral agreement, which works both ways: referrals go from the sender to
+    /// the receiver, their statuses come back.
+    public func counterpart(of node: String) -> Party? {
+        node == sender.node ? receiver : node == receiver.node ? sender : nil
     }
 
     public var json: JSONValue {
@@ -184,6 +237,10 @@ public struct SignedAgreement: Codable, Hashable, Sendable {
         guard party.key == node.publicKeyBase64URL else {
             throw PuenteError(
                 .forbidden, "The agreement names another key for node \(node.id) than the one it signs with.")
+        }
+        if let encryptionKey = party.encryptionKey, encryptionKey != node.encryptionPublicKeyBase64URL {
+            throw PuenteError(
+                .forbidden, "The agreement names another encryption key for node \(node.id) than its own.")
         }
         signatures[node.id] = try DocumentSignature.sign(try terms.json, type: Agreement.signatureType, by: node)
             .compact

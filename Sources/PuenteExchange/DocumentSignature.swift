@@ -91,4 +91,8 @@ extension Base64URL {
     public static func ed25519PublicKey(_ text: String) -> Curve25519.Signing.PublicKey? {
         decode(text).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }
     }
+
+    public static func x25519PublicKey(_ text: String) -> Curve25519.KeyAgreement.PublicKey? {
+        decode(text).flatMap { try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: $0) }
+    }
 }

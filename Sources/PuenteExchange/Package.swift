@@ -111,7 +111,7 @@ public struct SignedPackage: Sendable {
         return SignedPackage(manifest: manifest, signature: signature, parts: parts.map(\.bytes))
     }
 
-    init(manifest: PackageManifest, signature: DocumentSignature, parts: [Data]) {
+    public init(manifest: PackageManifest, signature: DocumentSignature, parts: [Data]) {
         self.manifest = manifest
         self.signature = signature
         self.parts = parts
@@ -119,10 +119,18 @@ public struct SignedPackage: Sendable {
 
     /// The file's bytes.
     public func file() throws -> Data {
+        var out = try header()
+        for part in parts { out += part }
+        return out
+    }
+
+    /// The file's first three lines: format, manifest and signature. What a receiver keeps of a package
+    /// whose parts it must not keep (a referral's encrypted fields); the manifest still says what the
+    /// parts were, by size and hash.
+    public func header() throws -> Data {
         var out = Data((PackageManifest.format + "\n").utf8)
         out += try CanonicalJSON.encode(manifest)
         out += Data(("\n" + signature.compact + "\n").utf8)
-        for part in parts { out += part }
         return out
     }
 

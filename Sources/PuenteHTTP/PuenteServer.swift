@@ -88,9 +88,10 @@ public enum PuenteServer {
         let followUps =
             configuration.survey.map { FollowUpService(store: store, instrument: $0.instrument, weights: $0.weights) }
             ?? (try? FollowUpService(store: store))
-        CaseRoutes.add(to: router, store: store, followUps: followUps)
+        CaseRoutes.add(to: router, store: store, node: configuration.node, followUps: followUps)
         CaseScreenRoutes.add(
-            to: router, screens: CaseScreens(store: store, followUps: followUps, reference: reference))
+            to: router,
+            screens: CaseScreens(store: store, node: configuration.node, followUps: followUps, reference: reference))
         let programme = ProgrammeStatistics(store: store, disclosure: configuration.disclosure)
         CaseRoutes.addStatistics(to: router, programme: programme)
         ExchangeRoutes.add(

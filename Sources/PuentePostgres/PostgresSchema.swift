@@ -366,5 +366,9 @@ enum PostgresSchema {
             // What cases accumulate: surveys administered (answers sealed, scores clear), grants.
             "0013-case-records", CaseSchema.postgresRecords
         ),
+        (
+            // Referrals other nodes made to partners working on this node (fields sealed).
+            "0014-incoming-referrals", IncomingReferralRows.postgresSchema
+        ),
     ]
 }

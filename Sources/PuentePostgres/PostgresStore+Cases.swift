@@ -98,6 +98,38 @@ extension PostgresStore: CaseStore {
 
     /// Runs a plan on a connection inside the caller's transaction. Updates return their ids, so the
     /// rows they changed are counted.
+    public func saveIncomingReferral(_ referral: IncomingReferral) async throws -> IncomingReferral {
+        var saved = referral
+        saved.version = referral.version + 1
+        saved.updatedAt = Timestamp.precise()
+        let values = try IncomingReferralRows.values(of: saved, cipher: cipher)
+        return try await guarded {
+            if referral.id == 0 {
+                saved.id = try await Self.ids(
+                    client.query(Self.query(IncomingReferralRows.insert, values), logger: logger)
+                )
+                .first!
+            } else {
+                let changed = try await Self.ids(
+                    client.query(
+                        Self.query(
+                            IncomingReferralRows.update + " RETURNING id",
+                            values + [.integer(Int(referral.id)), .integer(referral.version)]), logger: logger))
+                guard changed.count == 1 else { throw PuenteError.caseChangedSinceRead }
+            }
+            return saved
+        }
+    }
+
+    public func incomingReferrals(id: Int64?, sender: String?, originID: Int64?, partner: String?) async throws
+        -> [IncomingReferral]
+    {
+        let (sql, binds) = IncomingReferralRows.query(id: id, sender: sender, originID: originID, partner: partner)
+        return try await fetch(
+            sql, binds, columns: IncomingReferralRows.selectColumns, integer: IncomingReferralRows.integerColumns
+        ).map { try IncomingReferralRows.referral($0, cipher: cipher) }
+    }
+
     static func run(_ plan: CaseWritePlan, on conn: PostgresConnection, _ logger: Logger) async throws -> CaseChange {
         try await plan.run(
             query: { sql, binds in try await !ids(conn.query(query(sql, binds), logger: logger)).isEmpty },

@@ -377,6 +377,10 @@ enum SQLiteSchema {
             // What cases accumulate: surveys administered (answers sealed, scores clear), grants.
             try db.execute(sql: CaseSchema.sqliteRecords)
         }
+        m.registerMigration("0014-incoming-referrals") { db in
+            // Referrals other nodes made to partners working on this node (fields sealed).
+            try db.execute(sql: IncomingReferralRows.sqliteSchema)
+        }
         return m
     }
 }

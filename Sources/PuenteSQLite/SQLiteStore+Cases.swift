@@ -84,6 +84,33 @@ extension SQLiteStore: CaseStore {
         }
     }
 
+    public func saveIncomingReferral(_ referral: IncomingReferral) async throws -> IncomingReferral {
+        var saved = referral
+        saved.version = referral.version + 1
+        saved.updatedAt = Timestamp.precise()
+        let values = try IncomingReferralRows.values(of: saved, cipher: cipher)
+        saved.id = try await writer.write { db in
+            guard referral.id != 0 else {
+                return try Int64.fetchOne(db, sql: IncomingReferralRows.insert, arguments: Self.arguments(values))!
+            }
+            try db.execute(
+                sql: IncomingReferralRows.update,
+                arguments: Self.arguments(values + [.integer(Int(referral.id)), .integer(referral.version)]))
+            guard db.changesCount == 1 else { throw PuenteError.caseChangedSinceRead }
+            return referral.id
+        }
+        return saved
+    }
+
+    public func incomingReferrals(id: Int64?, sender: String?, originID: Int64?, partner: String?) async throws
+        -> [IncomingReferral]
+    {
+        let (sql, binds) = IncomingReferralRows.query(id: id, sender: sender, originID: originID, partner: partner)
+        return try await fetch(
+            sql, binds, integer: IncomingReferralRows.integerColumns, columns: IncomingReferralRows.selectColumns
+        ).map { try IncomingReferralRows.referral($0, cipher: cipher) }
+    }
+
     // MARK: Running statements
 
     /// Runs a plan inside the caller's transaction.

@@ -74,6 +74,8 @@ public struct ExchangeClient: Sendable {
 
     func push(endpoint: String?, token: String, by actor: Actor, client: HTTPClient) async throws -> Report {
         var report = Report()
+        // Referral messages owed since the last push (a consent withdrawn cancels a referral here).
+        try await ReferralExchange(store: store, node: exchange.node).sendPending(by: actor)
         let registry = try await store.trustedRegistry().map {
             try SignedRegistry(file: Data($0.document.utf8), source: "trusted registry").registry
         }

@@ -177,7 +177,7 @@ public struct ExchangeService: Sendable {
         }
         guard let kept = try await store.agreement(id: sent.agreement) else { throw PuenteError.noSuchAgreement }
         let terms = try kept.signed().terms
-        try receipt.verify(receiverKey: terms.receiver.key)
+        try receipt.verify(receiverKey: (terms.counterpart(of: node.id) ?? terms.receiver).key)
         try await store.markDelivered(
             packageID: sent.id, at: receipt.receipt.receivedAt,
             receipt: String(decoding: try receipt.file(), as: UTF8.self))
@@ -197,6 +197,8 @@ public struct ExchangeService: Sendable {
         public var package: SignedPackage
         public var digest: String
         public var observations: [ExchangeObservation]
+        /// What a referral package carries, decrypted (statistics packages have none).
+        public var referral: ReferralMessage?
         /// Set when the same package was received before.
         public var duplicateOf: ReceivedPackage?
     }
@@ -224,7 +226,12 @@ public struct ExchangeService: Sendable {
             throw PuenteError(.outsideAgreement, "No agreement \(manifest.agreement) is kept here.", at: at)
         }
         let terms = try kept.signed().terms
-        guard terms.sender.node == manifest.sender, terms.receiver.node == node.id else {
+        // Figures flow from the sender to the receiver; referral agreements carry statuses back too.
+        let parties =
+            terms.purpose == .referral
+            ? terms.counterpart(of: node.id)?.node == manifest.sender
+            : terms.sender.node == manifest.sender && terms.receiver.node == node.id
+        guard parties else {
             throw PuenteError(
                 .outsideAgreement,
                 "Agreement \(terms.id) is between \(terms.sender.node) and \(terms.receiver.node), not from \(manifest.sender) to this node.",
@@ -236,8 +243,16 @@ public struct ExchangeService: Sendable {
         } catch let error as PuenteError where error.code == .agreementNotInForce {
             throw PuenteError(error.code, error.message, at: at)
         }
-        try content.checkManifest(manifest, terms: terms, source: source)
-        let observations = try content.observations(of: package, terms: terms, source: source)
+        var observations: [ExchangeObservation] = []
+        var referral: ReferralMessage?
+        if terms.purpose == .referral {
+            let message = try ReferralPackage.open(package, by: node, source: source)
+            try message.check(terms: terms, from: manifest.sender, source: source)
+            referral = message
+        } else {
+            try content.checkManifest(manifest, terms: terms, source: source)
+            observations = try content.observations(of: package, terms: terms, source: source)
+        }
         let digest = SignedPackage.digest(of: file)
         var duplicate: ReceivedPackage?
         if let earlier = try await store.receivedPackage(
@@ -250,15 +265,17 @@ public struct ExchangeService: Sendable {
                     at: at)
             }
             duplicate = earlier
-        } else if manifest.sequence
-            <= (try await store.lastPublishedSequence(sender: manifest.sender, agreement: manifest.agreement))
+        } else if referral == nil,  // each referral message stands alone: no order to keep
+            manifest.sequence
+                <= (try await store.lastPublishedSequence(sender: manifest.sender, agreement: manifest.agreement))
         {
             throw PuenteError(
                 .sequenceReused,
                 "Sequence number \(manifest.sequence) from \(manifest.sender) under \(manifest.agreement) was published already.",
                 at: at)
         }
-        return CheckedPackage(package: package, digest: digest, observations: observations, duplicateOf: duplicate)
+        return CheckedPackage(
+            package: package, digest: digest, observations: observations, referral: referral, duplicateOf: duplicate)
     }
 
     /// The key the sender's signature must verify with: from the member registry this node trusts, where
@@ -273,7 +290,7 @@ public struct ExchangeService: Sendable {
             throw PuenteError(.senderUnknown, "Signed by \(kid), not by the sender \(manifest.sender).", at: at)
         }
         guard let trusted = try await store.trustedRegistry() else {
-            return terms.sender.key
+            return (terms.counterpart(of: node.id) ?? terms.sender).key
         }
         let registry = try SignedRegistry(file: Data(trusted.document.utf8), source: "trusted registry").registry
         if let expires = CivilDate(iso: registry.expiresOn),
@@ -337,6 +354,20 @@ public struct ExchangeService: Sendable {
         var released: [Int] = []
         if checked.duplicateOf != nil {
             outcome = .duplicate
+        } else if let message = checked.referral {
+            // Applied first, then kept: applying is idempotent, so a crash between the two only makes the
+            // sender deliver again. Only the frame, manifest and signature are kept, not the encrypted
+            // part: what it said lives sealed in the referral, and is dropped with it.
+            try await ReferralExchange(store: store, node: node).apply(
+                message, from: manifest.sender, agreement: manifest.agreement, by: actor)
+            let header = try checked.package.header()
+            try await store.publishPackage(
+                ReceivedPackage(
+                    id: manifest.id, sender: manifest.sender, agreement: manifest.agreement,
+                    sequence: manifest.sequence, period: manifest.period, digest: checked.digest, status: .held,
+                    receivedAt: now, file: String(decoding: header, as: UTF8.self)),
+                dataflow: ReferralPackage.dataflow, observations: [], periods: [], at: Timestamp.precise())
+            outcome = .published
         } else {
             let received = ReceivedPackage(
                 id: manifest.id, sender: manifest.sender, agreement: manifest.agreement, sequence: manifest.sequence,

@@ -15,12 +15,25 @@ public struct ReferralService: Sendable {
     let cases: CaseService
     /// Days a partner has to acknowledge a referral before it escalates.
     public let acknowledgeDays: Int
+    /// Referrals to partners on other nodes; nil on a node without an identity (which can make none).
+    let exchange: ReferralExchange?
 
-    public init(store: any PuenteStore, acknowledgeDays: Int = 5) {
+    public init(store: any PuenteStore, node: NodeIdentity? = nil, acknowledgeDays: Int = 5) {
         self.store = store
         audit = AuditLog(store: store)
         cases = CaseService(store: store)
         self.acknowledgeDays = acknowledgeDays
+        exchange = node.map { ReferralExchange(store: store, node: $0) }
+    }
+
+    /// The exchange a referral to `partner` needs, when the partner works on another node.
+    func remote(_ partner: Partner) throws -> ReferralExchange? {
+        guard partner.node != nil else { return nil }
+        guard let exchange else {
+            throw PuenteError(
+                .conflict, "\(partner.id) works on another node, and this node has no identity (`puente node init`).")
+        }
+        return exchange
     }
 
     // MARK: Partners
@@ -98,6 +111,8 @@ public struct ReferralService: Sendable {
         guard !fields.isEmpty else {
             throw PuenteError(.invalidArgument, "fields: name what the partner may see (e.g. given_names, phone).")
         }
+        let remote = try remote(partner)
+        _ = try await remote?.agreement(for: partner, fields: fields, on: today)
         let open = try await store.referrals(ReferralQuery(caseID: file.id, partner: partner.id))
         if open.contains(where: { $0.service == service && $0.status.isOpen }) {
             throw PuenteError(
@@ -140,6 +155,7 @@ public struct ReferralService: Sendable {
                 target: "case:\(file.id) referral:\(stored.id) partner:\(partner.id) fields:"
                     + fields.map(\.rawValue).joined(separator: ","),
                 purpose: override, address: actor.address))
+        try await remote?.sendPending([stored], by: actor, on: today)
         return stored
     }
 
@@ -172,6 +188,11 @@ public struct ReferralService: Sendable {
         if actor.role == .partner, !status.setByPartner {
             throw PuenteError(
                 .forbidden, "A partner records receipt, acceptance, progress and the outcome; the case worker cancels.")
+        }
+        let partner = try await store.partner(id: referral.partner)
+        if let partner, partner.node != nil, status.setByPartner {
+            throw PuenteError(
+                .conflict, "\(partner.id) works on another node: its statuses come from there, in its packages.")
         }
         guard referral.status.next.contains(status) else {
             throw PuenteError(
@@ -210,6 +231,9 @@ public struct ReferralService: Sendable {
             .init(
                 actor: actor.name, action: "referral_status",
                 target: "referral:\(id) case:\(referral.caseID) \(status.rawValue)", address: actor.address))
+        if let partner, let remote = try remote(partner) {
+            try await remote.sendPending(saved.referrals, by: actor, on: today)
+        }
         return saved.referrals[0]
     }
 
@@ -301,10 +325,22 @@ public struct ReferralService: Sendable {
         guard referral.status.isOpen, let file = try await store.caseFile(id: referral.caseID) else {
             return ReferredCase(referral: referral, fields: [:])
         }
-        var values: [String: String] = [:]
         let person = try await store.receptionReturn(agency: file.subject.agency, recordKey: file.subject.recordKey)?
             .event.person
-        for field in referral.fields {
+        let values = Self.values(of: referral.fields, file: file, person: person)
+        try await audit.record(
+            .init(
+                actor: actor.name, action: "read_personal",
+                target: "referral:\(id) case:\(file.id) fields:"
+                    + referral.fields.map(\.rawValue).joined(separator: ","),
+                address: actor.address))
+        return ReferredCase(referral: referral, fields: values)
+    }
+
+    /// What a case has for the fields a referral names, by the fields' raw values (absent when empty).
+    static func values(of fields: [ReferralField], file: CaseFile, person: PersonAttributes?) -> [String: String] {
+        var values: [String: String] = [:]
+        for field in fields {
             let value: String? =
                 switch field {
                 case .givenNames: person?.givenNames
@@ -321,13 +357,7 @@ public struct ReferralService: Sendable {
                 }
             if let value { values[field.rawValue] = value }
         }
-        try await audit.record(
-            .init(
-                actor: actor.name, action: "read_personal",
-                target: "referral:\(id) case:\(file.id) fields:"
-                    + referral.fields.map(\.rawValue).joined(separator: ","),
-                address: actor.address))
-        return ReferredCase(referral: referral, fields: values)
+        return values
     }
 
     /// The referral if the actor may act on it: its partner's accounts, or staff who see its case.

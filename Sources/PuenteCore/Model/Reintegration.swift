@@ -453,3 +453,55 @@ public struct CaseRecord: Hashable, Codable, Sendable {
         self.content = content
     }
 }
+
+/// A referral another node made to a partner organisation that works on this node: what the referring
+/// node sent (under a referral agreement, encrypted to this node) and how far the partner has taken it.
+/// The partner sees `values` (only the fields the referral names) while it is open; they are dropped
+/// when it closes or the referring node cancels it. Each status the partner sets is reported back to the
+/// referring node, and `reportedStatus` says how far that has gone.
+public struct IncomingReferral: Hashable, Codable, Sendable {
+    public var id: Int64
+    /// The referring node, the agreement it referred under and its own id for the referral.
+    public var sender: String
+    public var agreement: String
+    public var originID: Int64
+    public var partner: String
+    public var service: ServiceKind
+    public var fields: [ReferralField]
+    /// By `ReferralField` raw value; empty once the referral is closed.
+    public var values: [String: String]
+    public var status: ReferralStatus
+    public var version: Int
+    public var requestedOn: CivilDate
+    public var acknowledgeBy: CivilDate
+    /// The first day it reached each status, by the status's raw value.
+    public var reached: [String: CivilDate]
+    public var reason: ReferralReason?
+    /// The latest status sent back to the referring node (nil until the first).
+    public var reportedStatus: ReferralStatus?
+    public var updatedAt: String
+
+    public init(
+        id: Int64 = 0, sender: String, agreement: String, originID: Int64, partner: String, service: ServiceKind,
+        fields: [ReferralField], values: [String: String], status: ReferralStatus = .requested, version: Int = 0,
+        requestedOn: CivilDate, acknowledgeBy: CivilDate, reached: [String: CivilDate] = [:],
+        reason: ReferralReason? = nil, reportedStatus: ReferralStatus? = nil, updatedAt: String = ""
+    ) {
+        self.id = id
+        self.sender = sender
+        self.agreement = agreement
+        self.originID = originID
+        self.partner = partner
+        self.service = service
+        self.fields = fields
+        self.values = values
+        self.status = status
+        self.version = version
+        self.requestedOn = requestedOn
+        self.acknowledgeBy = acknowledgeBy
+        self.reached = reached
+        self.reason = reason
+        self.reportedStatus = reportedStatus
+        self.updatedAt = updatedAt
+    }
+}

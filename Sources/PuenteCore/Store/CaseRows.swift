@@ -232,7 +232,7 @@ public enum CaseRows {
         /// Binds the new value ($1) and the id ($2).
         public let update: String
 
-        init(table: String, column: String, field: String) {
+        public init(table: String, column: String, field: String) {
             self.field = field
             select =
                 "SELECT id, \(column) FROM \(table) WHERE id > $1 AND \(column) IS NOT NULL ORDER BY id LIMIT $2"
@@ -245,6 +245,7 @@ public enum CaseRows {
         SealedColumn(table: "case_file", column: "details_sealed", field: detailsField),
         SealedColumn(table: "case_entry", column: "note_sealed", field: noteField),
         SealedColumn(table: "case_record", column: "content_sealed", field: contentField),
+        IncomingReferralRows.sealedColumn,
     ]
 
     /// Erasing a person's case data (binds the sealed empty details, agency, record key): the case

@@ -93,6 +93,12 @@ public protocol CaseStore: Sendable {
     /// Adds a partner or replaces its description (id kept).
     func savePartner(_ partner: Partner) async throws
     func partners() async throws -> [Partner]
+    /// Adds a referral received from another node (id 0), or writes one back if its stored version is
+    /// still the one it was read at (`conflict` otherwise); returns it as stored.
+    func saveIncomingReferral(_ referral: IncomingReferral) async throws -> IncomingReferral
+    /// Incoming referrals by id, by the referring node's own id, or a partner's; oldest first.
+    func incomingReferrals(id: Int64?, sender: String?, originID: Int64?, partner: String?) async throws
+        -> [IncomingReferral]
 }
 
 extension CaseStore {

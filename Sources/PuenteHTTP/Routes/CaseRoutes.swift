@@ -81,9 +81,19 @@ enum CaseRoutes {
         var grants: [GrantService.RecordedGrant]
     }
 
-    static func add(to router: Router<PuenteContext>, store: any PuenteStore, followUps survey: FollowUpService?) {
+    static func add(
+        to router: Router<PuenteContext>, store: any PuenteStore, node: NodeIdentity?,
+        followUps survey: FollowUpService?
+    ) {
         let cases = CaseService(store: store)
-        let referrals = ReferralService(store: store)
+        let referrals = ReferralService(store: store, node: node)
+        @Sendable func incoming() throws -> ReferralExchange {
+            guard let node else {
+                throw PuenteError(
+                    .notFound, "This node takes no part in the exchange yet: it has no identity (`puente node init`).")
+            }
+            return ReferralExchange(store: store, node: node)
+        }
         let grants = GrantService(store: store)
         @Sendable func followUps() throws -> FollowUpService {
             guard let survey else {
@@ -201,6 +211,24 @@ enum CaseRoutes {
             return try Responses.json(
                 try await referrals.feedback(
                     id, received: body.received, usefulness: body.usefulness, by: actor(context)))
+        }
+        // Referrals other nodes made to partners working here: the partner moves them on, and each
+        // status goes back to the referring node in a signed package.
+        router.get("/api/v1/incoming-referrals") { _, context -> Response in
+            try Responses.json(try await incoming().incoming(by: actor(context)))
+        }
+        router.get("/api/v1/incoming-referrals/{id}") { _, context -> Response in
+            try Responses.json(try await incoming().incomingReferral(try Self.id(context), by: actor(context)))
+        }
+        router.post("/api/v1/incoming-referrals/{id}/status") { request, context -> Response in
+            let id = try Self.id(context)
+            let body = try await JSONBody.decode(ReferralStatusBody.self, from: request, context: context)
+            guard body.note == nil else {
+                throw PuenteError(.invalidArgument, "note: a referral from another node takes no note here.")
+            }
+            return try Responses.json(
+                try await incoming().updateIncoming(
+                    id, readAt: body.version, to: body.to, reason: body.reason, by: actor(context)))
         }
         router.get("/api/v1/partner/referrals") { request, context -> Response in
             let q = request.uri.queryParameters

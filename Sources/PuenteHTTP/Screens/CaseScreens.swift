@@ -20,9 +20,9 @@ struct CaseScreens: Sendable {
     let reference: ReferenceData
     let labels: CodeLabels
 
-    init(store: any PuenteStore, followUps: FollowUpService?, reference: ReferenceData) {
+    init(store: any PuenteStore, node: NodeIdentity?, followUps: FollowUpService?, reference: ReferenceData) {
         cases = CaseService(store: store)
-        referrals = ReferralService(store: store)
+        referrals = ReferralService(store: store, node: node)
         consents = ConsentService(store: store)
         self.followUps = followUps
         grants = GrantService(store: store)
