@@ -50,6 +50,7 @@ struct AccessTests {
             "POST /api/v1/referrals": cases, "POST /api/v1/referrals/{id}/status": cases.union(["partner"]),
             "POST /api/v1/referrals/{id}/feedback": cases, "GET /api/v1/partner/referrals": ["admin", "partner"],
             "GET /api/v1/partner/referrals/{id}": ["admin", "partner"],
+            "GET /partner/incoming/{id}": ["admin", "partner"], "POST /partner/incoming/{id}": ["admin", "partner"],
             "GET /api/v1/incoming-referrals": ["admin", "partner", "supervisor"],
             "GET /api/v1/incoming-referrals/{id}": ["admin", "partner", "supervisor"],
             "POST /api/v1/incoming-referrals/{id}/status": ["admin", "partner"],

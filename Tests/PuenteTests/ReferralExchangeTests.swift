@@ -1,8 +1,11 @@
 import Crypto
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import PuenteAccess
 import PuenteCore
 import PuenteExchange
+import PuenteHTTP
 import PuenteServices
 import PuenteTesting
 import Testing
@@ -207,6 +210,77 @@ struct ReferralExchangeTests {
             try await exchange.updateIncoming(secondIncoming.id, to: .accepted, by: Self.partnerGT)
         }
         #expect(try await ReferralExchange(store: svStore, node: Self.sv).sendPending(by: Self.admin).isEmpty)
+        try await svStore.close()
+        try await gtStore.close()
+    }
+
+    @Test(
+        "The partner works a referral from another node on its screens and over the API, and each status leaves for the referring node",
+        arguments: StoreKind.available.filter { $0 != .sqliteMemory })
+    func partnerScreens(kind: StoreKind) async throws {
+        let (svStore, gtStore) = try await nodes(kind)
+        let file = try await CaseService(store: svStore).open(
+            .init(agency: "TEST", recordKey: "r1", phone: "7777-0000"), by: ReintegrationTests.cw)
+        _ = try await ReintegrationTests().consent(svStore, "r1", .referral, to: ["GT-ONG"])
+        let referral = try await ReferralService(store: svStore, node: Self.sv).refer(
+            .init(
+                caseID: file.id, partner: "GT-ONG", service: "vocational_training", fields: ["given_names", "phone"]),
+            by: ReintegrationTests.cw)
+        try await deliver(from: (svStore, Self.sv), to: (gtStore, Self.gt))
+        let id = try #require(
+            try await gtStore.incomingReferrals(id: nil, sender: nil, originID: nil, partner: nil).first
+        ).id
+
+        let access = AccessService(store: gtStore, hasher: PasswordHasher(logCost: 10))
+        var issued: [String: String] = [:]
+        for name in ["gabriela", "gonzalo"] {
+            issued[name] = try await access.createToken(username: name, label: "t", days: 1, by: Self.admin).1
+        }
+        let tokens = issued
+        var configuration = PuenteServer.Configuration()
+        configuration.node = Self.gt
+        let app = Application(router: PuenteServer.router(store: gtStore, configuration: configuration))
+        try await app.test(.router) { client in
+            func call(
+                _ method: HTTPRequest.Method, _ uri: String, as who: String, form: String? = nil, json: String? = nil
+            )
+                async throws -> (HTTPResponse.Status, String)
+            {
+                try await client.execute(
+                    uri: uri, method: method,
+                    headers: [
+                        .authorization: "Bearer \(tokens[who]!)",
+                        .contentType: json == nil ? "application/x-www-form-urlencoded" : "application/json",
+                    ],
+                    body: (form ?? json).map { ByteBuffer(string: $0) }
+                ) { ($0.status, String(buffer: $0.body)) }
+            }
+            var (status, html) = try await call(.get, "/partner", as: "gabriela")
+            #expect(
+                status == .ok && html.contains("/partner/incoming/\(id)") && html.contains("SV-DGME #\(referral.id)"))
+            (status, html) = try await call(.get, "/partner/incoming/\(id)", as: "gabriela")
+            #expect(status == .ok && html.contains("Ana María") && html.contains("7777-0000"))
+            #expect(!html.contains("Pérez") && !html.contains("data-field=\"skills\""))
+            (status, html) = try await call(.get, "/partner/incoming/\(id)", as: "gonzalo")
+            #expect(status == .notFound && !html.contains("Ana María"))
+            (status, _) = try await call(
+                .post, "/partner/incoming/\(id)", as: "gabriela", form: "action=status&to=accepted&version=1")
+            #expect(status == .seeOther)
+            #expect(try await gtStore.sentPackages(undelivered: true).count == 1)
+            (status, html) = try await call(
+                .post, "/api/v1/incoming-referrals/\(id)/status", as: "gabriela",
+                json: #"{"to":"completed","reason":"not_needed"}"#)
+            #expect(status == .badRequest && html.contains("reason"))
+            (status, html) = try await call(
+                .post, "/api/v1/incoming-referrals/\(id)/status", as: "gabriela",
+                json: #"{"to":"completed","reason":"delivered"}"#)
+            #expect(status == .ok && !html.contains("Ana María"))
+            (status, html) = try await call(.get, "/api/v1/incoming-referrals", as: "gabriela")
+            #expect(status == .ok && html.contains("\"completed\"") && !html.contains("Ana María"))
+        }
+        try await deliver(from: (gtStore, Self.gt), to: (svStore, Self.sv))
+        let here = try #require(try await svStore.referral(id: referral.id))
+        #expect(here.status == .completed && here.reason == .delivered && here.day(reached: .accepted) != nil)
         try await svStore.close()
         try await gtStore.close()
     }

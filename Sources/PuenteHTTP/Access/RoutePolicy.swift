@@ -73,6 +73,8 @@ enum RoutePolicy {
         "POST /api/v1/referrals/{id}/feedback": .requires(.cases),
         "GET /api/v1/partner/referrals": .requires(.partnerReferrals),
         "GET /api/v1/partner/referrals/{id}": .requires(.partnerReferrals),
+        "GET /partner/incoming/{id}": .requires(.partnerReferrals),
+        "POST /partner/incoming/{id}": .requires(.partnerReferrals),
         "GET /api/v1/incoming-referrals": .requiresAny([.partnerReferrals, .superviseCases]),
         "GET /api/v1/incoming-referrals/{id}": .requiresAny([.partnerReferrals, .superviseCases]),
         "POST /api/v1/incoming-referrals/{id}/status": .requires(.partnerReferrals),

@@ -73,6 +73,20 @@ enum CaseScreenRoutes {
                 try await screens.referralPage($0, $1, actor: $2)
             }
         }
+        // A referral from another node: the same page, the status going back to that node.
+        router.get("/partner/incoming/{id}") { request, context -> Response in
+            let page = page(request, context)
+            return try await render(page, current: .partner, request: request) {
+                try await screens.incomingPage(try CaseRoutes.id(context), page, actor: CaseRoutes.actor(context))
+            }
+        }
+        router.post("/partner/incoming/{id}") { request, context -> Response in
+            try await act(
+                request, context, screen: "/partner/incoming", current: .partner, action: screens.incomingAct
+            ) {
+                try await screens.incomingPage($0, $1, actor: $2)
+            }
+        }
     }
 
     /// A form posted on the screen of one case or referral (`screen/id`): done, back to it with a notice

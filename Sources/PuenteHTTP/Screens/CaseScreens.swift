@@ -19,10 +19,13 @@ struct CaseScreens: Sendable {
     let reception: ReceptionService
     let reference: ReferenceData
     let labels: CodeLabels
+    /// Referrals other nodes made to partners working here; nil on a node without an identity.
+    let incoming: ReferralExchange?
 
     init(store: any PuenteStore, node: NodeIdentity?, followUps: FollowUpService?, reference: ReferenceData) {
         cases = CaseService(store: store)
         referrals = ReferralService(store: store, node: node)
+        incoming = node.map { ReferralExchange(store: store, node: $0) }
         consents = ConsentService(store: store)
         self.followUps = followUps
         grants = GrantService(store: store)
@@ -697,13 +700,16 @@ struct CaseScreens: Sendable {
     // MARK: Partners
 
     func inbox(_ page: ScreenPage, actor: Actor, today: CivilDate = .today) async throws -> String {
-        let list = try await referrals.inbox(by: actor)
-        let open = list.filter(\.status.isOpen).sorted { $0.id < $1.id }
-        let closed = list.filter { !$0.status.isOpen }.sorted { $0.id > $1.id }
-        func row(_ r: Referral) -> [String] {
+        // Referrals made here, then those from other nodes (shown with the referring node).
+        let list =
+            try await referrals.inbox(by: actor).map(PartnerReferral.init)
+            + (actor.role == .partner ? try await incoming?.incoming(by: actor) ?? [] : []).map(PartnerReferral.init)
+        let open = list.filter(\.status.isOpen)
+        let closed = list.filter { !$0.status.isOpen }.reversed()
+        func row(_ r: PartnerReferral) -> [String] {
             let late = r.status == .requested && today > r.acknowledgeBy
             return [
-                "<a href=\"\(HTML.escape(page.link("/partner/\(r.id)")))\">#\(r.id)</a>",
+                "<a href=\"\(HTML.escape(page.link(r.path)))\">\(HTML.escape(r.label))</a>",
                 HTML.escape(page.t(CaseLabels.service(r.service))),
                 HTML.escape(page.t(CaseLabels.referralStatus(r.status))), r.requestedOn.description,
                 r.status == .requested
@@ -724,7 +730,23 @@ struct CaseScreens: Sendable {
     /// A referral as its partner sees it: only the fields it names, while it is open.
     func referralPage(_ id: Int64, _ page: ScreenPage, actor: Actor) async throws -> (title: String, body: String) {
         let referred = try await referrals.referredCase(id, by: actor)
-        let r = referred.referral
+        return referralPage(PartnerReferral(referred.referral), values: referred.fields, page)
+    }
+
+    /// A referral from another node as its partner sees it here.
+    func incomingPage(_ id: Int64, _ page: ScreenPage, actor: Actor) async throws -> (title: String, body: String) {
+        let referral = try await exchange().incomingReferral(id, by: actor)
+        return referralPage(PartnerReferral(referral), values: referral.values, page)
+    }
+
+    func exchange() throws -> ReferralExchange {
+        guard let incoming else { throw PuenteError.noSuchReferral }
+        return incoming
+    }
+
+    private func referralPage(_ r: PartnerReferral, values: [String: String], _ page: ScreenPage) -> (
+        title: String, body: String
+    ) {
         var html = "<dl id=\"referral-facts\" class=\"facts\">"
         let facts: [(String, String)] = [
             (page.t("Servicio", "Service"), page.t(CaseLabels.service(r.service))),
@@ -735,9 +757,10 @@ struct CaseScreens: Sendable {
             ),
             (page.t("Solicitada", "Requested"), r.requestedOn.description),
         ]
-        html += facts.map { "<dt>\(HTML.escape($0.0))</dt><dd>\(HTML.escape($0.1))</dd>" }.joined()
+        let from = r.sender.map { [(page.t("Remitida por el nodo", "Referred by node"), $0)] } ?? []
+        html += (facts + from).map { "<dt>\(HTML.escape($0.0))</dt><dd>\(HTML.escape($0.1))</dd>" }.joined()
         for field in r.fields {
-            guard let value = referred.fields[field.rawValue] else { continue }
+            guard let value = values[field.rawValue] else { continue }
             let shown =
                 switch field {
                 case .municipality: municipality(value, page)
@@ -756,11 +779,10 @@ struct CaseScreens: Sendable {
             html +=
                 "<p class=\"note\">\(page.t("La remisión está cerrada: los datos de la persona ya no se muestran.", "The referral is closed: the person's details are no longer shown."))</p>"
         }
-        let path = "/partner/\(id)"
         for status in r.status.next where status.setByPartner {
             let reasons = ReferralReason.allowed(for: status)
             html += page.form(
-                path, action: "status", id: "to-\(status.rawValue)",
+                r.path, action: "status", id: "to-\(status.rawValue)",
                 hidden: [("to", status.rawValue), ("version", "\(r.version)")],
                 button: page.t("Marcar como: ", "Mark as: ") + page.t(CaseLabels.referralStatus(status)),
                 content: (reasons.isEmpty
@@ -768,9 +790,9 @@ struct CaseScreens: Sendable {
                     : page.select(
                         "reason", page.t("Motivo", "Reason"),
                         reasons.map { ($0.rawValue, page.t(CaseLabels.referralReason($0))) }))
-                    + page.input("note", page.t("Nota (opcional)", "Note (optional)")))
+                    + (r.sender == nil ? page.input("note", page.t("Nota (opcional)", "Note (optional)")) : ""))
         }
-        return (page.t("Remisión", "Referral") + " #\(id)", html)
+        return (page.t("Remisión", "Referral") + " " + r.label, html)
     }
 
     func partnerAct(on id: Int64, _ form: FormBody, actor: Actor) async throws -> Done {
@@ -780,6 +802,54 @@ struct CaseScreens: Sendable {
             reason: form["reason"].flatMap { $0.isEmpty ? nil : $0 },
             note: form["note"].flatMap { $0.isEmpty ? nil : $0 }, by: actor)
         return .referralUpdated
+    }
+
+    func incomingAct(on id: Int64, _ form: FormBody, actor: Actor) async throws -> Done {
+        try await exchange().updateIncoming(
+            id, readAt: form["version"].flatMap { Int($0) }, to: try ReferralStatus.named(form["to"] ?? ""),
+            reason: form["reason"].flatMap { $0.isEmpty ? nil : $0 }, by: actor)
+        return .referralUpdated
+    }
+}
+
+/// What the partner's screens show of a referral, made here or received from another node.
+struct PartnerReferral {
+    var path: String
+    /// `#12` here, `SV-DGME #12` from another node (by the referring node's own number).
+    var label: String
+    /// The referring node, for a referral from another node.
+    var sender: String?
+    var service: ServiceKind
+    var status: ReferralStatus
+    var reason: ReferralReason?
+    var version: Int
+    var fields: [ReferralField]
+    var requestedOn: CivilDate
+    var acknowledgeBy: CivilDate
+
+    init(_ r: Referral) {
+        path = "/partner/\(r.id)"
+        label = "#\(r.id)"
+        service = r.service
+        status = r.status
+        reason = r.reason
+        version = r.version
+        fields = r.fields
+        requestedOn = r.requestedOn
+        acknowledgeBy = r.acknowledgeBy
+    }
+
+    init(_ r: IncomingReferral) {
+        path = "/partner/incoming/\(r.id)"
+        label = "\(r.sender) #\(r.originID)"
+        sender = r.sender
+        service = r.service
+        status = r.status
+        reason = r.reason
+        version = r.version
+        fields = r.fields
+        requestedOn = r.requestedOn
+        acknowledgeBy = r.acknowledgeBy
     }
 }
 
