@@ -363,6 +363,29 @@ struct CLITests {
         let reopened = try await StoreOptions.parse(["--database", db]).open()
         #expect(try await reopened.events(importID: 1, limit: 1).first?.person.givenNames != nil)
         try await reopened.close()
+
+        // A key file cut short (a full disk while copying it, a truncated transfer), or missing the key
+        // the data was last sealed with: refused at start, naming the problem, and left as it is.
+        let whole = try Data(contentsOf: URL(fileURLWithPath: keyFile))
+        let lines = String(decoding: whole, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let active = try #require(lines.first { $0.hasPrefix("active ") }?.split(separator: " ").last.map(String.init))
+        for damaged in [
+            whole.prefix(whole.count / 2),  // mid-line
+            Data(lines.filter { !$0.hasPrefix("active") }.joined(separator: "\n").utf8),  // no active key
+            Data(lines.filter { !$0.hasPrefix(active + " ") }.joined(separator: "\n").utf8),  // the active key lost
+            Data(),
+        ] {
+            try damaged.write(to: URL(fileURLWithPath: keyFile))
+            let refused = await #expect(throws: PuenteError.self) {
+                _ = try await StoreOptions.parse(["--database", db]).open()
+            }
+            #expect(refused?.message.isEmpty == false)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: keyFile)) == damaged)
+        }
+        try whole.write(to: URL(fileURLWithPath: keyFile))
+        let restored = try await StoreOptions.parse(["--database", db]).open()
+        #expect(try await restored.events(importID: 1, limit: 1).first?.person.givenNames != nil)
+        try await restored.close()
     }
 
     @Test("`link encode` and `link match`: persons found on keyed encodings alone, never with another secret")
