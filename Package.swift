@@ -158,7 +158,7 @@ let package = Package(
             dependencies: [
                 "PuenteCore", "PuenteReference", "PuenteIngest", "PuenteSynthetic", "PuenteStatistics", "PuenteLinkage",
                 "PuenteSQLite", "PuentePostgres", "PuenteHTTP", "PuenteTesting", "PuenteCLI", "PuenteAccess",
-                "PuenteServices", "PuenteExchange", "PuenteReintegration",
+                "PuenteServices", "PuenteExchange", "PuenteReintegration", "CZlib",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], exclude: ["Fixtures"], swiftSettings: strict),  // read from the source tree by path
     ]

@@ -8,7 +8,7 @@ import Testing
 @testable import PuenteIngest
 
 /// A small returns layout used by the tests below (UTF-8 CSV, `;`).
-private let testProfileYAML = """
+let testProfileYAML = """
     id: test-retornos
     title: Registro de prueba
     agency: TEST
@@ -29,7 +29,7 @@ private let testProfileYAML = """
     required: [recordKey, eventDate, sex]
     """
 
-private func testProfile(_ edit: (inout SourceProfile) -> Void = { _ in }) throws -> SourceProfile {
+func testProfile(_ edit: (inout SourceProfile) -> Void = { _ in }) throws -> SourceProfile {
     var profile = try ProfileReader.read(yaml: testProfileYAML).get()
     edit(&profile)
     return profile
@@ -37,16 +37,16 @@ private func testProfile(_ edit: (inout SourceProfile) -> Void = { _ in }) throw
 
 private let header = "NUMERO_CASO;FECHA_INGRESO;SEXO;EDAD;MUNICIPIO;DEPARTAMENTO\n"
 
-private func write(_ bytes: [UInt8], _ name: String) throws -> URL {
+func write(_ bytes: [UInt8], _ name: String) throws -> URL {
     let url = try Fixtures.tempDir().appendingPathComponent(name)
     try Data(bytes).write(to: url)
     return url
 }
 
-private func write(_ text: String, _ name: String = "export.csv") throws -> URL { try write(Array(text.utf8), name) }
+func write(_ text: String, _ name: String = "export.csv") throws -> URL { try write(Array(text.utf8), name) }
 
 /// What a store holds, to check that a failed import left nothing behind.
-private func storedState(_ store: any EventStore) async throws -> (events: Int, committed: Int, rejects: Int) {
+func storedState(_ store: any EventStore) async throws -> (events: Int, committed: Int, rejects: Int) {
     let events = try await store.countCells(groupBy: []).first?.count ?? 0
     let committed = try await store.imports(limit: 100).filter { $0.status == .committed }.count
     let rejects = try await store.rejectedRows(importID: nil, includeResolved: true, limit: 1000).count

@@ -55,6 +55,8 @@ public enum TextEncoding: String, Codable, Sendable, CaseIterable {
 public struct UTF8Validator: Sendable {
     /// Continuation bytes still expected by the character in progress.
     private var remaining = 0
+    /// After `feed` returned false: the offset, in the bytes fed last, of the byte that cannot be UTF-8.
+    public private(set) var invalidOffset: Int?
 
     public init() {}
 
@@ -65,10 +67,14 @@ public struct UTF8Validator: Sendable {
     }
 
     private mutating func feed(buffer: UnsafeBufferPointer<UInt8>) -> Bool {
-        for b in buffer {
+        for (i, b) in buffer.enumerated() {
             if remaining == 0 && b < 0x80 { continue }  // ASCII: the common case
+            func invalid() -> Bool {
+                invalidOffset = i
+                return false
+            }
             if remaining > 0 {
-                guard b & 0xC0 == 0x80 else { return false }
+                guard b & 0xC0 == 0x80 else { return invalid() }
                 remaining -= 1
             } else if b < 0x80 {
                 continue
@@ -79,7 +85,7 @@ public struct UTF8Validator: Sendable {
             } else if b & 0xF8 == 0xF0, b <= 0xF4 {
                 remaining = 3
             } else {
-                return false
+                return invalid()
             }
         }
         return true

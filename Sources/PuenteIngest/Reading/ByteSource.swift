@@ -65,7 +65,7 @@ struct GzipByteSource: ByteSource {
                 pending = chunk
                 offset = 0
             }
-            let (consumed, ended) = try inflater.inflate(pending[offset...], into: &out)
+            let (consumed, ended) = try inflater.inflate(pending[offset...], into: &out, limit: 1 << 20)
             offset += consumed
             finished = ended
             if ended { inflater.reset() }  // another member may follow
@@ -97,8 +97,12 @@ final class Inflater {
         started = false
     }
 
-    /// Inflates from `input`, appending to `output`; returns the input bytes used and whether the stream ended.
-    func inflate(_ input: ArraySlice<UInt8>, into output: inout [UInt8]) throws -> (consumed: Int, ended: Bool) {
+    /// Inflates from `input`, appending to `output` until it holds `limit` bytes or more (then it stops
+    /// with input left: a few compressed kilobytes can inflate to gigabytes, and memory holds one chunk);
+    /// returns the input bytes used and whether the stream ended.
+    func inflate(_ input: ArraySlice<UInt8>, into output: inout [UInt8], limit: Int = 1 << 20) throws -> (
+        consumed: Int, ended: Bool
+    ) {
         guard !input.isEmpty else { return (0, false) }
         started = true
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -122,6 +126,8 @@ final class Inflater {
                         at: InputLocation(file: file))
                 }
                 if status == Z_BUF_ERROR || (stream.avail_in == 0 && stream.avail_out > 0) { break }
+                // Input left for the next call; with none left, what zlib still holds is at most a window.
+                if output.count >= limit && stream.avail_in > 0 { break }
             } while true
             consumed = inBuf.count - Int(stream.avail_in)
         }

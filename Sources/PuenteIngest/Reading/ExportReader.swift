@@ -107,7 +107,11 @@ public struct ExportReader {
             // Bytes that are not UTF-8 would silently become U+FFFD in names and places: refuse them.
             var validator = encoding == .utf8 ? UTF8Validator() : nil
             while let chunk = try source.next() {
-                if validator?.feed(chunk) == false { throw notUTF8(after: parser.currentRecordLine) }
+                if validator?.feed(chunk) == false {
+                    // The line of the offending byte: where this chunk starts, plus its line breaks before it.
+                    let before = chunk.prefix(validator?.invalidOffset ?? 0)
+                    throw notUTF8(after: parser.currentRecordLine + before.count { $0 == UInt8(ascii: "\n") })
+                }
                 parser.feed(chunk) { fields, line in batch.append(SourceRecord(fields: fields, line: line)) }
                 // Checked per chunk: a runaway record is caught within a chunk of the limit.
                 try checkLength(parser)
@@ -129,6 +133,12 @@ public struct ExportReader {
             batch.append(SourceRecord(fields: keys, line: 0))
             while let chunk = try source.next() {
                 lines.feed(chunk) { batch.append($0) }
+                if lines.pendingBytes > Self.maximumRecordBytes {
+                    throw PuenteError(
+                        .invalidInput,
+                        "Line \(lines.currentLine) is longer than 1 MiB: expected one register record per line.",
+                        at: InputLocation(file: file, row: lines.currentLine))
+                }
                 if batch.count >= batchSize {
                     try await body(batch, source.fractionRead); batch.removeAll(keepingCapacity: true)
                 }
@@ -152,7 +162,7 @@ public struct ExportReader {
     private func notUTF8(after line: Int) -> PuenteError {
         PuenteError(
             .invalidInput,
-            "The file is not valid UTF-8 from about line \(line) on, "
+            "The file is not valid UTF-8 from line \(line) on, "
                 + (format.encoding == .utf8
                     ? "yet the profile declares utf-8. "
                     : "though its beginning was (so UTF-8 was detected). ")

@@ -15,6 +15,10 @@ struct JSONLines {
         position = Dictionary(keys.enumerated().map { (TextFolding.fold($1), $0) }, uniquingKeysWith: { a, _ in a })
     }
 
+    /// The line being read: how far a runaway line has got (the reader refuses one past its limit).
+    var pendingBytes: Int { line.count }
+    var currentLine: Int { lineNumber + 1 }
+
     mutating func feed(_ bytes: [UInt8], emit: (SourceRecord) -> Void) {
         var start = 0
         while let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {

@@ -39,7 +39,7 @@ struct XLSXReader {
     static func parse<Handler: XMLStreamHandler>(_ part: String, of archive: ZipArchive, with handler: Handler) throws
         -> Handler
     {
-        var source = try archive.open(part)
+        var source = try archive.openWhole(part)
         let stream = try XMLStream(handler: handler, part: part, file: archive.file)
         while let chunk = try source.next() { try stream.feed(chunk) }
         try stream.finish()

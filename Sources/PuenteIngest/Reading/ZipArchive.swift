@@ -18,12 +18,14 @@ struct ZipArchive {
 
     let handle: FileHandle
     let file: String
+    let size: Int
     private(set) var entries: [String: Entry] = [:]
 
     init(handle: FileHandle, file: String) throws {
         self.handle = handle
         self.file = file
         let size = Int(try handle.seekToEnd())
+        self.size = size
         let tailLength = min(size, 22 + 65_535)
         try handle.seek(toOffset: UInt64(size - tailLength))
         let tail = [UInt8](try handle.read(upToCount: tailLength) ?? Data())
@@ -75,47 +77,67 @@ struct ZipArchive {
             throw damaged("the part `\(name)` uses an unsupported compression")
         }
         let start = entry.localHeaderOffset + 30 + Int(Self.u16(header, 26)) + Int(Self.u16(header, 28))
+        guard start + entry.compressedSize <= size else { throw damaged("the part `\(name)` runs past the end of the file") }
         return EntrySource(
             archive: self, entry: entry, position: start, remaining: entry.compressedSize,
             inflater: entry.method == 8 ? try Inflater(format: .rawDeflate, file: file) : nil)
     }
 
-    /// One entry's bytes, decompressed chunk by chunk.
+    /// One entry's bytes, decompressed chunk by chunk: at most about 1 MiB per chunk, and never more in
+    /// all than the size the directory declares (a part that inflates beyond it is refused as it does).
     struct EntrySource: ByteSource {
         let archive: ZipArchive
         let entry: Entry
         var position: Int
         var remaining: Int
         let inflater: Inflater?
+        /// Compressed bytes read and not yet inflated.
+        var pending: [UInt8] = []
+        var offset = 0
+        var ended = false
         /// CRC-32 and length of what has been handed out, checked against the directory at the end.
         var crc: UInt = 0
         var produced = 0
+
+        init(archive: ZipArchive, entry: Entry, position: Int, remaining: Int, inflater: Inflater?) {
+            self.archive = archive
+            self.entry = entry
+            self.position = position
+            self.remaining = remaining
+            self.inflater = inflater
+        }
 
         var fractionRead: Double {
             entry.compressedSize == 0 ? 1 : 1 - Double(remaining) / Double(entry.compressedSize)
         }
 
         mutating func next() throws -> [UInt8]? {
-            while remaining > 0 {
-                try archive.handle.seek(toOffset: UInt64(position))
-                let chunk = [UInt8](try archive.handle.read(upToCount: min(remaining, 1 << 18)) ?? Data())
-                guard !chunk.isEmpty else { throw archive.damaged("the file is truncated") }
-                remaining -= chunk.count
-                position += chunk.count
+            while !ended && (remaining > 0 || offset < pending.count) {
+                if offset == pending.count {
+                    try archive.handle.seek(toOffset: UInt64(position))
+                    pending = [UInt8](try archive.handle.read(upToCount: min(remaining, 1 << 18)) ?? Data())
+                    offset = 0
+                    guard !pending.isEmpty else { throw archive.damaged("the file is truncated") }
+                    remaining -= pending.count
+                    position += pending.count
+                }
                 var out: [UInt8] = []
                 if let inflater {
-                    var offset = 0
-                    while offset < chunk.count {
-                        let (used, ended) = try inflater.inflate(chunk[offset...], into: &out)
-                        offset += used
-                        if ended || used == 0 { break }
-                    }
+                    let (used, streamEnded) = try inflater.inflate(pending[offset...], into: &out, limit: 1 << 20)
+                    offset += used
+                    ended = streamEnded
+                    if used == 0 && !streamEnded { offset = pending.count }
                 } else {
-                    out = chunk
+                    out = Array(pending[offset...])
+                    offset = pending.count
                 }
                 if !out.isEmpty {
-                    crc = out.withUnsafeBufferPointer { CZlib.crc32(crc, $0.baseAddress, uInt($0.count)) }
                     produced += out.count
+                    guard produced <= entry.size else {
+                        throw archive.damaged(
+                            "the part `\(entry.name)` inflates to more than the \(entry.size) bytes its directory declares")
+                    }
+                    crc = out.withUnsafeBufferPointer { CZlib.crc32(crc, $0.baseAddress, uInt($0.count)) }
                     return out
                 }
             }
@@ -127,12 +149,19 @@ struct ZipArchive {
         }
     }
 
-    /// The whole entry `name` (for the small parts: workbook, relationships, shared strings).
-    func contents(_ name: String) throws -> [UInt8] {
-        var source = try open(name)
-        var all: [UInt8] = []
-        while let chunk = try source.next() { all.append(contentsOf: chunk) }
-        return all
+    /// The most a part read whole may hold (workbook, relationships, shared strings): shared strings of
+    /// a sheet at Excel's row limit fit well within it; more is a hostile file, not a register.
+    static let maximumWholePart = 256 << 20
+
+    /// A part that is read whole, refused before reading when its directory declares more than
+    /// `maximumWholePart`.
+    func openWhole(_ name: String) throws -> EntrySource {
+        if let size = entries[name]?.size, size > Self.maximumWholePart {
+            throw damaged(
+                "the part `\(name)` declares \(size >> 20) MiB, more than the \(Self.maximumWholePart >> 20) MiB a workbook's part may hold here"
+            )
+        }
+        return try open(name)
     }
 
     static func u16(_ b: [UInt8], _ i: Int) -> UInt16 { UInt16(b[i]) | UInt16(b[i + 1]) << 8 }
