@@ -224,6 +224,53 @@ struct DashboardTests {
         try await store.close()
     }
 
+    @Test(
+        "Markup in any query parameter of any page, or in a file's name, comes out escaped: no page carries it as markup"
+    )
+    func markupEscaped() async throws {
+        let (store, dir) = try await loadedStore()
+        let token = try await token(store)
+        // A file whose name is markup, imported like any export; the imports page lists it.
+        let payload = "\"><svg onload=alert(1)>"
+        let source = dir.appendingPathComponent("sv-dgme-retornos.csv")
+        let hostile = dir.appendingPathComponent(payload + ".csv")
+        // The first rows only: the same bytes as an earlier file would be no new import.
+        let bytes = try Data(contentsOf: source)
+        let thirtyLines = bytes.indices.filter { bytes[$0] == UInt8(ascii: "\n") }[29]
+        try bytes.prefix(through: thirtyLines).write(to: hostile)
+        _ = try await Importer(store: store).importFile(
+            hostile, profile: try ProfileCatalogue.load("sv-dgme-retornos"), dryRun: false)
+        let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
+        try await app.test(.router) { client in
+            let (_, imports) = try await get(client, "/imports", token: token)
+            #expect(!imports.contains("<svg onload") && imports.contains("&lt;svg onload=alert(1)&gt;"))
+            // Every page the API document describes, each of its parameters (and the pages' own) set to
+            // markup: an HTML answer never carries it unescaped, whatever the status.
+            let (_, document) = try await get(client, "/openapi.json")
+            let paths =
+                try #require(
+                    try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])["paths"]
+                as? [String: [String: Any]]
+            let value = payload.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            var pages = 0
+            for (path, operations) in try #require(paths) {
+                guard let get = operations["get"] as? [String: Any] else { continue }
+                let declared = (get["parameters"] as? [[String: Any]] ?? []).filter { $0["in"] as? String == "query" }
+                    .compactMap { $0["name"] as? String }
+                let uri = path.replacingOccurrences(of: "{id}", with: "1")
+                    .replacingOccurrences(of: #"\{[a-z]+\}"#, with: value, options: .regularExpression)
+                for name in Set(declared + ["lang", "done", "period", "scope"]) {
+                    let (_, body) = try await self.get(client, "\(uri)?\(name)=\(value)", token: token)
+                    guard body.contains("<html") || body.contains("<!DOCTYPE") else { continue }
+                    pages += 1
+                    #expect(!body.contains("<svg onload"), "\(path)?\(name)= carries the markup")
+                }
+            }
+            #expect(pages >= 19)
+        }
+        try await store.close()
+    }
+
     @Test("Boundaries join the shipped divisions: every unit drawn has a code Puente knows")
     func boundaries() throws {
         let reference = ReferenceData.shared

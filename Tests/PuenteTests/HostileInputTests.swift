@@ -49,7 +49,8 @@ struct HostileInputTests {
         Case(name: "empty file", bytes: { [] }, format: csv, outcome: .refused("header")),
         Case(name: "random bytes", bytes: { noise(4096, seed: 7) }, format: detected, outcome: .refused("column")),
         Case(
-            name: "a PNG named .csv", bytes: { [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + noise(2048, seed: 3) },
+            name: "a PNG named .csv",
+            bytes: { [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + noise(2048, seed: 3) },
             format: detected, outcome: .refused("column")),
         Case(
             name: "invalid UTF-8 under a utf-8 profile", bytes: { text(header + row) + [0xFF, 0xFE, 0x3B, 0x0A] },
@@ -61,7 +62,8 @@ struct HostileInputTests {
             name: "an 8 MiB line", bytes: { text(header) + [UInt8](repeating: 0x61, count: 8 << 20) }, format: csv,
             outcome: .refused("longer than 1 MiB")),
         Case(
-            name: "UTF-16 with half a character", bytes: { [0xFF, 0xFE] + utf16LE(header) + [0x00, 0xD8, 0x41, 0x00] },
+            name: "UTF-16 with half a character",
+            bytes: { [0xFF, 0xFE] + utf16LE(header) + [0x00, 0xD8, 0x41, 0x00] },
             format: csv, outcome: .refused("lone surrogate")),
         Case(
             name: "a gzip bomb (64 MiB of one letter, no newline)",
@@ -83,7 +85,10 @@ struct HostileInputTests {
             outcome: .refused("inflates to more than")),
         Case(
             name: "shared strings declaring 300 MiB",
-            bytes: { workbook(sheet: .stored(sheetXML(rows: 1)), sharedStrings: .stored(text("<sst/>"), declaredSize: 300 << 20)) },
+            bytes: {
+                workbook(
+                    sheet: .stored(sheetXML(rows: 1)), sharedStrings: .stored(text("<sst/>"), declaredSize: 300 << 20))
+            },
             format: xlsx, outcome: .refused("declares 300 MiB")),
         Case(
             name: "an unsupported compression method",
@@ -96,7 +101,8 @@ struct HostileInputTests {
             name: "an external entity", bytes: { workbook(sheet: .stored(text(externalEntity))) }, format: xlsx,
             outcome: .refused("sheet1.xml")),
         Case(
-            name: "an 8 MiB JSON line", bytes: { text("{\"NUMERO_CASO\": \"") + [UInt8](repeating: 0x61, count: 8 << 20) },
+            name: "an 8 MiB JSON line",
+            bytes: { text("{\"NUMERO_CASO\": \"") + [UInt8](repeating: 0x61, count: 8 << 20) },
             format: jsonl, outcome: .refused("longer than 1 MiB")),
         Case(
             name: "10,000 extra columns",
@@ -116,8 +122,9 @@ struct HostileInputTests {
         Case(
             name: "formulas in cells, kept as text and never evaluated",
             bytes: {
-                text(header + "=1+1;14/03/2016;M;34;;\n" + "C-2;14/03/2016;=HYPERLINK(\"http://x\";\"M\");34;;\n"
-                    + "C-3;@SUM(1);M;34;;\n")
+                text(
+                    header + "=1+1;14/03/2016;M;34;;\n" + "C-2;14/03/2016;=HYPERLINK(\"http://x\";\"M\");34;;\n"
+                        + "C-3;@SUM(1);M;34;;\n")
             }, format: csv, outcome: .read(accepted: 1, rejected: 2)),
         Case(
             name: "JSON lines that are not objects, or nested 100,000 deep",
@@ -129,11 +136,13 @@ struct HostileInputTests {
             name: "UTF-16 little-endian with its mark, under a utf-8 profile",
             bytes: { [0xFF, 0xFE] + utf16LE(header + row) }, format: csv, outcome: .read(accepted: 1, rejected: 0)),
         Case(
-            name: "Windows-1252 accents, detected", bytes: { text(header) + Array("C-1;14/03/2016;M;34;;".utf8) + [0xE9, 0x0A] },
+            name: "Windows-1252 accents, detected",
+            bytes: { text(header) + Array("C-1;14/03/2016;M;34;;".utf8) + [0xE9, 0x0A] },
             format: detected, outcome: .read(accepted: 1, rejected: 0)),
     ]
 
-    @Test("Each file of the corpus is refused with a clear error, or read with its bad rows rejected", arguments: corpus)
+    @Test(
+        "Each file of the corpus is refused with a clear error, or read with its bad rows rejected", arguments: corpus)
     func corpusFile(_ file: Case) async throws {
         let url = try write(file.bytes(), "hostile" + (file.format.type == .xlsx ? ".xlsx" : ".csv"))
         let store = try await StoreKind.sqliteMemory.makeStore()
@@ -151,7 +160,8 @@ struct HostileInputTests {
             let report = try await Importer(store: store).importFile(url, profile: profile)
             #expect(report.accepted == accepted && report.rejected == rejected, "\(report)")
             if file.name.hasPrefix("formulas") {
-                let keys = try await store.events(importID: try #require(report.importID), limit: 10).map(\.source.recordKey)
+                let keys = try await store.events(importID: try #require(report.importID), limit: 10).map(
+                    \.source.recordKey)
                 #expect(keys == ["test-retornos:=1+1"])
             }
         }
@@ -280,7 +290,10 @@ struct HostileInputTests {
     /// A workbook with one sheet (and shared strings when given), as ZIP bytes.
     static func workbook(sheet: Part, sharedStrings: Part? = nil) -> [UInt8] {
         var parts: [(String, Part)] = [
-            ("xl/workbook.xml", .stored(text("<workbook><sheets><sheet name=\"S\" r:id=\"rId1\" xmlns:r=\"r\"/></sheets></workbook>"))),
+            (
+                "xl/workbook.xml",
+                .stored(text("<workbook><sheets><sheet name=\"S\" r:id=\"rId1\" xmlns:r=\"r\"/></sheets></workbook>"))
+            ),
             ("xl/worksheets/sheet1.xml", sheet),
         ]
         if let sharedStrings { parts.append(("xl/sharedStrings.xml", sharedStrings)) }
@@ -304,7 +317,8 @@ struct HostileInputTests {
         }
         let start = out.count
         out += directory
-        out += u32(0x0605_4b50) + u16(0) + u16(0) + u16(parts.count) + u16(parts.count) + u32(directory.count)
+        out +=
+            u32(0x0605_4b50) + u16(0) + u16(0) + u16(parts.count) + u16(parts.count) + u32(directory.count)
             + u32(start) + u16(0)
         return out
     }

@@ -77,7 +77,9 @@ struct ZipArchive {
             throw damaged("the part `\(name)` uses an unsupported compression")
         }
         let start = entry.localHeaderOffset + 30 + Int(Self.u16(header, 26)) + Int(Self.u16(header, 28))
-        guard start + entry.compressedSize <= size else { throw damaged("the part `\(name)` runs past the end of the file") }
+        guard start + entry.compressedSize <= size else {
+            throw damaged("the part `\(name)` runs past the end of the file")
+        }
         return EntrySource(
             archive: self, entry: entry, position: start, remaining: entry.compressedSize,
             inflater: entry.method == 8 ? try Inflater(format: .rawDeflate, file: file) : nil)
@@ -135,7 +137,8 @@ struct ZipArchive {
                     produced += out.count
                     guard produced <= entry.size else {
                         throw archive.damaged(
-                            "the part `\(entry.name)` inflates to more than the \(entry.size) bytes its directory declares")
+                            "the part `\(entry.name)` inflates to more than the \(entry.size) bytes its directory declares"
+                        )
                     }
                     crc = out.withUnsafeBufferPointer { CZlib.crc32(crc, $0.baseAddress, uInt($0.count)) }
                     return out
