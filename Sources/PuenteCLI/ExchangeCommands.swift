@@ -62,6 +62,8 @@ struct ExchangeCommand: AsyncParsableCommand {
                 """)
         @OptionGroup var store: StoreOptions
         @Option(help: "The receiver's base URL (default: its endpoint in the trusted member registry).") var to: String?
+        @Option(help: "Only the packages addressed to this node (what --to reaches, when packages wait for several).")
+        var receiver: String?
         @Option(help: "A file holding this node's API token at the receiver (default: $PUENTE_EXCHANGE_TOKEN).")
         var tokenFile: String?
 
@@ -70,7 +72,7 @@ struct ExchangeCommand: AsyncParsableCommand {
             let token = try exchangeToken(tokenFile)
             let report = try await withStore(store) {
                 try await ExchangeClient(exchange: ExchangeService(store: $0, node: node), store: $0).push(
-                    endpoint: to, token: token, by: commandOperator)
+                    endpoint: to, receiver: receiver, token: token, by: commandOperator)
             }
             for (package, receipt) in report.delivered {
                 print(

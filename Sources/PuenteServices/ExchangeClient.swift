@@ -66,13 +66,20 @@ public struct ExchangeClient: Sendable {
         public var queued = 0
     }
 
-    /// Pushes every queued package to `endpoint` (the receiver's base URL), or to the endpoint the
-    /// trusted member registry gives for each receiver, authenticated by this node's `token` there.
-    public func push(endpoint: String?, token: String, by actor: Actor) async throws -> Report {
-        try await withClient { try await push(endpoint: endpoint, token: token, by: actor, client: $0) }
+    /// Pushes every queued package (only those addressed to `receiver`, when given) to `endpoint` (the
+    /// receiver's base URL), or to the endpoint the trusted member registry gives for each receiver,
+    /// authenticated by this node's `token` there.
+    public func push(endpoint: String?, receiver: String? = nil, token: String, by actor: Actor) async throws
+        -> Report
+    {
+        try await withClient {
+            try await push(endpoint: endpoint, receiver: receiver, token: token, by: actor, client: $0)
+        }
     }
 
-    func push(endpoint: String?, token: String, by actor: Actor, client: HTTPClient) async throws -> Report {
+    func push(endpoint: String?, receiver: String? = nil, token: String, by actor: Actor, client: HTTPClient)
+        async throws -> Report
+    {
         var report = Report()
         // Referral messages owed since the last push (a consent withdrawn cancels a referral here).
         try await ReferralExchange(store: store, node: exchange.node).sendPending(by: actor)
@@ -80,7 +87,8 @@ public struct ExchangeClient: Sendable {
             try SignedRegistry(file: Data($0.document.utf8), source: "trusted registry").registry
         }
         var unreachable = Set<String>()
-        for package in try await exchange.sent(undelivered: true) where !unreachable.contains(package.receiver) {
+        for package in try await exchange.sent(undelivered: true)
+        where !unreachable.contains(package.receiver) && (receiver == nil || package.receiver == receiver) {
             guard let base = endpoint ?? registry?.member(package.receiver)?.endpoint else {
                 report.refused.append(
                     (

@@ -189,8 +189,9 @@ def main():
             open(os.path.join(WORK, "gt-serve.log"), "w") as gt_log:
         servers = [serve(SV_DB, SV_PORT, sv_log), serve(GT_DB, GT_PORT, gt_log)]
         try:
+            # El Salvador's queue may hold packages for other nodes (the hub's): only Guatemala's go there.
             out = puente("exchange", "push", "--database", SV_DB, "--to", f"http://127.0.0.1:{GT_PORT}",
-                         "--token-file", os.path.join(WORK, "sv-at-gt.token"))
+                         "--receiver", "GT-IGM", "--token-file", os.path.join(WORK, "sv-at-gt.token"))
             print(out)
             status, inbox = call("GET", GT_PORT, "/api/v1/incoming-referrals", tokens["partner"])
             assert len(inbox) == 1 and inbox[0]["originID"] == referral_id and not inbox[0].get("values"), inbox
@@ -203,7 +204,7 @@ def main():
                                 {"to": "completed", "reason": "delivered"})
             assert done["status"] == "completed" and not done.get("values"), done
             print(puente("exchange", "push", "--database", GT_DB, "--to", f"http://127.0.0.1:{SV_PORT}",
-                         "--token-file", os.path.join(WORK, "gt-at-sv.token")))
+                         "--receiver", "SV-DGME", "--token-file", os.path.join(WORK, "gt-at-sv.token")))
         finally:
             for server in servers:
                 server.terminate()
