@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import PuenteCore
+import Synchronization
 import _ConnectionPoolModule
 
 /// The server store for larger deployments: PostgreSQL through PostgresNIO, same behaviour as SQLite.
@@ -14,6 +15,10 @@ public final class PostgresStore: EventStore {
     public let cipher: any PersonalDataCipher
     /// As given, for PostgreSQL's own client programs (backup and restore).
     let url: String
+    /// How the watchdog of a slow operation reaches the server itself, beside the pool.
+    let probeConfiguration: PostgresConnection.Configuration
+    /// When a watchdog last found the server unreachable: for a second after, operations fail at once.
+    let lastOutage = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Connects to `postgres://user:password@host:port/database?sslmode=…` (the password may also come
     /// from `PGPASSWORD`); `sslmode` and `sslrootcert` as libpq reads them (`Self.tls`).
@@ -33,6 +38,11 @@ public final class PostgresStore: EventStore {
             password: password, database: database, tls: try Self.tls(c.queryItems ?? []))
         config.options.maximumConnections = 8
         client = PostgresClient(configuration: config, backgroundLogger: logger)
+        var probe = PostgresConnection.Configuration(
+            host: host, port: c.port ?? 5432, username: c.user ?? "postgres", password: password, database: database,
+            tls: try Self.connectionTLS(c.queryItems ?? []))
+        probe.options.connectTimeout = .seconds(Int64(Self.probeTimeout.components.seconds))
+        probeConfiguration = probe
         self.logger = logger
     }
 
@@ -502,9 +512,14 @@ public final class PostgresStore: EventStore {
         return try cell.decode(String?.self).map(CellValue.text)
     }
 
-    /// Turns connection failures into a sentence; PostgresNIO's own errors keep bound values out.
+    /// Turns connection failures into a sentence; PostgresNIO's own errors keep bound values out; and
+    /// never waits long on a server that is down (`watched`).
     func guarded<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let error as PuenteError { throw error } catch let error
+        do {
+            let now = ContinuousClock.now
+            if lastOutage.withLock({ $0.map { now - $0 < .seconds(1) } ?? false }) { throw Self.unreachable }
+            return try await watched(body)
+        } catch let error as PuenteError { throw error } catch let error
             as PostgresTransactionError
         {
             // Our own errors inside a transaction arrive wrapped; the transaction was rolled back.
@@ -522,6 +537,63 @@ public final class PostgresStore: EventStore {
         } catch is ConnectionPoolError {
             // The pool gave up connecting: the server is down, or its certificate is not the one trusted.
             throw Self.unreachable
+        }
+    }
+
+    /// How long an operation runs before its watchdog checks that the server still answers, and how
+    /// long that check may take.
+    static let probeTimeout = Duration.seconds(3)
+
+    /// A value carried out of a task group whatever its type: the group ends before the caller goes on.
+    struct Carried<Value>: @unchecked Sendable { let value: Value }
+
+    /// Runs `body`; while it runs longer than `probeTimeout`, a watchdog asks the server itself, on a
+    /// connection of its own, whether it answers. When the server is down the pool keeps requests waiting
+    /// for a minute while it retries: the watchdog then cancels `body` (its request leaves the pool's
+    /// queue) and the operation is `unreachable` within seconds, so `/ready` and every request answer 503
+    /// instead of hanging. A slow operation on a server that answers is left to finish.
+    func watched<T>(_ body: () async throws -> T) async throws -> T {
+        try await withoutActuallyEscaping(body) { escapable in
+            // The group ends before this closure returns, so the closure does not outlive its caller.
+            nonisolated(unsafe) let run = escapable
+            return try await withThrowingTaskGroup(of: Carried<T>?.self) { group in
+                group.addTask { Carried(value: try await run()) }
+                group.addTask {
+                    // Ends quietly when cancelled: the operation decides what a cancellation means.
+                    while (try? await Task.sleep(for: Self.probeTimeout)) != nil {
+                        let answers = await self.serverAnswers()
+                        // Cancelled while asking: the operation ended, and the check proves nothing.
+                        if Task.isCancelled { break }
+                        guard answers else {
+                            self.lastOutage.withLock { $0 = .now }
+                            throw Self.unreachable
+                        }
+                    }
+                    return nil
+                }
+                defer { group.cancelAll() }
+                // The operation's result, or the watchdog's verdict; a watchdog that ended waits for it.
+                for try await finished in group {
+                    if let result = finished { return result.value }
+                }
+                throw CancellationError()
+            }
+        }
+    }
+
+    /// Whether the server answers a new connection within `probeTimeout`: with `SELECT 1`, or with an
+    /// error of its own (too many clients, starting up): a server that answers is not down, only busy.
+    func serverAnswers() async -> Bool {
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: probeConfiguration, id: 0, logger: Self.quietLogger)
+            defer { Task { try? await connection.close() } }
+            try await connection.query("SELECT 1", logger: Self.quietLogger)
+            return true
+        } catch let error as PSQLError where error.code == .server {
+            return true
+        } catch {
+            return false
         }
     }
 

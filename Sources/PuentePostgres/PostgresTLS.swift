@@ -9,7 +9,28 @@ extension PostgresStore {
     /// (always, the server's certificate checked only when `sslrootcert` names a CA, as libpq does),
     /// `verify-ca` (always, its chain checked against `sslrootcert`, or the system's roots) and
     /// `verify-full` (and the host name too). Anything else is refused by name.
+    /// The same, for a single connection of its own (the watchdog's).
+    static func connectionTLS(_ query: [URLQueryItem]) throws -> PostgresConnection.Configuration.TLS {
+        let (mode, configuration) = try tlsSetting(query)
+        switch mode {
+        case .disable: return .disable
+        case .prefer: return .prefer(try NIOSSLContext(configuration: configuration))
+        case .require: return .require(try NIOSSLContext(configuration: configuration))
+        }
+    }
+
     static func tls(_ query: [URLQueryItem]) throws -> PostgresClient.Configuration.TLS {
+        let (mode, configuration) = try tlsSetting(query)
+        switch mode {
+        case .disable: return .disable
+        case .prefer: return .prefer(configuration)
+        case .require: return .require(configuration)
+        }
+    }
+
+    enum TLSMode { case disable, prefer, require }
+
+    static func tlsSetting(_ query: [URLQueryItem]) throws -> (TLSMode, TLSConfiguration) {
         var values: [String: String] = [:]
         for item in query { values[item.name] = item.value ?? "" }
         for name in values.keys where !["sslmode", "sslrootcert", "application_name"].contains(name) {
@@ -31,19 +52,19 @@ extension PostgresStore {
             }
         }
         switch mode {
-        case "disable": return .disable
+        case "disable": return (.disable, configuration)
         case "allow", "prefer":
             configuration.certificateVerification = .none
-            return .prefer(configuration)
+            return (.prefer, configuration)
         case "require":
             configuration.certificateVerification = values["sslrootcert"] == nil ? .none : .noHostnameVerification
-            return .require(configuration)
+            return (.require, configuration)
         case "verify-ca":
             configuration.certificateVerification = .noHostnameVerification
-            return .require(configuration)
+            return (.require, configuration)
         case "verify-full":
             configuration.certificateVerification = .fullVerification
-            return .require(configuration)
+            return (.require, configuration)
         default:
             throw PuenteError(
                 .invalidArgument, "sslmode: expected disable, allow, prefer, require, verify-ca or verify-full.")

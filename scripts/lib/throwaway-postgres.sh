@@ -40,6 +40,8 @@ start_throwaway_postgres() {
         options="$options -c ssl=on -c ssl_cert_file=$tls/server.pem -c ssl_key_file=$tls/server.key"
     fi
     "${PGRUN[@]}" "$PGBIN/initdb" -D "$PGROOT/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    # Kept for a test that stops the server and starts it again (tests/faults/pg_outage.py).
+    PG_SERVER_OPTIONS="$options"
     "${PGRUN[@]}" "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w -t 60 -o "$options" start >/dev/null
     trap stop_throwaway_postgres EXIT
     echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT (throwaway)"

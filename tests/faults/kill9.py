@@ -123,7 +123,9 @@ def paths():
         ("import", None, (["ingest"], ["--profile", "sv-dgme-movimientos", movements]), None),
         ("link persons", None, (["link", "persons"], ["--full"]), None),
         ("keys rotate", (["keys", "add"], []), (["keys", "rotate"], ["--batch-size", "500"]), rotated),
-        ("retention", None, (["retention"], ["--personal-data-years", "1", "--rejects-days", "1"]), retained),
+        # Over the movements too, so that it runs long enough to be killed in the middle.
+        ("retention", (["ingest"], ["--profile", "sv-dgme-movimientos", movements]),
+         (["retention"], ["--personal-data-years", "1", "--rejects-days", "1"]), retained),
     ]
 
 
