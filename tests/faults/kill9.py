@@ -24,7 +24,7 @@ import urllib.parse
 PUENTE, WORK = sys.argv[1], sys.argv[2]
 PG_SERVER = sys.argv[3] if len(sys.argv) > 3 else None
 DATA = os.path.join(WORK, "data")
-FRACTIONS = [0.2, 0.5, 0.8]
+FRACTIONS = [0.1, 0.25, 0.4, 0.55, 0.7]
 
 
 def run(*args, check=True):
