@@ -297,26 +297,8 @@ public struct ReferralExchange: Sendable {
         }
         var referral = try await visibleIncoming(id, by: actor)
         if let readAt, readAt != referral.version { throw PuenteError.caseChangedSinceRead }
-        guard status.setByPartner, referral.status.next.contains(status) else {
-            throw PuenteError(
-                .conflict,
-                "A referral cannot go from \(referral.status.rawValue) to \(status.rawValue)"
-                    + (referral.status.next.isEmpty
-                        ? "; it is closed."
-                        : "; it can go to "
-                            + referral.status.next.filter(\.setByPartner).map(\.rawValue).joined(separator: ", ")
-                            + "."))
-        }
-        if status.needsReason {
-            let allowed = ReferralReason.allowed(for: status)
-            guard let reason, let code = ReferralReason(rawValue: reason), allowed.contains(code) else {
-                throw PuenteError(
-                    .invalidArgument,
-                    "reason: \(status.rawValue) needs one of " + allowed.map(\.rawValue).joined(separator: ", ") + ".")
-            }
+        if let code = try referral.status.move(to: status, reason: reason, settable: \.setByPartner) {
             referral.reason = code
-        } else if reason != nil {
-            throw PuenteError(.invalidArgument, "reason: only rejected, completed and failed take a reason.")
         }
         referral.status = status
         referral.reached[status.rawValue] = referral.reached[status.rawValue] ?? today

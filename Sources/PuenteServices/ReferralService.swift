@@ -194,25 +194,7 @@ public struct ReferralService: Sendable {
             throw PuenteError(
                 .conflict, "\(partner.id) works on another node: its statuses come from there, in its packages.")
         }
-        guard referral.status.next.contains(status) else {
-            throw PuenteError(
-                .conflict,
-                "A referral cannot go from \(referral.status.rawValue) to \(status.rawValue)"
-                    + (referral.status.next.isEmpty
-                        ? "; it is closed."
-                        : "; it can go to " + referral.status.next.map(\.rawValue).joined(separator: ", ") + "."))
-        }
-        if status.needsReason {
-            let allowed = ReferralReason.allowed(for: status)
-            guard let reason, let code = ReferralReason(rawValue: reason), allowed.contains(code) else {
-                throw PuenteError(
-                    .invalidArgument,
-                    "reason: \(status.rawValue) needs one of " + allowed.map(\.rawValue).joined(separator: ", ") + ".")
-            }
-            referral.reason = code
-        } else if reason != nil {
-            throw PuenteError(.invalidArgument, "reason: only rejected, completed, failed and cancelled take a reason.")
-        }
+        if let code = try referral.status.move(to: status, reason: reason) { referral.reason = code }
         referral.status = status
         referral.reached[status.rawValue] = referral.reached[status.rawValue] ?? today
         let saved = try await store.saveCase(

@@ -310,6 +310,39 @@ public enum ReferralStatus: String, CaseIterable, Codable, Sendable {
     public var needsReason: Bool { [.rejected, .completed, .failed, .cancelled].contains(self) }
 
     public static func named(_ text: String) throws -> ReferralStatus { try closedSetValue(text, field: "status") }
+
+    /// Checks a move from this status to `status` with the `reason` code given, for whoever may set the
+    /// statuses `settable` allows; returns the reason code when `status` takes one. Refusals name the
+    /// statuses it can go to, or the reasons `status` takes.
+    public func move(
+        to status: ReferralStatus, reason: String?, settable: (ReferralStatus) -> Bool = { _ in true }
+    ) throws -> ReferralReason? {
+        let reachable = next.filter(settable)
+        guard reachable.contains(status) else {
+            throw PuenteError(
+                .conflict,
+                "A referral cannot go from \(rawValue) to \(status.rawValue)"
+                    + (next.isEmpty
+                        ? "; it is closed."
+                        : "; it can go to " + reachable.map(\.rawValue).joined(separator: ", ") + "."))
+        }
+        guard status.needsReason else {
+            guard reason == nil else {
+                throw PuenteError(
+                    .invalidArgument,
+                    "reason: only " + Self.allCases.filter(\.needsReason).map(\.rawValue).joined(separator: ", ")
+                        + " take a reason.")
+            }
+            return nil
+        }
+        let allowed = ReferralReason.allowed(for: status)
+        guard let reason, let code = ReferralReason(rawValue: reason), allowed.contains(code) else {
+            throw PuenteError(
+                .invalidArgument,
+                "reason: \(status.rawValue) needs one of " + allowed.map(\.rawValue).joined(separator: ", ") + ".")
+        }
+        return code
+    }
 }
 
 /// Reason codes a referral's closing status takes: rejected and failed say why, completed says how much
