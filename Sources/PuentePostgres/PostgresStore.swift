@@ -561,9 +561,8 @@ public final class PostgresStore: EventStore {
                 group.addTask {
                     // Ends quietly when cancelled: the operation decides what a cancellation means.
                     while (try? await Task.sleep(for: Self.probeTimeout)) != nil {
-                        let answers = await self.serverAnswers()
-                        // Cancelled while asking: the operation ended, and the check proves nothing.
-                        if Task.isCancelled { break }
+                        // nil: cancelled while asking, so the operation ended and the check proves nothing.
+                        guard let answers = await self.checkServer() else { break }
                         guard answers else {
                             self.lastOutage.withLock { $0 = .now }
                             throw Self.unreachable
@@ -581,8 +580,36 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    /// Whether the server answers a new connection within `probeTimeout`: with `SELECT 1`, or with an
-    /// error of its own (too many clients, starting up): a server that answers is not down, only busy.
+    /// How long a server may take to answer a fresh connection before the watchdog counts it as down:
+    /// generous, for a busy server must not be taken for a dead one.
+    static let answerDeadline = Duration.seconds(10)
+
+    /// Whether the server answers within `answerDeadline` (`serverAnswers`), or nil when the caller is
+    /// cancelled first. The check runs in a task of its own that is never cancelled and that the caller
+    /// never waits for: PostgresNIO's connect can miss a cancellation that arrives mid-handshake and then
+    /// never return (the operation it watched would wait for it forever), and a server that accepts
+    /// connections without answering must not hold the operation either.
+    func checkServer() async -> Bool? {
+        let verdict = OneShot<Bool?>()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                verdict.wait(continuation)
+                let deadline = Task {
+                    guard (try? await Task.sleep(for: Self.answerDeadline)) != nil else { return }
+                    verdict.give(false)
+                }
+                Task {
+                    verdict.give(await self.serverAnswers())
+                    deadline.cancel()
+                }
+            }
+        } onCancel: {
+            verdict.give(nil)
+        }
+    }
+
+    /// Whether the server answers a new connection: with `SELECT 1`, or with an error of its own (too
+    /// many clients, starting up): a server that answers is not down, only busy.
     func serverAnswers() async -> Bool {
         do {
             let connection = try await PostgresConnection.connect(
@@ -601,6 +628,36 @@ public final class PostgresStore: EventStore {
         .storeUnavailable,
         "Cannot reach the PostgreSQL server, or cannot trust it: check --database (its sslmode and sslrootcert) and that the server runs."
     )
+}
+
+/// A value given once, by whichever of several racing tasks comes first, to one waiting continuation.
+final class OneShot<Value: Sendable>: Sendable {
+    private struct State {
+        var given: Value?
+        var isGiven = false
+        var waiting: CheckedContinuation<Value, Never>?
+    }
+    private let state = Mutex(State())
+
+    func wait(_ continuation: CheckedContinuation<Value, Never>) {
+        let given: Value? = state.withLock { state in
+            if state.isGiven { return state.given }
+            state.waiting = continuation
+            return nil
+        }
+        if let given { continuation.resume(returning: given) }
+    }
+
+    /// Gives `value` unless a value was given already; later gifts are dropped.
+    func give(_ value: Value) {
+        let waiting: CheckedContinuation<Value, Never>? = state.withLock { state in
+            guard !state.isGiven else { return nil }
+            (state.given, state.isGiven) = (value, true)
+            defer { state.waiting = nil }
+            return state.waiting
+        }
+        waiting?.resume(returning: value)
+    }
 }
 
 extension PostgresStore {

@@ -26,7 +26,7 @@ extension SQLiteStore {
         configuration.readonly = true
         let source = try DatabaseQueue(
             path: directory.appendingPathComponent(Self.backupFile).path, configuration: configuration)
-        try source.backup(to: writer)
+        try writer.restore(from: source)
         try source.close()
     }
 }

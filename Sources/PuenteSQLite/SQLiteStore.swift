@@ -7,7 +7,7 @@ import PuenteCore
 ///
 /// A file store uses WAL and a `DatabasePool`, so the server answers queries while an import writes.
 public struct SQLiteStore: EventStore {
-    let writer: any DatabaseWriter
+    let writer: SQLiteDatabase
     /// Seals personal columns and quarantined values before they are written; opens them when read.
     public let cipher: any PersonalDataCipher
     private let closing = StoreClosing()
@@ -21,9 +21,9 @@ public struct SQLiteStore: EventStore {
         }
         do {
             if path == ":memory:" {
-                writer = try DatabaseQueue(configuration: config)
+                writer = SQLiteDatabase(base: try DatabaseQueue(configuration: config))
             } else {
-                writer = try DatabasePool(path: path, configuration: config)
+                writer = SQLiteDatabase(base: try DatabasePool(path: path, configuration: config))
             }
         } catch {
             throw PuenteError(
@@ -35,7 +35,7 @@ public struct SQLiteStore: EventStore {
     @discardableResult
     public func migrate() async throws -> Int {
         let writer = self.writer
-        try SQLiteSchema.migrator.migrate(writer)
+        try writer.migrate(SQLiteSchema.migrator)
         return try await writer.read { db in try SQLiteSchema.migrator.appliedIdentifiers(db).count }
     }
 

@@ -9,10 +9,12 @@ import PuenteAccess
 import PuenteCore
 import PuenteExchange
 import PuenteHTTP
-import PuentePostgres
 import PuenteServices
 import PuenteTesting
+import Synchronization
 import Testing
+
+@testable import PuentePostgres
 
 @Suite("Transport security: TLS to PostgreSQL as libpq's sslmode asks")
 struct TransportTests {
@@ -33,6 +35,48 @@ struct TransportTests {
         for mode in ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] {
             _ = try PostgresStore(url: "postgres://postgres@127.0.0.1:1/x?sslmode=\(mode)", cipher: StoreKind.keyring)
         }
+    }
+
+    @Test(
+        "A slow operation's check of the server answers, says when nobody listens, and comes back when cancelled at any moment of its connection",
+        .enabled(if: StoreKind.postgresURL != nil && ca != nil))
+    func watchdogCheck() async throws {
+        let (plain, location) = try await StoreKind.postgres.makeStoreWithLocation()
+        try await plain.close()
+        let ca = try #require(Self.ca)
+        let separator = location.contains("?") ? "&" : "?"
+        let store = try PostgresStore(
+            url: location + separator + "sslmode=verify-full&sslrootcert=\(ca)", cipher: StoreKind.keyring)
+        #expect(await store.checkServer() == true)
+        let nobody = try PostgresStore(url: "postgres://postgres@127.0.0.1:1/x", cipher: StoreKind.keyring)
+        #expect(await nobody.checkServer() == false)
+
+        // Cancelled at spread moments of the TLS connection (PostgresNIO's connect once missed such a
+        // cancellation and never returned, holding the operation it watched): every check comes back.
+        // Six at a time, so the connections left to finish in the background stay few beside other tests.
+        // A check that waited for its connection could hang for good: the test waits two minutes at most.
+        let checks = 60
+        let returned = Tally()
+        Task {
+            for wave in 0..<(checks / 6) {
+                await withTaskGroup(of: Void.self) { group in
+                    for i in wave * 6..<(wave + 1) * 6 {
+                        group.addTask {
+                            let check = Task { await store.checkServer() }
+                            try? await Task.sleep(for: .microseconds(i * 331 % 20_000))
+                            check.cancel()
+                            _ = await check.value
+                            returned.count.withLock { $0 += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while returned.count.withLock({ $0 }) < checks && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(returned.count.withLock { $0 } == checks, "cancelled checks that never returned")
     }
 
     @Test(
@@ -130,4 +174,9 @@ struct TransportTests {
             #expect(refused?.message.contains(expected) == true, "\(refused?.message ?? "")")
         }
     }
+}
+
+/// A count several tasks add to.
+private final class Tally: Sendable {
+    let count = Mutex(0)
 }
