@@ -21,6 +21,17 @@ struct TransportTests {
     /// A CA the test PostgreSQL's certificate is signed by (scripts/test makes a throwaway one).
     static let ca = ProcessInfo.processInfo.environment["PUENTE_TEST_POSTGRES_CA"]
 
+    /// A fresh database on the test server: its URL, and the same asking `verify-full` against `caFile`.
+    static func freshDatabase(verifiedBy caFile: String) async throws -> (location: String, verified: String) {
+        let (plain, location) = try await StoreKind.postgres.makeStoreWithLocation()
+        try await plain.close()
+        return (location, verifyFull(location, caFile: caFile))
+    }
+
+    static func verifyFull(_ location: String, caFile: String) -> String {
+        location + (location.contains("?") ? "&" : "?") + "sslmode=verify-full&sslrootcert=\(caFile)"
+    }
+
     @Test("A URL's sslmode, sslrootcert and unknown parameters are read or refused by name")
     func parameters() throws {
         for (query, expected) in [
@@ -41,12 +52,8 @@ struct TransportTests {
         "A slow operation's check of the server answers, says when nobody listens, and comes back when cancelled at any moment of its connection",
         .enabled(if: StoreKind.postgresURL != nil && ca != nil))
     func watchdogCheck() async throws {
-        let (plain, location) = try await StoreKind.postgres.makeStoreWithLocation()
-        try await plain.close()
-        let ca = try #require(Self.ca)
-        let separator = location.contains("?") ? "&" : "?"
-        let store = try PostgresStore(
-            url: location + separator + "sslmode=verify-full&sslrootcert=\(ca)", cipher: StoreKind.keyring)
+        let (_, verified) = try await Self.freshDatabase(verifiedBy: try #require(Self.ca))
+        let store = try PostgresStore(url: verified, cipher: StoreKind.keyring)
         #expect(await store.checkServer() == true)
         let nobody = try PostgresStore(url: "postgres://postgres@127.0.0.1:1/x", cipher: StoreKind.keyring)
         #expect(await nobody.checkServer() == false)
@@ -83,12 +90,9 @@ struct TransportTests {
         "verify-full connects to a server whose certificate its CA signed, and refuses one it did not; the session is encrypted",
         .enabled(if: StoreKind.postgresURL != nil && ca != nil))
     func verifiedConnection() async throws {
-        let (plain, location) = try await StoreKind.postgres.makeStoreWithLocation()
-        try await plain.close()
-        let separator = location.contains("?") ? "&" : "?"
         let ca = try #require(Self.ca)
-        let store = try StoreKind.reopen(
-            location + separator + "sslmode=verify-full&sslrootcert=\(ca)", cipher: StoreKind.keyring)
+        let (location, verified) = try await Self.freshDatabase(verifiedBy: ca)
+        let store = try StoreKind.reopen(verified, cipher: StoreKind.keyring)
         #expect(try await store.committedImports().isEmpty)
         // Seen from the server: this database's sessions are encrypted (the query's own is not counted).
         let database = try #require(URLComponents(string: location)?.path.dropFirst())
@@ -100,8 +104,7 @@ struct TransportTests {
 
         // Another CA: the server's certificate is not trusted, and the store says it cannot connect.
         let other = URL(fileURLWithPath: ca).deletingLastPathComponent().appendingPathComponent("other-ca.pem").path
-        let untrusted = try StoreKind.reopen(
-            location + separator + "sslmode=verify-full&sslrootcert=\(other)", cipher: StoreKind.keyring)
+        let untrusted = try StoreKind.reopen(Self.verifyFull(location, caFile: other), cipher: StoreKind.keyring)
         let refused = await #expect(throws: PuenteError.self) { _ = try await untrusted.committedImports() }
         #expect(refused?.code == .storeUnavailable, "\(String(describing: refused))")
         try await untrusted.close()
