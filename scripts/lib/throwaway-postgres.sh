@@ -22,7 +22,9 @@ start_throwaway_postgres() {
     PGRUN=()
     if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$PGROOT"; PGRUN=(runuser -u postgres --); fi
     local options="-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGROOT"
-    [ "${PUENTE_PG_DURABLE:-0}" = 1 ] || options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # A test server keeps little write-ahead log (the default lets it grow to 1 GB).
+    [ "${PUENTE_PG_DURABLE:-0}" = 1 ] || options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+-c max_wal_size=64MB -c min_wal_size=32MB"
     if [ "${PUENTE_PG_TLS:-0}" = 1 ]; then
         install_missing openssl
         local tls="$PGROOT/tls"
@@ -45,6 +47,13 @@ start_throwaway_postgres() {
     "${PGRUN[@]}" "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/server.log" -w -t 60 -o "$options" start >/dev/null
     trap stop_throwaway_postgres EXIT
     echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT (throwaway)"
+}
+
+# Drops the databases the Swift tests made (one per store, named puente_test_…).
+drop_test_databases() {
+    "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -Atq \
+        -c "SELECT datname FROM pg_database WHERE datname LIKE 'puente\_test\_%'" |
+        while read -r database; do "$PGBIN/dropdb" -h 127.0.0.1 -p "$PGPORT" -U postgres "$database"; done
 }
 
 stop_throwaway_postgres() {

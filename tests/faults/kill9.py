@@ -57,6 +57,12 @@ class SQLiteStores:
                 os.chmod(target + suffix, 0o600)
         return target
 
+    def discard(self, store):
+        """Removes a store made by copy(): each trial's store is a full copy, and the disk may be small."""
+        for suffix in ["", "-wal", "-shm", ".keys", ".keys.audit-head"]:
+            if os.path.exists(store + suffix):
+                os.remove(store + suffix)
+
 
 class PostgresStores:
     name = "PostgreSQL"
@@ -93,6 +99,13 @@ class PostgresStores:
                 shutil.copyfile(self.keys + suffix, keys + suffix)
                 os.chmod(keys + suffix, 0o600)
         return self.url(database)
+
+    def discard(self, store):
+        database = urllib.parse.urlsplit(store).path.lstrip("/")
+        self.psql(f"DROP DATABASE IF EXISTS {database}")
+        for suffix in ["", ".audit-head"]:
+            if os.path.exists(os.path.join(WORK, database + ".keys" + suffix)):
+                os.remove(os.path.join(WORK, database + ".keys" + suffix))
 
 
 def figures(stores, store):
@@ -179,6 +192,8 @@ def main():
                 if after:
                     after(stores, store)
                 kills += killed
+                stores.discard(store)
+            stores.discard(reference)
             if kills < 2:
                 sys.exit(f"{stores.name}, {name}: only {kills} of the kills came before the command ended")
             print(f"{stores.name}: {name} killed {kills} times (reference {duration:.1f} s); "
