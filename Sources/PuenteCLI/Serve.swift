@@ -52,6 +52,7 @@ struct Serve: AsyncParsableCommand {
     var pushTo: String?
     @Option(help: "A file holding this node's API token at the receiver (default: $PUENTE_EXCHANGE_TOKEN).")
     var pushTokenFile: String?
+    @Option(help: "Requests a minute allowed to one session or API token; more answer 429.") var rateLimit = 600
     @Option(help: "Serve HTTPS with this certificate chain (PEM); with --tls-key.") var tlsCertificate: String?
     @Option(help: "The private key (PEM) of --tls-certificate.") var tlsKey: String?
 
@@ -61,6 +62,9 @@ struct Serve: AsyncParsableCommand {
         }
         if (tlsCertificate == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-certificate and --tls-key go together: the chain and its private key.")
+        }
+        guard (1...1_000_000).contains(rateLimit) else {
+            throw ValidationError("--rate-limit: expected 1 to 1000000 requests a minute.")
         }
         if let pushEvery, !(1...1440).contains(pushEvery) {
             throw ValidationError("--push-every: expected 1 to 1440 minutes.")
@@ -114,7 +118,7 @@ struct Serve: AsyncParsableCommand {
                 threshold: threshold, publicStatistics: publicStatistics, trustedProxies: Set(trustedProxies),
                 node: hub ? try options.nodeIdentity() : try? options.nodeIdentity(), hub: hub,
                 retention: retention.policy, survey: try survey.loaded(), background: background,
-                tls: tlsCertificate.flatMap { certificate in tlsKey.map { (certificate, $0) } })
+                tls: tlsCertificate.flatMap { certificate in tlsKey.map { (certificate, $0) } }, rateLimit: rateLimit)
         } catch {
             try? await opened.store.close()
             throw error
@@ -139,7 +143,7 @@ func serve(
     threshold: Int = 5, publicStatistics: Bool, trustedProxies: Set<String> = [], node: NodeIdentity? = nil,
     hub: Bool = false, retention: RetentionPolicy = RetentionPolicy(),
     survey: (instrument: SurveyInstrument, weights: WeightTable)? = nil, background: [BackgroundWork] = [],
-    tls: (certificate: String, key: String)? = nil
+    tls: (certificate: String, key: String)? = nil, rateLimit: Int = 600
 ) async throws {
     let logger = {
         var logger = Logger(label: "puente"); logger.logLevel = .info; return logger
@@ -152,6 +156,7 @@ func serve(
     configuration.hub = hub
     configuration.survey = survey
     configuration.tls = tls
+    configuration.rateLimit = rateLimit
     let ready = Readiness()
     let statistics = StatisticsService(store: store, disclosure: configuration.disclosure)
     let app = try PuenteServer.buildApplication(

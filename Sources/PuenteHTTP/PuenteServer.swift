@@ -47,6 +47,8 @@ public enum PuenteServer {
         /// HTTPS: the server's certificate chain and private key (PEM files); plain HTTP when nil, for a
         /// node behind a reverse proxy that speaks TLS (docs/reliability.md).
         public var tls: (certificate: String, key: String)?
+        /// Requests a minute for one session or API token; more answer 429 until the bucket refills.
+        public var rateLimit = 600
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, disclosure: DisclosurePolicy = .standard,
@@ -74,7 +76,8 @@ public enum PuenteServer {
         router.add(middleware: ErrorMiddleware())
         router.add(
             middleware: AccessMiddleware(
-                access: access, publicStatistics: configuration.publicStatistics, limiter: limiter))
+                access: access, publicStatistics: configuration.publicStatistics, limiter: limiter,
+                rateLimit: .perMinute(configuration.rateLimit)))
         let statistics =
             statistics ?? StatisticsService(store: store, disclosure: configuration.disclosure, reference: reference)
 

@@ -23,4 +23,7 @@ extension Hummingbird.Parameters {
         }
         return value
     }
+
+    /// The page language: Spanish unless `lang` asks for English; another value is a 400.
+    func language() throws -> Language { try Language(form: get("lang")) }
 }

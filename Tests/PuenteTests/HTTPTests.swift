@@ -46,6 +46,15 @@ struct HTTPTests {
                     routed == described,
                     "routed but not described: \(routed.subtracting(described)); described but not routed: \(described.subtracting(routed))"
                 )
+                // Any request may carry a revoked token or come too fast: every operation says so.
+                for (path, operations) in paths {
+                    for (method, operation) in operations {
+                        let responses = Set(((operation as? [String: Any])?["responses"] as? [String: Any] ?? [:]).keys)
+                        #expect(
+                            responses.isSuperset(of: ["401", "429"]),
+                            "\(method) \(path) documents \(responses.sorted())")
+                    }
+                }
             }
         }
         try await store.close()

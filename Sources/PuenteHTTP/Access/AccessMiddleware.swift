@@ -11,6 +11,7 @@ struct AccessMiddleware: RouterMiddleware {
     let access: AccessService
     let publicStatistics: Bool
     let limiter: RateLimiter
+    let rateLimit: RateLimiter.Limit
 
     static let sessionCookie = "puente_session"
 
@@ -33,7 +34,7 @@ struct AccessMiddleware: RouterMiddleware {
             viaSession = true
         }
         if let identity = context.identity,
-            !(await limiter.allow("credential:\(identity.credential.id)", cost: 1, limit: .api))
+            !(await limiter.allow("credential:\(identity.credential.id)", cost: 1, limit: rateLimit))
         {
             throw PuenteError(
                 .tooManyRequests, "Too many requests with this credential; slow down and try again in a minute.")

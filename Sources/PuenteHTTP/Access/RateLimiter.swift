@@ -8,8 +8,8 @@ actor RateLimiter {
         var count: Double
         var window: Duration
 
-        /// Requests per session or API token.
-        static let api = Limit(count: 600, window: .seconds(60))
+        /// Requests per minute for one session or API token (`puente serve --rate-limit`).
+        static func perMinute(_ count: Int) -> Limit { Limit(count: Double(count), window: .seconds(60)) }
 
         /// Tokens that come back per second.
         var refillPerSecond: Double {

@@ -14,7 +14,19 @@ struct Bilingual: Sendable {
     }
 }
 
-enum Language: String, Sendable { case es, en }
+enum Language: String, CaseIterable, Sendable {
+    case es, en
+
+    /// A `lang` field or parameter: Spanish unless it asks for English (empty is absent, as the
+    /// dashboard's forms send it); another value is a 400.
+    init(form value: String?) throws {
+        guard let value, !value.isEmpty else { self = .es; return }
+        guard let language = Language(rawValue: value) else {
+            throw PuenteError(.invalidArgument, "lang: expected es or en.")
+        }
+        self = language
+    }
+}
 
 /// Everything a dashboard page is asked for, read from its URL: language, filters and map options.
 /// Every link on a page is built from it, so a view can be shared by copying the address.
@@ -41,7 +53,7 @@ struct DashboardState: Sendable {
     /// (never echoing the value).
     init(query: [String: String], reference: ReferenceData) throws {
         func value(_ name: String) -> String? {
-            guard let v = query[name]?.trimmingSpaces(), !v.isEmpty else { return nil }
+            guard let v = query[name], !v.isEmpty else { return nil }
             return v
         }
         func refuse(_ name: String, _ expected: String) -> PuenteError {

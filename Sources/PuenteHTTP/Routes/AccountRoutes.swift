@@ -25,7 +25,8 @@ enum AccountRoutes {
         router.get("/api/v1/audit") { request, context -> Response in
             let q = request.uri.queryParameters
             let entries = try await auditTrail.entries(
-                after: q.get("after", as: Int64.self) ?? 0, limit: q.get("limit", as: Int.self) ?? 100,
+                after: Int64(try q.integer("after", in: 0...Int.max) ?? 0),
+                limit: try q.integer("limit", in: 1...1000) ?? 100,
                 by: .account(context.identity, address: context.address))
             return try Responses.json(entries)
         }

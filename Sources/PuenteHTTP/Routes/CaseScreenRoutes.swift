@@ -9,14 +9,15 @@ enum CaseScreenRoutes {
 
     static func add(to router: Router<PuenteContext>, screens: CaseScreens) {
         router.get("/cases") { request, context -> Response in
-            let page = page(request, context)
+            let page = try page(request, context)
             return try await render(page, title: page.t(Screen.cases.title), current: .cases, request: request) {
                 try await screens.caseList(
-                    page, actor: CaseRoutes.actor(context), scope: request.uri.queryParameters.get("scope"))
+                    page, actor: CaseRoutes.actor(context),
+                    scope: try request.uri.queryParameters.choice("scope", CaseScreens.Scope.self))
             }
         }
         router.get("/reception") { request, context -> Response in
-            let page = page(request, context)
+            let page = try page(request, context)
             return try await render(page, title: page.t(Screen.reception.title), current: .reception, request: request)
             {
                 screens.receptionForm(page, actor: CaseRoutes.actor(context))
@@ -25,7 +26,7 @@ enum CaseScreenRoutes {
         router.post("/reception") { request, context -> Response in
             var request = request
             let form = try await FormBody(collecting: &request, upTo: context.maxUploadSize)
-            let page = page(form, context)
+            let page = try page(form, context)
             let actor = CaseRoutes.actor(context)
             do {
                 let opened = try await screens.register(form, actor: actor)
@@ -39,14 +40,14 @@ enum CaseScreenRoutes {
             }
         }
         router.get("/followups") { request, context -> Response in
-            let page = page(request, context)
+            let page = try page(request, context)
             return try await render(page, title: page.t(Screen.followUps.title), current: .followUps, request: request)
             {
                 try await screens.followUpList(page, actor: CaseRoutes.actor(context))
             }
         }
         router.get("/cases/{id}") { request, context -> Response in
-            let page = page(request, context)
+            let page = try page(request, context)
             return try await render(page, current: .cases, request: request) {
                 try await screens.casePage(try CaseRoutes.id(context), page, actor: CaseRoutes.actor(context))
             }
@@ -57,13 +58,13 @@ enum CaseScreenRoutes {
             }
         }
         router.get("/partner") { request, context -> Response in
-            let page = page(request, context)
+            let page = try page(request, context)
             return try await render(page, title: page.t(Screen.partner.title), current: .partner, request: request) {
                 try await screens.inbox(page, actor: CaseRoutes.actor(context))
             }
         }
         router.get("/partner/{id}") { request, context -> Response in
-            let page = page(request, context)
+            let page = try page(request, context)
             return try await render(page, current: .partner, request: request) {
                 try await screens.referralPage(try CaseRoutes.id(context), page, actor: CaseRoutes.actor(context))
             }
@@ -75,7 +76,7 @@ enum CaseScreenRoutes {
         }
         // A referral from another node: the same page, the status going back to that node.
         router.get("/partner/incoming/{id}") { request, context -> Response in
-            let page = page(request, context)
+            let page = try page(request, context)
             return try await render(page, current: .partner, request: request) {
                 try await screens.incomingPage(try CaseRoutes.id(context), page, actor: CaseRoutes.actor(context))
             }
@@ -98,7 +99,7 @@ enum CaseScreenRoutes {
     ) async throws -> Response {
         var request = request
         let form = try await FormBody(collecting: &request, upTo: context.maxUploadSize)
-        let page = page(form, context)
+        let page = try page(form, context)
         let id = try CaseRoutes.id(context)
         let actor = CaseRoutes.actor(context)
         do {
@@ -114,12 +115,12 @@ enum CaseScreenRoutes {
 
     // MARK: Rendering
 
-    static func page(_ request: Request, _ context: PuenteContext) -> ScreenPage {
-        ScreenPage(language: request.uri.queryParameters.get("lang") == "en" ? .en : .es, identity: context.identity)
+    static func page(_ request: Request, _ context: PuenteContext) throws -> ScreenPage {
+        ScreenPage(language: try request.uri.queryParameters.language(), identity: context.identity)
     }
 
-    static func page(_ form: FormBody, _ context: PuenteContext) -> ScreenPage {
-        ScreenPage(language: form["lang"] == "en" ? .en : .es, identity: context.identity)
+    static func page(_ form: FormBody, _ context: PuenteContext) throws -> ScreenPage {
+        ScreenPage(language: try Language(form: form["lang"]), identity: context.identity)
     }
 
     /// Refusals a person can act on are shown on the page; a failing store goes to the error middleware

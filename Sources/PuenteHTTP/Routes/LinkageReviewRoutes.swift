@@ -56,7 +56,7 @@ enum LinkageReviewRoutes {
 
     static func add(to router: Router<PuenteContext>, review: LinkageReviewService) {
         router.get("/api/v1/linkage/review") { request, context -> Response in
-            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 20
+            let limit = try request.uri.queryParameters.integer("limit", in: 1...200) ?? 20
             let items = try await review.queue(limit: limit, by: .account(context.identity, address: context.address))
             var response = try Responses.json(
                 items.map {

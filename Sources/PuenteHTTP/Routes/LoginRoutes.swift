@@ -11,7 +11,7 @@ enum LoginRoutes {
     ) {
         router.get("/login") { request, _ -> Response in
             let q = request.uri.queryParameters
-            let language: Language = q.get("lang") == "en" ? .en : .es
+            let language = try q.language()
             return page(language: language, next: safeNext(q.get("next")), message: nil, status: .ok)
         }
 
@@ -34,7 +34,7 @@ enum LoginRoutes {
             }
             var request = request
             let form = try await FormBody(collecting: &request, upTo: context.maxUploadSize)
-            let language: Language = form["lang"] == "en" ? .en : .es
+            let language = try Language(form: form["lang"])
             let next = safeNext(form["next"])
             let outcome = try await access.login(
                 username: form["username"] ?? "", password: form["password"] ?? "",

@@ -62,8 +62,11 @@ struct CaseScreens: Sendable {
     // MARK: Cases
 
     /// The cases the account sees: its own (assigned to it) by default, or the whole office's.
-    func caseList(_ page: ScreenPage, actor: Actor, scope: String?, today: CivilDate = .today) async throws -> String {
-        let mine = scope != "office" && actor.role == .caseWorker
+    /// Whose cases the list shows a case worker: their own (the default) or their office's.
+    enum Scope: String, CaseIterable { case mine, office }
+
+    func caseList(_ page: ScreenPage, actor: Actor, scope: Scope?, today: CivilDate = .today) async throws -> String {
+        let mine = scope != .office && actor.role == .caseWorker
         let files = try await cases.list(
             CaseQuery(assignee: mine ? actor.name : nil, limit: 1000), by: actor)
         // New arrivals first: they wait for screening.
