@@ -44,6 +44,8 @@ struct CubePartition: Sendable {
 struct CubeSnapshot: Sendable {
     /// Committed batches the snapshot reflects, ascending.
     var importIDs: [Int64] = []
+    /// The committed batches with their revisions, as the store listed them: the state the snapshot counts.
+    var committed: [CommittedImport] = []
     /// Per column: the distinct values seen, the code being the index.
     var values: [[CellValue?]] = Array(repeating: [], count: CubeColumn.allCases.count)
     private var codes: [[CellValue?: UInt16]] = Array(repeating: [:], count: CubeColumn.allCases.count)
@@ -153,6 +155,7 @@ actor CubeCache {
             next.importIDs.append(batch.id)
         }
         next.importIDs.sort()
+        next.committed = committed
         return next
     }
 }

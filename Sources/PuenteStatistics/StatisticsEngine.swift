@@ -9,6 +9,7 @@ public struct StatisticsEngine: Sendable {
     private let cube: CubeCache
     private let persons: PersonCubeCache?
     private let population: PopulationIndex
+    private let answers = AnswerCache()
 
     /// - Parameter store: a store that also keeps linked persons (`PersonStore`) gives the person
     ///   measures too.
@@ -36,6 +37,20 @@ public struct StatisticsEngine: Sendable {
 
     public func run(_ query: StatisticsQuery, policy: DisclosurePolicy = .standard) async throws -> StatisticsTable {
         let snapshot = try await cube.current()
+        // Event measures depend on the committed state alone; person measures also on the last link run.
+        guard ![.returnedPersons, .repeatReturnShare].contains(query.measure) else {
+            return try await compute(query, policy: policy, snapshot: snapshot)
+        }
+        let key = AnswerCache.Key(query: query, policy: policy)
+        if let table = answers.table(key, committed: snapshot.committed) { return table }
+        let table = try await compute(query, policy: policy, snapshot: snapshot)
+        answers.keep(table, for: key, committed: snapshot.committed)
+        return table
+    }
+
+    private func compute(_ query: StatisticsQuery, policy: DisclosurePolicy, snapshot: CubeSnapshot) async throws
+        -> StatisticsTable
+    {
         let counter = Counter(snapshot: snapshot, query: query, reference: reference)
         let protector = Protector(policy: policy)
         var cells: [StatisticsCell]

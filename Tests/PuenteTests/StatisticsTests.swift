@@ -321,6 +321,28 @@ struct StatisticsTests {
         try await store.close()
     }
 
+    @Test("An answer kept in memory is served only under its own protection and committed state")
+    func answerCache() async throws {
+        let (store, location) = try await StoreKind.sqliteFile.makeStoreWithLocation()
+        let engine = StatisticsEngine(store: store)
+        let query = StatisticsQuery(measure: .returns, by: [.sex])
+        try await load((0..<3).map { Fixtures.event(key: "s\($0)") }, into: store)
+        // Protected, every figure is perturbed (E) or withheld (Q); unprotected, exact (A): whichever came first.
+        let protected = try await engine.run(query)
+        #expect((protected.cells + [protected.total]).allSatisfy { ["E", "Q"].contains($0.obsStatus) })
+        let exact = try await engine.run(query, policy: .unprotected)
+        #expect(exact.total.value == 3 && exact.total.obsStatus == "A")
+        let again = try await engine.run(query)
+        #expect(again.cells.map(\.value) == protected.cells.map(\.value) && again.total.value == protected.total.value)
+        #expect((again.cells + [again.total]).allSatisfy { ["E", "Q"].contains($0.obsStatus) })
+        // Another process commits behind the engine's back: the next answer counts it.
+        let other = try StoreKind.reopen(location, cipher: StoreKind.keyring)
+        try await load((0..<4).map { Fixtures.event(key: "t\($0)") }, into: other)
+        #expect(try await engine.run(query, policy: .unprotected).total.value == 7)
+        try await other.close()
+        try await store.close()
+    }
+
     @Test("Queries arriving together while the cube loads share the load and all see the data")
     func concurrentQueries() async throws {
         let store = try await StoreKind.sqliteFile.makeStore()
