@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PuenteCore
+import Synchronization
 
 /// The append-only, hash-chained audit trail over a store. Each entry's hash covers its fields and the
 /// previous entry's hash, so an edited entry, a deleted one or a reordering shows in `verify()`. The
@@ -33,11 +34,21 @@ public struct AuditLog: Sendable {
         }
     }
 
-    /// Appends an entry on the current head; when another writer got there first, builds it again on the
-    /// new head.
+    /// Appends of this process, one at a time: each builds on the head the previous one left, so they
+    /// never race each other for it. Under load, 32 exports at once each retrying on the same head starved
+    /// some past any retry limit (HTTP bench, CSV statistics).
+    private static let appends = Serializer()
+
+    /// Appends an entry on the current head; when another process got there first, builds it again on the
+    /// new head, after a short random pause.
     @discardableResult
     public func record(_ event: Event) async throws -> AuditEntry {
-        for _ in 0..<20 {
+        try await Self.appends.run { try await append(event) }
+    }
+
+    private func append(_ event: Event) async throws -> AuditEntry {
+        for attempt in 0..<20 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt)))) }
             let head = try await store.lastAudit()
             var entry = AuditEntry(
                 sequence: (head?.sequence ?? 0) + 1, at: Timestamp.now(), actor: event.actor, action: event.action,
@@ -143,5 +154,40 @@ public struct AuditLog: Sendable {
                 "the expected head is not in the trail: entries after \(expected - 1) were removed from the end")
         }
         return result
+    }
+}
+
+/// Runs bodies one at a time, in the order they arrive.
+final class Serializer: Sendable {
+    private struct Queue {
+        var busy = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let queue = Mutex(Queue())
+
+    func run<T>(_ body: () async throws -> T) async rethrows -> T {
+        await withCheckedContinuation { (turn: CheckedContinuation<Void, Never>) in
+            let now = queue.withLock { (queue: inout Queue) -> Bool in
+                if queue.busy {
+                    queue.waiting.append(turn)
+                    return false
+                }
+                queue.busy = true
+                return true
+            }
+            if now { turn.resume() }
+        }
+        defer {
+            let next = queue.withLock { (queue: inout Queue) -> CheckedContinuation<Void, Never>? in
+                guard !queue.waiting.isEmpty else {
+                    queue.busy = false
+                    return nil
+                }
+                return queue.waiting.removeFirst()
+            }
+            next?.resume()
+        }
+        return try await body()
     }
 }

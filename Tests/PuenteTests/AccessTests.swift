@@ -285,6 +285,27 @@ struct AccessTests {
     }
 
     @Test(
+        "Many appends at once all land, each on the one before, and the trail verifies", arguments: StoreKind.available)
+    func concurrentAppends(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let log = AuditLog(store: store)
+        // Two logs over the same store, as two services of one node have.
+        let other = AuditLog(store: store)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<96 {
+                group.addTask {
+                    try await (i.isMultiple(of: 2) ? log : other).record(
+                        .init(actor: "load", action: "export", target: "stats \(i)"))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let verification = try await log.verify()
+        #expect(verification.intact && verification.entries == 96)
+        try await store.close()
+    }
+
+    @Test(
         "The audit trail detects an edited, a rewritten, a deleted and a truncated entry: keyed, with its head kept beside the key file",
         arguments: StoreKind.available.filter { $0 != .sqliteMemory })
     func auditTamper(kind: StoreKind) async throws {
