@@ -6,15 +6,19 @@ uninterrupted run gives.
     kill9.py PUENTE WORK_DIR [POSTGRES_SERVER_URL]
 
 For SQLite (and PostgreSQL when a server URL is given, e.g. postgres://postgres@127.0.0.1:54329/postgres),
-from one loaded store, for each write path (an import, `link persons`, `keys rotate`, `retention`):
+from one loaded store, for each write path (an import, `link persons`, `keys rotate`, `retention`, and
+`exchange import` of a package another node signed under an agreement):
 a reference copy runs the command to the end; other copies are killed with SIGKILL at several moments
 of the reference's duration (after the time the process takes to start and open the store), then run
 the command again; their figures (exact, unprotected) must equal
-the reference's. A kill that came after the command had finished is not counted; each path needs at
+the reference's, and so must the packages received and the figures they published. A kill that came after the command had finished is not counted; each path needs at
 least two real kills. Prints one line per path with the kills made and the reference's duration.
 """
+import hashlib
+import json
 import os
 import shutil
+import sqlite3
 import signal
 import subprocess
 import sys
@@ -56,6 +60,10 @@ class SQLiteStores:
                 shutil.copyfile(self.base + suffix, target + suffix)
                 os.chmod(target + suffix, 0o600)
         return target
+
+    def observations(self, store):
+        with sqlite3.connect(store) as db:
+            return db.execute(OBSERVATIONS).fetchall()
 
     def discard(self, store):
         """Removes a store made by copy(): each trial's store is a full copy, and the disk may be small."""
@@ -100,12 +108,22 @@ class PostgresStores:
                 os.chmod(keys + suffix, 0o600)
         return self.url(database)
 
+    def observations(self, store):
+        out = subprocess.run(["psql", "-At", "-F", "|", store, "-c", OBSERVATIONS],
+                             check=True, capture_output=True, text=True).stdout
+        return [tuple(line.split("|")) for line in out.splitlines()]
+
     def discard(self, store):
         database = urllib.parse.urlsplit(store).path.lstrip("/")
         self.psql(f"DROP DATABASE IF EXISTS {database}")
         for suffix in ["", ".audit-head"]:
             if os.path.exists(os.path.join(WORK, database + ".keys" + suffix)):
                 os.remove(os.path.join(WORK, database + ".keys" + suffix))
+
+
+# What a received package published: every observation but the moment it was written.
+OBSERVATIONS = ("SELECT sender, agreement, dataflow, series_key, period, value, obs_status, conf_status, package_id, "
+                "deleted FROM exchange_observation ORDER BY sender, agreement, dataflow, series_key, period")
 
 
 def figures(stores, store):
@@ -115,11 +133,39 @@ def figures(stores, store):
     out = run("stats", *args, "--measure", "events", "--by", "event_type,sex,month", *exact)
     out += run("stats", *args, "--measure", "returned_persons", "--by", "sex,age_group", *exact, check=False)
     run("audit", "verify", *args)
-    return out
+    out += run("exchange", "list", *args)
+    rows = stores.observations(store)
+    return out + f"{len(rows)} observations, sha256 {hashlib.sha256(repr(rows).encode()).hexdigest()}\n"
+
+
+def package_for(stores):
+    """Makes the base store a receiving node (HB-SICA) and returns a package the sender node (SV-DGME, a
+    store of its own with the same returns) signed for it under an agreement both accepted."""
+    sender = ["--database", os.path.join(WORK, "sender.sqlite")]
+    if not os.path.exists(os.path.join(WORK, "sender.sqlite")):
+        run("ingest", *sender, "--profile", "sv-dgme-retornos", os.path.join(DATA, "sv-dgme-retornos.csv"))
+        run("node", "init", *sender, "--id", "SV-DGME", "--country", "SLV")
+    run("node", "init", *stores.base_args(), "--id", "HB-SICA", "--country", "SLV")
+    key = json.loads(run("node", "show", *stores.base_args(), "--format", "json"))["jwk"]["x"]
+    name = "K9-" + stores.name.upper()
+    agreement = os.path.join(WORK, name + ".json")
+    # Fine dimensions, so that the package is large enough to be killed while it is received.
+    run("agreement", "draft", *sender, "--id", name, "--receiver", "HB-SICA", "--receiver-country", "SLV",
+        "--receiver-key", key, "--purpose", "regional_statistics", "--measures", "returns",
+        "--dimensions", "sex,age_group,municipality,returning_from,month", "--finest-geography", "municipality",
+        "--finest-period", "month", "--valid-from", "2016-01-01", "--valid-to", "2030-12-31",
+        "--retention-days", "1825", "--out", agreement)
+    for args in (sender, stores.base_args()):
+        run("agreement", "sign", *args, agreement)
+    for args in (sender, stores.base_args()):
+        run("agreement", "accept", *args, agreement)
+    package = os.path.join(WORK, name + ".puente")
+    run("exchange", "export", *sender, "--agreement", name, "--year", "2016", "--out", package)
+    return package
 
 
 # Each write path: how to run it, what to prepare first, and what else must hold afterwards.
-def paths():
+def paths(package):
     movements = os.path.join(DATA, "sv-dgme-movimientos.csv")
 
     def rotated(stores, store):
@@ -139,6 +185,8 @@ def paths():
         # Over the movements too, so that it runs long enough to be killed in the middle.
         ("retention", (["ingest"], ["--profile", "sv-dgme-movimientos", movements]),
          (["retention"], ["--personal-data-years", "1", "--rejects-days", "1"]), retained),
+        # The figures check compares the packages received and the observations they published.
+        ("package import", None, (["exchange", "import"], [package]), None),
     ]
 
 
@@ -166,7 +214,8 @@ def main():
     for stores in kinds:
         run("ingest", *stores.base_args(), "--profile", "sv-dgme-retornos",
             os.path.join(DATA, "sv-dgme-retornos.csv"))
-        for name, prepare, command, after in paths():
+        package = package_for(stores)
+        for name, prepare, command, after in paths(package):
             slug = name.replace(" ", "-")
             reference = stores.copy(slug + "-reference")
             if prepare:
