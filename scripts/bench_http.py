@@ -57,6 +57,17 @@ def wrk(url, connections, seconds, token=None):
     return rate, p50, p99, requests, errors
 
 
+def table(args):
+    print("| endpoint | connections | requests/s | p50 ms | p99 ms | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, path, with_token in ENDPOINTS:
+        for connections in (1, 32, 256):
+            rate, p50, p99, requests, errors = wrk(
+                args.base + path, connections, args.duration, args.token if with_token else None)
+            print(f"| {label} | {connections} | {rate:,.0f} | {p50:.2f} | {p99:.2f} | {errors} of {requests:,} |",
+                  flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("base")
@@ -64,21 +75,16 @@ def main():
     parser.add_argument("token")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--soak", type=float, default=0)
+    parser.add_argument("--soak-only", action="store_true", help="skip the table, only soak")
     args = parser.parse_args()
 
     # Warm: the cube loads and every page is drawn once before anything is timed.
-    for _, path, with_token in ENDPOINTS:
+    for _, path, with_token in [] if args.soak_only else ENDPOINTS:
         wrk(args.base + path, 1, 1, args.token if with_token else None)
     before = rss_kib(args.pid)
     print(f"Server memory before: {before / 1024:.0f} MiB")
-    print(f"| endpoint | connections | requests/s | p50 ms | p99 ms | errors |")
-    print(f"| --- | ---: | ---: | ---: | ---: | ---: |")
-    for label, path, with_token in ENDPOINTS:
-        for connections in (1, 32, 256):
-            rate, p50, p99, requests, errors = wrk(
-                args.base + path, connections, args.duration, args.token if with_token else None)
-            print(f"| {label} | {connections} | {rate:,.0f} | {p50:.2f} | {p99:.2f} | {errors} of {requests:,} |",
-                  flush=True)
+    if not args.soak_only:
+        table(args)
     after = rss_kib(args.pid)
     print(f"Server memory after: {after / 1024:.0f} MiB")
 
