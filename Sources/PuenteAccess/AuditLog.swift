@@ -34,16 +34,17 @@ public struct AuditLog: Sendable {
         }
     }
 
-    /// Appends of this process, one at a time: each builds on the head the previous one left, so they
-    /// never race each other for it. Under load, 32 exports at once each retrying on the same head starved
-    /// some past any retry limit (HTTP bench, CSV statistics).
-    private static let appends = Serializer()
+    /// Appends through this log (and its copies), one at a time: each builds on the head the previous one
+    /// left, so they never race each other for it. Under load, 32 exports of one service at once, each
+    /// retrying on the same head, starved some past any retry limit (HTTP bench, CSV statistics). Per log,
+    /// not per process: a store that hangs (an unreachable server) must not hold up the others.
+    private let appends = Serializer()
 
-    /// Appends an entry on the current head; when another process got there first, builds it again on the
-    /// new head, after a short random pause.
+    /// Appends an entry on the current head; when another writer (another log, another process) got there
+    /// first, builds it again on the new head, after a short random pause.
     @discardableResult
     public func record(_ event: Event) async throws -> AuditEntry {
-        try await Self.appends.run { try await append(event) }
+        try await appends.run { try await append(event) }
     }
 
     private func append(_ event: Event) async throws -> AuditEntry {
