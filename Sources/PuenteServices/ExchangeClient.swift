@@ -110,7 +110,7 @@ public struct ExchangeClient: Sendable {
                 body = try await response.body.collect(upTo: 1 << 20)
             } catch {
                 unreachable.insert(package.receiver)
-                report.unreachable = "\(package.receiver) at \(base) could not be reached"
+                report.unreachable = "\(package.receiver) at \(base) could not be reached: \(Self.why(error))"
                 continue
             }
             switch status {
@@ -153,10 +153,37 @@ public struct ExchangeClient: Sendable {
         } catch let error as PuenteError {
             throw error
         } catch {
-            throw PuenteError(.storeUnavailable, "The hub at \(hub) could not be reached.")
+            throw PuenteError(.storeUnavailable, "The hub at \(hub) could not be reached: \(Self.why(error)).")
         }
         return try await exchange.trustRegistry(
             Data(body.readableBytesView), source: "registry from \(hub)", hubKey: hubKey, by: actor)
+    }
+}
+
+extension ExchangeClient {
+    /// What an operator can act on when a receiver could not be reached: above all an untrusted
+    /// certificate, which a retry later will not cure.
+    static func why(_ error: any Error) -> String {
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
+            return "its certificate does not name that host"
+        }
+        let text = String(describing: error)
+        if error is NIOSSLError || text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return text.contains("CERTIFICATE_VERIFY_FAILED")
+                ? "its certificate is not signed by a CA this node trusts (PUENTE_EXCHANGE_CA names the hub's CA)"
+                : "the TLS handshake failed"
+        }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "it did not accept a connection in time"
+            case .readTimeout, .deadlineExceeded: return "it did not answer in time"
+            default: break
+            }
+        }
+        if text.contains("connectionRefused") || text.contains("Connection refused") {
+            return "nothing accepts connections there"
+        }
+        return "the connection failed"
     }
 }
 

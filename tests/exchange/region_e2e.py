@@ -1,7 +1,12 @@
 """A region end to end, as separate processes on loopback: three national nodes (SQLite each) and a hub
 (PostgreSQL), set up with the commands their officers would use.
 
-  region_e2e.py PUENTE POSTGRES_URL WORKDIR PORT
+  region_e2e.py PUENTE POSTGRES_URL WORKDIR PORT [TLS_DIR]
+
+With TLS_DIR (a folder holding a throwaway CA's `ca.pem` and a certificate `server.pem` with its key
+`server.key` for 127.0.0.1, as scripts/test makes for its PostgreSQL), every connection of the region is
+TLS and verified: the hub serves HTTPS, the nodes push trusting that CA alone (`PUENTE_EXCHANGE_CA`),
+the checks below read the hub trusting it too, and the hub reaches PostgreSQL with `sslmode=verify-full`.
 
 Generates a region with a known answer, signs an agreement between each node and the hub, delivers
 El Salvador's and Honduras' packages over HTTP (`exchange push` to `serve --hub`) and Guatemala's as a
@@ -14,6 +19,8 @@ file (`exchange import`), then checks what the hub serves:
 
 import csv
 import json
+import os
+import ssl
 import subprocess
 import sys
 import time
@@ -21,7 +28,15 @@ import urllib.request
 from pathlib import Path
 
 PUENTE, POSTGRES, WORK, PORT = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
-HUB = f"http://127.0.0.1:{PORT}"
+TLS = Path(sys.argv[5]) if len(sys.argv) > 5 else None
+HUB = f"{'https' if TLS else 'http'}://127.0.0.1:{PORT}"
+if TLS:
+    POSTGRES += f"?sslmode=verify-full&sslrootcert={TLS / 'ca.pem'}"
+    os.environ["PUENTE_EXCHANGE_CA"] = str(TLS / "ca.pem")  # the nodes trust the region's CA, nothing else
+    HUB_TLS = ["--tls-certificate", str(TLS / "server.pem"), "--tls-key", str(TLS / "server.key")]
+    CONTEXT = ssl.create_default_context(cafile=str(TLS / "ca.pem"))
+else:
+    HUB_TLS, CONTEXT = [], None
 NODES = [("SV", "SV-DGME", "SLV", "DGME"), ("GT", "GT-IGM", "GTM", "IGM"), ("HN", "HN-INM", "HND", "INM")]
 HUB_DB = ["--database", POSTGRES, "--key-file", str(WORK / "hub.keys")]
 
@@ -38,7 +53,7 @@ def node_db(code):
 
 
 def get(path):
-    with urllib.request.urlopen(HUB + path, timeout=60) as response:
+    with urllib.request.urlopen(HUB + path, timeout=60, context=CONTEXT) as response:
         return json.loads(response.read())
 
 
@@ -77,14 +92,14 @@ def main():
     puente("mirror", "load", *HUB_DB, str(data / summary["partnerFigures"]))
 
     server = subprocess.Popen(
-        [PUENTE, "serve", *HUB_DB, "--hub", "--public-statistics", "--port", str(PORT)],
+        [PUENTE, "serve", *HUB_DB, "--hub", "--public-statistics", "--port", str(PORT), *HUB_TLS],
         stdout=open(WORK / "hub-serve.log", "w"), stderr=subprocess.STDOUT)
     try:
         for _ in range(120):
             try:
                 get("/api/v1/regional/coverage")
                 break
-            except OSError:
+            except (OSError, ssl.SSLError):
                 time.sleep(0.5)
         else:
             raise SystemExit("the hub did not start: " + (WORK / "hub-serve.log").read_text())
@@ -95,7 +110,8 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print("region end to end: three nodes and a hub agree, mirror pairs match the truth, refusals hold")
+    print("region end to end" + (" over TLS" if TLS else "")
+          + ": three nodes and a hub agree, mirror pairs match the truth, refusals hold")
 
 
 def deliver(tokens):
@@ -166,6 +182,12 @@ def check_refusals(tokens):
     puente("agreement", "revoke", *HUB_DB, "HN-INM-HUB", "--reason", "end-to-end test")
     puente("exchange", "export", *node_db("HN"), "--agreement", "HN-INM-HUB", "--year", "2016",
            "--out", str(WORK / "HN-INM-2016-2.puente"))
+    if TLS:  # a node that does not trust the hub's CA does not send, and keeps the package queued
+        untrusting = {k: v for k, v in os.environ.items() if k != "PUENTE_EXCHANGE_CA"}
+        refused = subprocess.run([PUENTE, "exchange", "push", *node_db("HN"), "--to", HUB, "--token-file",
+                                  str(tokens["HN"])], capture_output=True, text=True, env=untrusting)
+        assert refused.returncode != 0 and "not signed by a CA this node trusts" in refused.stderr, refused
+        assert "not delivered" in puente("exchange", "list", *node_db("HN")).stdout
     pushed = puente("exchange", "push", *node_db("HN"), "--to", HUB, "--token-file", str(tokens["HN"]),
                     check=False)
     assert pushed.returncode == 1 and "agreement_not_in_force" in pushed.stdout + pushed.stderr, pushed
