@@ -35,6 +35,18 @@ public struct StatisticsEngine: Sendable {
         return (try? await persons.current()) != nil
     }
 
+    /// What every figure is counted from: the committed imports (with their revisions) and the latest link
+    /// run. Two moments with equal states give equal figures for every query.
+    public struct DataState: Hashable, Sendable {
+        public var committed: [CommittedImport]
+        public var linkRun: Int64?
+    }
+
+    public func dataState() async throws -> DataState {
+        let linkRun = try await (store as? any PersonStore)?.latestLinkRun()?.id
+        return DataState(committed: try await store.committedImports(), linkRun: linkRun)
+    }
+
     public func run(_ query: StatisticsQuery, policy: DisclosurePolicy = .standard) async throws -> StatisticsTable {
         let snapshot = try await cube.current()
         // Event measures depend on the committed state alone; person measures also on the last link run.

@@ -6,6 +6,7 @@ import PuenteCore
 import PuenteHTTP
 import PuenteIngest
 import PuenteReference
+import PuenteServices
 import PuenteSynthetic
 import PuenteTesting
 import Testing
@@ -162,6 +163,51 @@ struct DashboardTests {
             let (_, map262) = try await get(client, "/returns")
             // a few names repeat across departments
             #expect(try tableRows(map262, id: "returns-map-table").count >= 250)
+        }
+        try await store.close()
+    }
+
+    @Test("A page asked again shows new figures as soon as an import commits or persons are linked")
+    func pagesFollowTheData() async throws {
+        let (store, dir) = try await loadedStore()
+        let app = Application(router: PuenteServer.router(store: store, configuration: .init(publicStatistics: true)))
+        try await app.test(.router) { client in
+            let march = "measure=returns&by=month&filter=month:2016-03"
+            func shown() async throws -> Double? {
+                value(
+                    try #require(
+                        try tableRows(try await get(client, "/returns").1, id: "returns-by-month-table")["mar 2016"]?
+                            .first))
+            }
+            let before = try await shown()
+            #expect(before == (try await apiTable(client, march)).cells.first?.value)
+            let (_, unlinked) = try await get(client, "/returns")
+            #expect(unlinked.contains("id=\"returned-persons\"") && !unlinked.contains("returned-persons-by-month"))
+
+            // A further file of the same register's March returns: the page drawn again counts them.
+            let source = try Data(contentsOf: dir.appendingPathComponent("sv-dgme-retornos.csv"))
+            let lines = source.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            // Case number, then the day of arrival: `…;dd/03/2016;…`.
+            let marchRows = lines.dropFirst().filter {
+                String(decoding: $0.prefix(30), as: UTF8.self).contains("/03/2016;")
+            }
+            try #require(marchRows.count > 20)
+            let more = dir.appendingPathComponent("more-returns.csv")
+            // The same people returned again: new case numbers, the other fields as they were.
+            let rows = [lines[0]] + marchRows.prefix(40).map { Data("X".utf8) + $0 }
+            try Data(rows.joined(separator: [UInt8(ascii: "\n")])).write(to: more)
+            let report = try await Importer(store: store).importFile(
+                more, profile: try ProfileCatalogue.load("sv-dgme-retornos"), dryRun: false)
+            #expect(report.rejected == 0)
+            let after = try await shown()
+            #expect(after == (try await apiTable(client, march)).cells.first?.value)
+            #expect((after ?? 0) > (before ?? 0) + 20)
+
+            // Persons linked: the page now shows the distinct persons.
+            _ = try await PersonLinkingService(store: store).link(
+                try PersonTests.linking(), by: .commandOperator("test"))
+            let (_, linked) = try await get(client, "/returns")
+            #expect(linked.contains("returned-persons-by-month"))
         }
         try await store.close()
     }

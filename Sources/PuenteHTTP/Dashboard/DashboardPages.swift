@@ -36,6 +36,8 @@ struct DashboardPages: Sendable {
     let mirror: MirrorStatistics?
     /// A hub: its home page is the region's, and the national pages (it has no events) are not shown.
     let hub: Bool
+    /// Statistics pages' bodies already drawn (`PageCache`).
+    let cache = PageCache()
 
     init(
         engine: StatisticsEngine, store: any EventStore, reference: ReferenceData, policy: DisclosurePolicy,
@@ -55,17 +57,31 @@ struct DashboardPages: Sendable {
         // A hub's home is the region's page.
         let page = hub && page == .overview ? .region : page
         let context = try await Context(pages: self, state: state)
-        let body: String
-        switch page {
-        case .region: body = try await region(context)
-        case .mirror: body = try await mirror(context)
-        case .overview: body = try await overview(context)
-        case .returns: body = try await returns(context)
-        case .movements: body = try await movements(context)
-        case .quality: body = try await quality(context, showsImports: identity?.role.holds(.imports) == true)
-        case .imports: body = try await imports(context)
+        let showsImports = identity?.role.holds(.imports) == true
+        // The statistics pages are drawn from the engine alone, so a body drawn from the same data serves
+        // again. The others read imports in progress or packages received, which the data state omits.
+        guard !hub, [.overview, .returns, .movements].contains(page) else {
+            return layout(page, context, identity: identity, body: try await body(page, context, showsImports))
         }
+        let key = PageCache.Key(page: page, state: state)
+        let data = try await engine.dataState()
+        if let body = cache.body(key, data: data) { return layout(page, context, identity: identity, body: body) }
+        let body = try await body(page, context, showsImports)
+        // Kept only when no commit, rollback or link run came while it was drawn.
+        if try await engine.dataState() == data { cache.keep(body, for: key, data: data) }
         return layout(page, context, identity: identity, body: body)
+    }
+
+    private func body(_ page: Page, _ context: Context, _ showsImports: Bool) async throws -> String {
+        switch page {
+        case .region: try await region(context)
+        case .mirror: try await mirror(context)
+        case .overview: try await overview(context)
+        case .returns: try await returns(context)
+        case .movements: try await movements(context)
+        case .quality: try await quality(context, showsImports: showsImports)
+        case .imports: try await imports(context)
+        }
     }
 
     // MARK: Per-request context

@@ -30,7 +30,7 @@ enum Language: String, CaseIterable, Sendable {
 
 /// Everything a dashboard page is asked for, read from its URL: language, filters and map options.
 /// Every link on a page is built from it, so a view can be shared by copying the address.
-struct DashboardState: Sendable {
+struct DashboardState: Hashable, Sendable {
     var language: Language = .es
     /// `2016`, `2016-Q1`, `2016-03`, `all`, or nil for the latest year with data.
     var period: String?
