@@ -524,19 +524,40 @@ public final class PostgresStore: EventStore {
         {
             // Our own errors inside a transaction arrive wrapped; the transaction was rolled back.
             if let inner = error.closureError as? PuenteError { throw inner }
-            let state = (error.closureError as? PSQLError)?.serverInfo?[.sqlState] ?? "no SQLSTATE"
-            throw PuenteError(.storeFailure, "A PostgreSQL transaction failed and was rolled back (\(state)).")
+            let state = (error.closureError as? PSQLError)?.serverInfo?[.sqlState]
+            throw Self.refused(state)
+                ?? PuenteError(
+                    .storeFailure, "A PostgreSQL transaction failed and was rolled back (\(state ?? "no SQLSTATE")).")
         } catch let error as PSQLError {
             if error.code == .connectionError || error.code == .serverClosedConnection
                 || error.code == .failedToAddSSLHandler
             {
                 throw Self.unreachable
             }
-            throw PuenteError(
-                .storeFailure, "PostgreSQL refused a statement (\(error.serverInfo?[.sqlState] ?? "no SQLSTATE")).")
+            let state = error.serverInfo?[.sqlState]
+            throw Self.refused(state)
+                ?? PuenteError(.storeFailure, "PostgreSQL refused a statement (\(state ?? "no SQLSTATE")).")
         } catch is ConnectionPoolError {
             // The pool gave up connecting: the server is down, or its certificate is not the one trusted.
             throw Self.unreachable
+        }
+    }
+
+    /// What a user can do about a statement the server refused for want of resources, by its SQLSTATE (the
+    /// statement and its values stay out); nil for the others. The transaction was rolled back.
+    static func refused(_ sqlState: String?) -> PuenteError? {
+        switch sqlState {
+        case "53100":
+            PuenteError(
+                .storeUnavailable,
+                "The disk holding the PostgreSQL database is full: what was being written was not stored. Free space on the database server, then try again."
+            )
+        case "53200":
+            PuenteError(
+                .storeUnavailable, "The PostgreSQL server ran out of memory: nothing was stored. Try again later.")
+        case "53300":
+            PuenteError(.storeUnavailable, "The PostgreSQL server has too many connections; try again later.")
+        default: nil
         }
     }
 
