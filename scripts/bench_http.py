@@ -21,6 +21,7 @@ ENDPOINTS = [
     ("statistics API, 3 dimensions, CSV", "/api/v1/stats?measure=entries&by=month,sex,age_group&format=csv", False),
     ("dashboard overview /", "/", False),
     ("dashboard returns page", "/returns", False),
+    ("dashboard movements page", "/movements", False),
     ("login page", "/login", False),
     ("health", "/health", False),
 ]

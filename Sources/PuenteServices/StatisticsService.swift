@@ -12,6 +12,8 @@ public struct StatisticsService: Sendable {
     public let disclosure: DisclosurePolicy
     let audit: AuditLog
     let flow: SDMXFlow
+    /// JSON and CSV bodies already rendered (`RenderedBodies`).
+    let rendered = RenderedBodies()
 
     public init(store: any PuenteStore, disclosure: DisclosurePolicy = .standard, reference: ReferenceData = .shared) {
         engine = StatisticsEngine(store: store, reference: reference)
@@ -72,7 +74,11 @@ public struct StatisticsService: Sendable {
             }
         }
         let table = try await engine.run(query, policy: policy)
-        let body = try request.format.map { try table.rendered(as: $0, flow: flow) }
+        let body = try request.format.map { format in
+            try rendered.body(of: table, for: query, policy: policy, as: format) {
+                try $0.rendered(as: format, flow: flow)
+            }
+        }
         // Files leaving the node, and every exact figure, are exports in the audit trail.
         if (request.format ?? .json) != .json || policy.method != .cellKey {
             let target =

@@ -55,6 +55,28 @@ struct HTTPTests {
                             "\(method) \(path) documents \(responses.sorted())")
                     }
                 }
+                // Links (which let a client, and schemathesis's stateful phase, go from a created resource to
+                // what acts on it) name operations that exist, by their path parameters.
+                var pathParameters: [String: Set<String>] = [:]
+                for (path, operations) in paths {
+                    for case let operation as [String: Any] in operations.values {
+                        guard let id = operation["operationId"] as? String else { continue }
+                        pathParameters[id] = Set(
+                            path.split(separator: "{").dropFirst().map { String($0.prefix { $0 != "}" }) })
+                    }
+                }
+                var links = 0
+                for case let operation as [String: Any] in paths.values.flatMap(\.values) {
+                    for case let response as [String: Any] in (operation["responses"] as? [String: Any] ?? [:]).values {
+                        for case let link as [String: Any] in (response["links"] as? [String: Any] ?? [:]).values {
+                            links += 1
+                            let target = link["operationId"] as? String ?? ""
+                            let parameters = Set((link["parameters"] as? [String: Any] ?? [:]).keys)
+                            #expect(pathParameters[target] == parameters, "link to \(target) sets \(parameters)")
+                        }
+                    }
+                }
+                #expect(links >= 20)
             }
         }
         try await store.close()

@@ -4,6 +4,7 @@ import PuenteCore
 import PuenteIngest
 import PuenteReference
 import PuenteSQLite
+import PuenteServices
 import PuenteStatistics
 import PuenteSynthetic
 import PuenteTesting
@@ -336,9 +337,17 @@ struct StatisticsTests {
         #expect(again.cells.map(\.value) == protected.cells.map(\.value) && again.total.value == protected.total.value)
         #expect((again.cells + [again.total]).allSatisfy { ["E", "Q"].contains($0.obsStatus) })
         // Another process commits behind the engine's back: the next answer counts it.
+        let service = StatisticsService(store: store, disclosure: .unprotected)
+        let request = StatisticsService.Request(query: query, purpose: "cache test", format: .json)
+        let before = try await service.publish(request, by: .commandOperator("test")).body
         let other = try StoreKind.reopen(location, cipher: StoreKind.keyring)
         try await load((0..<4).map { Fixtures.event(key: "t\($0)") }, into: other)
         #expect(try await engine.run(query, policy: .unprotected).total.value == 7)
+        // The service's rendered bodies follow too: the body is the new table's, not the one kept.
+        let after = try await service.publish(request, by: .commandOperator("test"))
+        #expect(after.table.total.value == 7 && before?.isEmpty == false)
+        let fresh = try after.table.rendered(as: .json, flow: SDMXFlow())
+        #expect(after.body != before && after.body == fresh)
         try await other.close()
         try await store.close()
     }

@@ -68,7 +68,9 @@ def run(label, token_value, work):
     started = time.monotonic()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     summary = [line for line in done.stdout.splitlines() if " generated," in line]
-    print(f"{label}: {summary[-1].strip() if summary else 'no summary'} ({time.monotonic() - started:.0f} s)")
+    tested = [line.strip() for line in done.stdout.splitlines() if line.strip().startswith(("Tested:", "API Links:"))]
+    print(f"{label}: {summary[-1].strip() if summary else 'no summary'}; {'; '.join(tested)} "
+          f"({time.monotonic() - started:.0f} s)")
     if done.returncode != 0:
         print(done.stdout[-12000:])
         return False
