@@ -18,6 +18,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 
 PUENTE, WORK = sys.argv[1], sys.argv[2]
@@ -62,11 +63,11 @@ def figures(store):
     return out
 
 
-def mount(size_bytes, remount=False, owner=None):
+def mount(size_bytes, remount=False, owner=None, at=SMALL):
     options = f"size={size_bytes}" + (",remount" if remount else "")
     if owner:
         options += f",uid={owner.pw_uid},gid={owner.pw_gid},mode=0700"
-    command = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", SMALL]
+    command = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", at]
     if os.geteuid() != 0:
         command = ["sudo", "-n", *command]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -74,8 +75,8 @@ def mount(size_bytes, remount=False, owner=None):
         sys.exit(f"Cannot mount a small file system for the test (needs root): {done.stderr.strip()}")
 
 
-def unmount():
-    command = ["umount", SMALL] if os.geteuid() == 0 else ["sudo", "-n", "umount", SMALL]
+def unmount(at=SMALL):
+    command = ["umount", at] if os.geteuid() == 0 else ["sudo", "-n", "umount", at]
     subprocess.run(command, capture_output=True)
 
 
@@ -145,14 +146,16 @@ def postgres(returns, movements):
     room = (room + (1 << 20) - 1) >> 20 << 20
     psql("DROP DATABASE puente_full_reference")
 
-    os.makedirs(SMALL, exist_ok=True)
-    mount(room, owner=owner)
+    # The server's account must reach the tablespace: not under WORK, which may be private to this user.
+    small = tempfile.mkdtemp(prefix="puente-pg-full-")
+    os.chmod(small, 0o755)
+    mount(room, owner=owner, at=small)
     try:
-        psql(f"CREATE TABLESPACE puente_small LOCATION '{SMALL}'")
+        psql(f"CREATE TABLESPACE puente_small LOCATION '{small}'")
         psql("CREATE DATABASE puente_full TEMPLATE puente_full_base TABLESPACE puente_small")
         copy_keys("puente_full_base", "puente_full")
         check_full_disk(pg_store("puente_full"), room, movements, before, expected, PG_FULL,
-                        lambda: mount(room * 4, remount=True, owner=owner))
+                        lambda: mount(room * 4, remount=True, owner=owner, at=small))
         print(f"PostgreSQL's tables filling their disk during an import ({room >> 20} MiB tablespace): a clear "
               "error, nothing counted, the audit trail whole, and the same import run again gave the "
               "uninterrupted figures.")
@@ -160,7 +163,8 @@ def postgres(returns, movements):
         for name in ["puente_full", "puente_full_base"]:
             psql(f"DROP DATABASE IF EXISTS {name}")
         psql("DROP TABLESPACE IF EXISTS puente_small")
-        unmount()
+        unmount(at=small)
+        os.rmdir(small)
 
 
 def main():
