@@ -168,11 +168,10 @@ extension ExchangeClient {
             return "its certificate does not name that host"
         }
         let text = String(describing: error)
-        if error is NIOSSLError || text.contains("CERTIFICATE_VERIFY_FAILED") {
-            return text.contains("CERTIFICATE_VERIFY_FAILED")
-                ? "its certificate is not signed by a CA this node trusts (PUENTE_EXCHANGE_CA names the hub's CA)"
-                : "the TLS handshake failed"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "its certificate is not signed by a CA this node trusts (PUENTE_EXCHANGE_CA names the hub's CA)"
         }
+        if error is NIOSSLError { return "the TLS handshake failed" }
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout: return "it did not accept a connection in time"

@@ -9,7 +9,14 @@ public struct StatisticsEngine: Sendable {
     private let cube: CubeCache
     private let persons: PersonCubeCache?
     private let population: PopulationIndex
-    private let answers = AnswerCache()
+    /// Tables already computed, each for the committed state (batches and revisions) it was counted on:
+    /// the same query under the same protection over that state gives the same table.
+    private let answers = StateBoundCache<[CommittedImport], AnswerKey, StatisticsTable>(capacity: 2_000)
+
+    struct AnswerKey: Hashable, Sendable {
+        var query: StatisticsQuery
+        var policy: DisclosurePolicy
+    }
 
     /// - Parameter store: a store that also keeps linked persons (`PersonStore`) gives the person
     ///   measures too.
@@ -53,10 +60,10 @@ public struct StatisticsEngine: Sendable {
         guard ![.returnedPersons, .repeatReturnShare].contains(query.measure) else {
             return try await compute(query, policy: policy, snapshot: snapshot)
         }
-        let key = AnswerCache.Key(query: query, policy: policy)
-        if let table = answers.table(key, committed: snapshot.committed) { return table }
+        let key = AnswerKey(query: query, policy: policy)
+        if let table = answers.value(key, state: snapshot.committed) { return table }
         let table = try await compute(query, policy: policy, snapshot: snapshot)
-        answers.keep(table, for: key, committed: snapshot.committed)
+        answers.keep(table, for: key, state: snapshot.committed)
         return table
     }
 

@@ -36,8 +36,15 @@ struct DashboardPages: Sendable {
     let mirror: MirrorStatistics?
     /// A hub: its home page is the region's, and the national pages (it has no events) are not shown.
     let hub: Bool
-    /// Statistics pages' bodies already drawn (`PageCache`).
-    let cache = PageCache()
+    /// The bodies of statistics pages already drawn, per address (language and filters), each for the data
+    /// it was drawn from. At most 8 MB: a few dozen of the heaviest pages (the returns page with its map is
+    /// about 150 kB) and every light one.
+    let cache = StateBoundCache<StatisticsEngine.DataState, PageKey, String>(capacity: 8 << 20)
+
+    struct PageKey: Hashable, Sendable {
+        var page: Page
+        var state: DashboardState
+    }
 
     init(
         engine: StatisticsEngine, store: any EventStore, reference: ReferenceData, policy: DisclosurePolicy,
@@ -63,12 +70,12 @@ struct DashboardPages: Sendable {
         guard !hub, [.overview, .returns, .movements].contains(page) else {
             return layout(page, context, identity: identity, body: try await body(page, context, showsImports))
         }
-        let key = PageCache.Key(page: page, state: state)
+        let key = PageKey(page: page, state: state)
         let data = try await engine.dataState()
-        if let body = cache.body(key, data: data) { return layout(page, context, identity: identity, body: body) }
+        if let body = cache.value(key, state: data) { return layout(page, context, identity: identity, body: body) }
         let body = try await body(page, context, showsImports)
         // Kept only when no commit, rollback or link run came while it was drawn.
-        if try await engine.dataState() == data { cache.keep(body, for: key, data: data) }
+        if try await engine.dataState() == data { cache.keep(body, for: key, state: data, cost: body.utf8.count) }
         return layout(page, context, identity: identity, body: body)
     }
 
