@@ -16,6 +16,9 @@ public struct SQLiteStore: EventStore {
     public init(path: String, cipher: any PersonalDataCipher) throws {
         self.cipher = cipher
         var config = Configuration()
+        // Another process (a second import, the server's audit appends) may hold the write lock for the
+        // length of one batch: wait for it rather than fail at once. Readers never wait under WAL.
+        config.busyMode = .timeout(Self.busyTimeout)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
@@ -25,12 +28,19 @@ public struct SQLiteStore: EventStore {
             } else {
                 writer = SQLiteDatabase(base: try DatabasePool(path: path, configuration: config))
             }
+        } catch let error as DatabaseError where error.resultCode.primaryResultCode != .SQLITE_CANTOPEN {
+            var translated = SQLiteDatabase.translated(error)
+            translated.location = InputLocation(file: (path as NSString).lastPathComponent)
+            throw translated
         } catch {
             throw PuenteError(
                 .storeUnavailable, "Cannot open the SQLite database; check that its folder exists and is writable.",
                 at: InputLocation(file: (path as NSString).lastPathComponent))
         }
     }
+
+    /// How long a write waits for another process's write to finish before it is refused as busy.
+    static let busyTimeout: TimeInterval = 30
 
     @discardableResult
     public func migrate() async throws -> Int {
