@@ -16,11 +16,21 @@ struct Generate: AsyncParsableCommand {
             people crossing their shared borders, Mexico's published returns by nationality in --out/MX (the
             partner figures format, read by 'puente mirror load'), and in --out/truth/mirror.csv what each side
             records of every flow and the true flow.
+
+            --linkage writes a corpus for measuring record linkage instead: --records records (default 100,000)
+            of persons of the three countries recorded one to ten times each, many in families, with harder
+            errors than the agency exports (initials for compound given names, both surnames in one field,
+            married names, names in the wrong field, scanning confusions, mistyped birth years and days,
+            renewed documents, moves, El Salvador's 2024 municipalities): records.csv to deduplicate,
+            left.csv and right.csv to link, truth.csv with each record's person. The shipped configs
+            linkage-corpus (3 blocking passes) and linkage-corpus-8 (8 passes) read it.
             """)
 
     @Option(help: "Country: SV, GT or HN.") var country: String?
     @Flag(help: "Write the three countries and the partner side as one consistent region.") var region = false
-    @Option(help: "Year of the events.") var year: Int
+    @Flag(help: "Write a corpus for measuring record linkage (see below).") var linkage = false
+    @Option(help: "Records of the linkage corpus.") var records = 100_000
+    @Option(help: "Year of the events.") var year: Int?
     @Option(help: ArgumentHelp("Folder to write into (created if needed).", valueName: "dir")) var out: String
     @Option(help: "Seed of the random generator.") var seed: UInt64 = 1
     @Option(help: "Multiplier of every volume.") var scale: Double = 1
@@ -31,11 +41,21 @@ struct Generate: AsyncParsableCommand {
     var reintegration = false
 
     private var options: GeneratorOptions {
-        GeneratorOptions(country: country ?? "", year: year, seed: seed, scale: scale)
+        GeneratorOptions(country: country ?? "", year: year ?? 0, seed: seed, scale: scale)
     }
 
     /// Country, year and scale outside what the generator makes are usage errors.
     func validate() throws {
+        if linkage {
+            if region || country != nil || year != nil || reintegration {
+                throw ValidationError("--linkage goes with --records and --seed alone.")
+            }
+            do { _ = try LinkageCorpus(records: records, seed: seed) } catch let error as PuenteError {
+                throw ValidationError(error.message)
+            }
+            return
+        }
+        guard let year else { throw ValidationError("Give --year.") }
         if region, country != nil { throw ValidationError("Give either --country or --region, not both.") }
         if !region, country == nil { throw ValidationError("Give --country SV, GT or HN, or --region.") }
         if region, reintegration { throw ValidationError("--reintegration goes with --country.") }
@@ -51,6 +71,18 @@ struct Generate: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if linkage {
+            let summary = try LinkageCorpus(records: records, seed: seed).write(to: URL(fileURLWithPath: out))
+            print(
+                "\(out)/records.csv: \(summary.records) records of \(summary.persons) persons (\(summary.families) families) — puente link dedupe --config linkage-corpus"
+            )
+            print(
+                "\(out)/left.csv, right.csv: \(summary.left) and \(summary.right) records — puente link pair --config linkage-corpus"
+            )
+            print("\(out)/truth.csv: each record's person, family and errors")
+            return
+        }
+        let year = year!
         if region {
             let summary = try RegionGenerator(year: year, seed: seed, scale: scale).write(
                 to: URL(fileURLWithPath: out))

@@ -88,6 +88,8 @@ public struct Linker: Sendable {
         var order: [UInt32]
         var groups: [(start: Int, end: Int)]
         var fields: Set<Int>
+        /// Blocks over `maxBlockSize`, skipped under this rule, and the records in them.
+        var oversized: (blocks: Int, records: Int) = (0, 0)
     }
 
     /// A slice of work: groups `groups` of rule `rule`.
@@ -118,6 +120,7 @@ public struct Linker: Sendable {
             var order = (0..<UInt32(table.count)).filter { keys[Int($0)] != 0 }
             order.sort { keys[Int($0)] < keys[Int($1)] }
             var groups: [(Int, Int)] = []
+            var skipped = (blocks: 0, records: 0)
             var s = 0
             while s < order.count {
                 var e = s + 1
@@ -126,8 +129,8 @@ public struct Linker: Sendable {
                 if e - s > maxBlockSize {
                     // Skipped under this rule: its records lose the rule's key, so later rules do not take
                     // their pairs for compared already.
-                    oversized += 1
-                    oversizedRecords += e - s
+                    skipped.blocks += 1
+                    skipped.records += e - s
                     for a in s..<e { keys[Int(order[a])] = 0 }
                 } else if e - s > 1 {
                     if table.leftCount == 0 {
@@ -141,7 +144,10 @@ public struct Linker: Sendable {
                 }
                 s = e
             }
-            return Rule(keys: keys, order: order, groups: groups, fields: Set(parts.map(\.0)))
+            oversized += skipped.blocks
+            oversizedRecords += skipped.records
+            return Rule(
+                keys: keys, order: order, groups: groups, fields: Set(parts.map(\.0)), oversized: skipped)
         }
         return (rules, oversized, oversizedRecords)
     }

@@ -17,7 +17,7 @@ package struct RandomSource: RandomNumberGenerator {
 }
 
 /// Draws items in proportion to their weights, by binary search over the cumulative weights.
-struct WeightedTable<T> {
+struct WeightedTable<T: Sendable>: Sendable {
     let items: [T]
     private let cumulative: [Double]
 

@@ -15,6 +15,7 @@ struct Link: AsyncParsableCommand {
 
               puente link dedupe --input F.csv --config C --output clusters.csv
               puente link pair --left A.csv --right B.csv --config C --output pairs.csv
+              puente link blocking --config C F.csv --truth T.csv   # what each blocking pass compares
               puente link persons                  # the node's stored events, incrementally
               puente link review                   # pairs waiting for a person's decision
               puente link decide 12 845 match      # a reviewer's decision, respected by later runs
@@ -22,7 +23,7 @@ struct Link: AsyncParsableCommand {
               puente link match --left A.clk.csv --right B.clk.csv --output pairs.csv
             """,
         subcommands: [
-            Dedupe.self, Pair.self, Persons.self, Review.self, Decide.self, Encode.self, Match.self,
+            Dedupe.self, Pair.self, Blocking.self, Persons.self, Review.self, Decide.self, Encode.self, Match.self,
             ConfigCommand.self,
         ])
 }
