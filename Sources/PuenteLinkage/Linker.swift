@@ -380,8 +380,9 @@ public struct Linker: Sendable {
     public static func explain(_ table: RecordTable, model: LinkageModel, _ i: Int, _ j: Int) -> [FieldContribution] {
         table.arena.withUnsafeBufferPointer { arena in
             let comparer = Comparer(table: table, arena: arena)
+            let levels = Comparer.levels(comparer.pattern(i, j), count: table.fields.count)
             return table.fields.indices.map { f in
-                let level = comparer.level(f, i, j)
+                let level = levels[f]
                 var tf = 0.0
                 if model.frequencies[f] != nil && level > 0 && Comparer.isValueMatch(table.fields[f].type, level: level)
                 {

@@ -164,6 +164,7 @@ public struct LinkageCorpus: Sendable {
                     sex: .female, birthDate: parent.birthDate, nationality: nationality, on: today, rng: &rng
                 ).firstSurname
                 var previous: CivilDate?
+                var namedAfterFather = false
                 for _ in 0..<rng.int(2...4) where total < records {
                     let childSex: Sex = rng.chance(0.6) ? .male : .female
                     let born: CivilDate
@@ -180,7 +181,10 @@ public struct LinkageCorpus: Sendable {
                     child.secondSurname = parent.sex == .male ? otherSurname : parent.firstSurname
                     if child.secondSurname == child.firstSurname { child.secondSurname = parent.secondSurname }
                     child.division = parent.division
-                    if parent.sex == .male, childSex == .male, rng.chance(0.2) { child.givenNames = parent.givenNames }
+                    if parent.sex == .male, childSex == .male, !namedAfterFather, rng.chance(0.2) {
+                        child.givenNames = parent.givenNames  // one son at most
+                        namedAfterFather = true
+                    }
                     add(child, family: family, rng: &rng)
                 }
             } else {

@@ -68,6 +68,10 @@ struct LinkageTests {
         #expect(BirthDateAgreement.compare(19850304, 19860304) == .oneDigit)
         #expect(BirthDateAgreement.compare(19850304, 19580304) == .oneDigit)
         #expect(BirthDateAgreement.compare(19850304, 19900304) == .different)
+        // The year alone: a day mistyped in both digits, a date heaped on 1 January; another year is different.
+        #expect(BirthDateAgreement.compare(19850314, 19850327) == .sameYear)
+        #expect(BirthDateAgreement.compare(19850714, 19850101) == .sameYear)
+        #expect(BirthDateAgreement.compare(19850714, 19860101) == .different)
         #expect(DateFormat("dd/MM/yyyy").parse("04/03/1985") == 19850304)
         #expect(DateFormat("d/M/yyyy").parse("4/3/1985") == 19850304)
         #expect(DateFormat("yyyyMMdd").parse("19850304") == 19850304)
@@ -120,6 +124,37 @@ struct LinkageTests {
         #expect(levels[0] == [4, 4, 3])  // compound ⊃ simple, surnames swapped, same number once normalised
         #expect(levels[1] == [5, 3, 2])  // accent only, one surname missing, transposed digits
         #expect(levels[2] == [5, 5, 0])  // a passport number is not compared with an ID card's
+    }
+
+    @Test("An initial stands for the name it begins; names typed in each other's field are compared crosswise")
+    func initialsAndCrossedNames() throws {
+        let config = try LinkageConfig.load(
+            yaml: """
+                id_column: id
+                fields:
+                  - {name: given, type: given_names, column: g}
+                  - {name: surnames, type: surnames, columns: [s1, s2]}
+                blocking: [[given]]
+                """)
+        var table = RecordTable(fields: config.fields)
+        let rows: [[String]] = [
+            ["José Antonio", "López", "García"],
+            ["José A.", "López", "García"],
+            ["LOPEZ GARCIA", "JOSE ANTONIO", ""],  // typed in each other's field
+            ["José B.", "López", "García"],
+            ["Ana", "Pérez", "Soto"],
+            ["Pérez Soto", "Luisa", ""],  // a surname as given name, but not Ana's record crossed
+        ]
+        for (k, r) in rows.enumerated() { table.append(id: "\(k)") { f in [[r[0]], [r[1], r[2]]][f] } }
+        let levels = table.arena.withUnsafeBufferPointer { arena in
+            let c = Comparer(table: table, arena: arena)
+            return [(0, 1), (0, 2), (1, 2), (0, 3), (4, 5)].map { Comparer.levels(c.pattern($0.0, $0.1), count: 2) }
+        }
+        #expect(levels[0] == [4, 5])  // an initial: compound
+        #expect(levels[1] == [4, 3])  // crossed: a compound given name, close surnames
+        #expect(levels[2] == [4, 3])
+        #expect(levels[3][0] < 4)  // B does not begin Antonio
+        #expect(levels[4] == [1, 1])
     }
 
     @Test("Placeholders for unknown values are missing, not values every record carrying them shares")

@@ -5,6 +5,21 @@
 struct Comparer: @unchecked Sendable {
     let table: RecordTable
     let arena: UnsafeBufferPointer<UInt8>
+    /// The given-names and surnames fields, when the config has both: their values may have been typed in
+    /// each other's field.
+    private let names: (given: Int, surnames: Int)?
+
+    init(table: RecordTable, arena: UnsafeBufferPointer<UInt8>) {
+        self.table = table
+        self.arena = arena
+        if let g = table.columns.firstIndex(where: { $0.spec.type == .givenNames }),
+            let s = table.columns.firstIndex(where: { $0.spec.type == .surnames })
+        {
+            names = (g, s)
+        } else {
+            names = nil
+        }
+    }
 
     @inline(__always)
     private func bytes(_ r: TextRef) -> UnsafeBufferPointer<UInt8> {
@@ -22,7 +37,36 @@ struct Comparer: @unchecked Sendable {
     func pattern(_ i: Int, _ j: Int) -> UInt64 {
         var p: UInt64 = 0
         for f in 0..<table.columns.count { p |= UInt64(level(f, i, j)) << UInt64(4 * f) }
+        if let (g, s) = names, (p >> UInt64(4 * g)) & 0xF == 1, (p >> UInt64(4 * s)) & 0xF == 1,
+            namesCrossed(i, j, g, s)
+        {
+            // Names typed in each other's field: the given names agree with the other record's surnames and
+            // the other way round. Scored as a compound given name and close surnames, not as two persons.
+            p &= ~((0xF << UInt64(4 * g)) | (0xF << UInt64(4 * s)))
+            p |= (4 << UInt64(4 * g)) | (3 << UInt64(4 * s))
+        }
         return p
+    }
+
+    /// The levels of `pattern` field by field.
+    static func levels(_ pattern: UInt64, count: Int) -> [UInt8] {
+        (0..<count).map { UInt8((pattern >> UInt64(4 * $0)) & 0xF) }
+    }
+
+    /// Whether each record's first given name is the other's first surname.
+    private func namesCrossed(_ i: Int, _ j: Int, _ g: Int, _ s: Int) -> Bool {
+        let given = table.columns[g], surnames = table.columns[s]
+        func firstWord(_ r: TextRef) -> UnsafeBufferPointer<UInt8> {
+            let all = bytes(r)
+            var end = 0
+            while end < all.count && all[end] != 0x20 { end += 1 }
+            return UnsafeBufferPointer(rebasing: all[0..<end])
+        }
+        let gi = firstWord(given.a[i]), gj = firstWord(given.a[j])
+        let si = firstWord(surnames.a[i]), sj = firstWord(surnames.a[j])
+        guard gi.count > 1, gj.count > 1, si.count > 1, sj.count > 1 else { return false }
+        return gi.count == sj.count && StringSimilarity.memcmpEqual(gi, sj) && gj.count == si.count
+            && StringSimilarity.memcmpEqual(gj, si)
     }
 
     func level(_ f: Int, _ i: Int, _ j: Int) -> UInt8 {
@@ -75,7 +119,8 @@ struct Comparer: @unchecked Sendable {
         }
     }
 
-    /// Whether every word of the shorter name occurs in the longer (`jose` in `jose luis`).
+    /// Whether every word of the shorter name occurs in the longer (`jose` in `jose luis`); a one-letter
+    /// word is an initial and stands for any word it begins (`jose a` in `jose antonio`).
     private func wordsContained(_ x: TextRef, _ y: TextRef) -> Bool {
         let (short, long) = x.count <= y.count ? (bytes(x), bytes(y)) : (bytes(y), bytes(x))
         var start = 0
@@ -96,6 +141,7 @@ struct Comparer: @unchecked Sendable {
         while s < text.count {
             var e = s
             while e < text.count && text[e] != 0x20 { e += 1 }
+            if len == 1 && e > s && text[s] == w[ws] { return true }
             if e - s == len {
                 var k = 0
                 while k < len && text[s + k] == w[ws + k] { k += 1 }
@@ -111,7 +157,7 @@ struct Comparer: @unchecked Sendable {
         switch kind {
         case .givenNames: level == 5
         case .surnames: level >= 4
-        case .date: level == 4
+        case .date: level == 5
         case .document: level == 3
         case .exact: level == 2
         case .text: level == 4

@@ -226,8 +226,8 @@ public struct FieldSpec: Codable, Sendable {
     /// Number of agreement levels above "missing" (level 0).
     public var levelCount: Int {
         switch type {
-        case .givenNames, .surnames: 5
-        case .date, .text: 4
+        case .givenNames, .surnames, .date: 5
+        case .text: 4
         case .document: 3
         case .exact: 2
         }
@@ -239,7 +239,7 @@ public struct FieldSpec: Codable, Sendable {
             switch type {
             case .givenNames: ["different", "similar", "close", "compound", "exact"]
             case .surnames: ["different", "one shared", "close", "swapped", "exact"]
-            case .date: ["different", "one digit", "day/month swapped", "exact"]
+            case .date: ["different", "same year", "one digit", "day/month swapped", "exact"]
             case .document: ["different", "one edit", "exact"]
             case .exact: ["different", "exact"]
             case .text: ["different", "similar", "close", "exact"]

@@ -143,11 +143,14 @@ public enum StringSimilarity {
 /// Dates of birth as `yyyymmdd` integers (0 when missing), compared the way clerks get them wrong.
 public enum BirthDateAgreement: UInt8, Sendable, CaseIterable {
     case different = 1
+    /// The year agrees and nothing closer does: a day typed wrong in both digits, or a date heaped on
+    /// 1 January when only the year was known. Far likelier for one person than for two.
+    case sameYear = 2
     /// One of the eight digits differs, or two adjacent digits are transposed (1985 ↔ 1958).
-    case oneDigit = 2
+    case oneDigit = 3
     /// Day and month swapped (03/04 ↔ 04/03).
-    case dayMonthSwapped = 3
-    case exact = 4
+    case dayMonthSwapped = 4
+    case exact = 5
 
     public static func compare(_ a: Int32, _ b: Int32) -> BirthDateAgreement {
         if a == b { return .exact }
@@ -166,14 +169,13 @@ public enum BirthDateAgreement: UInt8, Sendable, CaseIterable {
                 } else if count == 2 {
                     p2 = k; a2 = dx; b2 = dy
                 } else {
-                    return .different
+                    break
                 }
             }
             x /= 10; y /= 10
         }
-        if x != y { return .different }
-        if count == 1 { return .oneDigit }
-        if count == 2 && p2 == p1 + 1 && a1 == b2 && a2 == b1 { return .oneDigit }
-        return .different
+        if count == 1 && x == y { return .oneDigit }
+        if count == 2 && x == y && p2 == p1 + 1 && a1 == b2 && a2 == b1 { return .oneDigit }
+        return ay == by ? .sameYear : .different
     }
 }
