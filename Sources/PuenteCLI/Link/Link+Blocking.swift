@@ -49,7 +49,7 @@ extension Link {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
-                print(Self.text(report, pairMode: right != nil))
+                print(Self.text(report, pairMode: right != nil, suggestionsAsked: suggest > 0))
             }
         }
 
@@ -92,7 +92,7 @@ extension Link {
             return out
         }
 
-        static func text(_ report: BlockingReport, pairMode: Bool) -> String {
+        static func text(_ report: BlockingReport, pairMode: Bool, suggestionsAsked: Bool = true) -> String {
             func n(_ x: Int) -> String { x.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US"))) }
             func pct(_ x: Double) -> String { String(format: "%.2f %%", 100 * x) }
             var lines = [
@@ -113,6 +113,7 @@ extension Link {
                 }
                 lines.append(line)
             }
+            guard suggestionsAsked else { return lines.joined(separator: "\n") }
             if report.suggestions.isEmpty {
                 lines.append("No pass of one or two keys adds links within four times the config's pairs.")
             } else {
