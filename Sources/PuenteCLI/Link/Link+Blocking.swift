@@ -15,7 +15,7 @@ extension Link {
                 record_id and person_id columns, such as the truth.csv of `puente generate --linkage`): the
                 true pairs each pass adds and the blocking recall so far. Then up to --suggest passes not in the
                 config, of one key or two keys of different fields, that add the most links (or true pairs) for
-                at most four times the config's pairs. Give --right to diagnose the linking of two files.
+                at most as many pairs as the config's passes. Give --right to diagnose the linking of two files.
 
                   puente link blocking --config linkage-corpus records.csv --truth truth.csv
                 """)
@@ -115,7 +115,7 @@ extension Link {
             }
             guard suggestionsAsked else { return lines.joined(separator: "\n") }
             if report.suggestions.isEmpty {
-                lines.append("No pass of one or two keys adds links within four times the config's pairs.")
+                lines.append("No pass of one or two keys adds links for at most the config's pairs.")
             } else {
                 lines.append("Passes that would add the most:")
                 for s in report.suggestions {

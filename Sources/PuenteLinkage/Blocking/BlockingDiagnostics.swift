@@ -89,10 +89,14 @@ extension Linker {
                         newLinks: mine.reduce(0) { $0 + $1.links }))
             }
             let union = passes.reduce(0) { $0 + $1.newPairs }
-            let suggested = suggest(
-                table, existing: rules, model: model, comparer: comparer, truth: truth, truePairs: truePairs,
-                reached: reached, unionPairs: union
-            ).prefix(suggestions)
+            // Trying the candidate passes costs about as much as scoring their pairs: only when asked.
+            let suggested =
+                suggestions <= 0
+                ? []
+                : suggest(
+                    table, existing: rules, model: model, comparer: comparer, truth: truth, truePairs: truePairs,
+                    reached: reached, unionPairs: union
+                ).prefix(suggestions)
             return BlockingReport(
                 records: table.count, passes: passes, unionPairs: union, truePairs: truePairs,
                 suggestions: Array(suggested))
@@ -141,8 +145,8 @@ extension Linker {
             }
         }
         candidates.removeAll { have.contains(Set($0)) }
-        // A pass comparing far more pairs than the config's passes together is no cheap addition.
-        let budget = max(4 * unionPairs, 100_000)
+        // A pass comparing more pairs than the config's passes together is no cheap addition.
+        let budget = max(unionPairs, 100_000)
         let threshold = LinkageModel.weight(probability: config.linkThreshold)
         var out: [BlockingReport.Suggestion] = []
         for candidate in candidates {
