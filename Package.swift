@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "PuenteLinkage",
             dependencies: [
-                "PuenteCore", .product(name: "Crypto", package: "swift-crypto"),
+                "PuenteCore", "PuenteAccess", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ], resources: [.copy("Configs")], swiftSettings: strict + optimisedInDebug),
         // Measures, dimensions and disclosure rules over a store.

@@ -4,13 +4,13 @@ import COpenSSL
 /// record. OpenSSL's one-shot `HMAC` fetches the algorithm and keys a new context on every call, which
 /// cost more than sealing the record; here the key's inner and outer SHA-256 states are computed once,
 /// and a message costs its own blocks and one outer block, each digest continued from a copy of a state.
-final class HMACSHA256: @unchecked Sendable {  // the states are only read (copied from) after init
+public final class HMACSHA256: @unchecked Sendable {  // the states are only read (copied from) after init
     private let inner: OpaquePointer
     private let outer: OpaquePointer
 
-    static let size = 32
+    public static let size = 32
 
-    init(key: [UInt8]) {
+    public init(key: [UInt8]) {
         // Longer keys would be hashed first; Puente's secrets are 32 bytes.
         precondition(key.count <= 64, "HMAC-SHA-256 keys longer than a block are not supported")
         inner = EVP_MD_CTX_new()!
@@ -30,13 +30,14 @@ final class HMACSHA256: @unchecked Sendable {  // the states are only read (copi
     }
 
     /// A digest context for one thread's messages: the key's states are shared, the work is not.
-    final class Work {
+    public final class Work {
         let context = EVP_MD_CTX_new()!
+        public init() {}
         deinit { EVP_MD_CTX_free(context) }
     }
 
     /// Writes the MAC of `message` to `mac`, which must hold `size` bytes.
-    func authenticate(_ message: UnsafeRawBufferPointer, in work: Work, into mac: UnsafeMutablePointer<UInt8>) {
+    public func authenticate(_ message: UnsafeRawBufferPointer, in work: Work, into mac: UnsafeMutablePointer<UInt8>) {
         var length: UInt32 = 0, ok: Int32 = 1
         ok &= EVP_MD_CTX_copy_ex(work.context, inner)
         if message.count > 0 { ok &= EVP_DigestUpdate(work.context, message.baseAddress, message.count) }

@@ -26,8 +26,7 @@ public struct PersonLinkingService: Sendable {
     /// subjects who withdrew consent to exchange (encodings are made to be shared). Returns how many
     /// were encoded and left out.
     public func encodeStored(
-        with encoder: CLKEncoder, by actor: Actor,
-        _ write: (_ id: Int64, _ clk: BloomFilter) throws -> Void
+        by actor: Actor, _ write: (_ id: Int64, _ values: [String]) throws -> Void
     ) async throws -> (encoded: Int, leftOut: Int) {
         let config = try PersonLinking.defaultConfig()
         let person = try CLKPersonValues(fields: config.fields)
@@ -40,7 +39,7 @@ public struct PersonLinkingService: Sendable {
                 let values = person.values { f in columns[f].map { PersonLinking.value(of: e, column: $0) } }
                 // erased: nothing to encode
                 guard !values[0].isEmpty || !values[1].isEmpty else { leftOut += 1; return }
-                try write(e.id, encoder.encode(values))
+                try write(e.id, values)
                 encoded += 1
             }
         }

@@ -230,7 +230,7 @@ struct LinkageTests {
     }
 
     @Test("Dice on encodings alone: accents vanish, a typo costs little, another person scores low")
-    func diceMatching() {
+    func diceMatching() throws {
         let encoder = CLKEncoder(schema: .person, secret: Array("owner key".utf8))
         func clk(_ given: String, _ surnames: String, _ dob: String, _ sex: String) -> BloomFilter {
             let g = SpanishNames.words(given).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
@@ -243,8 +243,13 @@ struct LinkageTests {
         #expect(a.dice(clk("María", "Ramírez Ortiz", "19920712", "f")) < 0.5)
         let left = [a, clk("Ana", "Pérez", "20000101", "f")]
         let right = [clk("Ana", "Peres", "20000101", "f"), clk("Jose Luis", "Hernandez Lopez", "19850304", "m")]
-        let matches = CLKMatcher.match(left, right, threshold: 0.8).map { [$0.0, $0.1] }
-        #expect(matches.sorted { $0[0] < $1[0] } == [[0, 1], [1, 0]])
+        func set(_ filters: [BloomFilter]) -> EncodingSet {
+            var set = EncodingSet(bits: 1024)
+            for (i, f) in filters.enumerated() { set.append(id: "\(i)", words: f.words) }
+            return set
+        }
+        let matches = try EncodingMatcher.match(set(left), set(right), .init(threshold: 0.8, oneToOne: true))
+        #expect(matches.matches.map { [$0.left, $0.right] } == [[0, 1], [1, 0]])
     }
 
     // MARK: Accuracy on generated data

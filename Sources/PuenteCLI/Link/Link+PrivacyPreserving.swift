@@ -9,13 +9,16 @@ import PuenteServices
 extension Link {
     struct Encode: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Encode persons as keyed Bloom filters (CLKs) for privacy-preserving linkage; writes id,clk.",
+            abstract: "Encode persons as keyed Bloom filters for privacy-preserving linkage; writes id,clk.",
             discussion: """
-                Names, date of birth and sex become one 1024-bit filter keyed by the data owners' shared secret
-                (HMAC, clkhash's scheme): another node can find common persons by Dice similarity
-                (`puente link match`) without seeing a name. Keep the secret away from whoever matches.
-                Encode a CSV through a linkage config, or the node's stored events with --stored (ids are
-                event ids; reading them is audited).
+                Names, date of birth and sex become one filter keyed by the data owners' shared secret: another
+                party can find common persons by Dice similarity (`puente link match`) without seeing a name.
+                Keep the secret away from whoever matches.
+                --scheme standard (the default) is Puente's hardened encoding (puente-pprl/1: HMAC-SHA-256 token
+                positions, names salted with sex, balanced, BLIP), keyed by the secret and --agreement; a JSON
+                file gives other parameters; --scheme clkhash encodes as clkhash does with Puente's person schema.
+                Encode a CSV through a linkage config, or the node's stored events with --stored (ids are event
+                ids; reading them is audited; persons who withdrew consent to exchange are left out).
                 """)
         @Option(help: "CSV file to encode.") var input: String?
         @Option(
@@ -24,6 +27,8 @@ extension Link {
         @Flag(help: "Encode the node's stored events instead of a file.") var stored = false
         @OptionGroup var store: StoreOptions
         @Option(help: "File holding the shared secret (at least 16 characters).") var secretFile: String
+        @Option(help: "standard, clkhash, or a JSON file of puente-pprl/1 parameters.") var scheme = "standard"
+        @Option(help: "The linkage agreement's id: keys the standard scheme's encodings.") var agreement = "puente"
         @Option(help: "Where to write id,clk.") var output: String
 
         func validate() throws {
@@ -40,15 +45,14 @@ extension Link {
                     .invalidInput, "The secret file must hold a secret of at least 16 characters.",
                     at: InputLocation(file: secretFile))
             }
-            let encoder = CLKEncoder(schema: .person, secret: Array(secret.utf8))
+            let encode = try PersonEncoding(scheme: scheme, secret: Array(secret.utf8), agreement: agreement)
             var writer = try BufferedFileWriter(path: output)
             try writer.append("id,clk\n")
             var count = 0, skipped = 0
             if stored {
                 (count, skipped) = try await withStore(store) {
-                    try await PersonLinkingService(store: $0).encodeStored(with: encoder, by: commandOperator) {
-                        id, filter in
-                        try writer.append(CLKFile.line(id: String(id), filter: filter))
+                    try await PersonLinkingService(store: $0).encodeStored(by: commandOperator) { id, values in
+                        try writer.append(CSVWriter.line([String(id), encode(values, String(id))]))
                     }
                 }
             } else {
@@ -59,25 +63,33 @@ extension Link {
                     let values = person.values(raw)
                     // no name: nothing to match on
                     guard !values[0].isEmpty || !values[1].isEmpty else { skipped += 1; return }
-                    try writer.append(CLKFile.line(id: id, filter: encoder.encode(values)))
+                    try writer.append(CSVWriter.line([id, encode(values, id)]))
                     count += 1
                 }
             }
             try writer.close()
             print(
                 "\(count) records encoded to \(URL(fileURLWithPath: output).lastPathComponent)"
-                    + (skipped > 0 ? "; \(skipped) left out (no name, or consent to exchange withdrawn)." : "."))
+                    + (skipped > 0 ? "; \(skipped) left out (no name, or consent to exchange withdrawn)." : ".")
+                    + (encode.parameterHash.map { " Scheme \(PPRLScheme.currentVersion), parameters \($0)." } ?? ""))
         }
     }
 
     struct Match: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Match two CLK files on the encodings alone (Dice similarity); writes id_l,id_r,dice.",
-            discussion: "Each record is matched at most once, best first (as anonlink's greedy solver for two parties)."
-        )
-        @Option(help: "Left CLK file (id,clk).") var left: String
-        @Option(help: "Right CLK file (id,clk).") var right: String
-        @Option(help: "Dice similarity at which two encodings match.") var threshold = 0.85
+            abstract: "Match two files of encodings on the encodings alone (Dice similarity); writes id_l,id_r,dice.",
+            discussion: """
+                Candidate pairs come from locality-sensitive hashing on the encodings (records agreeing on every
+                sampled bit of one band), never from all pairs. With --one-to-one each record is matched at most
+                once, best first (as anonlink's greedy solver for two parties).
+                """)
+        @Option(help: "Left file (id,clk).") var left: String
+        @Option(help: "Right file (id,clk).") var right: String
+        @Option(help: "Dice similarity at which two encodings match (0.88 suits the standard scheme).")
+        var threshold = PPRLScheme.standardThreshold
+        @Option(help: "Bands of sampled bits.") var bands = 40
+        @Option(help: "Bits sampled per band.") var bitsPerBand = 20
+        @Flag(help: "Each record in at most one match.") var oneToOne = false
         @Option(help: "Where to write id_l,id_r,dice.") var output: String
 
         func validate() throws {
@@ -85,20 +97,66 @@ extension Link {
         }
 
         func run() async throws {
-            let (l, r) = (try CLKFile.read(URL(fileURLWithPath: left)), try CLKFile.read(URL(fileURLWithPath: right)))
+            let l = try EncodingFile.read(URL(fileURLWithPath: left))
+            let r = try EncodingFile.read(URL(fileURLWithPath: right))
             let started = Date()
-            let matches = CLKMatcher.match(l.filters, r.filters, threshold: threshold)
+            let result = try EncodingMatcher.match(
+                l, r,
+                .init(threshold: threshold, bands: bands, bitsPerBand: bitsPerBand, oneToOne: oneToOne))
             var writer = try BufferedFileWriter(path: output)
             try writer.append("id_l,id_r,dice\n")
-            for (i, j, dice) in matches {
-                try writer.append(field: l.ids[i]); try writer.append(","); try writer.append(field: r.ids[j]);
-                try writer.append(",")
-                try writer.append(LinkOutput.fixed6(dice)); try writer.append("\n")
+            for m in result.matches {
+                try writer.append(field: l.ids[Int(m.left)]); try writer.append(",")
+                try writer.append(field: r.ids[Int(m.right)]); try writer.append(",")
+                try writer.append(LinkOutput.fixed6(Double(m.dice))); try writer.append("\n")
             }
             try writer.close()
             print(
-                "\(l.ids.count) left and \(r.ids.count) right encodings, \(matches.count) matches at Dice ≥ \(threshold) "
+                "\(l.count) left and \(r.count) right encodings, \(result.compared) pairs compared, "
+                    + "\(result.matches.count) matches at Dice ≥ \(threshold) "
                     + String(format: "(%.2f s).", Date().timeIntervalSince(started)))
         }
     }
+}
+
+/// One of the two encodings `link encode` offers, as a function from a record's normalised values and
+/// id to its encoding in base64.
+struct PersonEncoding {
+    let parameterHash: String?
+    private let encode: ([String], String) -> String
+
+    init(scheme: String, secret: [UInt8], agreement: String) throws {
+        if scheme == "clkhash" {
+            let encoder = CLKEncoder(schema: .person, secret: secret)
+            parameterHash = nil
+            encode = { values, _ in Data(encoder.encode(values).bytes).base64EncodedString() }
+            return
+        }
+        let parameters: PPRLScheme
+        if scheme == "standard" {
+            parameters = .standard
+        } else {
+            guard let data = FileManager.default.contents(atPath: scheme) else {
+                throw PuenteError(
+                    .notFound, "Give standard, clkhash or a scheme file that exists.", at: InputLocation(file: scheme))
+            }
+            do { parameters = try JSONDecoder().decode(PPRLScheme.self, from: data) } catch {
+                throw PuenteError(
+                    .invalidInput, "Expected puente-pprl/1 parameters as JSON (docs/linkage.md).",
+                    at: InputLocation(file: scheme))
+            }
+        }
+        let encoder = try PPRLEncoder(scheme: parameters, secret: secret, context: agreement)
+        parameterHash = parameters.parameterHash
+        let work = HMACSHA256.Work()
+        var words: [UInt64] = []
+        encode = { values, id in
+            encoder.encode(values, record: id, into: &words, work: work)
+            var set = EncodingSet(bits: parameters.encodedLength)
+            set.append(id: id, words: words)
+            return Data(set.bytes(0)).base64EncodedString()
+        }
+    }
+
+    func callAsFunction(_ values: [String], _ id: String) -> String { encode(values, id) }
 }

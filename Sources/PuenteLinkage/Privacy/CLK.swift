@@ -200,42 +200,6 @@ public struct CLKEncoder: Sendable {
     }
 }
 
-/// Matching on encodings alone: pairs whose Dice coefficient reaches the threshold, each record used
-/// once (greedy, best first), as anonlink's solver does for two parties.
-public enum CLKMatcher {
-    public static func match(_ left: [BloomFilter], _ right: [BloomFilter], threshold: Double) -> [(Int, Int, Double)] {
-        // Dice ≥ t needs t/(2−t)·|A| ≤ |B| ≤ (2−t)/t·|A|: compare only within that popcount range.
-        let rightCounts = right.map(\.popcount)
-        let order = right.indices.sorted { rightCounts[$0] < rightCounts[$1] }
-        let sortedCounts = order.map { rightCounts[$0] }
-        var candidates: [(Int, Int, Double)] = []
-        for (i, a) in left.enumerated() {
-            let ca = Double(a.popcount)
-            let lo = Int((threshold / (2 - threshold) * ca).rounded(.down)),
-                hi = Int(((2 - threshold) / threshold * ca).rounded(.up))
-            var s = lowerBound(sortedCounts, lo)
-            while s < order.count && sortedCounts[s] <= hi {
-                let d = a.dice(right[order[s]])
-                if d >= threshold { candidates.append((i, order[s], d)) }
-                s += 1
-            }
-        }
-        candidates.sort { ($0.2, $1.0, $1.1) > ($1.2, $0.0, $0.1) }
-        var usedL = Set<Int>(), usedR = Set<Int>()
-        return candidates.filter { c in
-            guard !usedL.contains(c.0), !usedR.contains(c.1) else { return false }
-            usedL.insert(c.0); usedR.insert(c.1)
-            return true
-        }
-    }
-
-    private static func lowerBound(_ a: [Int], _ x: Int) -> Int {
-        var lo = 0, hi = a.count
-        while lo < hi { let mid = (lo + hi) / 2; if a[mid] < x { lo = mid + 1 } else { hi = mid } }
-        return lo
-    }
-}
-
 extension CLKSchema {
     /// Reads a clkhash linkage schema v3 (JSON) with the parts Puente implements; anything else
     /// (`blakeHash`, a KDF other than HKDF-SHA256, numeric comparisons) is refused rather than encoded
@@ -297,7 +261,7 @@ public struct PuenteLinkageError: Error, CustomStringConvertible, Sendable {
 /// case and particles gone), the birth date as `yyyymmdd`, sex as `m` or `f`.
 public struct CLKPersonValues: Sendable {
     let fields: [FieldSpec]
-    let given: Int, surnames: Int, birth: Int?, sex: Int?
+    let given: Int, surnames: Int, birth: Int?, sex: Int?, document: Int?
     let dateFormats: [DateFormat]
 
     /// Finds the person fields of a linkage config: one `given_names` and one `surnames` field are
@@ -314,10 +278,13 @@ public struct CLKPersonValues: Sendable {
         surnames = s
         birth = fields.firstIndex { $0.type == .date }
         sex = fields.firstIndex { $0.name == "sex" }
+        document = fields.firstIndex { $0.type == .document }
         dateFormats = birth.map { (fields[$0].formats ?? ["yyyy-MM-dd"]).map(DateFormat.init) } ?? []
     }
 
-    /// The schema's values (given names, surnames, birth date, sex) from each field's raw texts.
+    /// The values encoded, from each field's raw texts: given names, surnames, birth date, sex (what
+    /// `CLKSchema.person` encodes) and the document number (upper-case letters and digits), which the
+    /// hardened scheme may add.
     public func values(_ raw: (Int) -> [String]) -> [String] {
         func words(_ f: Int) -> String {
             SpanishNames.words(raw(f).joined(separator: " ")).map { String(decoding: $0, as: UTF8.self) }.joined(
@@ -327,7 +294,15 @@ public struct CLKPersonValues: Sendable {
         if let birth, let text = raw(birth).first?.trimmingSpaces(), !text.isEmpty {
             for format in dateFormats { if let d = format.parse(text) { date = String(d); break } }
         }
-        return [words(given), words(surnames), date, sex.map { Self.sexCode(raw($0).first ?? "") } ?? ""]
+        let number = document.map { raw($0).first ?? "" } ?? ""
+        return [
+            words(given), words(surnames), date, sex.map { Self.sexCode(raw($0).first ?? "") } ?? "",
+            String(
+                String.UnicodeScalarView(
+                    number.uppercased().unicodeScalars.filter {
+                        $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))
+                    })),
+        ]
     }
 
     /// `m`, `f` or empty, from the usual ways registers write sex.
@@ -340,15 +315,16 @@ public struct CLKPersonValues: Sendable {
     }
 }
 
-/// CLK files: `id,clk` with the filter's bytes in base64, as clkhash and anonlink exchange them.
-public enum CLKFile {
-    public static func read(_ url: URL, length: Int = 1024) throws -> (ids: [String], filters: [BloomFilter]) {
+/// Files of encodings: `id,clk` with each encoding's bytes in base64, as clkhash and anonlink exchange
+/// them. Every encoding of a file has the same length, read from the first.
+public enum EncodingFile {
+    public static func read(_ url: URL) throws -> EncodingSet {
         let file = url.lastPathComponent
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw PuenteError(.notFound, "Cannot open the file; check the path.", at: InputLocation(file: file))
         }
         var parser = CSVParser()
-        var ids: [String] = [], filters: [BloomFilter] = []
+        var set: EncodingSet?
         var header: [String]?
         var failure: PuenteError?
         func row(_ f: [String], _ line: Int) {
@@ -357,30 +333,29 @@ public enum CLKFile {
                 header = f
                 if f.count < 2 || f[0] != "id" || f[1] != "clk" {
                     failure = PuenteError(
-                        .invalidInput, "A CLK file starts with the header id,clk.",
+                        .invalidInput, "A file of encodings starts with the header id,clk.",
                         at: InputLocation(file: file, row: 0))
                 }
                 return
             }
-            guard f.count >= 2, let bytes = Data(base64Encoded: f[1]),
-                let filter = BloomFilter(bytes: Array(bytes), length: length)
-            else {
+            let bytes = f.count >= 2 ? Data(base64Encoded: f[1]) : nil
+            if set == nil, let bytes, bytes.count >= 8, bytes.count % 8 == 0 {
+                set = EncodingSet(bits: bytes.count * 8)
+            }
+            guard let bytes, set?.append(id: f[0], bytes: bytes) == true else {
                 failure = PuenteError(
-                    .invalidInput, "Expected a base64 Bloom filter of \(length) bits.",
+                    .invalidInput,
+                    "Expected an encoding in base64 of \(set.map { "\($0.bits / 8) bytes" } ?? "a multiple of 8 bytes").",
                     at: InputLocation(file: file, row: line, field: "clk"))
                 return
             }
-            ids.append(f[0])
-            filters.append(filter)
         }
         parser.feed(data, emit: row)
         parser.finish(emit: row)
         if let failure { throw failure }
-        if header == nil { throw PuenteError(.invalidInput, "The file is empty.", at: InputLocation(file: file)) }
-        return (ids, filters)
-    }
-
-    public static func line(id: String, filter: BloomFilter) -> String {
-        CSVWriter.line([id, Data(filter.bytes).base64EncodedString()])
+        guard header != nil else {
+            throw PuenteError(.invalidInput, "The file is empty.", at: InputLocation(file: file))
+        }
+        return set ?? EncodingSet(bits: 1024)
     }
 }
