@@ -3,6 +3,7 @@ import Foundation
 import PuenteAccess
 import PuenteCore
 import PuenteExchange
+import PuenteLinkage
 import PuenteServices
 
 /// `puente agreement`: data-sharing agreements as files both parties sign.
@@ -49,6 +50,16 @@ struct AgreementCommand: AsyncParsableCommand {
                 "Referral agreements: the case fields a referral may carry, comma-separated (\(ReferralField.allCases.map(\.rawValue).joined(separator: ", ")))."
         )
         var referralFields: String?
+        @Option(help: "Linkage agreements: the linkage unit's node id (the hub).") var linkageUnit: String?
+        @Option(help: "Linkage agreements: the unit's country (ISO 3166 alpha-3).") var linkageUnitCountry: String?
+        @Option(help: "Linkage agreements: the unit's public key (from its `puente node show`).")
+        var linkageUnitKey: String?
+        @Option(help: "Linkage agreements: what the unit returns to each party, pairs or counts.")
+        var linkageResult = "pairs"
+        @Option(help: "Linkage agreements: the event types encoded, comma-separated (RETURN, ENTRY, EXIT).")
+        var linkageEvents = "RETURN,ENTRY,EXIT"
+        @Option(help: "Linkage agreements: the Dice coefficient at which encodings match.")
+        var linkageThreshold = PPRLScheme.standardThreshold
         @Option(help: "The weakest protection: ckm or suppression.") var protection = "ckm"
         @Option(help: "First day in force, YYYY-MM-DD.") var validFrom: String
         @Option(help: "Last day in force, YYYY-MM-DD.") var validTo: String
@@ -71,9 +82,18 @@ struct AgreementCommand: AsyncParsableCommand {
                 purpose: purpose, measures: Self.list(measures), dimensions: Self.list(dimensions),
                 finestGeography: finestGeography, finestPeriod: finestPeriod, minimumProtection: protection,
                 validFrom: validFrom, validTo: validTo, retentionDays: retentionDays, onwardTransfer: onwardTransfer,
-                automatic: automatic, referralFields: referralFields.map(Self.list))
+                automatic: automatic, referralFields: referralFields.map(Self.list), linkage: linkageTerms)
             try writeFile(try SignedAgreement(drafting: terms).file(), to: out)
             print("Agreement \(id) drafted in \(out); sign it with `puente agreement sign \(out)`.")
+        }
+
+        /// The linkage terms, for a linkage agreement: the standard scheme's parameter hash.
+        var linkageTerms: Agreement.LinkageTerms? {
+            guard purpose == .linkage else { return nil }
+            return Agreement.LinkageTerms(
+                unit: .init(node: linkageUnit ?? "", country: linkageUnitCountry ?? "", key: linkageUnitKey ?? ""),
+                scheme: PPRLScheme.standard.parameterHash, result: linkageResult,
+                thresholdPerMille: Int((linkageThreshold * 1000).rounded()), events: Self.list(linkageEvents))
         }
 
         static func list(_ text: String) -> [String] {

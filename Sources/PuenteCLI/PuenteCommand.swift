@@ -16,7 +16,8 @@ public struct PuenteCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Demo.self, Generate.self, Ingest.self, Stats.self, SDMXCommand.self, Serve.self, Profiles.self,
-            ProfileCommand.self, Imports.self, Rejects.self, Link.self, Users.self, Tokens.self, Audit.self, Keys.self,
+            ProfileCommand.self, Imports.self, Rejects.self, Link.self, LinkageCommand.self, Users.self, Tokens.self,
+            Audit.self, Keys.self,
             Retention.self, Erase.self, ConsentCommand.self, Node.self, AgreementCommand.self, Members.self,
             ExchangeCommand.self, MirrorCommand.self, CasesCommand.self, PartnersCommand.self, ReferralsCommand.self,
             FollowUpsCommand.self, GrantsCommand.self, Backup.self, Restore.self,

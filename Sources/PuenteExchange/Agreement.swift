@@ -77,12 +77,41 @@ public struct Agreement: Codable, Hashable, Sendable {
     public var automatic: Bool?
     /// Referral agreements: the case fields (`ReferralField` names) a referral may carry to the receiver.
     public var referralFields: [String]?
+    /// Linkage agreements: how the parties' persons are linked without names leaving either.
+    public var linkage: LinkageTerms?
+
+    /// The terms of a linkage agreement: both parties encode the agreed events with their shared secret
+    /// (never in the terms, agreed out of band) under the scheme whose parameters hash to `scheme`, and
+    /// send the encodings to the linkage unit, which has no secret; it matches them at `threshold` and
+    /// returns to each party its own records' matches (`pairs`) or how many there are (`counts`).
+    public struct LinkageTerms: Codable, Hashable, Sendable {
+        public var unit: Party
+        /// `PPRLScheme.parameterHash` of the scheme both parties encode with.
+        public var scheme: String
+        /// `pairs` or `counts`.
+        public var result: String
+        /// The Dice coefficient in thousandths (880 is 0.88): canonical JSON holds whole numbers only.
+        public var thresholdPerMille: Int
+        /// The event types encoded (`RETURN`, `ENTRY`, `EXIT`).
+        public var events: [String]
+
+        public init(unit: Party, scheme: String, result: String, thresholdPerMille: Int, events: [String]) {
+            self.unit = unit
+            self.scheme = scheme
+            self.result = result
+            self.thresholdPerMille = thresholdPerMille
+            self.events = events
+        }
+
+        public var threshold: Double { Double(thresholdPerMille) / 1000 }
+    }
 
     public init(
         id: String, sender: Party, receiver: Party, purpose: Purpose, dataflow: String = SDMXFlow.flowID,
         measures: [String], dimensions: [String], finestGeography: Geography, finestPeriod: Period,
         minimumProtection: String = DisclosurePolicy.Method.cellKey.rawValue, validFrom: String, validTo: String,
-        retentionDays: Int, onwardTransfer: Bool = false, automatic: Bool = false, referralFields: [String]? = nil
+        retentionDays: Int, onwardTransfer: Bool = false, automatic: Bool = false, referralFields: [String]? = nil,
+        linkage: LinkageTerms? = nil
     ) {
         self.id = id
         self.sender = sender
@@ -100,6 +129,7 @@ public struct Agreement: Codable, Hashable, Sendable {
         self.onwardTransfer = onwardTransfer
         self.automatic = automatic ? true : nil
         self.referralFields = referralFields
+        self.linkage = linkage
     }
 
     /// Checks the terms; the error names the field and what it takes.
@@ -119,8 +149,14 @@ public struct Agreement: Codable, Hashable, Sendable {
             }
         }
         guard sender.node != receiver.node else { throw fail("receiver", "another node than the sender") }
+        guard (purpose == .linkage) == (linkage != nil) else {
+            throw fail("linkage", purpose == .linkage ? "the linkage terms" : "none outside a linkage agreement")
+        }
         if purpose == .referral {
             try checkReferralTerms()
+        } else if purpose == .linkage {
+            guard referralFields == nil else { throw fail("referralFields", "none outside a referral agreement") }
+            try checkLinkageTerms()
         } else {
             guard referralFields == nil else { throw fail("referralFields", "none outside a referral agreement") }
             try checkFigureTerms()
@@ -184,6 +220,39 @@ public struct Agreement: Codable, Hashable, Sendable {
             guard let key = party.encryptionKey, Base64URL.x25519PublicKey(key) != nil else {
                 throw fail("\(name).encryptionKey", "an X25519 public key in base64url (from `puente node show`)")
             }
+        }
+    }
+
+    /// A linkage agreement carries no figures: it names the linkage unit, the scheme, what comes back
+    /// and which events are encoded.
+    func checkLinkageTerms() throws {
+        func fail(_ field: String, _ expected: String) -> PuenteError {
+            PuenteError(.invalidArgument, "\(field): expected \(expected).")
+        }
+        guard let linkage else { return }
+        guard measures.isEmpty, dimensions.isEmpty else {
+            throw fail("measures", "none in a linkage agreement (it carries encodings, not figures)")
+        }
+        do { try NodeIdentity.check(id: linkage.unit.node, country: linkage.unit.country) } catch let error
+            as PuenteError
+        {
+            throw PuenteError(error.code, "linkage.unit." + error.message)
+        }
+        guard Base64URL.ed25519PublicKey(linkage.unit.key) != nil else {
+            throw fail("linkage.unit.key", "an Ed25519 public key in base64url (43 characters)")
+        }
+        guard ![sender.node, receiver.node].contains(linkage.unit.node) else {
+            throw fail("linkage.unit", "a node other than the parties (it must not hold their secret)")
+        }
+        guard linkage.scheme.count == 64, linkage.scheme.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            throw fail("linkage.scheme", "the scheme's parameter hash (64 lower-case hex digits)")
+        }
+        guard ["pairs", "counts"].contains(linkage.result) else { throw fail("linkage.result", "pairs or counts") }
+        guard (500...1000).contains(linkage.thresholdPerMille) else {
+            throw fail("linkage.thresholdPerMille", "500 to 1000 (a Dice coefficient in thousandths)")
+        }
+        guard !linkage.events.isEmpty, Set(linkage.events).isSubset(of: ["RETURN", "ENTRY", "EXIT"]) else {
+            throw fail("linkage.events", "one or more of RETURN, ENTRY, EXIT")
         }
     }
 

@@ -48,11 +48,32 @@ public struct PackageManifest: Codable, Hashable, Sendable {
     public var sequence: Int
     public var createdAt: String
     public var parts: [Part]
+    /// Packages of linkage between countries: the encoding scheme and its parameters' hash, so the
+    /// linkage unit refuses encodings made otherwise; absent in every other package.
+    public var linkage: LinkageStamp?
+
+    public struct LinkageStamp: Codable, Hashable, Sendable {
+        /// `puente-pprl/1`.
+        public var scheme: String
+        /// SHA-256 of the scheme's parameter line (docs/linkage.md).
+        public var parameterHash: String
+        /// Records encoded (in an encodings package) or the party's records matched against (in a result).
+        public var records: Int
+        /// Bits of each encoding.
+        public var bits: Int
+
+        public init(scheme: String, parameterHash: String, records: Int, bits: Int) {
+            self.scheme = scheme
+            self.parameterHash = parameterHash
+            self.records = records
+            self.bits = bits
+        }
+    }
 
     public init(
         id: String, sender: String, receiver: String, agreement: String, dataflow: String,
         codeLists: [CodeListPin], period: String, frequency: String, measures: [String], dimensions: [String],
-        protection: String, sequence: Int, createdAt: String, parts: [Part] = []
+        protection: String, sequence: Int, createdAt: String, parts: [Part] = [], linkage: LinkageStamp? = nil
     ) {
         self.id = id
         self.sender = sender
@@ -68,6 +89,7 @@ public struct PackageManifest: Codable, Hashable, Sendable {
         self.sequence = sequence
         self.createdAt = createdAt
         self.parts = parts
+        self.linkage = linkage
     }
 
     /// A code list's pin: SHA-256 over the canonical JSON of `{"agency", "id", "version", "codes": [ids]}`,

@@ -370,5 +370,9 @@ enum PostgresSchema {
             // Referrals other nodes made to partners working on this node (fields sealed).
             "0014-incoming-referrals", IncomingReferralRows.postgresSchema
         ),
+        (
+            // Links found by a linkage unit between this node's events and other nodes' records.
+            "0015-cross-border-links", CrossBorderLinkRows.postgresSchema
+        ),
     ]
 }

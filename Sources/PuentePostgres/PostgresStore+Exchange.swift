@@ -320,4 +320,42 @@ extension PostgresStore: ExchangeStore {
         }
         return out
     }
+
+    public func replaceCrossBorderLinks(agreement: String, _ links: [CrossBorderLink]) async throws {
+        try await guarded {
+            try await client.withTransaction(logger: logger) { conn in
+                try await conn.query("DELETE FROM cross_border_link WHERE agreement = \(agreement)", logger: logger)
+                // One statement per 5,000 links, as arrays unnested.
+                for start in stride(from: 0, to: links.count, by: 5_000) {
+                    let chunk = links[start..<min(start + 5_000, links.count)]
+                    try await conn.query(
+                        """
+                        INSERT INTO cross_border_link (\(unescaped: CrossBorderLinkRows.columns))
+                        SELECT * FROM unnest(\(chunk.map(\.agreement)), \(chunk.map(\.event)), \(chunk.map(\.partner)),
+                            \(chunk.map(\.partnerRecord)), \(chunk.map(\.dicePerMille)), \(chunk.map(\.receivedAt)))
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    public func crossBorderLinks() async throws -> [CrossBorderLink] {
+        try await guarded {
+            let rows = try await client.query(
+                """
+                SELECT \(unescaped: CrossBorderLinkRows.columns) FROM cross_border_link
+                ORDER BY agreement, event_id, partner_record
+                """, logger: logger)
+            var out: [CrossBorderLink] = []
+            for try await (agreement, event, partner, record, dice, at) in rows.decode(
+                (String, Int64, String, String, Int, String).self)
+            {
+                out.append(
+                    CrossBorderLink(
+                        agreement: agreement, event: event, partner: partner, partnerRecord: record,
+                        dicePerMille: dice, receivedAt: at))
+            }
+            return out
+        }
+    }
 }

@@ -54,6 +54,8 @@ extension PostgresStore {
                 var n = 0
                 for try await _ in rows.decode(Int64.self) { n += 1 }
                 for key in recordKeys {
+                    try await conn.query(
+                        Self.query(CrossBorderLinkRows.eraseForRecord, [.text(agency), .text(key)]), logger: logger)
                     try await conn.query(Self.query(CaseRows.eraseNotes, [.text(agency), .text(key)]), logger: logger)
                     try await conn.query(
                         Self.query(CaseRows.eraseRecordContent, [.text(agency), .text(key)]), logger: logger)

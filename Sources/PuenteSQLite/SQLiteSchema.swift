@@ -381,6 +381,10 @@ enum SQLiteSchema {
             // Referrals other nodes made to partners working on this node (fields sealed).
             try db.execute(sql: IncomingReferralRows.sqliteSchema)
         }
+        m.registerMigration("0015-cross-border-links") { db in
+            // Links found by a linkage unit between this node's events and other nodes' records.
+            try db.execute(sql: CrossBorderLinkRows.sqliteSchema)
+        }
         return m
     }
 }

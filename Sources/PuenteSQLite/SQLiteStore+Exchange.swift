@@ -251,6 +251,33 @@ extension SQLiteStore: ExchangeStore {
         }
     }
 
+    public func replaceCrossBorderLinks(agreement: String, _ links: [CrossBorderLink]) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM cross_border_link WHERE agreement = ?", arguments: [agreement])
+            let insert = try db.makeStatement(
+                sql: "INSERT INTO cross_border_link (\(CrossBorderLinkRows.columns)) VALUES (?, ?, ?, ?, ?, ?)")
+            for l in links {
+                try insert.execute(arguments: [
+                    l.agreement, l.event, l.partner, l.partnerRecord, l.dicePerMille, l.receivedAt,
+                ])
+            }
+        }
+    }
+
+    public func crossBorderLinks() async throws -> [CrossBorderLink] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT \(CrossBorderLinkRows.columns) FROM cross_border_link ORDER BY agreement, event_id, partner_record"
+            ).map { r in
+                CrossBorderLink(
+                    agreement: r["agreement"], event: r["event_id"], partner: r["partner"],
+                    partnerRecord: r["partner_record"], dicePerMille: r["dice_per_mille"], receivedAt: r["received_at"])
+            }
+        }
+    }
+
     private static func insert(_ p: ReceivedPackage, _ db: Database) throws {
         guard
             try Bool.fetchOne(

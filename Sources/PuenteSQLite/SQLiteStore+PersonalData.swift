@@ -46,6 +46,7 @@ extension SQLiteStore {
                         "UPDATE movement_event SET \(Self.erasing) WHERE agency = ? AND record_key = ? AND \(Self.anyPersonal)",
                     arguments: [agency, key])
                 n += db.changesCount
+                try db.execute(sql: CrossBorderLinkRows.eraseForRecord, arguments: [agency, key])
                 try db.execute(sql: CaseRows.eraseNotes, arguments: [agency, key])
                 try db.execute(sql: CaseRows.eraseRecordContent, arguments: [agency, key])
                 try db.execute(sql: CaseRows.eraseDetails, arguments: [erased, agency, key])

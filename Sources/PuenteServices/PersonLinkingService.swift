@@ -22,11 +22,14 @@ public struct PersonLinkingService: Sendable {
         return run
     }
 
-    /// Hands each stored event's encoding (event id, CLK) to `write`, leaving out erased records and
-    /// subjects who withdrew consent to exchange (encodings are made to be shared). Returns how many
-    /// were encoded and left out.
+    /// Hands each stored event's values to encode (event id; given names, surnames, birth date, sex,
+    /// document as `CLKPersonValues` gives them) to `write`, leaving out erased records and subjects who
+    /// withdrew consent to exchange (encodings are made to be shared), and events of other `types` when
+    /// given. Returns how many were handed over and left out. `audited` false only to check which events
+    /// are still encodable (nothing leaves).
     public func encodeStored(
-        by actor: Actor, _ write: (_ id: Int64, _ values: [String]) throws -> Void
+        types: Set<EventType>? = nil, audited: Bool = true, by actor: Actor,
+        _ write: (_ id: Int64, _ values: [String]) throws -> Void
     ) async throws -> (encoded: Int, leftOut: Int) {
         let config = try PersonLinking.defaultConfig()
         let person = try CLKPersonValues(fields: config.fields)
@@ -35,6 +38,7 @@ public struct PersonLinkingService: Sendable {
         var encoded = 0, leftOut = 0
         for id in try await store.committedImportIDs() {
             try await store.forEachEvent(importID: id) { e in
+                if let types, !types.contains(e.type) { return }
                 if PersonLinking.isListed(e, in: withdrawn) { leftOut += 1; return }
                 let values = person.values { f in columns[f].map { PersonLinking.value(of: e, column: $0) } }
                 // erased: nothing to encode
@@ -43,10 +47,12 @@ public struct PersonLinkingService: Sendable {
                 encoded += 1
             }
         }
-        try await audit.record(
-            .init(
-                actor: actor.name, action: "export", target: "clk encodings of \(encoded) stored events",
-                address: actor.address))
+        if audited {
+            try await audit.record(
+                .init(
+                    actor: actor.name, action: "export", target: "clk encodings of \(encoded) stored events",
+                    address: actor.address))
+        }
         return (encoded, leftOut)
     }
 }

@@ -50,17 +50,25 @@ struct LifecycleTests {
         server.standardError = server.standardOutput
         try server.run()
         defer { if server.isRunning { server.terminate() } }
-        // The signal goes as soon as the link run has started: reading the events alone takes longer.
-        var started = false
-        for _ in 0..<3_000 where !started {
-            started =
-                (try? String(contentsOf: log, encoding: .utf8))?.contains(
-                    "puente.work=person linking [PuenteCLI] Background work started") == true
-            if !started { try await Task.sleep(for: .milliseconds(10)) }
+        // The signal goes as soon as the link run has started: reading the events alone takes longer. The
+        // watch runs on a thread of its own: under the full suite every cooperative thread may be busy with
+        // another test's computation, and a poll waiting for one sent the signal after the run had ended.
+        let pid = server.processIdentifier
+        let started = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            Thread.detachNewThread {
+                var seen = false
+                for _ in 0..<3_000 where !seen {
+                    seen =
+                        (try? String(contentsOf: log, encoding: .utf8))?.contains(
+                            "puente.work=person linking [PuenteCLI] Background work started") == true
+                    if !seen { usleep(10_000) }
+                }
+                if seen { kill(pid, SIGTERM) }
+                done.resume(returning: seen)
+            }
         }
         try #require(
             started, "the server did not start linking: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-        kill(server.processIdentifier, SIGTERM)
         server.waitUntilExit()
 
         let output = try String(contentsOf: log, encoding: .utf8)

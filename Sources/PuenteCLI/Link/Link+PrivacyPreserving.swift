@@ -38,14 +38,8 @@ extension Link {
         }
 
         func run() async throws {
-            guard let text = try? String(contentsOfFile: secretFile, encoding: .utf8),
-                case let secret = text.trimmingCharacters(in: .whitespacesAndNewlines), secret.utf8.count >= 16
-            else {
-                throw PuenteError(
-                    .invalidInput, "The secret file must hold a secret of at least 16 characters.",
-                    at: InputLocation(file: secretFile))
-            }
-            let encode = try PersonEncoding(scheme: scheme, secret: Array(secret.utf8), agreement: agreement)
+            let secret = try readSecret(secretFile)
+            let encode = try PersonEncoding(scheme: scheme, secret: secret, agreement: agreement)
             var writer = try BufferedFileWriter(path: output)
             try writer.append("id,clk\n")
             var count = 0, skipped = 0

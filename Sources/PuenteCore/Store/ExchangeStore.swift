@@ -200,6 +200,10 @@ public protocol ExchangeStore: Sendable {
     func savePartnerFigures(_ figures: [PartnerFigure]) async throws
     /// Every partner figure kept, by reporter, flow, counterpart and period.
     func partnerFigures() async throws -> [PartnerFigure]
+    /// Replaces, in one transaction, the links kept under `agreement` by `links`.
+    func replaceCrossBorderLinks(agreement: String, _ links: [CrossBorderLink]) async throws
+    /// The links kept, under every agreement.
+    func crossBorderLinks() async throws -> [CrossBorderLink]
 }
 
 extension PuenteError {
@@ -207,4 +211,55 @@ extension PuenteError {
         .conflict, "A package under this agreement has that sequence number already.")
     public static let registryRollback = PuenteError(
         .conflict, "A newer member registry is trusted already; an older one is refused as a rollback.")
+}
+
+/// A link between one of this node's events and a record of another node, found by the linkage unit
+/// on encodings alone under a linkage agreement. The partner's record is known only by its pseudonym
+/// under that agreement: the same pseudonym is the same record there, and means nothing elsewhere.
+public struct CrossBorderLink: Hashable, Sendable {
+    public var agreement: String
+    public var event: Int64
+    /// The other party's node id.
+    public var partner: String
+    public var partnerRecord: String
+    /// The encodings' Dice coefficient in thousandths.
+    public var dicePerMille: Int
+    public var receivedAt: String
+
+    public init(
+        agreement: String, event: Int64, partner: String, partnerRecord: String, dicePerMille: Int, receivedAt: String
+    ) {
+        self.agreement = agreement
+        self.event = event
+        self.partner = partner
+        self.partnerRecord = partnerRecord
+        self.dicePerMille = dicePerMille
+        self.receivedAt = receivedAt
+    }
+}
+
+/// The SQL both stores share for cross-border links.
+public enum CrossBorderLinkRows {
+    static func table(integer: String) -> [String] {
+        [
+            """
+            CREATE TABLE cross_border_link (
+                agreement TEXT NOT NULL,
+                event_id \(integer) NOT NULL,
+                partner TEXT NOT NULL,
+                partner_record TEXT NOT NULL,
+                dice_per_mille INTEGER NOT NULL,
+                received_at TEXT NOT NULL,
+                PRIMARY KEY (agreement, event_id, partner_record)
+            )
+            """,
+            "CREATE INDEX cross_border_link_event ON cross_border_link (event_id)",
+        ]
+    }
+    public static let sqliteSchema = table(integer: "INTEGER").map { $0 + ";" }.joined(separator: "\n")
+    public static let postgresSchema = table(integer: "BIGINT")
+    public static let columns = "agreement, event_id, partner, partner_record, dice_per_mille, received_at"
+    /// Removes the links of an erased record (agency, record key).
+    public static let eraseForRecord =
+        "DELETE FROM cross_border_link WHERE event_id IN (SELECT id FROM movement_event WHERE agency = $1 AND record_key = $2)"
 }
