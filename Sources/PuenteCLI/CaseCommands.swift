@@ -50,19 +50,10 @@ struct CasesCommand: AsyncParsableCommand {
                     measure, by: dims, exact: exact, purpose: purpose, by: commandOperator)
             }
             if format == .json { print(try JSONText.encode(result)); return }
-            let share = result.table.denominators != nil
-            func show(_ cell: StatisticsCell, share: Bool) -> String {
-                (cell.value.map { share ? String(format: "%.2f %%", $0) : String(Int($0)) } ?? "x")
-                    + (cell.perturbed ? " (E)" : "")
+            printUnitTable(result.table) { show in
+                if let cutoffs = result.cutoffs { print("sustainable at: " + cutoffs.joined(separator: ", ")) }
+                if let rate = result.responseRate { print("follow-ups carried out: " + show(rate, true)) }
             }
-            for (i, cell) in result.table.cells.enumerated() {
-                let denominator = result.table.denominators.map { " of " + show($0[i], share: false) } ?? ""
-                print(cell.key.joined(separator: "\t") + "\t" + show(cell, share: share) + denominator)
-            }
-            print("total\t" + show(result.table.total, share: share))
-            if let cutoffs = result.cutoffs { print("sustainable at: " + cutoffs.joined(separator: ", ")) }
-            if let rate = result.responseRate { print("follow-ups carried out: " + show(rate, share: true)) }
-            print("protection: \(result.table.protection.method), threshold \(result.table.protection.threshold)")
         }
     }
 
@@ -767,4 +758,23 @@ struct GrantsCommand: AsyncParsableCommand {
             for (_, total) in totals.sorted(by: { $0.key < $1.key }) { print("total\t\(total)") }
         }
     }
+}
+
+/// A protected table of units as tab-separated lines: each cell (a share with its denominator), the
+/// total, what `notes` adds, then the protection applied. Perturbed cells are marked (E), withheld ones x.
+func printUnitTable(
+    _ table: UnitStatistics.Table, notes: (_ show: (StatisticsCell, Bool) -> String) -> Void = { _ in }
+) {
+    let share = table.denominators != nil
+    func show(_ cell: StatisticsCell, _ share: Bool) -> String {
+        (cell.value.map { share ? String(format: "%.2f %%", $0) : String(Int($0)) } ?? "x")
+            + (cell.perturbed ? " (E)" : "")
+    }
+    for (i, cell) in table.cells.enumerated() {
+        let denominator = table.denominators.map { " of " + show($0[i], false) } ?? ""
+        print(cell.key.joined(separator: "\t") + "\t" + show(cell, share) + denominator)
+    }
+    print("total\t" + show(table.total, share))
+    notes(show)
+    print("protection: \(table.protection.method), threshold \(table.protection.threshold)")
 }

@@ -6,6 +6,8 @@ import PuenteExchange
 import PuenteLinkage
 import PuenteServices
 
+extension CrossBorderStatistics.Measure: ExpressibleByArgument {}
+
 /// `puente linkage`: linkage between countries under linkage agreements, names never leaving a node.
 struct LinkageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +25,7 @@ struct LinkageCommand: AsyncParsableCommand {
             The secret is agreed by the two parties out of band and kept apart from the store; the unit never
             sees it. docs/linkage.md has the scheme, docs/exchange.md the packages.
             """,
-        subcommands: [Encode.self, Match.self, Apply.self, Links.self, Scheme.self])
+        subcommands: [Encode.self, Match.self, Apply.self, Links.self, Stats.self, Scheme.self])
 
     struct Encode: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -116,6 +118,32 @@ struct LinkageCommand: AsyncParsableCommand {
                         + "\(Set(group.map(\.partnerRecord)).count) partner records.")
             }
             if groups.isEmpty { print("No cross-border links kept.") }
+        }
+    }
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Figures of this node's events followed across borders, protected like every published table.",
+            discussion: "Measures: "
+                + CrossBorderStatistics.Measure.allCases.map {
+                    "\($0.rawValue) (by \($0.dimensions.joined(separator: ", ")))"
+                }
+                .joined(separator: "; ") + ".")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "What to count.") var measure: CrossBorderStatistics.Measure
+        @Option(help: "Dimensions, comma-separated.") var by: String = ""
+        @Flag(help: "Exact figures (no protection): needs --purpose, audited.") var exact = false
+        @Option(help: "What exact figures are for.") var purpose: String?
+        @Option(help: "text, or json for scripts.") var format: ReportFormat = .text
+
+        func run() async throws {
+            let dims = by.split(separator: ",").map(String.init)
+            let table = try await withStore(store) { store in
+                try await CrossBorderStatistics(store: store).table(
+                    measure, by: dims, exact: exact, purpose: purpose, by: commandOperator)
+            }
+            if format == .json { print(try JSONText.encode(table)); return }
+            printUnitTable(table)
         }
     }
 

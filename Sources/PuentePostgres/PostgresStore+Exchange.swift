@@ -332,7 +332,9 @@ extension PostgresStore: ExchangeStore {
                         """
                         INSERT INTO cross_border_link (\(unescaped: CrossBorderLinkRows.columns))
                         SELECT * FROM unnest(\(chunk.map(\.agreement)), \(chunk.map(\.event)), \(chunk.map(\.partner)),
-                            \(chunk.map(\.partnerRecord)), \(chunk.map(\.dicePerMille)), \(chunk.map(\.receivedAt)))
+                            \(chunk.map(\.partnerRecord)), \(chunk.map(\.dicePerMille)),
+                            \(chunk.map(\.partnerType.rawValue)), \(chunk.map(\.partnerDay.description)),
+                            \(chunk.map(\.receivedAt)))
                         """, logger: logger)
                 }
             }
@@ -347,13 +349,14 @@ extension PostgresStore: ExchangeStore {
                 ORDER BY agreement, event_id, partner_record
                 """, logger: logger)
             var out: [CrossBorderLink] = []
-            for try await (agreement, event, partner, record, dice, at) in rows.decode(
-                (String, Int64, String, String, Int, String).self)
+            for try await (agreement, event, partner, record, dice, type, day, at) in rows.decode(
+                (String, Int64, String, String, Int, String, String, String).self)
             {
                 out.append(
                     CrossBorderLink(
                         agreement: agreement, event: event, partner: partner, partnerRecord: record,
-                        dicePerMille: dice, receivedAt: at))
+                        dicePerMille: dice, partnerType: try CrossBorderLinkRows.type(type),
+                        partnerDay: try CrossBorderLinkRows.day(day), receivedAt: at))
             }
             return out
         }

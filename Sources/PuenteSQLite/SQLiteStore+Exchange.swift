@@ -255,10 +255,11 @@ extension SQLiteStore: ExchangeStore {
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM cross_border_link WHERE agreement = ?", arguments: [agreement])
             let insert = try db.makeStatement(
-                sql: "INSERT INTO cross_border_link (\(CrossBorderLinkRows.columns)) VALUES (?, ?, ?, ?, ?, ?)")
+                sql: "INSERT INTO cross_border_link (\(CrossBorderLinkRows.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             for l in links {
                 try insert.execute(arguments: [
-                    l.agreement, l.event, l.partner, l.partnerRecord, l.dicePerMille, l.receivedAt,
+                    l.agreement, l.event, l.partner, l.partnerRecord, l.dicePerMille, l.partnerType.rawValue,
+                    l.partnerDay.description, l.receivedAt,
                 ])
             }
         }
@@ -271,9 +272,12 @@ extension SQLiteStore: ExchangeStore {
                 sql:
                     "SELECT \(CrossBorderLinkRows.columns) FROM cross_border_link ORDER BY agreement, event_id, partner_record"
             ).map { r in
-                CrossBorderLink(
+                try CrossBorderLink(
                     agreement: r["agreement"], event: r["event_id"], partner: r["partner"],
-                    partnerRecord: r["partner_record"], dicePerMille: r["dice_per_mille"], receivedAt: r["received_at"])
+                    partnerRecord: r["partner_record"], dicePerMille: r["dice_per_mille"],
+                    partnerType: CrossBorderLinkRows.type(r["partner_type"]),
+                    partnerDay: CrossBorderLinkRows.day(r["partner_day"]),
+                    receivedAt: r["received_at"])
             }
         }
     }

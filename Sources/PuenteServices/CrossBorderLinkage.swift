@@ -90,7 +90,7 @@ public struct LinkageUnit: Sendable {
         if let reason = try agreement.notInForce(on: date) {
             throw PuenteError(.outsideAgreement, "Agreement \(terms.id) is not in force: \(reason).")
         }
-        var sets: [String: EncodingSet] = [:]
+        var sets: [String: (EncodingSet, events: [String])] = [:]
         for (file, source) in packages {
             guard let sender = try? SignedPackage(file: file, source: source).manifest.sender,
                 let party = [terms.sender, terms.receiver].first(where: { $0.node == sender })
@@ -118,7 +118,8 @@ public struct LinkageUnit: Sendable {
             }
             sets[party.node] = try Self.encodings(package, bits: stamp.bits, source: source)
         }
-        guard let left = sets[terms.sender.node], let right = sets[terms.receiver.node] else {
+        guard let (left, leftEvents) = sets[terms.sender.node], let (right, rightEvents) = sets[terms.receiver.node]
+        else {
             let missing = [terms.sender.node, terms.receiver.node].filter { sets[$0] == nil }
             throw PuenteError(
                 .invalidArgument, "The encodings of \(missing.joined(separator: " and ")) are missing.")
@@ -127,15 +128,17 @@ public struct LinkageUnit: Sendable {
         let result = try EncodingMatcher.match(left, right, .init(threshold: linkage.threshold))
         let seconds = Date().timeIntervalSince(started)
         var results: [String: SignedPackage] = [:]
-        for (party, own, other, isLeft) in [
-            (terms.sender, left, right, true), (terms.receiver, right, left, false),
+        for (party, own, other, otherEvents, isLeft) in [
+            (terms.sender, left, right, rightEvents, true), (terms.receiver, right, left, leftEvents, false),
         ] {
             var body: String
             if linkage.result == "pairs" {
-                body = "record,partner_record,dice_per_mille\n"
+                body = "record,partner_record,dice_per_mille,partner_type,partner_day\n"
                 for m in result.matches {
                     let (mine, theirs) = isLeft ? (Int(m.left), Int(m.right)) : (Int(m.right), Int(m.left))
-                    body += "\(own.ids[mine]),\(other.ids[theirs]),\(Int((Double(m.dice) * 1000).rounded(.down)))\n"
+                    body +=
+                        "\(own.ids[mine]),\(other.ids[theirs]),\(Int((Double(m.dice) * 1000).rounded(.down))),"
+                        + "\(otherEvents[theirs])\n"
                 }
             } else {
                 let matched = Set(result.matches.map { isLeft ? $0.left : $0.right }).count
@@ -154,26 +157,34 @@ public struct LinkageUnit: Sendable {
             results: results, matches: result.matches.count, compared: result.compared, seconds: seconds)
     }
 
-    /// The `id,clk` part of an encodings package, every encoding of `bits` bits.
-    static func encodings(_ package: SignedPackage, bits: Int, source: String) throws -> EncodingSet {
+    /// The `id,clk,type,day` part of an encodings package, every encoding of `bits` bits; with each
+    /// record's `type,day`, which go to the other party with its matches.
+    static func encodings(_ package: SignedPackage, bits: Int, source: String) throws -> (EncodingSet, events: [String])
+    {
         let at = InputLocation(file: source)
         guard bits > 0, bits % 64 == 0, let part = package.part(LinkagePackages.encodingsPart) else {
             throw PuenteError(.packageMalformed, "An encodings package has an encodings.csv part.", at: at)
         }
         var set = EncodingSet(bits: bits)
+        var events: [String] = []
         var line = 0
         for row in part.split(separator: 0x0A) {
             line += 1
             if line == 1 { continue }
-            guard let comma = row.firstIndex(of: 0x2C), let bytes = Data(base64Encoded: Data(row[(comma + 1)...])),
-                set.append(id: String(decoding: row[..<comma], as: UTF8.self), bytes: bytes)
+            let f = row.split(separator: 0x2C, omittingEmptySubsequences: false)
+            guard f.count == 4, let bytes = Data(base64Encoded: Data(f[1])),
+                set.append(id: String(decoding: f[0], as: UTF8.self), bytes: bytes),
+                let type = EventType(rawValue: String(decoding: f[2], as: UTF8.self)),
+                let day = CivilDate(iso: String(decoding: f[3], as: UTF8.self))
             else {
                 throw PuenteError(
-                    .packageMalformed, "Expected id,clk with \(bits / 8) bytes in base64.",
-                    at: InputLocation(file: source, row: line, field: "clk"))
+                    .packageMalformed,
+                    "Expected id,clk,type,day with \(bits / 8) bytes in base64, an event type and a day.",
+                    at: InputLocation(file: source, row: line))
             }
+            events.append("\(type.rawValue),\(day)")
         }
-        return set
+        return (set, events)
     }
 }
 
@@ -231,17 +242,17 @@ public struct CrossBorderLinkage: Sendable {
         let encoder = try PPRLEncoder(scheme: scheme, secret: secret, context: id)
         let pseudonym = pseudonyms(agreement: id)
         let types = Set(linkage.events.compactMap(EventType.init(rawValue:)))
-        var body = "id,clk\n"
+        var body = "id,clk,type,day\n"
         var set = EncodingSet(bits: scheme.encodedLength)
         let work = HMACSHA256.Work()
         var words: [UInt64] = []
         let (encoded, leftOut) = try await PersonLinkingService(store: store).encodeStored(types: types, by: actor) {
             event, values in
-            let record = pseudonym(event)
+            let record = pseudonym(event.id)
             encoder.encode(values, record: record, into: &words, work: work)
             set = EncodingSet(bits: scheme.encodedLength)
             set.append(id: record, words: words)
-            body += record + "," + Data(set.bytes(0)).base64EncodedString() + "\n"
+            body += record + "," + Data(set.bytes(0)).base64EncodedString() + ",\(event.type.rawValue),\(event.date)\n"
         }
         let manifest = LinkagePackages.manifest(
             sender: node.id, receiver: linkage.unit.node, terms: terms, dataflow: LinkagePackages.encodingsDataflow,
@@ -300,22 +311,24 @@ public struct CrossBorderLinkage: Sendable {
         var events: [String: Int64] = [:]
         _ = try await PersonLinkingService(store: store).encodeStored(
             types: Set(linkage.events.compactMap(EventType.init(rawValue:))), audited: false, by: actor
-        ) { event, _ in events[pseudonym(event)] = event }
+        ) { event, _ in events[pseudonym(event.id)] = event.id }
         var links: [CrossBorderLink] = []
         var dropped = 0
         let receivedAt = Timestamp.now()
         for (k, row) in String(decoding: part, as: UTF8.self).split(separator: "\n").enumerated() where k > 0 {
             let f = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard f.count == 3, let dice = Int(f[2]), (0...1000).contains(dice) else {
+            guard f.count == 5, let dice = Int(f[2]), (0...1000).contains(dice), let type = EventType(rawValue: f[3]),
+                let day = CivilDate(iso: f[4])
+            else {
                 throw PuenteError(
-                    .packageMalformed, "Expected record,partner_record,dice_per_mille.",
+                    .packageMalformed, "Expected record,partner_record,dice_per_mille,partner_type,partner_day.",
                     at: InputLocation(file: source, row: k + 1))
             }
             guard let event = events[f[0]] else { dropped += 1; continue }
             links.append(
                 CrossBorderLink(
                     agreement: terms.id, event: event, partner: other, partnerRecord: f[1], dicePerMille: dice,
-                    receivedAt: receivedAt))
+                    partnerType: type, partnerDay: day, receivedAt: receivedAt))
         }
         try await store.replaceCrossBorderLinks(agreement: terms.id, links)
         try await audit.record(

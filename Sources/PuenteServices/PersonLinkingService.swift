@@ -22,14 +22,14 @@ public struct PersonLinkingService: Sendable {
         return run
     }
 
-    /// Hands each stored event's values to encode (event id; given names, surnames, birth date, sex,
+    /// Hands each stored event and its values to encode ( given names, surnames, birth date, sex,
     /// document as `CLKPersonValues` gives them) to `write`, leaving out erased records and subjects who
     /// withdrew consent to exchange (encodings are made to be shared), and events of other `types` when
     /// given. Returns how many were handed over and left out. `audited` false only to check which events
     /// are still encodable (nothing leaves).
     public func encodeStored(
         types: Set<EventType>? = nil, audited: Bool = true, by actor: Actor,
-        _ write: (_ id: Int64, _ values: [String]) throws -> Void
+        _ write: (_ event: MovementEvent, _ values: [String]) throws -> Void
     ) async throws -> (encoded: Int, leftOut: Int) {
         let config = try PersonLinking.defaultConfig()
         let person = try CLKPersonValues(fields: config.fields)
@@ -43,7 +43,7 @@ public struct PersonLinkingService: Sendable {
                 let values = person.values { f in columns[f].map { PersonLinking.value(of: e, column: $0) } }
                 // erased: nothing to encode
                 guard !values[0].isEmpty || !values[1].isEmpty else { leftOut += 1; return }
-                try write(e.id, values)
+                try write(e, values)
                 encoded += 1
             }
         }

@@ -4,6 +4,7 @@ import PuenteCore
 import PuenteExchange
 import PuenteIngest
 import PuenteLinkage
+import PuenteStatistics
 import PuenteSynthetic
 import PuenteTesting
 import Testing
@@ -93,16 +94,37 @@ struct CrossBorderLinkageTests {
                 .compactMap { $0 }.filter { $0.count >= 5 }
         }
         #expect(clear.count > 100)
-        func leaks(_ file: Data) -> [String] {
-            let text = String(decoding: file, as: UTF8.self).lowercased()
-            return clear.filter { text.contains($0.lowercased()) }
+        // What a package shows: its manifest and signature, and every CSV field but the encodings, which
+        // must be base64 of 2,048 bits, and the event days, which must be the events' own days.
+        let svPseudonym = svLinkage.pseudonyms(agreement: "SV-GT-LINK-2026")
+        let svDays = Dictionary(uniqueKeysWithValues: svEvents.map { (svPseudonym($0.id), $0.date.description) })
+        func leaks(_ file: Data) throws -> [String] {
+            let package = try SignedPackage(file: file, source: "p")
+            var text = String(decoding: try package.header(), as: UTF8.self)
+            for part in package.parts {
+                for row in String(decoding: part, as: UTF8.self).split(separator: "\n") {
+                    var f = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                    if f.count == 4, f[0] != "id" {
+                        #expect(Data(base64Encoded: f[1])?.count == 256)
+                        if let day = svDays[f[0]] { #expect(f[3] == day) }
+                        f.removeSubrange(1...1)
+                        f.removeLast()
+                    } else if f.count == 5, f[0] != "record" {
+                        #expect(CivilDate(iso: f[4]) != nil)  // the partner's event day
+                        f.removeLast()
+                    }
+                    text += f.joined(separator: ",") + "\n"
+                }
+            }
+            let lowered = text.lowercased()
+            return clear.filter { lowered.contains($0.lowercased()) }
         }
-        #expect(files.allSatisfy { leaks($0).isEmpty })
+        #expect(try files.allSatisfy { try leaks($0).isEmpty })
 
         let outcome = try LinkageUnit(node: Self.hub).match(
             agreement: pairs, packages: [(files[0], "SV.puente"), (files[1], "GT.puente")])
         #expect(outcome.matches > 20)
-        for result in outcome.results.values { #expect(leaks(try result.file()).isEmpty) }
+        for result in outcome.results.values { #expect(try leaks(try result.file()).isEmpty) }
 
         let svApplied = try await svLinkage.apply(try outcome.results["SV-DGME"]!.file(), source: "r", by: Self.officer)
         let gtApplied = try await gtLinkage.apply(try outcome.results["GT-IGM"]!.file(), source: "r", by: Self.officer)
@@ -136,6 +158,33 @@ struct CrossBorderLinkageTests {
         let common = svPersons.intersection(gtPersons).count
         let found = Set(svLinks.compactMap { svByID[$0.event].flatMap(personOf) }).intersection(gtPersons).count
         #expect(common > 20 && Double(found) >= 0.8 * Double(common), "found \(found) of \(common)")
+
+        // Cross-border figures: each linked event once, described by its nearest partner event, counted
+        // here apart from the service.
+        let statistics = CrossBorderStatistics(store: svStore)
+        let exactTable = try await statistics.table(
+            .linkedAbroad, by: ["type", "partner", "partner_type", "order"], exact: true, purpose: "test",
+            by: Self.officer)
+        var expected: [[String]: Int] = [:]
+        for (event, links) in Dictionary(grouping: svLinks, by: \.event) {
+            let day = svByID[event]!.date.daysSinceEpoch
+            let nearest = links.min {
+                (abs($0.partnerDay.daysSinceEpoch - day), $0.partnerRecord)
+                    < (abs($1.partnerDay.daysSinceEpoch - day), $1.partnerRecord)
+            }!
+            let days = nearest.partnerDay.daysSinceEpoch - day
+            let order = days > 0 ? "partner_after" : days < 0 ? "partner_before" : "same_day"
+            expected[["RETURN", "GTM", nearest.partnerType.rawValue, order], default: 0] += 1
+        }
+        #expect(
+            Dictionary(uniqueKeysWithValues: exactTable.cells.map { ($0.key, Int($0.value ?? -1)) }) == expected)
+        #expect(exactTable.total.value.map(Int.init) == Set(svLinks.map(\.event)).count)
+        let share = try await statistics.table(.linkedShare, by: [], exact: true, purpose: "test", by: Self.officer)
+        let linkedShare = 100 * Double(Set(svLinks.map(\.event)).count) / Double(svEvents.count)
+        #expect(abs((share.total.value ?? 0) - linkedShare) < 0.005)  // shares are published to two decimals
+        // Protected as published: every cell perturbed (E) or suppressed (Q), never given as counted.
+        let protected = try await statistics.table(.linkedAbroad, by: ["type", "order"], by: Self.officer)
+        #expect(protected.cells.allSatisfy { ["E", "Q"].contains($0.obsStatus) || $0.value == 0 })
 
         // Erasure removes a person's links; a result applied again drops the erased record's matches.
         let erased = svByID[svLinks[0].event]!

@@ -45,8 +45,8 @@ extension Link {
             var count = 0, skipped = 0
             if stored {
                 (count, skipped) = try await withStore(store) {
-                    try await PersonLinkingService(store: $0).encodeStored(by: commandOperator) { id, values in
-                        try writer.append(CSVWriter.line([String(id), encode(values, String(id))]))
+                    try await PersonLinkingService(store: $0).encodeStored(by: commandOperator) { event, values in
+                        try writer.append(CSVWriter.line([String(event.id), encode(values, String(event.id))]))
                     }
                 }
             } else {

@@ -224,16 +224,22 @@ public struct CrossBorderLink: Hashable, Sendable {
     public var partnerRecord: String
     /// The encodings' Dice coefficient in thousandths.
     public var dicePerMille: Int
+    /// The partner's event: its type (`ENTRY`, …) and day, as the partner sent them with its encodings.
+    public var partnerType: EventType
+    public var partnerDay: CivilDate
     public var receivedAt: String
 
     public init(
-        agreement: String, event: Int64, partner: String, partnerRecord: String, dicePerMille: Int, receivedAt: String
+        agreement: String, event: Int64, partner: String, partnerRecord: String, dicePerMille: Int,
+        partnerType: EventType, partnerDay: CivilDate, receivedAt: String
     ) {
         self.agreement = agreement
         self.event = event
         self.partner = partner
         self.partnerRecord = partnerRecord
         self.dicePerMille = dicePerMille
+        self.partnerType = partnerType
+        self.partnerDay = partnerDay
         self.receivedAt = receivedAt
     }
 }
@@ -249,6 +255,8 @@ public enum CrossBorderLinkRows {
                 partner TEXT NOT NULL,
                 partner_record TEXT NOT NULL,
                 dice_per_mille INTEGER NOT NULL,
+                partner_type TEXT NOT NULL,
+                partner_day TEXT NOT NULL,
                 received_at TEXT NOT NULL,
                 PRIMARY KEY (agreement, event_id, partner_record)
             )
@@ -258,7 +266,20 @@ public enum CrossBorderLinkRows {
     }
     public static let sqliteSchema = table(integer: "INTEGER").map { $0 + ";" }.joined(separator: "\n")
     public static let postgresSchema = table(integer: "BIGINT")
-    public static let columns = "agreement, event_id, partner, partner_record, dice_per_mille, received_at"
+    public static let columns =
+        "agreement, event_id, partner, partner_record, dice_per_mille, partner_type, partner_day, received_at"
+    public static func type(_ text: String) throws -> EventType {
+        guard let t = EventType(rawValue: text) else {
+            throw PuenteError(.invalidInput, "A stored link's partner event type is \(text).")
+        }
+        return t
+    }
+    public static func day(_ text: String) throws -> CivilDate {
+        guard let d = CivilDate(iso: text) else {
+            throw PuenteError(.invalidInput, "A stored link's partner day is \(text).")
+        }
+        return d
+    }
     /// Removes the links of an erased record (agency, record key).
     public static let eraseForRecord =
         "DELETE FROM cross_border_link WHERE event_id IN (SELECT id FROM movement_event WHERE agency = $1 AND record_key = $2)"
