@@ -59,7 +59,7 @@ struct AgreementCommand: AsyncParsableCommand {
         @Option(help: "Linkage agreements: the event types encoded, comma-separated (RETURN, ENTRY, EXIT).")
         var linkageEvents = "RETURN,ENTRY,EXIT"
         @Option(help: "Linkage agreements: the Dice coefficient at which encodings match.")
-        var linkageThreshold = PPRLScheme.standardThreshold
+        var linkageThreshold = PPRLScheme.standardPersonThreshold
         @Option(help: "The weakest protection: ckm or suppression.") var protection = "ckm"
         @Option(help: "First day in force, YYYY-MM-DD.") var validFrom: String
         @Option(help: "Last day in force, YYYY-MM-DD.") var validTo: String

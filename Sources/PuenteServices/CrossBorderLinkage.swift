@@ -90,7 +90,7 @@ public struct LinkageUnit: Sendable {
         if let reason = try agreement.notInForce(on: date) {
             throw PuenteError(.outsideAgreement, "Agreement \(terms.id) is not in force: \(reason).")
         }
-        var sets: [String: (EncodingSet, events: [String])] = [:]
+        var sets: [String: (EncodingSet, events: [String], persons: [Int32])] = [:]
         for (file, source) in packages {
             guard let sender = try? SignedPackage(file: file, source: source).manifest.sender,
                 let party = [terms.sender, terms.receiver].first(where: { $0.node == sender })
@@ -118,14 +118,16 @@ public struct LinkageUnit: Sendable {
             }
             sets[party.node] = try Self.encodings(package, bits: stamp.bits, source: source)
         }
-        guard let (left, leftEvents) = sets[terms.sender.node], let (right, rightEvents) = sets[terms.receiver.node]
+        guard let (left, leftEvents, leftPersons) = sets[terms.sender.node],
+            let (right, rightEvents, rightPersons) = sets[terms.receiver.node]
         else {
             let missing = [terms.sender.node, terms.receiver.node].filter { sets[$0] == nil }
             throw PuenteError(
                 .invalidArgument, "The encodings of \(missing.joined(separator: " and ")) are missing.")
         }
         let started = Date()
-        let result = try EncodingMatcher.match(left, right, .init(threshold: linkage.threshold))
+        let result = try EncodingMatcher.matchPersons(
+            left, right, leftPersons: leftPersons, rightPersons: rightPersons, .init(threshold: linkage.threshold))
         let seconds = Date().timeIntervalSince(started)
         var results: [String: SignedPackage] = [:]
         for (party, own, other, otherEvents, isLeft) in [
@@ -157,34 +159,39 @@ public struct LinkageUnit: Sendable {
             results: results, matches: result.matches.count, compared: result.compared, seconds: seconds)
     }
 
-    /// The `id,clk,type,day` part of an encodings package, every encoding of `bits` bits; with each
-    /// record's `type,day`, which go to the other party with its matches.
-    static func encodings(_ package: SignedPackage, bits: Int, source: String) throws -> (EncodingSet, events: [String])
-    {
+    /// The `id,clk,type,day,person` part of an encodings package, every encoding of `bits` bits; with each
+    /// record's `type,day`, which go to the other party with its matches, and its person as a number.
+    static func encodings(_ package: SignedPackage, bits: Int, source: String) throws -> (
+        EncodingSet, events: [String], persons: [Int32]
+    ) {
         let at = InputLocation(file: source)
         guard bits > 0, bits % 64 == 0, let part = package.part(LinkagePackages.encodingsPart) else {
             throw PuenteError(.packageMalformed, "An encodings package has an encodings.csv part.", at: at)
         }
         var set = EncodingSet(bits: bits)
         var events: [String] = []
+        var persons: [Int32] = [], numbers: [Data: Int32] = [:]
         var line = 0
         for row in part.split(separator: 0x0A) {
             line += 1
             if line == 1 { continue }
             let f = row.split(separator: 0x2C, omittingEmptySubsequences: false)
-            guard f.count == 4, let bytes = Data(base64Encoded: Data(f[1])),
+            guard f.count == 5, !f[4].isEmpty, let bytes = Data(base64Encoded: Data(f[1])),
                 set.append(id: String(decoding: f[0], as: UTF8.self), bytes: bytes),
                 let type = EventType(rawValue: String(decoding: f[2], as: UTF8.self)),
                 let day = CivilDate(iso: String(decoding: f[3], as: UTF8.self))
             else {
                 throw PuenteError(
                     .packageMalformed,
-                    "Expected id,clk,type,day with \(bits / 8) bytes in base64, an event type and a day.",
+                    "Expected id,clk,type,day,person with \(bits / 8) bytes in base64, an event type, a day and a person.",
                     at: InputLocation(file: source, row: line))
             }
             events.append("\(type.rawValue),\(day)")
+            let person = Data(f[4])
+            if numbers[person] == nil { numbers[person] = Int32(numbers.count) }
+            persons.append(numbers[person]!)
         }
-        return (set, events)
+        return (set, events, persons)
     }
 }
 
@@ -216,12 +223,22 @@ public struct CrossBorderLinkage: Sendable {
     /// A pseudonym for each event under an agreement: HMAC-SHA-256 under a key derived from the node's
     /// signing key, its first 12 bytes in base64url.
     func pseudonyms(agreement: String) -> (Int64) -> String {
+        let pseudonym = keyedPseudonyms(agreement: agreement)
+        return { pseudonym("event \($0)") }
+    }
+
+    /// A pseudonym for each person of the latest link run under an agreement, the same way.
+    func personPseudonyms(agreement: String) -> (Int64) -> String {
+        let pseudonym = keyedPseudonyms(agreement: agreement)
+        return { pseudonym("person \($0)") }
+    }
+
+    private func keyedPseudonyms(agreement: String) -> (String) -> String {
         let key = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: SymmetricKey(data: node.signingKey.rawRepresentation),
             info: Array("puente linkage pseudonyms \(agreement)".utf8), outputByteCount: 32)
-        return { event in
-            Base64URL.encode(
-                Data(HMAC<SHA256>.authenticationCode(for: Array(String(event).utf8), using: key).prefix(12)))
+        return { text in
+            Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key).prefix(12)))
         }
     }
 
@@ -242,7 +259,11 @@ public struct CrossBorderLinkage: Sendable {
         let encoder = try PPRLEncoder(scheme: scheme, secret: secret, context: id)
         let pseudonym = pseudonyms(agreement: id)
         let types = Set(linkage.events.compactMap(EventType.init(rawValue:)))
-        var body = "id,clk,type,day\n"
+        var body = "id,clk,type,day,person\n"
+        // The node's own persons (its latest link run, in clear, at home): the unit matches persons, so a
+        // record that would not pass alone follows its person. Without a run each record is a person.
+        let persons = try await store.personLinks()
+        let person = personPseudonyms(agreement: id)
         var set = EncodingSet(bits: scheme.encodedLength)
         let work = HMACSHA256.Work()
         var words: [UInt64] = []
@@ -252,7 +273,9 @@ public struct CrossBorderLinkage: Sendable {
             encoder.encode(values, record: record, into: &words, work: work)
             set = EncodingSet(bits: scheme.encodedLength)
             set.append(id: record, words: words)
-            body += record + "," + Data(set.bytes(0)).base64EncodedString() + ",\(event.type.rawValue),\(event.date)\n"
+            body +=
+                record + "," + Data(set.bytes(0)).base64EncodedString() + ",\(event.type.rawValue),\(event.date),"
+                + (persons[event.id].map(person) ?? record) + "\n"
         }
         let manifest = LinkagePackages.manifest(
             sender: node.id, receiver: linkage.unit.node, terms: terms, dataflow: LinkagePackages.encodingsDataflow,

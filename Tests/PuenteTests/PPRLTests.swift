@@ -192,6 +192,38 @@ struct PPRLTests {
         let clear = Self.score(Set(clearPairs), left: left.ids, right: right.ids, person: person)
         #expect(pprl.f1 > 0.93, "PPRL F1 \(pprl.f1)")
         #expect(pprl.f1 > clear.f1 - 0.02, "PPRL F1 \(pprl.f1), clear text \(clear.f1)")
+
+        // Each party groups its own records into persons (clear-text deduplication at home); the unit
+        // then matches persons. Clear-text linkage gets the same grouping: its pairs lifted to persons.
+        var clusters: [[String: String]] = []
+        for side in ["left", "right"] {
+            let out = dir.appendingPathComponent("\(side)-clusters.csv")
+            try await Link.Dedupe.parse([
+                "--input", dir.appendingPathComponent("\(side).csv").path, "--config", config.path, "--output",
+                out.path,
+            ]).run()
+            clusters.append(
+                Dictionary(
+                    uniqueKeysWithValues: try Fixtures.truthRows(out).map { ($0["record_id"]!, $0["cluster_id"]!) }))
+        }
+        let persons = try EncodingMatcher.matchPersons(
+            left, right,
+            leftPersons: try Link.Match.persons(dir.appendingPathComponent("left-clusters.csv").path, left.ids),
+            rightPersons: try Link.Match.persons(dir.appendingPathComponent("right-clusters.csv").path, right.ids),
+            .init(threshold: PPRLScheme.standardPersonThreshold))
+        let pprlPersons = Self.score(
+            Set(persons.matches.map { [left.ids[Int($0.left)], right.ids[Int($0.right)]] }), left: left.ids,
+            right: right.ids, person: person)
+        let members = clusters.map { side in Dictionary(grouping: Array(side.keys), by: { side[$0]! }) }
+        var lifted = Set<[String]>()
+        for pair in Set(clearPairs.map { [clusters[0][$0[0]]!, clusters[1][$0[1]]!] }) {
+            for a in members[0][pair[0]]! { for b in members[1][pair[1]]! { lifted.insert([a, b]) } }
+        }
+        let clearPersons = Self.score(lifted, left: left.ids, right: right.ids, person: person)
+        #expect(pprlPersons.f1 > pprl.f1, "persons \(pprlPersons.f1), records \(pprl.f1)")
+        #expect(
+            pprlPersons.f1 > clearPersons.f1 - 0.01,
+            "PPRL F1 \(pprlPersons.f1), clear text \(clearPersons.f1) (persons)")
     }
 
     @Test(

@@ -59,6 +59,7 @@ for code, rows in (("sv", lines[1:half]), ("gt", lines[half:])):
     with open(path, "w", encoding="latin-1") as f:
         f.write("\n".join([lines[0], *rows]) + "\n")
     puente("ingest", "--database", db(code), "--profile", "sv-dgme-retornos", path)
+    puente("link", "persons", "--database", db(code))  # each node's own persons, in clear, at home
 for code, node, country in (("sv", "SV-DGME", "SLV"), ("gt", "GT-IGM", "GTM"), ("hub", "HB-SICA", "SLV")):
     puente("node", "init", "--database", db(code), "--id", node, "--country", country)
 

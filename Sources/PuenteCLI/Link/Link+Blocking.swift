@@ -55,8 +55,13 @@ extension Link {
 
         /// Reads `record_id,person_id` (other columns ignored); person ids may be any text.
         static func readTruth(_ path: String) throws -> [String: Int64] {
+            try readGroups(path, column: "person_id", file: "truth file")
+        }
+
+        /// Each record's group (person or cluster) as a number, from a CSV with `record_id` and `column`.
+        static func readGroups(_ path: String, column: String, file: String) throws -> [String: Int64] {
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw PuenteError(.notFound, "Cannot read the truth file.", at: InputLocation(file: path))
+                throw PuenteError(.notFound, "Cannot read the \(file).", at: InputLocation(file: path))
             }
             var parser = CSVParser()
             var columns: (record: Int, person: Int)?
@@ -65,9 +70,9 @@ extension Link {
             func row(_ f: [String], _ line: Int) {
                 guard problem == nil else { return }
                 guard let (r, p) = columns else {
-                    guard let r = f.firstIndex(of: "record_id"), let p = f.firstIndex(of: "person_id") else {
+                    guard let r = f.firstIndex(of: "record_id"), let p = f.firstIndex(of: column) else {
                         problem = PuenteError(
-                            .invalidInput, "The truth file needs columns record_id and person_id.",
+                            .invalidInput, "The \(file) needs columns record_id and \(column).",
                             at: InputLocation(file: path, row: 1))
                         return
                     }
@@ -76,7 +81,7 @@ extension Link {
                 }
                 guard max(r, p) < f.count, !f[p].isEmpty else {
                     problem = PuenteError(
-                        .invalidInput, "A row without a person id.", at: InputLocation(file: path, row: line))
+                        .invalidInput, "A row without its \(column).", at: InputLocation(file: path, row: line))
                     return
                 }
                 let next = Int64(persons.count)

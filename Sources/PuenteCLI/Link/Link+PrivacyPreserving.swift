@@ -81,22 +81,42 @@ extension Link {
         @Option(help: "Right file (id,clk).") var right: String
         @Option(help: "Dice similarity at which two encodings match (0.88 suits the standard scheme).")
         var threshold = PPRLScheme.standardThreshold
-        @Option(help: "Bands of sampled bits.") var bands = 40
-        @Option(help: "Bits sampled per band.") var bitsPerBand = 20
+        @Option(help: "Bands of sampled bits.") var bands = 60
+        @Option(help: "Bits sampled per band.") var bitsPerBand = 24
         @Flag(help: "Each record in at most one match.") var oneToOne = false
+        @Option(
+            help: ArgumentHelp(
+                "The left party's persons: record_id,cluster_id (as `link dedupe` writes); persons are matched.",
+                discussion: "Two persons match when their best pair of records does; all their records are then linked."
+            ))
+        var leftClusters: String?
+        @Option(help: "The right party's persons: record_id,cluster_id.") var rightClusters: String?
         @Option(help: "Where to write id_l,id_r,dice.") var output: String
 
         func validate() throws {
             guard (0.5...1).contains(threshold) else { throw ValidationError("Give a threshold from 0.5 to 1.") }
+            guard (leftClusters == nil) == (rightClusters == nil) else {
+                throw ValidationError("Give both parties' clusters, or neither.")
+            }
+            guard leftClusters == nil || !oneToOne else {
+                throw ValidationError("--one-to-one matches records; persons are matched with every record they hold.")
+            }
         }
 
         func run() async throws {
             let l = try EncodingFile.read(URL(fileURLWithPath: left))
             let r = try EncodingFile.read(URL(fileURLWithPath: right))
             let started = Date()
-            let result = try EncodingMatcher.match(
-                l, r,
-                .init(threshold: threshold, bands: bands, bitsPerBand: bitsPerBand, oneToOne: oneToOne))
+            let parameters = EncodingMatcher.Parameters(
+                threshold: threshold, bands: bands, bitsPerBand: bitsPerBand, oneToOne: oneToOne)
+            let result =
+                if let leftClusters, let rightClusters {
+                    try EncodingMatcher.matchPersons(
+                        l, r, leftPersons: try Self.persons(leftClusters, l.ids),
+                        rightPersons: try Self.persons(rightClusters, r.ids), parameters)
+                } else {
+                    try EncodingMatcher.match(l, r, parameters)
+                }
             var writer = try BufferedFileWriter(path: output)
             try writer.append("id_l,id_r,dice\n")
             for m in result.matches {
@@ -109,6 +129,21 @@ extension Link {
                 "\(l.count) left and \(r.count) right encodings, \(result.compared) pairs compared, "
                     + "\(result.matches.count) matches at Dice ≥ \(threshold) "
                     + String(format: "(%.2f s).", Date().timeIntervalSince(started)))
+        }
+
+        /// Each record's person as a number, from a `record_id,cluster_id` file; a record not in it is
+        /// a person of its own.
+        static func persons(_ path: String, _ ids: [String]) throws -> [Int32] {
+            let cluster = try Blocking.readGroups(path, column: "cluster_id", file: "clusters file")
+            var numbers: [Int64: Int32] = [:]
+            var next = Int32(0)
+            return ids.map { id in
+                defer { next += 1 }
+                guard let c = cluster[id] else { return Int32(-1) - next }  // a person of its own
+                if let n = numbers[c] { return n }
+                numbers[c] = next
+                return next
+            }
         }
     }
 }

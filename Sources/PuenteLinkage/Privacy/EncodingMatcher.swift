@@ -46,6 +46,40 @@ public struct EncodingSet: Sendable {
         return true
     }
 
+    /// Bits set in each record.
+    func popcounts() -> [Int32] {
+        let n = wordsPerRecord
+        return (0..<count).map { i in
+            var c = 0
+            for k in i * n..<(i + 1) * n { c &+= words[k].nonzeroBitCount }
+            return Int32(c)
+        }
+    }
+
+    /// Dice coefficient of left record i and right record j when it reaches `threshold`, else nil; `bits`
+    /// is the two records' bits set. Dice = 1 − |A xor B|/(|A| + |B|), so the differing bits are counted
+    /// and the count stops once they exceed what the threshold allows: most candidates stop halfway.
+    @inline(__always) static func dice(
+        _ a: UnsafeBufferPointer<UInt64>, _ i: Int, _ b: UnsafeBufferPointer<UInt64>, _ j: Int, _ n: Int,
+        atLeast threshold: Double, bits: Int
+    ) -> Double? {
+        guard bits > 0 else { return nil }
+        let allowed = Int(((1 - threshold) * Double(bits)).rounded(.down))
+        var differing = 0
+        let (x, y) = (i * n, j * n)
+        var k = 0
+        while k < n {
+            let end = min(k + 4, n)
+            while k < end {
+                differing &+= (a[x + k] ^ b[y + k]).nonzeroBitCount
+                k += 1
+            }
+            if differing > allowed { return nil }
+        }
+        let dice = 1 - Double(differing) / Double(bits)
+        return dice >= threshold ? dice : nil
+    }
+
     /// Dice coefficient of left record i and right record j.
     @inline(__always) static func dice(
         _ a: UnsafeBufferPointer<UInt64>, _ i: Int, _ b: UnsafeBufferPointer<UInt64>, _ j: Int, _ n: Int
@@ -80,7 +114,7 @@ public enum EncodingMatcher {
         public var maxBucketPairs: Int
 
         public init(
-            threshold: Double, bands: Int = 40, bitsPerBand: Int = 20, seed: UInt64 = 0x5EED, oneToOne: Bool = false,
+            threshold: Double, bands: Int = 60, bitsPerBand: Int = 24, seed: UInt64 = 0x5EED, oneToOne: Bool = false,
             maxBucketPairs: Int = 1_000_000
         ) {
             self.threshold = threshold
@@ -124,8 +158,9 @@ public enum EncodingMatcher {
         }
         let results = Mutex<[(matches: [Match], compared: Int, skipped: Int)]>([])
         // Bands are independent: two at a time on two cores, each holding only its own keys.
+        let counts = (left: left.popcounts(), right: right.popcounts())
         DispatchQueue.concurrentPerform(iterations: bands.count) { b in
-            let found = band(bands[b], left, right, p)
+            let found = band(bands[b], left, right, counts, p)
             results.withLock { (all: inout [(matches: [Match], compared: Int, skipped: Int)]) in all.append(found) }
         }
         var all: [Match] = []
@@ -154,10 +189,46 @@ public enum EncodingMatcher {
         return Result(matches: unique, compared: compared, skippedPairs: skipped)
     }
 
+    /// Matching persons rather than records, when each party knows which of its records are one person
+    /// (its own linkage, in clear, at home): two persons match when their best pair of records reaches
+    /// the threshold, and then every record of one is linked with every record of the other. A person's
+    /// records that would not pass on their own (an initial, a missing document) follow their person;
+    /// `leftPersons[i]` is record i's person on the left, any numbering.
+    public static func matchPersons(
+        _ left: EncodingSet, _ right: EncodingSet, leftPersons: [Int32], rightPersons: [Int32], _ p: Parameters
+    ) throws -> Result {
+        guard leftPersons.count == left.count, rightPersons.count == right.count else {
+            throw PuenteLinkageError("Give each record's person, for every record of both parties.")
+        }
+        var records = p
+        records.oneToOne = false
+        let found = try match(left, right, records)
+        var best: [UInt64: Float] = [:]
+        for m in found.matches {
+            let key =
+                UInt64(UInt32(bitPattern: leftPersons[Int(m.left)])) << 32
+                | UInt64(UInt32(bitPattern: rightPersons[Int(m.right)]))
+            best[key] = max(best[key] ?? 0, m.dice)
+        }
+        let membersL = Dictionary(grouping: left.ids.indices, by: { leftPersons[$0] })
+        let membersR = Dictionary(grouping: right.ids.indices, by: { rightPersons[$0] })
+        var matches: [Match] = []
+        for (key, dice) in best {
+            for i in membersL[Int32(bitPattern: UInt32(key >> 32))] ?? [] {
+                for j in membersR[Int32(bitPattern: UInt32(key & 0xFFFF_FFFF))] ?? [] {
+                    matches.append(Match(left: Int32(i), right: Int32(j), dice: dice))
+                }
+            }
+        }
+        matches.sort { ($0.left, $0.right) < ($1.left, $1.right) }
+        return Result(matches: matches, compared: found.compared, skippedPairs: found.skippedPairs)
+    }
+
     /// One band: both sides' keys sorted, equal keys joined, every pair of a bucket compared.
-    static func band(_ positions: [Int], _ left: EncodingSet, _ right: EncodingSet, _ p: Parameters)
-        -> (matches: [Match], compared: Int, skipped: Int)
-    {
+    static func band(
+        _ positions: [Int], _ left: EncodingSet, _ right: EncodingSet, _ counts: (left: [Int32], right: [Int32]),
+        _ p: Parameters
+    ) -> (matches: [Match], compared: Int, skipped: Int) {
         let n = left.wordsPerRecord
         func keys(_ set: EncodingSet) -> [(key: UInt64, index: Int32)] {
             set.words.withUnsafeBufferPointer { w in
@@ -192,8 +263,10 @@ public enum EncodingMatcher {
                         compared += pairs
                         for x in i..<iEnd {
                             for y in j..<jEnd {
-                                let d = EncodingSet.dice(a, Int(l[x].index), b, Int(r[y].index), n)
-                                if d >= p.threshold {
+                                let (i, j) = (Int(l[x].index), Int(r[y].index))
+                                if let d = EncodingSet.dice(
+                                    a, i, b, j, n, atLeast: p.threshold, bits: Int(counts.left[i] + counts.right[j]))
+                                {
                                     matches.append(Match(left: l[x].index, right: r[y].index, dice: Float(d)))
                                 }
                             }

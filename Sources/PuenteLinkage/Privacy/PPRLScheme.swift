@@ -80,8 +80,11 @@ public struct PPRLScheme: Codable, Hashable, Sendable {
             Feature("document", .exact, bitsPerToken: 30, salted: false),
         ], salt: nil, balanced: true, flipPerMille: 10)
 
-    /// The Dice coefficient at which `standard` encodings match (the best F1 on the generated corpus).
+    /// The Dice coefficient at which `standard` encodings of records match (the best F1 on the generated
+    /// corpus), and at which persons match when each party groups its records into persons
+    /// (`EncodingMatcher.matchPersons`): a person's best pair is higher than a typical pair.
     public static let standardThreshold = 0.88
+    public static let standardPersonThreshold = 0.91
 
     /// Bits of each encoding as sent.
     public var encodedLength: Int { balanced ? 2 * length : length }
