@@ -112,6 +112,10 @@ public enum EncodingMatcher {
         public var oneToOne: Bool
         /// A bucket comparing more pairs is skipped (counted in `skippedPairs`).
         public var maxBucketPairs: Int
+        /// Persons: a pair of persons is kept only when its Dice is within this margin of each one's best
+        /// partner. One person's records in the other register are one person there too; a weaker
+        /// second partner is, at a million records, mostly someone else of the same name and birth date.
+        public var personMargin: Double = 0.04
 
         public init(
             threshold: Double, bands: Int = 60, bitsPerBand: Int = 24, seed: UInt64 = 0x5EED, oneToOne: Bool = false,
@@ -156,25 +160,30 @@ public enum EncodingMatcher {
             }
             return positions.sorted()
         }
-        let results = Mutex<[(matches: [Match], compared: Int, skipped: Int)]>([])
+        // Each band's matches merged at once: most true pairs meet in many bands, and keeping every band's
+        // copies until the end took gigabytes at a million records a side.
+        let merged = Mutex<(pairs: [UInt64: Float], compared: Int, skipped: Int)>(([:], 0, 0))
         // Bands are independent: two at a time on two cores, each holding only its own keys.
         let counts = (left: left.popcounts(), right: right.popcounts())
         DispatchQueue.concurrentPerform(iterations: bands.count) { b in
             let found = band(bands[b], left, right, counts, p)
-            results.withLock { (all: inout [(matches: [Match], compared: Int, skipped: Int)]) in all.append(found) }
+            merged.withLock { (m: inout (pairs: [UInt64: Float], compared: Int, skipped: Int)) in
+                // A pair met in several bands is one match.
+                for match in found.matches {
+                    m.pairs[UInt64(UInt32(bitPattern: match.left)) << 32 | UInt64(UInt32(bitPattern: match.right))] =
+                        match.dice
+                }
+                m.compared += found.compared
+                m.skipped += found.skipped
+            }
         }
-        var all: [Match] = []
-        var compared = 0, skipped = 0
-        for r in results.withLock({ $0 }) {
-            all += r.matches
-            compared += r.compared
-            skipped += r.skipped
+        let (pairs, compared, skipped) = merged.withLock { $0 }
+        var unique = pairs.map { key, dice in
+            Match(
+                left: Int32(bitPattern: UInt32(key >> 32)), right: Int32(bitPattern: UInt32(key & 0xFFFF_FFFF)),
+                dice: dice)
         }
-        // A pair met in several bands is one match.
-        all.sort { ($0.left, $0.right) < ($1.left, $1.right) }
-        var unique: [Match] = []
-        unique.reserveCapacity(all.count)
-        for m in all where unique.last.map({ ($0.left, $0.right) != (m.left, m.right) }) ?? true { unique.append(m) }
+        unique.sort { ($0.left, $0.right) < ($1.left, $1.right) }
         if p.oneToOne {
             unique.sort { ($0.dice, $1.left, $1.right) > ($1.dice, $0.left, $0.right) }
             var usedL = Set<Int32>(), usedR = Set<Int32>()
@@ -210,12 +219,21 @@ public enum EncodingMatcher {
                 | UInt64(UInt32(bitPattern: rightPersons[Int(m.right)]))
             best[key] = max(best[key] ?? 0, m.dice)
         }
+        var bestL: [Int32: Float] = [:], bestR: [Int32: Float] = [:]
+        for (key, dice) in best {
+            let (l, r) = (Int32(bitPattern: UInt32(key >> 32)), Int32(bitPattern: UInt32(key & 0xFFFF_FFFF)))
+            bestL[l] = max(bestL[l] ?? 0, dice)
+            bestR[r] = max(bestR[r] ?? 0, dice)
+        }
+        let margin = Float(p.personMargin)
         let membersL = Dictionary(grouping: left.ids.indices, by: { leftPersons[$0] })
         let membersR = Dictionary(grouping: right.ids.indices, by: { rightPersons[$0] })
         var matches: [Match] = []
         for (key, dice) in best {
-            for i in membersL[Int32(bitPattern: UInt32(key >> 32))] ?? [] {
-                for j in membersR[Int32(bitPattern: UInt32(key & 0xFFFF_FFFF))] ?? [] {
+            let (l, r) = (Int32(bitPattern: UInt32(key >> 32)), Int32(bitPattern: UInt32(key & 0xFFFF_FFFF)))
+            guard dice >= bestL[l]! - margin, dice >= bestR[r]! - margin else { continue }
+            for i in membersL[l] ?? [] {
+                for j in membersR[r] ?? [] {
                     matches.append(Match(left: Int32(i), right: Int32(j), dice: dice))
                 }
             }

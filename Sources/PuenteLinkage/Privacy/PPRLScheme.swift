@@ -117,7 +117,7 @@ public struct PPRLScheme: Codable, Hashable, Sendable {
             guard Self.fieldNames.contains(f.name) else {
                 throw fail("feature \(f.name)", "one of \(Self.fieldNames.joined(separator: ", "))")
             }
-            guard (1...32).contains(f.bitsPerToken) else { throw fail("\(f.name).bitsPerToken", "1 to 32") }
+            guard (1...64).contains(f.bitsPerToken) else { throw fail("\(f.name).bitsPerToken", "1 to 64") }
         }
         if let salt, !Self.saltFields.contains(salt) {
             throw fail("salt", "one of \(Self.saltFields.joined(separator: ", ")) or none")
