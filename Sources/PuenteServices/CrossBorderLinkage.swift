@@ -127,7 +127,8 @@ public struct LinkageUnit: Sendable {
         }
         let started = Date()
         let result = try EncodingMatcher.matchPersons(
-            left, right, leftPersons: leftPersons, rightPersons: rightPersons, .init(threshold: linkage.threshold))
+            left, right, leftPersons: leftPersons, rightPersons: rightPersons,
+            EncodingMatcher.personParameters(threshold: linkage.threshold))
         let seconds = Date().timeIntervalSince(started)
         var results: [String: SignedPackage] = [:]
         for (party, own, other, otherEvents, isLeft) in [
