@@ -67,20 +67,8 @@ public struct CrossBorderStatistics: Sendable {
                 .unknownDimension,
                 "by: \(measure.rawValue) is broken down by " + measure.dimensions.joined(separator: ", ") + ".")
         }
-        var policy = disclosure
-        if exact {
-            guard actor.holds(.exactStatistics) else {
-                throw PuenteError(.forbidden, "Exact figures are for statisticians and administrators.")
-            }
-            guard let purpose, !purpose.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw PuenteError(.invalidArgument, "purpose: exact figures need the purpose they are for.")
-            }
-            policy = DisclosurePolicy(method: .none)
-            try await audit.record(
-                .init(
-                    actor: actor.name, action: "export", target: "crossborder:\(measure.rawValue) exact",
-                    purpose: purpose, address: actor.address))
-        }
+        let policy = try await audit.unitPolicy(
+            disclosure, exact: exact, purpose: purpose, table: "crossborder:\(measure.rawValue)", by: actor)
         let units = try await Units(store: store)
         switch measure {
         case .linkedAbroad: return UnitStatistics.counts(units.linked, by: by, policy: policy)

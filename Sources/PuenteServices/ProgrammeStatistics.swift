@@ -87,21 +87,8 @@ public struct ProgrammeStatistics: Sendable {
                 .unknownDimension,
                 "by: \(measure.rawValue) is broken down by " + measure.dimensions.joined(separator: ", ") + ".")
         }
-        var policy = disclosure
-        if exact {
-            guard actor.holds(.exactStatistics) else {
-                throw PuenteError(.forbidden, "Exact figures are for statisticians and administrators.")
-            }
-            guard let purpose, !purpose.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw PuenteError(.invalidArgument, "purpose: exact figures need the purpose they are for.")
-            }
-            policy = DisclosurePolicy(method: .none)
-            try await audit.record(
-                .init(
-                    actor: actor.name, action: "export", target: "programme:\(measure.rawValue) exact",
-                    purpose: purpose,
-                    address: actor.address))
-        }
+        let policy = try await audit.unitPolicy(
+            disclosure, exact: exact, purpose: purpose, table: "programme:\(measure.rawValue)", by: actor)
         return compute(
             measure, by: by, policy: policy, units: try await Units(store: store, schedule: schedule, asOf: asOf))
     }
