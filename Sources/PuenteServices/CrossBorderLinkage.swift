@@ -134,18 +134,21 @@ public struct LinkageUnit: Sendable {
         for (party, own, other, otherEvents, isLeft) in [
             (terms.sender, left, right, rightEvents, true), (terms.receiver, right, left, leftEvents, false),
         ] {
-            var body: String
+            // Written as bytes: a million matches make a part of a hundred megabytes.
+            var body = Data()
             if linkage.result == "pairs" {
-                body = "record,partner_record,dice_per_mille,partner_type,partner_day\n"
+                body.append(contentsOf: "record,partner_record,dice_per_mille,partner_type,partner_day\n".utf8)
                 for m in result.matches {
                     let (mine, theirs) = isLeft ? (Int(m.left), Int(m.right)) : (Int(m.right), Int(m.left))
-                    body +=
-                        "\(own.ids[mine]),\(other.ids[theirs]),\(Int((Double(m.dice) * 1000).rounded(.down))),"
-                        + "\(otherEvents[theirs])\n"
+                    body.append(
+                        contentsOf:
+                            "\(own.ids[mine]),\(other.ids[theirs]),\(Int((Double(m.dice) * 1000).rounded(.down))),\(otherEvents[theirs])\n"
+                            .utf8)
                 }
             } else {
                 let matched = Set(result.matches.map { isLeft ? $0.left : $0.right }).count
-                body = "records,matched_records,pairs\n\(own.count),\(matched),\(result.matches.count)\n"
+                body.append(
+                    contentsOf: "records,matched_records,pairs\n\(own.count),\(matched),\(result.matches.count)\n".utf8)
             }
             let manifest = LinkagePackages.manifest(
                 sender: node.id, receiver: party.node, terms: terms, dataflow: LinkagePackages.resultDataflow,
@@ -154,7 +157,7 @@ public struct LinkageUnit: Sendable {
                     bits: own.bits))
             let part = linkage.result == "pairs" ? LinkagePackages.matchesPart : LinkagePackages.countsPart
             results[party.node] = try SignedPackage.seal(
-                manifest, parts: [(part, LinkagePackages.csv, Data(body.utf8))], by: node)
+                manifest, parts: [(part, LinkagePackages.csv, body)], by: node)
         }
         return Outcome(
             results: results, matches: result.matches.count, compared: result.compared, seconds: seconds)
@@ -260,7 +263,7 @@ public struct CrossBorderLinkage: Sendable {
         let encoder = try PPRLEncoder(scheme: scheme, secret: secret, context: id)
         let pseudonym = pseudonyms(agreement: id)
         let types = Set(linkage.events.compactMap(EventType.init(rawValue:)))
-        var body = "id,clk,type,day,person\n"
+        var body = Data("id,clk,type,day,person\n".utf8)
         // The node's own persons (its latest link run, in clear, at home): the unit matches persons, so a
         // record that would not pass alone follows its person. Without a run each record is a person.
         let persons = try await store.personLinks()
@@ -274,9 +277,10 @@ public struct CrossBorderLinkage: Sendable {
             encoder.encode(values, record: record, into: &words, work: work)
             set = EncodingSet(bits: scheme.encodedLength)
             set.append(id: record, words: words)
-            body +=
-                record + "," + Data(set.bytes(0)).base64EncodedString() + ",\(event.type.rawValue),\(event.date),"
-                + (persons[event.id].map(person) ?? record) + "\n"
+            body.append(
+                contentsOf:
+                    "\(record),\(Data(set.bytes(0)).base64EncodedString()),\(event.type.rawValue),\(event.date),\(persons[event.id].map(person) ?? record)\n"
+                    .utf8)
         }
         let manifest = LinkagePackages.manifest(
             sender: node.id, receiver: linkage.unit.node, terms: terms, dataflow: LinkagePackages.encodingsDataflow,
@@ -284,7 +288,7 @@ public struct CrossBorderLinkage: Sendable {
                 scheme: scheme.version, parameterHash: scheme.parameterHash, records: encoded,
                 bits: scheme.encodedLength))
         let package = try SignedPackage.seal(
-            manifest, parts: [(LinkagePackages.encodingsPart, LinkagePackages.csv, Data(body.utf8))], by: node)
+            manifest, parts: [(LinkagePackages.encodingsPart, LinkagePackages.csv, body)], by: node)
         try await audit.record(
             .init(
                 actor: actor.name, action: "package_created",
