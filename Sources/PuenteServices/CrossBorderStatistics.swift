@@ -35,15 +35,6 @@ public struct CrossBorderStatistics: Sendable {
             case .linkedShare: ["year", "sex", "age_group", "type", "returning_from"]
             }
         }
-
-        public static func named(_ text: String) throws -> Measure {
-            guard let m = Measure(rawValue: text) else {
-                throw PuenteError(
-                    .unknownMeasure,
-                    "measure: expected one of " + allCases.map(\.rawValue).joined(separator: ", ") + ".")
-            }
-            return m
-        }
     }
 
     /// Days between an event and the nearest partner event, in bands.
