@@ -32,14 +32,13 @@ public enum LinkagePackages {
             linkage: stamp)
     }
 
-    /// Reads a linkage package and checks its frame, its signature by `key`, its agreement, addressee
-    /// and dataflow; `source` names the file in errors.
-    static func open(
-        _ file: Data, source: String, terms: Agreement, from sender: String, key: String, to receiver: String,
-        dataflow: String
-    ) throws -> SignedPackage {
+    /// Checks a linkage package read from its file: its signature by `key`, its agreement, addressee and
+    /// dataflow; `source` names the file in errors.
+    static func check(
+        _ package: SignedPackage, source: String, terms: Agreement, from sender: String, key: String,
+        to receiver: String, dataflow: String
+    ) throws {
         let at = InputLocation(file: source)
-        let package = try SignedPackage(file: file, source: source)
         let m = package.manifest
         guard m.agreement == terms.id else {
             throw PuenteError(
@@ -52,7 +51,6 @@ public enum LinkagePackages {
                     + "from \(m.sender) to \(m.receiver).", at: at)
         }
         try package.verifySignature(publicKey: key)
-        return package
     }
 }
 
@@ -92,15 +90,16 @@ public struct LinkageUnit: Sendable {
         }
         var sets: [String: (EncodingSet, events: [String], persons: [Int32])] = [:]
         for (file, source) in packages {
-            guard let sender = try? SignedPackage(file: file, source: source).manifest.sender,
-                let party = [terms.sender, terms.receiver].first(where: { $0.node == sender })
+            // Read once: its frame and parts' hashes are checked here, a malformed file named as such.
+            let package = try SignedPackage(file: file, source: source)
+            guard let party = [terms.sender, terms.receiver].first(where: { $0.node == package.manifest.sender })
             else {
                 throw PuenteError(
                     .outsideAgreement, "The package is not from a party to agreement \(terms.id).",
                     at: InputLocation(file: source))
             }
-            let package = try LinkagePackages.open(
-                file, source: source, terms: terms, from: party.node, key: party.key, to: node.id,
+            try LinkagePackages.check(
+                package, source: source, terms: terms, from: party.node, key: party.key, to: node.id,
                 dataflow: LinkagePackages.encodingsDataflow)
             let stamp = package.manifest.linkage!
             guard stamp.parameterHash == linkage.scheme, stamp.scheme == PPRLScheme.currentVersion else {
@@ -268,18 +267,15 @@ public struct CrossBorderLinkage: Sendable {
         // record that would not pass alone follows its person. Without a run each record is a person.
         let persons = try await store.personLinks()
         let person = personPseudonyms(agreement: id)
-        var set = EncodingSet(bits: scheme.encodedLength)
         let work = HMACSHA256.Work()
         var words: [UInt64] = []
         let (encoded, leftOut) = try await PersonLinkingService(store: store).encodeStored(types: types, by: actor) {
             event, values in
             let record = pseudonym(event.id)
             encoder.encode(values, record: record, into: &words, work: work)
-            set = EncodingSet(bits: scheme.encodedLength)
-            set.append(id: record, words: words)
             body.append(
                 contentsOf:
-                    "\(record),\(Data(set.bytes(0)).base64EncodedString()),\(event.type.rawValue),\(event.date),\(persons[event.id].map(person) ?? record)\n"
+                    "\(record),\(Data(EncodingSet.bytes(of: words)).base64EncodedString()),\(event.type.rawValue),\(event.date),\(persons[event.id].map(person) ?? record)\n"
                     .utf8)
         }
         let manifest = LinkagePackages.manifest(
@@ -312,10 +308,10 @@ public struct CrossBorderLinkage: Sendable {
     public func apply(_ file: Data, source: String, on date: CivilDate = .today, by actor: Actor) async throws
         -> Applied
     {
-        let header = try SignedPackage(file: file, source: source)
-        let (terms, linkage, other) = try await terms(header.manifest.agreement, on: date)
-        let package = try LinkagePackages.open(
-            file, source: source, terms: terms, from: linkage.unit.node, key: linkage.unit.key, to: node.id,
+        let package = try SignedPackage(file: file, source: source)
+        let (terms, linkage, other) = try await terms(package.manifest.agreement, on: date)
+        try LinkagePackages.check(
+            package, source: source, terms: terms, from: linkage.unit.node, key: linkage.unit.key, to: node.id,
             dataflow: LinkagePackages.resultDataflow)
         let at = InputLocation(file: source)
         if let part = package.part(LinkagePackages.countsPart) {

@@ -181,9 +181,7 @@ struct PersonEncoding {
         var words: [UInt64] = []
         encode = { values, id in
             encoder.encode(values, record: id, into: &words, work: work)
-            var set = EncodingSet(bits: parameters.encodedLength)
-            set.append(id: id, words: words)
-            return Data(set.bytes(0)).base64EncodedString()
+            return Data(EncodingSet.bytes(of: words)).base64EncodedString()
         }
     }
 

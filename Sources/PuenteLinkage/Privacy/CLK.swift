@@ -33,12 +33,7 @@ public struct BloomFilter: Sendable, Hashable {
     }
 
     /// The bytes, first bit as the most significant bit of the first byte (`bitarray.tobytes()`).
-    public var bytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity((length + 7) / 8)
-        for w in words { for s in stride(from: 56, through: 0, by: -8) { out.append(UInt8((w >> UInt64(s)) & 0xFF)) } }
-        return Array(out.prefix((length + 7) / 8))
-    }
+    public var bytes: [UInt8] { Array(EncodingSet.bytes(of: words).prefix((length + 7) / 8)) }
 
     public init?(bytes: [UInt8], length: Int) {
         guard bytes.count * 8 >= length else { return nil }

@@ -29,9 +29,14 @@ public struct EncodingSet: Sendable {
 
     /// The bytes of record i, first bit as the most significant bit of the first byte.
     public func bytes(_ i: Int) -> [UInt8] {
+        Self.bytes(of: words[i * wordsPerRecord..<(i + 1) * wordsPerRecord])
+    }
+
+    /// The bytes of one encoding's words, first bit as the most significant bit of the first byte.
+    public static func bytes(of words: some Collection<UInt64>) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(bits / 8)
-        for w in words[i * wordsPerRecord..<(i + 1) * wordsPerRecord] {
+        out.reserveCapacity(words.count * 8)
+        for w in words {
             for s in stride(from: 56, through: 0, by: -8) { out.append(UInt8((w >> UInt64(s)) & 0xFF)) }
         }
         return out
@@ -137,6 +142,15 @@ public enum EncodingMatcher {
         Parameters(threshold: threshold, bands: 60, bitsPerBand: 28)
     }
 
+    /// Two record (or person) numbers as one dictionary key, and back.
+    static func key(_ left: Int32, _ right: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+    }
+
+    static func pair(_ key: UInt64) -> (Int32, Int32) {
+        (Int32(bitPattern: UInt32(key >> 32)), Int32(bitPattern: UInt32(key & 0xFFFF_FFFF)))
+    }
+
     public struct Match: Sendable, Hashable {
         public var left: Int32
         public var right: Int32
@@ -177,8 +191,7 @@ public enum EncodingMatcher {
             merged.withLock { (m: inout (pairs: [UInt64: Float], compared: Int, skipped: Int)) in
                 // A pair met in several bands is one match.
                 for match in found.matches {
-                    m.pairs[UInt64(UInt32(bitPattern: match.left)) << 32 | UInt64(UInt32(bitPattern: match.right))] =
-                        match.dice
+                    m.pairs[key(match.left, match.right)] = match.dice
                 }
                 m.compared += found.compared
                 m.skipped += found.skipped
@@ -186,9 +199,8 @@ public enum EncodingMatcher {
         }
         let (pairs, compared, skipped) = merged.withLock { $0 }
         var unique = pairs.map { key, dice in
-            Match(
-                left: Int32(bitPattern: UInt32(key >> 32)), right: Int32(bitPattern: UInt32(key & 0xFFFF_FFFF)),
-                dice: dice)
+            let (l, r) = pair(key)
+            return Match(left: l, right: r, dice: dice)
         }
         unique.sort { ($0.left, $0.right) < ($1.left, $1.right) }
         if p.oneToOne {
@@ -221,14 +233,12 @@ public enum EncodingMatcher {
         let found = try match(left, right, records)
         var best: [UInt64: Float] = [:]
         for m in found.matches {
-            let key =
-                UInt64(UInt32(bitPattern: leftPersons[Int(m.left)])) << 32
-                | UInt64(UInt32(bitPattern: rightPersons[Int(m.right)]))
-            best[key] = max(best[key] ?? 0, m.dice)
+            let persons = key(leftPersons[Int(m.left)], rightPersons[Int(m.right)])
+            best[persons] = max(best[persons] ?? 0, m.dice)
         }
         var bestL: [Int32: Float] = [:], bestR: [Int32: Float] = [:]
         for (key, dice) in best {
-            let (l, r) = (Int32(bitPattern: UInt32(key >> 32)), Int32(bitPattern: UInt32(key & 0xFFFF_FFFF)))
+            let (l, r) = pair(key)
             bestL[l] = max(bestL[l] ?? 0, dice)
             bestR[r] = max(bestR[r] ?? 0, dice)
         }
@@ -237,7 +247,7 @@ public enum EncodingMatcher {
         let membersR = Dictionary(grouping: right.ids.indices, by: { rightPersons[$0] })
         var matches: [Match] = []
         for (key, dice) in best {
-            let (l, r) = (Int32(bitPattern: UInt32(key >> 32)), Int32(bitPattern: UInt32(key & 0xFFFF_FFFF)))
+            let (l, r) = pair(key)
             guard dice >= bestL[l]! - margin, dice >= bestR[r]! - margin else { continue }
             for i in membersL[l] ?? [] {
                 for j in membersR[r] ?? [] {
