@@ -22,10 +22,17 @@ struct LinkageCommand: AsyncParsableCommand {
               puente linkage apply results/SV-DGME.puente                                                # each party
               puente linkage links
 
+            Over HTTP, with the unit serving (`puente serve --hub`) and keeping the agreement:
+
+              puente linkage push SV.puente --to https://hub.example --token-file hub.token  # each party
+              puente linkage fetch --agreement SV-GT-LINK --to https://hub.example --token-file hub.token --wait 600
+
             The secret is agreed by the two parties out of band and kept apart from the store; the unit never
             sees it. docs/linkage.md has the scheme, docs/exchange.md the packages.
             """,
-        subcommands: [Encode.self, Match.self, Apply.self, Links.self, Stats.self, Scheme.self])
+        subcommands: [
+            Encode.self, Push.self, Fetch.self, Match.self, Apply.self, Links.self, Stats.self, Scheme.self,
+        ])
 
     struct Encode: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -92,6 +99,10 @@ struct LinkageCommand: AsyncParsableCommand {
             let applied = try await withStore(store) {
                 try await CrossBorderLinkage(store: $0, node: node).apply(data, source: file, by: commandOperator)
             }
+            Self.report(applied)
+        }
+
+        static func report(_ applied: CrossBorderLinkage.Applied) {
             if let counts = applied.counts {
                 print("\(counts.matched) of \(counts.records) records matched (\(counts.pairs) pairs).")
             } else {
@@ -101,6 +112,88 @@ struct LinkageCommand: AsyncParsableCommand {
                             ? "; \(applied.dropped) matches dropped (records erased or consent withdrawn since)." : ".")
                 )
             }
+        }
+    }
+
+    struct Push: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deliver an encodings package to the linkage unit over HTTP.",
+            discussion: """
+                The unit matches as soon as it holds both parties' encodings; it then deletes them. Exits 75
+                when the unit could not be reached.
+                """)
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "The encodings package (from `puente linkage encode`).") var file: String
+        @Option(help: "The unit's base URL (default: its endpoint in the trusted member registry).") var to: String?
+        @Option(help: "A file holding this node's API token at the unit (default: $PUENTE_EXCHANGE_TOKEN).")
+        var tokenFile: String?
+
+        func run() async throws {
+            let node = try store.nodeIdentity()
+            let token = try exchangeToken(tokenFile)
+            let data = try readFile(file)
+            let delivery = try await unreachableExits75 {
+                try await withStore(store) {
+                    try await ExchangeClient(exchange: ExchangeService(store: $0, node: node), store: $0)
+                        .deliverEncodings(data, source: file, endpoint: to, token: token)
+                }
+            }
+            if let matches = delivery.matches {
+                print(
+                    "\(delivery.records) encodings delivered; the unit matched them: \(matches) matches. Fetch the result."
+                )
+            } else {
+                print(
+                    "\(delivery.records) encodings delivered; the unit waits for "
+                        + "\(delivery.waitingFor ?? "the other party")'s.")
+            }
+        }
+    }
+
+    struct Fetch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch this node's result from the linkage unit over HTTP and keep it, as `apply` does.",
+            discussion:
+                "Exits 75 when there is no result yet (after --wait, if given) or the unit could not be reached.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "The linkage agreement's id.") var agreement: String
+        @Option(help: "The unit's base URL (default: its endpoint in the trusted member registry).") var to: String?
+        @Option(help: "A file holding this node's API token at the unit (default: $PUENTE_EXCHANGE_TOKEN).")
+        var tokenFile: String?
+        @Option(help: "Seconds to keep asking while the unit has no result yet (every 5 s).") var wait: Int = 0
+        @Option(help: "Also keep the result package in this file.") var out: String?
+
+        func run() async throws {
+            let node = try store.nodeIdentity()
+            let token = try exchangeToken(tokenFile)
+            let applied: CrossBorderLinkage.Applied? = try await unreachableExits75 {
+                try await withStore(store) { store in
+                    let unit = try await AgreementService(store: store, node: node).inForce(id: agreement).terms
+                        .linkage?
+                        .unit.node
+                    guard let unit else {
+                        throw PuenteError(.outsideAgreement, "Agreement \(agreement) is not a linkage agreement.")
+                    }
+                    let client = try ExchangeClient(exchange: ExchangeService(store: store, node: node), store: store)
+                    let deadline = Date().addingTimeInterval(Double(wait))
+                    while true {
+                        let (file, reason) = try await client.fetchLinkageResult(
+                            agreement: agreement, unit: unit, endpoint: to, token: token)
+                        if let file {
+                            if let out { try writeFile(file, to: out) }
+                            return try await CrossBorderLinkage(store: store, node: node).apply(
+                                file, source: "result from \(unit)", by: commandOperator)
+                        }
+                        guard Date() < deadline else {
+                            printError(reason ?? "No result yet.")
+                            return nil
+                        }
+                        try await Task.sleep(for: .seconds(5))
+                    }
+                }
+            }
+            guard let applied else { throw ExitCode(75) }
+            Apply.report(applied)
         }
     }
 
@@ -157,6 +250,14 @@ struct LinkageCommand: AsyncParsableCommand {
             print(s.parameterText)
             print(s.parameterHash)
         }
+    }
+}
+
+/// Runs `body`; a party that could not be reached is said on stderr and exits 75 (try again later).
+func unreachableExits75<T>(_ body: () async throws -> T) async throws -> T {
+    do { return try await body() } catch let error as PuenteError where error.code == .storeUnavailable {
+        printError(error.message)
+        throw ExitCode(75)
     }
 }
 

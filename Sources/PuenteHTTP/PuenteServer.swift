@@ -102,6 +102,7 @@ public enum PuenteServer {
             exchange: configuration.node.map {
                 ExchangeService(store: store, node: $0, disclosure: configuration.disclosure, reference: reference)
             })
+        LinkageUnitRoutes.add(to: router, unit: configuration.node.map { LinkageUnitService(store: store, node: $0) })
         let regional = configuration.node.map { _ in RegionalStatistics(store: store, reference: reference) }
         // At a national node its own published cells are one side; a hub has no records of its own.
         let mirror = configuration.node.flatMap { node in

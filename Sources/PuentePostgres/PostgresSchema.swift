@@ -374,5 +374,9 @@ enum PostgresSchema {
             // Links found by a linkage unit between this node's events and other nodes' records.
             "0015-cross-border-links", CrossBorderLinkRows.postgresSchema
         ),
+        (
+            // What a linkage unit keeps: parties' encodings until matched, results until replaced.
+            "0016-linkage-unit", [LinkageUnitPackage.schema]
+        ),
     ]
 }

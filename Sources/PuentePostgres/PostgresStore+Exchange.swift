@@ -361,4 +361,57 @@ extension PostgresStore: ExchangeStore {
             return out
         }
     }
+
+    public func saveLinkageUnitPackage(_ p: LinkageUnitPackage) async throws {
+        try await guarded {
+            try await client.query(Self.upsert(p), logger: logger)
+        }
+    }
+
+    private static func upsert(_ p: LinkageUnitPackage) -> PostgresQuery {
+        """
+        INSERT INTO linkage_unit_package (\(unescaped: LinkageUnitPackage.columns))
+        VALUES (\(p.agreement), \(p.party), \(p.kind.rawValue), \(p.id), \(p.file), \(p.storedAt))
+        ON CONFLICT (agreement, party, kind) DO UPDATE
+        SET package_id = excluded.package_id, file = excluded.file, stored_at = excluded.stored_at
+        """
+    }
+
+    public func linkageUnitPackages(agreement: String, kind: LinkageUnitPackage.Kind, party: String?) async throws
+        -> [LinkageUnitPackage]
+    {
+        try await guarded {
+            let rows = try await client.query(
+                """
+                SELECT \(unescaped: LinkageUnitPackage.columns) FROM linkage_unit_package
+                WHERE agreement = \(agreement) AND kind = \(kind.rawValue)
+                    AND (\(party)::text IS NULL OR party = \(party)) ORDER BY party
+                """, logger: logger)
+            var out: [LinkageUnitPackage] = []
+            for try await (agreement, party, kind, id, file, at) in rows.decode(
+                (String, String, String, String, String, String).self)
+            {
+                out.append(
+                    LinkageUnitPackage(
+                        agreement: agreement, party: party, kind: try LinkageUnitPackage.kind(kind), id: id, file: file,
+                        storedAt: at))
+            }
+            return out
+        }
+    }
+
+    public func finishLinkageMatch(agreement: String, consumed: [String], results: [LinkageUnitPackage])
+        async throws
+    {
+        try await guarded {
+            try await client.withTransaction(logger: logger) { conn in
+                try await conn.query(
+                    """
+                    DELETE FROM linkage_unit_package
+                    WHERE agreement = \(agreement) AND kind = 'encodings' AND package_id = ANY(\(consumed))
+                    """, logger: logger)
+                for p in results { try await conn.query(Self.upsert(p), logger: logger) }
+            }
+        }
+    }
 }

@@ -385,6 +385,10 @@ enum SQLiteSchema {
             // Links found by a linkage unit between this node's events and other nodes' records.
             try db.execute(sql: CrossBorderLinkRows.sqliteSchema)
         }
+        m.registerMigration("0016-linkage-unit") { db in
+            // What a linkage unit keeps: parties' encodings until matched, results until replaced.
+            try db.execute(sql: LinkageUnitPackage.schema)
+        }
         return m
     }
 }

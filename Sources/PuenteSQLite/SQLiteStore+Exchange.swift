@@ -305,4 +305,50 @@ extension SQLiteStore: ExchangeStore {
             digest: r["digest"], status: ReceivedPackage.Status(rawValue: r["status"]) ?? .held,
             receivedAt: r["received_at"], publishedAt: r["published_at"], file: r["file"])
     }
+
+    public func saveLinkageUnitPackage(_ p: LinkageUnitPackage) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql:
+                    "INSERT OR REPLACE INTO linkage_unit_package (\(LinkageUnitPackage.columns)) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [p.agreement, p.party, p.kind.rawValue, p.id, p.file, p.storedAt])
+        }
+    }
+
+    public func linkageUnitPackages(agreement: String, kind: LinkageUnitPackage.Kind, party: String?) async throws
+        -> [LinkageUnitPackage]
+    {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(LinkageUnitPackage.columns) FROM linkage_unit_package
+                    WHERE agreement = ? AND kind = ? AND (? IS NULL OR party = ?) ORDER BY party
+                    """, arguments: [agreement, kind.rawValue, party, party]
+            ).map { r in
+                try LinkageUnitPackage(
+                    agreement: r["agreement"], party: r["party"], kind: LinkageUnitPackage.kind(r["kind"]),
+                    id: r["package_id"], file: r["file"], storedAt: r["stored_at"])
+            }
+        }
+    }
+
+    public func finishLinkageMatch(agreement: String, consumed: [String], results: [LinkageUnitPackage])
+        async throws
+    {
+        try await writer.write { db in
+            for id in consumed {
+                try db.execute(
+                    sql:
+                        "DELETE FROM linkage_unit_package WHERE agreement = ? AND kind = 'encodings' AND package_id = ?",
+                    arguments: [agreement, id])
+            }
+            for p in results {
+                try db.execute(
+                    sql:
+                        "INSERT OR REPLACE INTO linkage_unit_package (\(LinkageUnitPackage.columns)) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [p.agreement, p.party, p.kind.rawValue, p.id, p.file, p.storedAt])
+            }
+        }
+    }
 }

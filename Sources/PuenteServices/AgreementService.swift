@@ -3,7 +3,7 @@ import PuenteAccess
 import PuenteCore
 import PuenteExchange
 
-/// The data-sharing agreements this node is party to: kept once both parties have signed, revoked by
+/// The data-sharing agreements this node is party to (or the linkage unit of): kept once both parties have signed, revoked by
 /// either, and asked before anything flows. Accepting and revoking are in the audit trail.
 public struct AgreementService: Sendable {
     let store: any PuenteStore
@@ -20,8 +20,15 @@ public struct AgreementService: Sendable {
     /// terms. Returns the agreement and whether it was new (the same file again is no error).
     public func accept(_ file: Data, source: String, by actor: Actor) async throws -> (SignedAgreement, isNew: Bool) {
         let agreement = try SignedAgreement(file: file, source: source)
-        guard [agreement.terms.sender.node, agreement.terms.receiver.node].contains(node.id) else {
-            throw PuenteError(.forbidden, "This node (\(node.id)) is not a party to agreement \(agreement.terms.id).")
+        // The linkage unit an agreement names keeps it too: it matches only under agreements it holds.
+        let unit = agreement.terms.linkage?.unit
+        guard
+            [agreement.terms.sender.node, agreement.terms.receiver.node].contains(node.id)
+                || (unit?.node == node.id && unit?.key == node.publicKeyBase64URL)
+        else {
+            throw PuenteError(
+                .forbidden,
+                "This node (\(node.id)) is neither a party to agreement \(agreement.terms.id) nor its linkage unit.")
         }
         for status in try agreement.signatureStatus() where !status.signed {
             throw PuenteError(.signatureInvalid, "\(status.party): \(status.reason ?? "not signed")")

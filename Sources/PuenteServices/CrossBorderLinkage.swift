@@ -76,40 +76,12 @@ public struct LinkageUnit: Sendable {
     public func match(
         agreement: SignedAgreement, packages: [(file: Data, source: String)], on date: CivilDate = .today
     ) throws -> Outcome {
-        let terms = agreement.terms
-        guard terms.purpose == .linkage, let linkage = terms.linkage else {
-            throw PuenteError(.outsideAgreement, "Agreement \(terms.id) is not a linkage agreement.")
-        }
-        guard linkage.unit.node == node.id, linkage.unit.key == node.publicKeyBase64URL else {
-            throw PuenteError(
-                .forbidden, "Agreement \(terms.id) names \(linkage.unit.node) as its linkage unit, not this node's key."
-            )
-        }
-        if let reason = try agreement.notInForce(on: date) {
-            throw PuenteError(.outsideAgreement, "Agreement \(terms.id) is not in force: \(reason).")
-        }
+        let (terms, linkage) = try check(agreement, on: date)
         var sets: [String: (EncodingSet, events: [String], persons: [Int32])] = [:]
         for (file, source) in packages {
             // Read once: its frame and parts' hashes are checked here, a malformed file named as such.
             let package = try SignedPackage(file: file, source: source)
-            guard let party = [terms.sender, terms.receiver].first(where: { $0.node == package.manifest.sender })
-            else {
-                throw PuenteError(
-                    .outsideAgreement, "The package is not from a party to agreement \(terms.id).",
-                    at: InputLocation(file: source))
-            }
-            try LinkagePackages.check(
-                package, source: source, terms: terms, from: party.node, key: party.key, to: node.id,
-                dataflow: LinkagePackages.encodingsDataflow)
-            let stamp = package.manifest.linkage!
-            guard stamp.parameterHash == linkage.scheme, stamp.scheme == PPRLScheme.currentVersion else {
-                throw PuenteError(
-                    .outsideAgreement,
-                    "\(party.node)'s encodings were made with \(stamp.scheme) parameters \(stamp.parameterHash), "
-                        + "but agreement \(terms.id) names \(linkage.scheme): the unit matches only encodings of "
-                        + "the agreed scheme. Encode again with the agreed parameters.",
-                    at: InputLocation(file: source))
-            }
+            let (party, stamp) = try checkEncodings(package, source: source, terms: terms)
             guard sets[party.node] == nil else {
                 throw PuenteError(
                     .conflict, "Two packages from \(party.node): give the newest only.", at: InputLocation(file: source)
@@ -160,6 +132,50 @@ public struct LinkageUnit: Sendable {
         }
         return Outcome(
             results: results, matches: result.matches.count, compared: result.compared, seconds: seconds)
+    }
+
+    /// The agreement's terms, when it is a linkage agreement in force on `date` naming this node's key
+    /// as its unit.
+    func check(_ agreement: SignedAgreement, on date: CivilDate) throws -> (Agreement, Agreement.LinkageTerms) {
+        let terms = agreement.terms
+        guard terms.purpose == .linkage, let linkage = terms.linkage else {
+            throw PuenteError(.outsideAgreement, "Agreement \(terms.id) is not a linkage agreement.")
+        }
+        guard linkage.unit.node == node.id, linkage.unit.key == node.publicKeyBase64URL else {
+            throw PuenteError(
+                .forbidden, "Agreement \(terms.id) names \(linkage.unit.node) as its linkage unit, not this node's key."
+            )
+        }
+        if let reason = try agreement.notInForce(on: date) {
+            throw PuenteError(.outsideAgreement, "Agreement \(terms.id) is not in force: \(reason).")
+        }
+        return (terms, linkage)
+    }
+
+    /// The party that sent an encodings package and its stamp, once the package is checked: signed by
+    /// that party, addressed to this unit, its encodings made with the agreement's scheme.
+    func checkEncodings(_ package: SignedPackage, source: String, terms: Agreement) throws -> (
+        Agreement.Party, PackageManifest.LinkageStamp
+    ) {
+        guard let party = [terms.sender, terms.receiver].first(where: { $0.node == package.manifest.sender }) else {
+            throw PuenteError(
+                .outsideAgreement, "The package is not from a party to agreement \(terms.id).",
+                at: InputLocation(file: source))
+        }
+        try LinkagePackages.check(
+            package, source: source, terms: terms, from: party.node, key: party.key, to: node.id,
+            dataflow: LinkagePackages.encodingsDataflow)
+        let stamp = package.manifest.linkage!
+        let scheme = terms.linkage?.scheme ?? ""
+        guard stamp.parameterHash == scheme, stamp.scheme == PPRLScheme.currentVersion else {
+            throw PuenteError(
+                .outsideAgreement,
+                "\(party.node)'s encodings were made with \(stamp.scheme) parameters \(stamp.parameterHash), "
+                    + "but agreement \(terms.id) names \(scheme): the unit matches only encodings of "
+                    + "the agreed scheme. Encode again with the agreed parameters.",
+                at: InputLocation(file: source))
+        }
+        return (party, stamp)
     }
 
     /// The `id,clk,type,day,person` part of an encodings package, every encoding of `bits` bits; with each

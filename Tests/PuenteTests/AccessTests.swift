@@ -36,6 +36,8 @@ struct AccessTests {
             "POST /api/v1/consents": consent, "POST /api/v1/consents/{id}/withdraw": consent,
             "POST /api/v1/consents/search": consent,
             "POST /api/v1/exchange/packages": ["admin", "node"], "GET /api/v1/exchange/registry": everyone,
+            "POST /api/v1/linkage/encodings": ["admin", "node"],
+            "GET /api/v1/linkage/results/{agreement}": ["admin", "node"],
             "GET /api/v1/exchange/log": ["admin", "auditor"], "GET /api/v1/exchange/packages": ["admin", "auditor"],
             "GET /region": aggregates, "GET /api/v1/regional/stats": aggregates,
             "GET /api/v1/regional/coverage": aggregates, "GET /region/mirror": aggregates,
@@ -101,6 +103,7 @@ struct AccessTests {
                 let parts = route.split(separator: " ", maxSplits: 1)
                 let method = HTTPRequest.Method(rawValue: String(parts[0]))!
                 let path = String(parts[1]).replacingOccurrences(of: "{id}", with: "CL_SEX")
+                    .replacingOccurrences(of: "{agreement}", with: "SV-GT-LINK")
                     .replacingOccurrences(of: "{file}", with: "dashboard.css")
                     .replacingOccurrences(of: "{resource}", with: "dataflow").replacingOccurrences(
                         of: "{agency}", with: "all"

@@ -204,6 +204,59 @@ public protocol ExchangeStore: Sendable {
     func replaceCrossBorderLinks(agreement: String, _ links: [CrossBorderLink]) async throws
     /// The links kept, under every agreement.
     func crossBorderLinks() async throws -> [CrossBorderLink]
+
+    /// As a linkage unit: keeps a party's encodings or a party's result, replacing the one kept for the
+    /// same agreement, party and kind.
+    func saveLinkageUnitPackage(_ package: LinkageUnitPackage) async throws
+    /// As a linkage unit: the packages of `kind` kept under `agreement`, of `party` only when given.
+    func linkageUnitPackages(agreement: String, kind: LinkageUnitPackage.Kind, party: String?) async throws
+        -> [LinkageUnitPackage]
+    /// As a linkage unit, in one transaction: keeps the results of a match and deletes the encodings it
+    /// consumed (those with the ids given; encodings that replaced them meanwhile stay).
+    func finishLinkageMatch(agreement: String, consumed: [String], results: [LinkageUnitPackage]) async throws
+}
+
+/// A package the linkage unit keeps between a party's delivery and the match (its encodings), or between
+/// the match and the party's fetch (its result). Encodings are deleted once matched.
+public struct LinkageUnitPackage: Hashable, Sendable {
+    public enum Kind: String, Sendable { case encodings, result }
+    public var agreement: String
+    /// The party that sent the encodings, or that the result is for.
+    public var party: String
+    public var kind: Kind
+    public var id: String
+    /// The package file (UTF-8 text).
+    public var file: String
+    public var storedAt: String
+
+    public init(agreement: String, party: String, kind: Kind, id: String, file: String, storedAt: String) {
+        self.agreement = agreement
+        self.party = party
+        self.kind = kind
+        self.id = id
+        self.file = file
+        self.storedAt = storedAt
+    }
+
+    /// The SQL both stores share.
+    public static let schema = """
+        CREATE TABLE linkage_unit_package (
+            agreement TEXT NOT NULL,
+            party TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            package_id TEXT NOT NULL,
+            file TEXT NOT NULL,
+            stored_at TEXT NOT NULL,
+            PRIMARY KEY (agreement, party, kind)
+        )
+        """
+    public static let columns = "agreement, party, kind, package_id, file, stored_at"
+    public static func kind(_ text: String) throws -> Kind {
+        guard let kind = Kind(rawValue: text) else {
+            throw PuenteError(.invalidInput, "A stored linkage package's kind is \(text).")
+        }
+        return kind
+    }
 }
 
 extension PuenteError {

@@ -57,6 +57,8 @@ enum RoutePolicy {
         "GET /api/v1/exchange/registry": .open,
         "GET /api/v1/exchange/log": .requires(.audit),
         "GET /api/v1/exchange/packages": .requires(.audit),
+        "POST /api/v1/linkage/encodings": .requires(.exchangePackages),
+        "GET /api/v1/linkage/results/{agreement}": .requires(.exchangePackages),
         "GET /api/v1/cases": .requires(.cases),
         "POST /api/v1/cases": .requires(.cases),
         "GET /api/v1/cases/{id}": .requires(.cases),
