@@ -364,7 +364,7 @@ extension PostgresStore: ExchangeStore {
 
     public func saveLinkageUnitPackage(_ p: LinkageUnitPackage) async throws {
         try await guarded {
-            try await client.query(Self.upsert(p), logger: logger)
+            _ = try await client.query(Self.upsert(p), logger: logger)
         }
     }
 
