@@ -529,18 +529,42 @@ public final class PostgresStore: EventStore {
                 ?? PuenteError(
                     .storeFailure, "A PostgreSQL transaction failed and was rolled back (\(state ?? "no SQLSTATE")).")
         } catch let error as PSQLError {
-            if error.code == .connectionError || error.code == .serverClosedConnection
-                || error.code == .failedToAddSSLHandler
-            {
-                throw Self.unreachable
+            if error.code == .connectionError || error.code == .serverClosedConnection {
+                throw await whyUnreachable()
             }
+            if error.code == .failedToAddSSLHandler { throw Self.unreachable }
             let state = error.serverInfo?[.sqlState]
             throw Self.refused(state)
                 ?? PuenteError(.storeFailure, "PostgreSQL refused a statement (\(state ?? "no SQLSTATE")).")
         } catch is ConnectionPoolError {
-            // The pool gave up connecting: the server is down, or its certificate is not the one trusted.
-            throw Self.unreachable
+            // The pool gave up connecting: the server is down, its certificate is not the one trusted, or
+            // it refuses new connections for a reason of its own.
+            throw await whyUnreachable()
         }
+    }
+
+    /// The server's own reason when it refuses a new connection (asked on a connection of its own), else
+    /// `unreachable`. A backend that cannot write while it starts (its relation cache file, on a full
+    /// disk) ends the connection with a FATAL error of its own: without the reason, a full disk reads
+    /// as a server that is down.
+    func whyUnreachable() async -> PuenteError {
+        guard case .refused(let state, let message)? = await probe() else { return Self.unreachable }
+        return Self.refusal(state, message)
+    }
+
+    /// A refused connection as a sentence: by its SQLSTATE where it says what to do, by the server's
+    /// own message otherwise (a backend's startup message holds no data).
+    static func refusal(_ state: String?, _ message: String) -> PuenteError {
+        if let known = refused(state) { return known }
+        if message.hasPrefix("could not write") || message.contains("No space left on device") {
+            return PuenteError(
+                .storeUnavailable,
+                "The disk holding the PostgreSQL database is full, or the server cannot write there: it refuses new "
+                    + "connections (\(message)). Free space on the database server, then try again.")
+        }
+        return PuenteError(
+            .storeUnavailable,
+            "The PostgreSQL server refuses new connections: \(message) (SQLSTATE \(state ?? "none")).")
     }
 
     /// What a user can do about a statement the server refused for want of resources, by its SQLSTATE (the
@@ -583,10 +607,17 @@ public final class PostgresStore: EventStore {
                     // Ends quietly when cancelled: the operation decides what a cancellation means.
                     while (try? await Task.sleep(for: Self.probeTimeout)) != nil {
                         // nil: cancelled while asking, so the operation ended and the check proves nothing.
-                        guard let answers = await self.checkServer() else { break }
-                        guard answers else {
+                        guard let probe = await self.probe() else { break }
+                        switch probe {
+                        case .answers: continue
+                        case .silent:
                             self.lastOutage.withLock { $0 = .now }
                             throw Self.unreachable
+                        case .refused(let state, let message):
+                            // Too many clients, or starting up: busy, and the pool's turn will come. Any
+                            // other refusal (a full disk, a database gone) will not pass by waiting.
+                            if state == "53300" || state == "57P03" { continue }
+                            throw Self.refusal(state, message)
                         }
                     }
                     return nil
@@ -611,13 +642,19 @@ public final class PostgresStore: EventStore {
     /// never return (the operation it watched would wait for it forever), and a server that accepts
     /// connections without answering must not hold the operation either.
     func checkServer() async -> Bool? {
-        let verdict = OneShot<Bool?>()
+        await probe().map { $0 != .silent }
+    }
+
+    /// What a new connection meets: a server that answers, one that refuses with an error of its own, or
+    /// silence; within `answerDeadline`, or nil when the caller is cancelled first.
+    func probe() async -> Probe? {
+        let verdict = OneShot<Probe?>()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 verdict.wait(continuation)
                 let deadline = Task {
                     guard (try? await Task.sleep(for: Self.answerDeadline)) != nil else { return }
-                    verdict.give(false)
+                    verdict.give(.silent)
                 }
                 Task {
                     verdict.give(await self.serverAnswers())
@@ -629,19 +666,27 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    /// Whether the server answers a new connection: with `SELECT 1`, or with an error of its own (too
-    /// many clients, starting up): a server that answers is not down, only busy.
-    func serverAnswers() async -> Bool {
+    enum Probe: Equatable, Sendable {
+        case answers
+        /// An error of the server's own (too many clients, starting up, a full disk): a server that
+        /// refuses is not down.
+        case refused(sqlState: String?, message: String)
+        case silent
+    }
+
+    /// How the server meets a new connection: `SELECT 1` answered, or refused with its own error.
+    func serverAnswers() async -> Probe {
         do {
             let connection = try await PostgresConnection.connect(
                 configuration: probeConfiguration, id: 0, logger: Self.quietLogger)
             defer { Task { try? await connection.close() } }
             try await connection.query("SELECT 1", logger: Self.quietLogger)
-            return true
+            return .answers
         } catch let error as PSQLError where error.code == .server {
-            return true
+            return .refused(
+                sqlState: error.serverInfo?[.sqlState], message: error.serverInfo?[.message] ?? "no message")
         } catch {
-            return false
+            return .silent
         }
     }
 

@@ -58,6 +58,20 @@ struct TransportTests {
         let nobody = try PostgresStore(url: "postgres://postgres@127.0.0.1:1/x", cipher: StoreKind.keyring)
         #expect(await nobody.checkServer() == false)
 
+        // A server that refuses new connections for a reason of its own (here a database that is not
+        // there; on a full disk, a backend that cannot write as it starts) is not said to be unreachable:
+        // its reason is given, within the watchdog's seconds.
+        var gone = URLComponents(string: verified)!
+        gone.path = "/puente_no_such_database"
+        let refusing = try PostgresStore(url: gone.string!, cipher: StoreKind.keyring)
+        let started = ContinuousClock.now
+        let refusal = await #expect(throws: PuenteError.self) { try await refusing.migrate() }
+        #expect(refusal?.code == .storeUnavailable)
+        #expect(refusal?.message.contains("refuses new connections") == true, "\(refusal?.message ?? "")")
+        #expect(refusal?.message.contains("puente_no_such_database") == true)
+        #expect(ContinuousClock.now - started < .seconds(30))
+        try await refusing.close()
+
         // Cancelled at spread moments of the TLS connection (PostgresNIO's connect once missed such a
         // cancellation and never returned, holding the operation it watched): every check comes back.
         // Six at a time, so the connections left to finish in the background stay few beside other tests.
