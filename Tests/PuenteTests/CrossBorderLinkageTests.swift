@@ -28,7 +28,7 @@ struct CrossBorderLinkageTests {
             retentionDays: 365,
             linkage: .init(
                 unit: .init(hub), scheme: PPRLScheme.standard.parameterHash, result: result,
-                thresholdPerMille: 910, events: ["RETURN"]))
+                thresholdPerMille: Int(PPRLScheme.standardPersonThreshold * 1000), events: ["RETURN"]))
     }
 
     static func signed(_ terms: Agreement) throws -> SignedAgreement {

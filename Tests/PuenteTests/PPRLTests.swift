@@ -210,7 +210,7 @@ struct PPRLTests {
             left, right,
             leftPersons: try Link.Match.persons(dir.appendingPathComponent("left-clusters.csv").path, left.ids),
             rightPersons: try Link.Match.persons(dir.appendingPathComponent("right-clusters.csv").path, right.ids),
-            .init(threshold: PPRLScheme.standardPersonThreshold))
+            EncodingMatcher.personParameters(threshold: PPRLScheme.standardPersonThreshold))
         let pprlPersons = Self.score(
             Set(persons.matches.map { [left.ids[Int($0.left)], right.ids[Int($0.right)]] }), left: left.ids,
             right: right.ids, person: person)
@@ -224,6 +224,50 @@ struct PPRLTests {
         #expect(
             pprlPersons.f1 > clearPersons.f1 - 0.01,
             "PPRL F1 \(pprlPersons.f1), clear text \(clearPersons.f1) (persons)")
+    }
+
+    @Test(
+        "Persons in a crowd need more: one partner at 0.88 matches, eight partners at 0.89 do not; with a flat threshold they would"
+    )
+    func crowdingRaisesThePersonThreshold() throws {
+        var rng = SplitMix64(seed: 7)
+        // 2,048 bits, 1,024 set, as a balanced encoding; a variant moves `k` set bits elsewhere, so its
+        // Dice with the original is (1024 − k) / 1024.
+        func base() -> [Bool] { Array(repeating: true, count: 1024) + Array(repeating: false, count: 1024) }
+        func shuffled(_ bits: [Bool]) -> [Bool] { bits.shuffled(using: &rng) }
+        func variant(_ bits: [Bool], moving k: Int) -> [Bool] {
+            let set = bits.indices.filter { bits[$0] }.shuffled(using: &rng).prefix(k)
+            let clear = bits.indices.filter { !bits[$0] }.shuffled(using: &rng).prefix(k)
+            var out = bits
+            for i in set { out[i] = false }
+            for i in clear { out[i] = true }
+            return out
+        }
+        func words(_ bits: [Bool]) -> [UInt64] {
+            var out = [UInt64](repeating: 0, count: 32)
+            for (i, bit) in bits.enumerated() where bit { out[i / 64] |= UInt64(1) << UInt64(63 - i % 64) }
+            return out
+        }
+        let alone = shuffled(base()), crowded = shuffled(base())
+        var left = EncodingSet(bits: 2048), right = EncodingSet(bits: 2048)
+        left.append(id: "alone", words: words(alone))
+        left.append(id: "crowded", words: words(crowded))
+        right.append(id: "alone'", words: words(variant(alone, moving: 123)))  // 0.880
+        for i in 0..<8 { right.append(id: "crowd \(i)", words: words(variant(crowded, moving: 113))) }  // 0.890
+        func matched(_ p: EncodingMatcher.Parameters) throws -> Set<String> {
+            var p = p
+            p.bands = 200  // every candidate found: this test is about the rule, not LSH
+            let result = try EncodingMatcher.matchPersons(
+                left, right, leftPersons: [0, 1], rightPersons: Array(0..<9), p)
+            return Set(result.matches.map { "\(left.ids[Int($0.left)])|\(right.ids[Int($0.right)])" })
+        }
+        let unit = EncodingMatcher.personParameters(threshold: 0.87)
+        // Eight partners: 0.87 + 0.01 × log2(8) = 0.90, above every one of them.
+        #expect(try matched(unit) == ["alone|alone'"])
+        var flat = unit
+        flat.personDensitySlope = 0
+        let kept = try matched(flat)
+        #expect(kept.contains("alone|alone'") && kept.filter { $0.hasPrefix("crowded|") }.count == 8)
     }
 
     @Test(

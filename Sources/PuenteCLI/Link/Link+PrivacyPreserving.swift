@@ -79,22 +79,28 @@ extension Link {
                 """)
         @Option(help: "Left file (id,clk).") var left: String
         @Option(help: "Right file (id,clk).") var right: String
-        @Option(help: "Dice similarity at which two encodings match (0.88 suits the standard scheme).")
-        var threshold = PPRLScheme.standardThreshold
+        @Option(
+            help:
+                "Dice similarity at which two encodings match (the standard scheme: 0.88 for records, 0.87 for persons)."
+        )
+        var threshold: Double?
         @Option(help: "Bands of sampled bits.") var bands = 60
-        @Option(help: "Bits sampled per band.") var bitsPerBand = 24
+        @Option(help: "Bits sampled per band (default 24 for records, 26 for persons).") var bitsPerBand: Int?
         @Flag(help: "Each record in at most one match.") var oneToOne = false
         @Option(
             help: ArgumentHelp(
                 "The left party's persons: record_id,cluster_id (as `link dedupe` writes); persons are matched.",
-                discussion: "Two persons match when their best pair of records does; all their records are then linked."
+                discussion:
+                    "Two persons match when their best pair of records does (the threshold rising where persons crowd); all their records are then linked."
             ))
         var leftClusters: String?
         @Option(help: "The right party's persons: record_id,cluster_id.") var rightClusters: String?
         @Option(help: "Where to write id_l,id_r,dice.") var output: String
 
         func validate() throws {
-            guard (0.5...1).contains(threshold) else { throw ValidationError("Give a threshold from 0.5 to 1.") }
+            guard threshold.map({ (0.5...1).contains($0) }) ?? true else {
+                throw ValidationError("Give a threshold from 0.5 to 1.")
+            }
             guard (leftClusters == nil) == (rightClusters == nil) else {
                 throw ValidationError("Give both parties' clusters, or neither.")
             }
@@ -107,8 +113,13 @@ extension Link {
             let l = try EncodingFile.read(URL(fileURLWithPath: left))
             let r = try EncodingFile.read(URL(fileURLWithPath: right))
             let started = Date()
-            let parameters = EncodingMatcher.Parameters(
-                threshold: threshold, bands: bands, bitsPerBand: bitsPerBand, oneToOne: oneToOne)
+            var parameters =
+                leftClusters == nil
+                ? EncodingMatcher.Parameters(
+                    threshold: threshold ?? PPRLScheme.standardThreshold, bitsPerBand: 24, oneToOne: oneToOne)
+                : EncodingMatcher.personParameters(threshold: threshold ?? PPRLScheme.standardPersonThreshold)
+            parameters.bands = bands
+            if let bitsPerBand { parameters.bitsPerBand = bitsPerBand }
             let result =
                 if let leftClusters, let rightClusters {
                     try EncodingMatcher.matchPersons(
@@ -127,7 +138,7 @@ extension Link {
             try writer.close()
             print(
                 "\(l.count) left and \(r.count) right encodings, \(result.compared) pairs compared, "
-                    + "\(result.matches.count) matches at Dice ≥ \(threshold) "
+                    + "\(result.matches.count) matches at Dice ≥ \(parameters.threshold) "
                     + String(format: "(%.2f s).", Date().timeIntervalSince(started)))
         }
 

@@ -121,6 +121,14 @@ public enum EncodingMatcher {
         /// partner. One person's records in the other register are one person there too; a weaker
         /// second partner is, at a million records, mostly someone else of the same name and birth date.
         public var personMargin: Double = 0.04
+        /// Persons: how far below the threshold a pair of records still counts as a candidate partner.
+        public var personCandidates: Double = 0
+        /// Persons: the threshold rises by this much for every doubling of the candidate partners of the
+        /// busier of the two persons. Common names and birth dates crowd together, and at a million
+        /// records a side most of a crowded person's partners at the plain threshold are other people;
+        /// a person alone in its neighbourhood needs less. The unit's stand-in for the frequency weights
+        /// of clear-text linkage, which it cannot compute without the names.
+        public var personDensitySlope: Double = 0
 
         public init(
             threshold: Double, bands: Int = 60, bitsPerBand: Int = 24, seed: UInt64 = 0x5EED, oneToOne: Bool = false,
@@ -135,12 +143,15 @@ public enum EncodingMatcher {
         }
     }
 
-    /// Matching persons at a higher threshold (0.91) samples more bits a band: a pair must agree more to
-    /// pass anyway, and at a million records a side 28 bits compared a third of the pairs that 24 did
-    /// for the same matches.
+    /// Matching persons: candidates from 0.02 below the threshold, the threshold rising 0.01 for each
+    /// doubling of a person's candidate partners (docs/linkage.md measures the choice).
     public static func personParameters(threshold: Double) -> Parameters {
-        Parameters(threshold: threshold, bands: 60, bitsPerBand: 28)
+        var p = Parameters(threshold: threshold, bands: 60, bitsPerBand: personBitsPerBand)
+        p.personCandidates = 0.02
+        p.personDensitySlope = 0.01
+        return p
     }
+    static let personBitsPerBand = 26
 
     /// Two record (or person) numbers as one dictionary key, and back.
     static func key(_ left: Int32, _ right: Int32) -> UInt64 {
@@ -219,7 +230,8 @@ public enum EncodingMatcher {
 
     /// Matching persons rather than records, when each party knows which of its records are one person
     /// (its own linkage, in clear, at home): two persons match when their best pair of records reaches
-    /// the threshold, and then every record of one is linked with every record of the other. A person's
+    /// the threshold (raised where persons crowd, `personDensitySlope`) and is within `personMargin` of
+    /// each one's best partner, and then every record of one is linked with every record of the other. A person's
     /// records that would not pass on their own (an initial, a missing document) follow their person;
     /// `leftPersons[i]` is record i's person on the left, any numbering.
     public static func matchPersons(
@@ -230,6 +242,7 @@ public enum EncodingMatcher {
         }
         var records = p
         records.oneToOne = false
+        records.threshold = p.threshold - p.personCandidates
         let found = try match(left, right, records)
         var best: [UInt64: Float] = [:]
         for m in found.matches {
@@ -237,18 +250,25 @@ public enum EncodingMatcher {
             best[persons] = max(best[persons] ?? 0, m.dice)
         }
         var bestL: [Int32: Float] = [:], bestR: [Int32: Float] = [:]
+        var partnersL: [Int32: Int32] = [:], partnersR: [Int32: Int32] = [:]
         for (key, dice) in best {
             let (l, r) = pair(key)
             bestL[l] = max(bestL[l] ?? 0, dice)
             bestR[r] = max(bestR[r] ?? 0, dice)
+            partnersL[l, default: 0] += 1
+            partnersR[r, default: 0] += 1
         }
         let margin = Float(p.personMargin)
+        func threshold(_ l: Int32, _ r: Int32) -> Float {
+            let crowd = max(partnersL[l]!, partnersR[r]!)
+            return Float(p.threshold + p.personDensitySlope * log2(Double(crowd)))
+        }
         let membersL = Dictionary(grouping: left.ids.indices, by: { leftPersons[$0] })
         let membersR = Dictionary(grouping: right.ids.indices, by: { rightPersons[$0] })
         var matches: [Match] = []
         for (key, dice) in best {
             let (l, r) = pair(key)
-            guard dice >= bestL[l]! - margin, dice >= bestR[r]! - margin else { continue }
+            guard dice >= bestL[l]! - margin, dice >= bestR[r]! - margin, dice >= threshold(l, r) else { continue }
             for i in membersL[l] ?? [] {
                 for j in membersR[r] ?? [] {
                     matches.append(Match(left: Int32(i), right: Int32(j), dice: dice))

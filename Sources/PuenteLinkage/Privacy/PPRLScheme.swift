@@ -84,7 +84,7 @@ public struct PPRLScheme: Codable, Hashable, Sendable {
     /// corpus), and at which persons match when each party groups its records into persons
     /// (`EncodingMatcher.matchPersons`): a person's best pair is higher than a typical pair.
     public static let standardThreshold = 0.88
-    public static let standardPersonThreshold = 0.91
+    public static let standardPersonThreshold = 0.87
 
     /// Bits of each encoding as sent.
     public var encodedLength: Int { balanced ? 2 * length : length }
