@@ -636,17 +636,12 @@ public final class PostgresStore: EventStore {
     /// generous, for a busy server must not be taken for a dead one.
     static let answerDeadline = Duration.seconds(10)
 
-    /// Whether the server answers within `answerDeadline` (`serverAnswers`), or nil when the caller is
-    /// cancelled first. The check runs in a task of its own that is never cancelled and that the caller
-    /// never waits for: PostgresNIO's connect can miss a cancellation that arrives mid-handshake and then
-    /// never return (the operation it watched would wait for it forever), and a server that accepts
-    /// connections without answering must not hold the operation either.
-    func checkServer() async -> Bool? {
-        await probe().map { $0 != .silent }
-    }
-
-    /// What a new connection meets: a server that answers, one that refuses with an error of its own, or
-    /// silence; within `answerDeadline`, or nil when the caller is cancelled first.
+    /// What a new connection meets (`serverAnswers`): a server that answers, one that refuses with an
+    /// error of its own, or silence; within `answerDeadline`, or nil when the caller is cancelled first.
+    /// The probe runs in a task of its own that is never cancelled and that the caller never waits for:
+    /// PostgresNIO's connect can miss a cancellation that arrives mid-handshake and then never return
+    /// (the operation it watched would wait for it forever), and a server that accepts connections
+    /// without answering must not hold the operation either.
     func probe() async -> Probe? {
         let verdict = OneShot<Probe?>()
         return await withTaskCancellationHandler {

@@ -76,11 +76,20 @@ public struct LinkageUnit: Sendable {
     public func match(
         agreement: SignedAgreement, packages: [(file: Data, source: String)], on date: CivilDate = .today
     ) throws -> Outcome {
+        // Read once: its frame and parts' hashes are checked here, a malformed file named as such.
+        try match(
+            agreement: agreement,
+            read: packages.map { (try SignedPackage(file: $0.file, source: $0.source), $0.source) },
+            on: date)
+    }
+
+    /// The same, on packages already read from their files.
+    func match(agreement: SignedAgreement, read packages: [(SignedPackage, source: String)], on date: CivilDate)
+        throws -> Outcome
+    {
         let (terms, linkage) = try check(agreement, on: date)
         var sets: [String: (EncodingSet, events: [String], persons: [Int32])] = [:]
-        for (file, source) in packages {
-            // Read once: its frame and parts' hashes are checked here, a malformed file named as such.
-            let package = try SignedPackage(file: file, source: source)
+        for (package, source) in packages {
             let (party, stamp) = try checkEncodings(package, source: source, terms: terms)
             guard sets[party.node] == nil else {
                 throw PuenteError(

@@ -44,15 +44,11 @@ extension ExchangeClient {
     }
 
     func unitEndpoint(_ endpoint: String?, unit: String) async throws -> String {
-        if let endpoint { return endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint }
-        let registry = try await store.trustedRegistry().map {
-            try SignedRegistry(file: Data($0.document.utf8), source: "trusted registry").registry
+        let registered = endpoint == nil ? try await trustedRegistry()?.member(unit)?.endpoint : nil
+        guard let base = endpoint ?? registered else {
+            throw PuenteError(.invalidArgument, Self.noEndpoint(unit))
         }
-        guard let base = registry?.member(unit)?.endpoint else {
-            throw PuenteError(
-                .invalidArgument, "No endpoint for \(unit): give --to, or trust a registry that has one.")
-        }
-        return base.hasSuffix("/") ? String(base.dropLast()) : base
+        return base.trimmingSuffix("/")
     }
 
     /// The body of a 2xx answer; otherwise the unit's refusal as an error with its code and message,
@@ -68,11 +64,11 @@ extension ExchangeClient {
             throw PuenteError(.storeUnavailable, "\(unit) at \(base) could not be reached: \(Self.why(error)).")
         }
         guard (200..<300).contains(status) else {
-            let refusal = try? JSONDecoder().decode([String: [String: String]].self, from: body)
-            let code = refusal?["error"]?["code"].flatMap(PuenteError.Code.init(rawValue:))
+            let refusal = Self.refusal(body)
             throw PuenteError(
-                code ?? (status >= 500 ? .storeUnavailable : .invalidInput),
-                "\(unit) answered \(status): " + (refusal?["error"]?["message"] ?? "no reason given."))
+                refusal.flatMap { PuenteError.Code(rawValue: $0.code) }
+                    ?? (status >= 500 ? .storeUnavailable : .invalidInput),
+                "\(unit) answered \(status): " + (refusal?.message ?? "no reason given."))
         }
         return body
     }

@@ -83,18 +83,12 @@ public struct ExchangeClient: Sendable {
         var report = Report()
         // Referral messages owed since the last push (a consent withdrawn cancels a referral here).
         try await ReferralExchange(store: store, node: exchange.node).sendPending(by: actor)
-        let registry = try await store.trustedRegistry().map {
-            try SignedRegistry(file: Data($0.document.utf8), source: "trusted registry").registry
-        }
+        let registry = try await trustedRegistry()
         var unreachable = Set<String>()
         for package in try await exchange.sent(undelivered: true)
         where !unreachable.contains(package.receiver) && (receiver == nil || package.receiver == receiver) {
             guard let base = endpoint ?? registry?.member(package.receiver)?.endpoint else {
-                report.refused.append(
-                    (
-                        package, "no_endpoint",
-                        "No endpoint for \(package.receiver): give --to, or trust a registry that has one."
-                    ))
+                report.refused.append((package, "no_endpoint", Self.noEndpoint(package.receiver)))
                 continue
             }
             var request = HTTPClientRequest(url: base.trimmingSuffix("/") + "/api/v1/exchange/packages")
@@ -122,13 +116,9 @@ public struct ExchangeClient: Sendable {
                 unreachable.insert(package.receiver)
                 report.unreachable = "\(package.receiver) answered \(status)"
             default:
-                let error = try? JSONDecoder().decode(
-                    [String: [String: String]].self, from: Data(body.readableBytesView))
+                let refusal = Self.refusal(Data(body.readableBytesView))
                 report.refused.append(
-                    (
-                        package, error?["error"]?["code"] ?? "http_\(status)",
-                        error?["error"]?["message"] ?? "HTTP \(status)"
-                    ))
+                    (package, refusal?.code ?? "http_\(status)", refusal?.message ?? "HTTP \(status)"))
             }
         }
         report.queued = try await exchange.sent(undelivered: true).count
@@ -161,6 +151,25 @@ public struct ExchangeClient: Sendable {
 }
 
 extension ExchangeClient {
+    /// The member registry this node trusts, if any: where the other nodes' endpoints are.
+    func trustedRegistry() async throws -> MemberRegistry? {
+        try await store.trustedRegistry().map {
+            try SignedRegistry(file: Data($0.document.utf8), source: "trusted registry").registry
+        }
+    }
+
+    static func noEndpoint(_ node: String) -> String {
+        "No endpoint for \(node): give --to, or trust a registry that has one."
+    }
+
+    /// A receiver's refusal, `{"error": {"code", "message"}}`, when its answer is one.
+    static func refusal(_ body: Data) -> (code: String, message: String)? {
+        guard let error = (try? JSONDecoder().decode([String: [String: String]].self, from: body))?["error"],
+            let code = error["code"], let message = error["message"]
+        else { return nil }
+        return (code, message)
+    }
+
     /// What an operator can act on when a receiver could not be reached: above all an untrusted
     /// certificate, which a retry later will not cure.
     static func why(_ error: any Error) -> String {
@@ -187,7 +196,7 @@ extension ExchangeClient {
 }
 
 extension String {
-    fileprivate func trimmingSuffix(_ suffix: String) -> String {
+    func trimmingSuffix(_ suffix: String) -> String {
         hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
     }
 }

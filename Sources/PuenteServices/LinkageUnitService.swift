@@ -59,16 +59,23 @@ public struct LinkageUnitService: Sendable {
         var delivery = Delivery(
             agreement: terms.id, party: party.node, package: package.manifest.id, records: stamp.records,
             status: "waiting")
-        let kept = try await store.linkageUnitPackages(agreement: terms.id, kind: .encodings, party: nil)
-        guard let other = terms.counterpart(of: party.node), kept.contains(where: { $0.party == other.node }) else {
-            delivery.waitingFor = terms.counterpart(of: party.node)?.node
+        // checkEncodings found the party among the agreement's two: the other one is there.
+        let other = terms.counterpart(of: party.node)!.node
+        guard let kept = try await store.linkageUnitPackages(agreement: terms.id, kind: .encodings, party: other).first
+        else {
+            delivery.waitingFor = other
             return delivery
         }
+        // The package just delivered is matched as read; only the other party's is read from the store.
+        let source = "\(other)'s encodings"
         let outcome = try unit.match(
-            agreement: signed, packages: kept.map { (Data($0.file.utf8), "\($0.party)'s encodings") }, on: date)
+            agreement: signed,
+            read: [(package, source), (try SignedPackage(file: Data(kept.file.utf8), source: source), source)],
+            on: date)
+        let consumed = [package.manifest.id, kept.id]
         let now = Timestamp.now()
         try await store.finishLinkageMatch(
-            agreement: terms.id, consumed: kept.map(\.id),
+            agreement: terms.id, consumed: consumed,
             results: try outcome.results.map { party, result in
                 LinkageUnitPackage(
                     agreement: terms.id, party: party, kind: .result, id: result.manifest.id,
@@ -78,7 +85,7 @@ public struct LinkageUnitService: Sendable {
             .init(
                 actor: actor.name, action: "linkage_matched",
                 target: "agreement:\(terms.id) matches:\(outcome.matches) compared:\(outcome.compared) "
-                    + "encodings deleted:\(kept.map(\.id).joined(separator: ","))", address: actor.address))
+                    + "encodings deleted:\(consumed.joined(separator: ","))", address: actor.address))
         delivery.status = "matched"
         delivery.matches = outcome.matches
         return delivery

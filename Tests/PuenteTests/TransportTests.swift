@@ -54,9 +54,9 @@ struct TransportTests {
     func watchdogCheck() async throws {
         let (_, verified) = try await Self.freshDatabase(verifiedBy: try #require(Self.ca))
         let store = try PostgresStore(url: verified, cipher: StoreKind.keyring)
-        #expect(await store.checkServer() == true)
+        #expect(await store.probe() == .answers)
         let nobody = try PostgresStore(url: "postgres://postgres@127.0.0.1:1/x", cipher: StoreKind.keyring)
-        #expect(await nobody.checkServer() == false)
+        #expect(await nobody.probe() == .silent)
 
         // A server that refuses new connections for a reason of its own (here a database that is not
         // there; on a full disk, a backend that cannot write as it starts) is not said to be unreachable:
@@ -83,7 +83,7 @@ struct TransportTests {
                 await withTaskGroup(of: Void.self) { group in
                     for i in wave * 6..<(wave + 1) * 6 {
                         group.addTask {
-                            let check = Task { await store.checkServer() }
+                            let check = Task { await store.probe() }
                             try? await Task.sleep(for: .microseconds(i * 331 % 20_000))
                             check.cancel()
                             _ = await check.value

@@ -15,14 +15,17 @@ enum ExchangeRoutes {
         var sequence: Int
     }
 
-    static func add(to router: Router<PuenteContext>, store: any PuenteStore, exchange: ExchangeService?) {
-        @Sendable func service() throws -> ExchangeService {
-            guard let exchange else {
-                throw PuenteError(
-                    .notFound, "This node takes no part in the exchange yet: it has no identity (`puente node init`).")
-            }
-            return exchange
+    /// A service of the exchange, which exists only on a node with an identity.
+    static func identified<Service>(_ service: Service?) throws -> Service {
+        guard let service else {
+            throw PuenteError(
+                .notFound, "This node takes no part in the exchange yet: it has no identity (`puente node init`).")
         }
+        return service
+    }
+
+    static func add(to router: Router<PuenteContext>, store: any PuenteStore, exchange: ExchangeService?) {
+        @Sendable func service() throws -> ExchangeService { try identified(exchange) }
         // A package's signature says who made it; the node token says who delivers it. The answer is
         // the receiver's signed receipt, which the sender keeps.
         router.post("/api/v1/exchange/packages") { request, context -> Response in

@@ -11,13 +11,7 @@ enum LinkageUnitRoutes {
     static let maxEncodingsSize = 512 * 1024 * 1024
 
     static func add(to router: Router<PuenteContext>, unit: LinkageUnitService?) {
-        @Sendable func service() throws -> LinkageUnitService {
-            guard let unit else {
-                throw PuenteError(
-                    .notFound, "This node takes no part in the exchange yet: it has no identity (`puente node init`).")
-            }
-            return unit
-        }
+        @Sendable func service() throws -> LinkageUnitService { try ExchangeRoutes.identified(unit) }
         router.post("/api/v1/linkage/encodings") { request, context -> Response in
             let unit = try service()
             let body: ByteBuffer
