@@ -168,10 +168,8 @@ struct LinkageCommand: AsyncParsableCommand {
             let token = try exchangeToken(tokenFile)
             let applied: CrossBorderLinkage.Applied? = try await unreachableExits75 {
                 try await withStore(store) { store in
-                    let unit = try await AgreementService(store: store, node: node).inForce(id: agreement).terms
-                        .linkage?
-                        .unit.node
-                    guard let unit else {
+                    let terms = try await AgreementService(store: store, node: node).inForce(id: agreement).terms
+                    guard let unit = terms.linkage?.unit.node else {
                         throw PuenteError(.outsideAgreement, "Agreement \(agreement) is not a linkage agreement.")
                     }
                     let client = try ExchangeClient(exchange: ExchangeService(store: store, node: node), store: store)
