@@ -32,7 +32,9 @@ struct AgreementCommand: AsyncParsableCommand {
         @Option(help: "The agreement's id.") var id: String
         @Option(help: "The receiving node's id.") var receiver: String
         @Option(help: "The receiving node's country (ISO 3166 alpha-3).") var receiverCountry: String
-        @Option(help: "The receiving node's public key (the `x` of its JWK, from its `puente node show`).")
+        @Option(
+            parsing: .unconditional,
+            help: "The receiving node's public key (the `x` of its JWK, from its `puente node show`).")
         var receiverKey: String
         @Option(help: "regional_statistics, mirror_statistics, return_verification, linkage or referral.")
         var purpose: Agreement.Purpose
@@ -42,6 +44,7 @@ struct AgreementCommand: AsyncParsableCommand {
         @Option(help: "country, department or municipality.") var finestGeography: Agreement.Geography = .country
         @Option(help: "year, quarter or month.") var finestPeriod: Agreement.Period = .year
         @Option(
+            parsing: .unconditional,
             help:
                 "Referral agreements: the receiving node's encryption key (from its `puente node show`).")
         var receiverEncryptionKey: String?
@@ -52,7 +55,8 @@ struct AgreementCommand: AsyncParsableCommand {
         var referralFields: String?
         @Option(help: "Linkage agreements: the linkage unit's node id (the hub).") var linkageUnit: String?
         @Option(help: "Linkage agreements: the unit's country (ISO 3166 alpha-3).") var linkageUnitCountry: String?
-        @Option(help: "Linkage agreements: the unit's public key (from its `puente node show`).")
+        @Option(
+            parsing: .unconditional, help: "Linkage agreements: the unit's public key (from its `puente node show`).")
         var linkageUnitKey: String?
         @Option(help: "Linkage agreements: what the unit returns to each party, pairs or counts.")
         var linkageResult = "pairs"

@@ -235,7 +235,9 @@ struct ExchangeCommand: AsyncParsableCommand {
             abstract: "Trust a member registry the hub signed: senders' keys are checked against it from then on.")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The registry file.") var file: String
-        @Option(help: "The hub's public key (default: the key an agreement kept here names for the hub).")
+        @Option(
+            parsing: .unconditional,
+            help: "The hub's public key (default: the key an agreement kept here names for the hub).")
         var hubKey: String?
 
         func run() async throws {
@@ -257,7 +259,9 @@ extension ExchangeCommand {
             abstract: "Fetch the hub's member registry over HTTP and trust it when its signature and version check.")
         @OptionGroup var store: StoreOptions
         @Option(help: "The hub's base URL.") var from: String
-        @Option(help: "The hub's public key (default: the key an agreement kept here names for the hub).")
+        @Option(
+            parsing: .unconditional,
+            help: "The hub's public key (default: the key an agreement kept here names for the hub).")
         var hubKey: String?
 
         func run() async throws {

@@ -63,7 +63,7 @@ struct Members: AsyncParsableCommand {
         @Option(help: "Its country, ISO 3166 alpha-3.") var country: String
         @Option(help: "The organisation running it.") var organisation: String
         @Option(help: "Its key id, as its `puente node show` gives it (kid).") var kid: String
-        @Option(help: "Its public key, the `x` of its JWK.") var key: String
+        @Option(parsing: .unconditional, help: "Its public key, the `x` of its JWK.") var key: String
         @Option(help: "Its exchange endpoint (https://…), if it receives pushes.") var endpoint: String?
 
         func run() async throws {
@@ -82,7 +82,7 @@ struct Members: AsyncParsableCommand {
         @OptionGroup var options: RegistryOptions
         @Option(help: "The node's id.") var node: String
         @Option(help: "The new key's id (kid).") var kid: String
-        @Option(help: "The new public key, the `x` of its JWK.") var key: String
+        @Option(parsing: .unconditional, help: "The new public key, the `x` of its JWK.") var key: String
 
         func run() async throws {
             let next = try await options.update { try $0.rotate(node: node, key: key, kid: kid, on: $1) }
@@ -125,7 +125,7 @@ struct Members: AsyncParsableCommand {
             abstract:
                 "Check a registry fetched from the hub; exits non-zero with the reason when it must not be trusted.")
         @Argument(help: "The registry file.") var registry: String
-        @Option(help: "The hub's public key, the `x` of its JWK.") var hubKey: String
+        @Option(parsing: .unconditional, help: "The hub's public key, the `x` of its JWK.") var hubKey: String
         @Option(help: "The highest version this node trusted before (older ones are refused).") var highestTrusted = 0
 
         func run() async throws {

@@ -94,7 +94,8 @@ struct Node: AsyncParsableCommand {
             abstract:
                 "Check a detached JWS over a JSON document; exits non-zero with the reason when it does not verify.")
         @Option(help: "The kind of document the signature must be for.") var type: String
-        @Option(help: "The signer's Ed25519 public key, base64url (the `x` of its JWK).") var publicKey: String
+        @Option(parsing: .unconditional, help: "The signer's Ed25519 public key, base64url (the `x` of its JWK).")
+        var publicKey: String
         @Argument(help: "The JSON document.") var file: String
         @Argument(help: "The detached JWS.") var signature: String
 

@@ -28,6 +28,24 @@ struct CLITests {
         #expect(PuenteCommand.helpMessage(for: Demo.self).contains("Ctrl-C"))
     }
 
+    @Test("A public key that begins with '-' (one base64url key in 64) is taken as the option's value")
+    func keysBeginningWithDash() throws {
+        let key = "-" + String(repeating: "A", count: 42)
+        let draft = try AgreementCommand.Draft.parse([
+            "--id", "A", "--receiver", "GT-IGM", "--receiver-country", "GTM", "--receiver-key", key,
+            "--receiver-encryption-key", key, "--linkage-unit", "HB-SICA", "--linkage-unit-country", "SLV",
+            "--linkage-unit-key", key, "--purpose", "linkage", "--valid-from", "2026-01-01",
+            "--valid-to", "2027-01-01", "--retention-days", "30", "--out", "a.json",
+        ])
+        #expect(draft.receiverKey == key && draft.receiverEncryptionKey == key && draft.linkageUnitKey == key)
+        #expect(try Node.Verify.parse(["--type", "t", "--public-key", key, "d.json", "d.jws"]).publicKey == key)
+        #expect(try ExchangeCommand.TrustRegistry.parse(["r.json", "--hub-key", key]).hubKey == key)
+        #expect(
+            try ExchangeCommand.FetchRegistry.parse(["--from", "http://127.0.0.1:1", "--hub-key", key]).hubKey == key)
+        #expect(
+            try Members.Verify.parse(["r.json", "--hub-key", key]).hubKey == key)
+    }
+
     @Test("Generate, ingest and stats work end to end in-process on a SQLite file")
     func endToEnd() async throws {
         let dir = try Fixtures.tempDir()
