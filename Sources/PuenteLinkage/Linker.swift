@@ -336,9 +336,17 @@ public struct Linker: Sendable {
     /// - Parameter seeds: groups of records known to be one person already (incremental linking): they
     ///   stay together, and new records join them through the usual pairs and guard.
     public func dedupe(_ table: RecordTable, seeds: [[Int32]] = []) -> LinkageResult {
+        clustered(table, seeds: seeds, decisionsOn: table)
+    }
+
+    /// `dedupe`, with reviewers' decisions read against `sided`: the same records, but with the sides of
+    /// a pair run, whose decisions name a left and a right record (ids may repeat across files).
+    private func clustered(_ table: RecordTable, seeds: [[Int32]] = [], decisionsOn sided: RecordTable)
+        -> LinkageResult
+    {
         var result = scorePairs(table)
         let cannotLink: [Int32: [Int32]]
-        (result.pairs, cannotLink) = applyDecisions(result.pairs, table)
+        (result.pairs, cannotLink) = applyDecisions(result.pairs, sided)
         let seeded = seeds.flatMap { group in
             group.dropFirst().map { ScoredPair(i: group[0], j: $0, weight: Self.forcedWeight) }
         }
@@ -358,21 +366,64 @@ public struct Linker: Sendable {
         return result
     }
 
-    /// Links the left records of a table to its right records: pairs at or above the threshold, each
-    /// record used once when `one_to_one` is set.
+    /// Links the left records of a table to its right records.
+    ///
+    /// By default through persons: the records of both sides are clustered together as `dedupe` does,
+    /// so a record's other records on its own side carry it to the other side (José A. on the left and
+    /// José Antonio on the right are joined through a third record of his), and every left–right pair of
+    /// a cluster is a link, with the pair's own weight. On the hard corpus at a million records this
+    /// keeps precision and gains a point of recall over pairs alone.
+    ///
+    /// With `one_to_one`, for files without duplicates: pairs at or above the threshold, best first,
+    /// each record used once.
     public func link(_ table: RecordTable) -> (result: LinkageResult, links: [ScoredPair]) {
-        var result = scorePairs(table)
-        (result.pairs, _) = applyDecisions(result.pairs, table)
-        let threshold = Float(LinkageModel.weight(probability: config.linkThreshold))
-        var links = result.pairs.filter { $0.weight >= threshold }
         if config.oneToOne ?? false {
+            var result = scorePairs(table)
+            (result.pairs, _) = applyDecisions(result.pairs, table)
+            let threshold = Float(LinkageModel.weight(probability: config.linkThreshold))
             var usedL = Set<Int32>(), usedR = Set<Int32>()
-            links = links.filter { p in
-                guard !usedL.contains(p.i), !usedR.contains(p.j) else { return false }
+            let links = result.pairs.filter { p in
+                guard p.weight >= threshold, !usedL.contains(p.i), !usedR.contains(p.j) else { return false }
                 usedL.insert(p.i); usedR.insert(p.j)
                 return true
             }
+            return (result, links)
         }
+        var both = table
+        both.leftCount = 0
+        var result = clustered(both, decisionsOn: table)
+        let left = table.leftCount
+        func crosses(_ p: ScoredPair) -> Bool { Int(p.i) < left && Int(p.j) >= left }
+        // Pairs already scored keep their weight (a reviewer's match its forced one); the others are scored.
+        var scored: [Pair<Int32, Int32>: Float] = [:]
+        for p in result.pairs where crosses(p) && result.clusterOf[Int(p.i)] == result.clusterOf[Int(p.j)] {
+            scored[Pair(a: p.i, b: p.j)] = p.weight
+        }
+        var sides: [Int32: (left: [Int32], right: [Int32])] = [:]
+        for k in 0..<table.count {
+            if Int(k) < left {
+                sides[result.clusterOf[k], default: ([], [])].left.append(Int32(k))
+            } else {
+                sides[result.clusterOf[k], default: ([], [])].right.append(Int32(k))
+            }
+        }
+        var links: [ScoredPair] = []
+        table.arena.withUnsafeBufferPointer { arena in
+            let comparer = Comparer(table: table, arena: arena)
+            for (l, r) in sides.values where !l.isEmpty && !r.isEmpty {
+                for i in l {
+                    for j in r {
+                        let w =
+                            scored[Pair(a: i, b: j)]
+                            ?? Float(result.model.score(comparer.pattern(Int(i), Int(j)), Int(i), table: table))
+                        links.append(ScoredPair(i: i, j: j, weight: w))
+                    }
+                }
+            }
+        }
+        links.sort { ($0.weight, $1.i, $1.j) > ($1.weight, $0.i, $0.j) }
+        // Left for review: the left–right pairs that did not end in one person.
+        result.pairs.removeAll { !crosses($0) || result.clusterOf[Int($0.i)] == result.clusterOf[Int($0.j)] }
         return (result, links)
     }
 

@@ -132,6 +132,67 @@ struct LinkageCorpusTests {
         #expect(text.contains("recall so far 83.33 %"))
     }
 
+    @Test(
+        "Pair mode links through persons: every left–right pair of a person, each with its own weight, more of the truth than pairs alone at the same precision; one-to-one uses each record once"
+    )
+    func pairThroughPersons() throws {
+        let dir = try Fixtures.tempDir()
+        _ = try LinkageCorpus(records: 8_000, seed: 7).write(to: dir)
+        let config = try LinkageConfigs.load("linkage-corpus")
+        var table = RecordTable(fields: config.fields, placeholders: config.placeholderValues)
+        try table.load(dir.appendingPathComponent("left.csv"), config: config, side: .left)
+        table.markLeftSide()
+        try table.load(dir.appendingPathComponent("right.csv"), config: config, side: .right)
+        let truth = Dictionary(
+            uniqueKeysWithValues: try Self.rows(dir.appendingPathComponent("truth.csv")).map {
+                ($0["record_id"]!, $0["person_id"]!)
+            })
+        let linker = Linker(config: config)
+        let (result, links) = linker.link(table)
+        #expect(links.allSatisfy { Int($0.i) < table.leftCount && Int($0.j) >= table.leftCount })
+        #expect(Set(links.map { [$0.i, $0.j] }).count == links.count)
+
+        // Persons, not loose pairs: the links of a connected group are all its left × right pairs.
+        var parent = Array(0..<Int32(table.count))
+        func find(_ x: Int32) -> Int32 { parent[Int(x)] == x ? x : find(parent[Int(x)]) }
+        for l in links { parent[Int(find(l.i))] = find(l.j) }
+        var sides: [Int32: (l: Set<Int32>, r: Set<Int32>, links: Int)] = [:]
+        for l in links {
+            sides[find(l.i), default: ([], [], 0)].l.insert(l.i)
+            sides[find(l.i), default: ([], [], 0)].r.insert(l.j)
+            sides[find(l.i), default: ([], [], 0)].links += 1
+        }
+        #expect(sides.values.allSatisfy { $0.links == $0.l.count * $0.r.count })
+        #expect(sides.values.contains { $0.l.count >= 2 && $0.r.count >= 2 })
+
+        // Each link carries the pair's own weight: those below the threshold were joined through the
+        // person's other records, and most of them are right.
+        let threshold = Float(LinkageModel.weight(probability: config.linkThreshold))
+        let through = links.filter { $0.weight < threshold }
+        #expect(through.count > 20)
+        let rightThrough = through.filter { truth[table.ids[Int($0.i)]] == truth[table.ids[Int($0.j)]] }
+        #expect(Double(rightThrough.count) / Double(through.count) > 0.8)
+        let sample = try #require(through.first)
+        let own = Linker.explain(table, model: result.model, Int(sample.i), Int(sample.j))
+            .reduce(result.model.priorWeight) { $0 + $1.weight + $1.termFrequencyAdjustment }
+        #expect(abs(own - Double(sample.weight)) < 1e-3)
+
+        // Against pairs alone (the same model's pairs at the threshold), scored on the truth.
+        let alone = linker.scorePairs(table).pairs.filter { $0.weight >= threshold }
+        let persons = LinkBench.crossPairScore(table, links: links, truth: truth)
+        let pairs = LinkBench.crossPairScore(table, links: alone, truth: truth)
+        print("pair mode on the corpus, 8,000 records: through persons \(persons); pairs alone \(pairs)")
+        #expect(persons.recall > pairs.recall + 0.005)
+        #expect(persons.precision > pairs.precision - 0.003)
+        #expect(persons.f1 > pairs.f1)
+
+        var oneToOne = config
+        oneToOne.oneToOne = true
+        let single = Linker(config: oneToOne).link(table).links
+        #expect(Set(single.map(\.i)).count == single.count && Set(single.map(\.j)).count == single.count)
+        #expect(single.allSatisfy { $0.weight >= threshold } && single.count > 1_000)
+    }
+
     @Test("Blocking diagnostics on the corpus: each pass's new pairs add up to the distinct pairs the linker compares")
     func blockingOnCorpus() throws {
         let dir = try Fixtures.tempDir()

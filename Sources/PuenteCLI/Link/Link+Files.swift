@@ -61,7 +61,14 @@ extension Link {
 
     struct Pair: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Link the records of two files; writes id_l,id_r,match_probability.")
+            abstract: "Link the records of two files; writes id_l,id_r,match_probability.",
+            discussion: """
+                Links go through persons: the records of both files are grouped as `dedupe` groups one file's, \
+                so a record's other records on its own side carry it to the other, and every left-right pair \
+                of a group is written, with the pair's own probability (below the threshold when the pair was \
+                joined through the person's other records). With --one-to-one, for files without duplicates, \
+                pairs at the threshold, best first, each record used once.
+                """)
         @Option(help: "Left CSV file.") var left: String
         @Option(help: "Right CSV file (layout from the config's `right` section where it differs).") var right: String
         @Option(help: "Linkage config: a YAML file or a shipped config's name.") var config: String
