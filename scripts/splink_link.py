@@ -7,6 +7,7 @@ names), so both tools can be scored side by side with scripts/link_score.py.
 
   splink_link.py CORPUS_DIR --mode dedupe --passes 3 --out OUT_DIR   # OUT_DIR/splink-clusters.csv
   splink_link.py CORPUS_DIR --mode link --passes 8 --out OUT_DIR     # OUT_DIR/splink-pairs.csv
+  (link: both files clustered together, every left-right pair of a cluster, as `puente link pair`)
   options: --threshold P (match probability to link, default 0.9), --memory-limit 8GB (DuckDB's cap;
            its default is 80% of RAM, which it fills before spilling), --verbose (Splink's own log)
 
@@ -209,7 +210,9 @@ def main():
             db_api.register("left_records", dataset_display_name="left"),
             db_api.register("right_records", dataset_display_name="right"),
         ]
-        link_type = "link_only"
+        # As `puente link pair`: both files' records clustered together, every left-right pair of a
+        # cluster a link (link_only would compare across the files alone).
+        link_type = "link_and_dedupe"
 
     settings = SettingsCreator(
         link_type=link_type,
@@ -235,22 +238,30 @@ def main():
     predictions = linker.inference.predict(threshold_match_probability=args.threshold)
     pairs = scalar(con, f"SELECT count(*) FROM {predictions.physical_name}")
 
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=args.threshold
+    )
     if args.mode == "dedupe":
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_probability=args.threshold
-        )
         copy_to_csv(con, f"SELECT record_id, cluster_id FROM {clusters.physical_name} ORDER BY cluster_id, record_id",
                     os.path.join(args.out, "splink-clusters.csv"))
     else:
-        # Splink puts the pair's records in its own order of source datasets (left first here even
-        # when right.csv is given first); orient by the dataset name so that never depends on it.
+        # Each left-right pair of a cluster, with the pair's own probability where Splink scored it.
+        # Splink puts a pair's records in its own order of source datasets; orient by the dataset name.
         copy_to_csv(con, f"""
-            SELECT
-                CASE WHEN source_dataset_l = 'left' THEN record_id_l ELSE record_id_r END AS id_l,
-                CASE WHEN source_dataset_l = 'left' THEN record_id_r ELSE record_id_l END AS id_r,
-                round(match_probability, 6) AS match_probability
-            FROM {predictions.physical_name}
-            ORDER BY match_probability DESC, id_l, id_r
+            WITH scored AS (
+                SELECT
+                    CASE WHEN source_dataset_l = 'left' THEN record_id_l ELSE record_id_r END AS id_l,
+                    CASE WHEN source_dataset_l = 'left' THEN record_id_r ELSE record_id_l END AS id_r,
+                    match_probability
+                FROM {predictions.physical_name}
+                WHERE source_dataset_l <> source_dataset_r
+            )
+            SELECT l.record_id AS id_l, r.record_id AS id_r, round(s.match_probability, 6) AS match_probability
+            FROM {clusters.physical_name} l
+            JOIN {clusters.physical_name} r ON l.cluster_id = r.cluster_id
+            LEFT JOIN scored s ON s.id_l = l.record_id AND s.id_r = r.record_id
+            WHERE l.source_dataset = 'left' AND r.source_dataset = 'right'
+            ORDER BY match_probability DESC NULLS LAST, id_l, id_r
         """, os.path.join(args.out, "splink-pairs.csv"))
 
     con.close()
