@@ -56,9 +56,15 @@ struct LinkBenchCommand: AsyncParsableCommand {
         }
         let file = dir.appendingPathComponent("\(profile).csv")
         let configName = config ?? profile
-        if mode == .both {
+        // Exits and entries, split once for both modes' processes, or here for `--mode pair` alone.
+        if mode == .both
+            || (mode == .pair
+                && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("bench-left.csv").path))
+        {
             let delimiter: Character = profile.hasPrefix("sv") ? ";" : ","
             _ = try LinkBench.split(file, into: dir, delimiter: delimiter)
+        }
+        if mode == .both {
             for m in [Mode.dedupe, .pair] {
                 var args = [
                     "bench", "link", "--data", dir.path, "--country", country, "--mode", m.rawValue, "--config",
