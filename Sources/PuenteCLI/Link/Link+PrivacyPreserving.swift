@@ -15,7 +15,7 @@ extension Link {
                 party can find common persons by Dice similarity (`puente link match`) without seeing a name.
                 Keep the secret away from whoever matches.
                 --scheme standard (the default) is Puente's hardened encoding (puente-pprl/1: HMAC-SHA-256 token
-                positions, names salted with sex, balanced, BLIP), keyed by the secret and --agreement; a JSON
+                positions, record-level, balanced, BLIP), keyed by the secret and --agreement; a JSON
                 file gives other parameters; --scheme clkhash encodes as clkhash does with Puente's person schema.
                 Encode a CSV through a linkage config, or the node's stored events with --stored (ids are event
                 ids; reading them is audited; persons who withdrew consent to exchange are left out).
