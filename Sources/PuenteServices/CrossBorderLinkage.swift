@@ -292,17 +292,16 @@ public struct CrossBorderLinkage: Sendable {
         // record that would not pass alone follows its person. Without a run each record is a person.
         let persons = try await store.personLinks()
         let person = personPseudonyms(agreement: id)
-        let work = HMACSHA256.Work()
-        var words: [UInt64] = []
+        var batches = EncodingBatches<(record: String, rest: String)>(encoder) { row, clk in
+            body.append(contentsOf: "\(row.record),\(clk),\(row.rest)\n".utf8)
+        }
         let (encoded, leftOut) = try await PersonLinkingService(store: store).encodeStored(types: types, by: actor) {
             event, values in
             let record = pseudonym(event.id)
-            encoder.encode(values, record: record, into: &words, work: work)
-            body.append(
-                contentsOf:
-                    "\(record),\(Data(EncodingSet.bytes(of: words)).base64EncodedString()),\(event.type.rawValue),\(event.date),\(persons[event.id].map(person) ?? record)\n"
-                    .utf8)
+            let rest = "\(event.type.rawValue),\(event.date),\(persons[event.id].map(person) ?? record)"
+            try batches.add((record, rest), values: values, record: record)
         }
+        try batches.flush()
         let manifest = LinkagePackages.manifest(
             sender: node.id, receiver: linkage.unit.node, terms: terms, dataflow: LinkagePackages.encodingsDataflow,
             stamp: .init(

@@ -48,6 +48,29 @@ struct PPRLTests {
         return 2 * Double(common) / Double(total)
     }
 
+    @Test("Encoded in batches on several threads: every record's encoding, in order, as one at a time gives it")
+    func batches() throws {
+        let e = try Self.encoder()
+        let names = ["Ana", "José Luis", "María", "Pedro", "Rosa", "Juan Carlos", "Elena"]
+        let records = (0..<50).map { k in
+            (
+                "R\(k)",
+                Self.normalised(
+                    names[k % names.count], "Pérez \(k % 3 == 0 ? "López" : "Cruz")", "1990010\(k % 9)", "f")
+            )
+        }
+        var out: [(String, String)] = []
+        var batches = EncodingBatches<String>(e, size: 7, threads: 3) { id, clk in out.append((id, clk)) }
+        for (id, values) in records { try batches.add(id, values: values, record: id) }
+        #expect(out.count == 49)  // seven full batches handed back, one record pending
+        try batches.flush()
+        #expect(out.map(\.0) == records.map(\.0))
+        for ((id, clk), (_, values)) in zip(out, records) {
+            #expect(clk == Data(Self.encode(e, values, id).bytes(0)).base64EncodedString())
+        }
+        #expect(Set(out.map(\.1)).count == 50)
+    }
+
     @Test("The scheme's parameters hash to the SHA-256 of their documented line; any change changes it")
     func parameterHash() throws {
         let s = PPRLScheme.standard

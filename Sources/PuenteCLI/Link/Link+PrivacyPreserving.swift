@@ -42,11 +42,12 @@ extension Link {
             let encode = try PersonEncoding(scheme: scheme, secret: secret, agreement: agreement)
             var writer = try BufferedFileWriter(path: output)
             try writer.append("id,clk\n")
+            var batches = encode.batches { id, clk in try writer.append(CSVWriter.line([id, clk])) }
             var count = 0, skipped = 0
             if stored {
                 (count, skipped) = try await withStore(store) {
                     try await PersonLinkingService(store: $0).encodeStored(by: commandOperator) { event, values in
-                        try writer.append(CSVWriter.line([String(event.id), encode(values, String(event.id))]))
+                        try batches.add(String(event.id), values: values, record: String(event.id))
                     }
                 }
             } else {
@@ -57,10 +58,11 @@ extension Link {
                     let values = person.values(raw)
                     // no name: nothing to match on
                     guard !values[0].isEmpty || !values[1].isEmpty else { skipped += 1; return }
-                    try writer.append(CSVWriter.line([id, encode(values, id)]))
+                    try batches.add(id, values: values, record: id)
                     count += 1
                 }
             }
+            try batches.flush()
             try writer.close()
             print(
                 "\(count) records encoded to \(URL(fileURLWithPath: output).lastPathComponent)"
@@ -160,16 +162,16 @@ extension Link {
 }
 
 /// One of the two encodings `link encode` offers, as a function from a record's normalised values and
-/// id to its encoding in base64.
+/// id to its encoding's bytes, applied a batch at a time on every core.
 struct PersonEncoding {
     let parameterHash: String?
-    private let encode: ([String], String) -> String
+    private let encode: EncodingBatches<String>.Encode
 
     init(scheme: String, secret: [UInt8], agreement: String) throws {
         if scheme == "clkhash" {
             let encoder = CLKEncoder(schema: .person, secret: secret)
             parameterHash = nil
-            encode = { values, _ in Data(encoder.encode(values).bytes).base64EncodedString() }
+            encode = { values, _, _, _ in encoder.encode(values).bytes }
             return
         }
         let parameters: PPRLScheme
@@ -188,13 +190,14 @@ struct PersonEncoding {
         }
         let encoder = try PPRLEncoder(scheme: parameters, secret: secret, context: agreement)
         parameterHash = parameters.parameterHash
-        let work = HMACSHA256.Work()
-        var words: [UInt64] = []
-        encode = { values, id in
+        encode = { values, id, words, work in
             encoder.encode(values, record: id, into: &words, work: work)
-            return Data(EncodingSet.bytes(of: words)).base64EncodedString()
+            return EncodingSet.bytes(of: words)
         }
     }
 
-    func callAsFunction(_ values: [String], _ id: String) -> String { encode(values, id) }
+    /// Batches whose `emit` gets each record's id with its encoding in base64, in order.
+    func batches(emit: @escaping (String, String) throws -> Void) -> EncodingBatches<String> {
+        EncodingBatches(encode: encode, emit: emit)
+    }
 }
