@@ -401,7 +401,7 @@ public struct Linker: Sendable {
         }
         var sides: [Int32: (left: [Int32], right: [Int32])] = [:]
         for k in 0..<table.count {
-            if Int(k) < left {
+            if k < left {
                 sides[result.clusterOf[k], default: ([], [])].left.append(Int32(k))
             } else {
                 sides[result.clusterOf[k], default: ([], [])].right.append(Int32(k))

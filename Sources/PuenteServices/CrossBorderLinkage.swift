@@ -292,7 +292,7 @@ public struct CrossBorderLinkage: Sendable {
         // record that would not pass alone follows its person. Without a run each record is a person.
         let persons = try await store.personLinks()
         let person = personPseudonyms(agreement: id)
-        var batches = EncodingBatches<(record: String, rest: String)>(encoder) { row, clk in
+        var batches = EncodingBatches<(record: String, rest: String)>(encode: encoder.bytesOfRecord) { row, clk in
             body.append(contentsOf: "\(row.record),\(clk),\(row.rest)\n".utf8)
         }
         let (encoded, leftOut) = try await PersonLinkingService(store: store).encodeStored(types: types, by: actor) {

@@ -60,7 +60,9 @@ struct PPRLTests {
             )
         }
         var out: [(String, String)] = []
-        var batches = EncodingBatches<String>(e, size: 7, threads: 3) { id, clk in out.append((id, clk)) }
+        var batches = EncodingBatches<String>(size: 7, threads: 3, encode: e.bytesOfRecord) { id, clk in
+            out.append((id, clk))
+        }
         for (id, values) in records { try batches.add(id, values: values, record: id) }
         #expect(out.count == 49)  // seven full batches handed back, one record pending
         try batches.flush()

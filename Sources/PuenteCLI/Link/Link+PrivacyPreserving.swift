@@ -190,10 +190,7 @@ struct PersonEncoding {
         }
         let encoder = try PPRLEncoder(scheme: parameters, secret: secret, context: agreement)
         parameterHash = parameters.parameterHash
-        encode = { values, id, words, work in
-            encoder.encode(values, record: id, into: &words, work: work)
-            return EncodingSet.bytes(of: words)
-        }
+        encode = encoder.bytesOfRecord
     }
 
     /// Batches whose `emit` gets each record's id with its encoding in base64, in order.

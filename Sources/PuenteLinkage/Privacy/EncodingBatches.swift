@@ -5,7 +5,8 @@ import PuenteAccess
 /// records came. Encoding is an HMAC per token, most of the time of an encodings package, and records
 /// are independent; readers and writers stay sequential around it.
 public struct EncodingBatches<Item> {
-    /// Base64 of one record's encoding, from its normalised values and its id in the package.
+    /// One record's encoding as bytes, from its normalised values and its id in the package, with a
+    /// thread's scratch words and HMAC state.
     public typealias Encode = @Sendable ([String], String, inout [UInt64], HMACSHA256.Work) -> [UInt8]
 
     private let encode: Encode
@@ -24,19 +25,6 @@ public struct EncodingBatches<Item> {
         self.encode = encode
         self.emit = emit
         pending.reserveCapacity(self.size)
-    }
-
-    /// Batches of `encoder`'s encodings.
-    public init(
-        _ encoder: PPRLEncoder, size: Int = 8_192, threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount),
-        emit: @escaping (Item, String) throws -> Void
-    ) {
-        self.init(
-            size: size, threads: threads,
-            encode: { values, record, words, work in
-                encoder.encode(values, record: record, into: &words, work: work)
-                return EncodingSet.bytes(of: words)
-            }, emit: emit)
     }
 
     public mutating func add(_ item: Item, values: [String], record: String) throws {
@@ -65,5 +53,15 @@ public struct EncodingBatches<Item> {
         }
         for (p, e) in zip(pending, encoded) { try emit(p.item, e) }
         pending.removeAll(keepingCapacity: true)
+    }
+}
+
+extension PPRLEncoder {
+    /// This encoder as `EncodingBatches` takes it.
+    public var bytesOfRecord: EncodingBatches<Void>.Encode {
+        { values, record, words, work in
+            encode(values, record: record, into: &words, work: work)
+            return EncodingSet.bytes(of: words)
+        }
     }
 }
